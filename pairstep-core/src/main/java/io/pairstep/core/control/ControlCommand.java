@@ -1,0 +1,32 @@
+package io.pairstep.core.control;
+
+import io.pairstep.core.GroupId;
+
+/**
+ * A change to the system's configuration. Commands go through the replicated controller log, so
+ * every controller replica applies the same ones in the same order, and a decision such as "who is
+ * primary" is made exactly once.
+ */
+public sealed interface ControlCommand {
+
+    /** Names the system the first time it starts. A data directory of another system is refused. */
+    record Bootstrap(String systemId) implements ControlCommand {}
+
+    /** A node process started (or the controller needs to hear it again). */
+    record RegisterNode(String node, String http, String rpc, long incarnation) implements ControlCommand {}
+
+    /** The supervisor concluded that this incarnation of the node is gone. */
+    record NodeDown(String node, long incarnation, String reason) implements ControlCommand {}
+
+    /** Deploy a new service. */
+    record Deploy(ServiceSpec spec) implements ControlCommand {}
+
+    /**
+     * A primary reports that its syncing backup holds everything released so far. The primary
+     * already waits for that backup's acknowledgements before it sends this.
+     */
+    record ReplicaCaughtUp(GroupId group, long epoch, String node, long incarnation) implements ControlCommand {}
+
+    /** A primary reports that its backup stopped acknowledging; the primary goes on alone. */
+    record ReplicaFailed(GroupId group, long epoch, String reporter, String node, String reason) implements ControlCommand {}
+}

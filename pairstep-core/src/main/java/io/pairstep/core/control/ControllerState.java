@@ -1,0 +1,381 @@
+package io.pairstep.core.control;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Invariants;
+import io.pairstep.core.control.ControlCommand.Bootstrap;
+import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.NodeDown;
+import io.pairstep.core.control.ControlCommand.RegisterNode;
+import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
+import io.pairstep.core.control.ControlCommand.ReplicaFailed;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The system's configuration: members, services, and the placement, roles and epoch of every
+ * replica group. A deterministic state machine: the same commands in the same order give the same
+ * state on every controller replica. It reads no clock; liveness decisions arrive as {@link
+ * NodeDown} commands from the {@link Supervisor}.
+ *
+ * <p>Safety rests on three rules. Only a replica in state {@link ReplicaState#OK} is ever promoted.
+ * A replica becomes OK only at the request of its primary, which already waits for that replica's
+ * acknowledgements. A restarted node's replicas are rebuilt, except a primary that no in-sync
+ * backup could replace, which recovers from its own durable log.
+ */
+public final class ControllerState {
+
+    private String systemId;
+    private long version;
+    private final TreeMap<String, Member> members = new TreeMap<>();
+    private final TreeMap<String, ServiceSpec> services = new TreeMap<>();
+    private final TreeMap<GroupId, GroupConfig> groups = new TreeMap<>();
+
+    public ControllerState() {}
+
+    /** Rebuilds a state from its parts, as read from a controller snapshot. */
+    public ControllerState(
+            String systemId, long version, Collection<Member> members, Collection<ServiceSpec> services, Collection<GroupConfig> groups) {
+        this.systemId = systemId;
+        this.version = version;
+        members.forEach(m -> this.members.put(m.id(), m));
+        services.forEach(s -> this.services.put(s.name(), s));
+        groups.forEach(g -> this.groups.put(g.group(), g));
+        checkInvariants();
+    }
+
+    public String systemId() {
+        return systemId;
+    }
+
+    /** Raised by every command that changes the state. */
+    public long version() {
+        return version;
+    }
+
+    public SortedMap<String, Member> members() {
+        return Collections.unmodifiableSortedMap(members);
+    }
+
+    public SortedMap<String, ServiceSpec> services() {
+        return Collections.unmodifiableSortedMap(services);
+    }
+
+    public SortedMap<GroupId, GroupConfig> groups() {
+        return Collections.unmodifiableSortedMap(groups);
+    }
+
+    /** Applies one command. Refused commands leave the state unchanged. */
+    public ControlResult apply(ControlCommand command) {
+        ControlResult result =
+                switch (command) {
+                    case Bootstrap bootstrap -> bootstrap(bootstrap);
+                    case RegisterNode register -> register(register);
+                    case NodeDown down -> nodeDown(down);
+                    case Deploy deploy -> deploy(deploy);
+                    case ReplicaCaughtUp caughtUp -> caughtUp(caughtUp);
+                    case ReplicaFailed failed -> replicaFailed(failed);
+                };
+        if (result.changed()) {
+            promoteWherePrimaryIsDown();
+            addMissingBackups();
+            version++;
+        }
+        checkInvariants();
+        return result;
+    }
+
+    private ControlResult bootstrap(Bootstrap command) {
+        if (systemId == null) {
+            systemId = command.systemId();
+            return ControlResult.CHANGED;
+        }
+        return systemId.equals(command.systemId())
+                ? ControlResult.UNCHANGED
+                : ControlResult.refused("this controller belongs to system " + systemId + ", not " + command.systemId());
+    }
+
+    private ControlResult register(RegisterNode command) {
+        Member existing = members.get(command.node());
+        Member fresh = new Member(command.node(), command.http(), command.rpc(), command.incarnation(), true);
+        if (existing == null) {
+            members.put(fresh.id(), fresh);
+            return ControlResult.CHANGED;
+        }
+        if (command.incarnation() < existing.incarnation()) {
+            return ControlResult.refused("node " + command.node() + " incarnation " + command.incarnation()
+                    + " is older than the registered " + existing.incarnation());
+        }
+        if (command.incarnation() == existing.incarnation()) {
+            if (!existing.alive()) {
+                return ControlResult.refused("node " + command.node() + " incarnation " + command.incarnation()
+                        + " was declared down; register with a new incarnation");
+            }
+            if (existing.equals(fresh)) {
+                return ControlResult.UNCHANGED;
+            }
+            members.put(fresh.id(), fresh);
+            return ControlResult.CHANGED;
+        }
+        // A new incarnation: the old process is gone even if nobody noticed yet.
+        if (existing.alive()) {
+            removeNode(existing);
+        }
+        members.put(fresh.id(), fresh);
+        // A primary that an in-sync backup can replace is replaced, even if that became possible
+        // only after the node was declared down. Otherwise it stays here and recovers from the
+        // node's durable log.
+        promoteWherePrimaryIsDown();
+        for (GroupConfig config : List.copyOf(groups.values())) {
+            ReplicaAssignment primary = config.primary();
+            if (primary != null && primary.node().equals(fresh.id()) && primary.incarnation() != fresh.incarnation()) {
+                List<ReplicaAssignment> replicas = new ArrayList<>();
+                for (ReplicaAssignment replica : config.replicas()) {
+                    replicas.add(replica == primary
+                            ? new ReplicaAssignment(fresh.id(), fresh.incarnation(), Role.PRIMARY, ReplicaState.OK, primary.sinceEpoch())
+                            : replica);
+                }
+                put(config, replicas);
+            }
+        }
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult nodeDown(NodeDown command) {
+        Member member = members.get(command.node());
+        if (member == null) {
+            return ControlResult.refused("unknown node " + command.node());
+        }
+        if (member.incarnation() != command.incarnation() || !member.alive()) {
+            return ControlResult.UNCHANGED;
+        }
+        removeNode(member);
+        return ControlResult.CHANGED;
+    }
+
+    /** Marks the member down and takes its replicas out of their groups where that is safe. */
+    private void removeNode(Member member) {
+        members.put(member.id(), member.withAlive(false));
+        for (GroupConfig config : List.copyOf(groups.values())) {
+            ReplicaAssignment lost = config.replicaOn(member.id());
+            if (lost == null) {
+                continue;
+            }
+            if (lost.role() == Role.BACKUP) {
+                put(config, without(config, lost));
+            }
+        }
+        // A lost primary is replaced by an in-sync backup. Without one, nobody else holds every
+        // released command, and the group waits for this node to come back.
+        promoteWherePrimaryIsDown();
+    }
+
+    /** Where a group's primary is gone and an in-sync backup is live, the backup takes over. */
+    private void promoteWherePrimaryIsDown() {
+        for (GroupConfig config : List.copyOf(groups.values())) {
+            ReplicaAssignment primary = config.primary();
+            if (primary == null || isAlive(primary)) {
+                continue;
+            }
+            ReplicaAssignment successor = promotable(config);
+            if (successor == null) {
+                continue;
+            }
+            List<ReplicaAssignment> replicas = new ArrayList<>();
+            for (ReplicaAssignment replica : without(config, primary)) {
+                replicas.add(replica == successor ? replica.with(Role.PRIMARY, ReplicaState.OK) : replica);
+            }
+            put(config, replicas);
+        }
+    }
+
+    /** An in-sync backup on a live node of the same incarnation, or null. */
+    private ReplicaAssignment promotable(GroupConfig config) {
+        for (ReplicaAssignment replica : config.replicas()) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica)) {
+                return replica;
+            }
+        }
+        return null;
+    }
+
+    private boolean isAlive(ReplicaAssignment replica) {
+        Member member = members.get(replica.node());
+        return member != null && member.alive() && member.incarnation() == replica.incarnation();
+    }
+
+    private ControlResult deploy(Deploy command) {
+        ServiceSpec spec = command.spec();
+        String problem = spec.problem();
+        if (problem != null) {
+            return ControlResult.refused(problem);
+        }
+        if (services.containsKey(spec.name())) {
+            return ControlResult.refused("service " + spec.name() + " is already deployed");
+        }
+        List<Member> live = liveMembers();
+        if (live.isEmpty()) {
+            return ControlResult.refused("no live node to place service " + spec.name() + " on");
+        }
+        services.put(spec.name(), spec);
+        for (int partition = 0; partition < spec.partitions(); partition++) {
+            GroupId group = new GroupId(spec.name(), partition);
+            List<ReplicaAssignment> replicas = new ArrayList<>();
+            Member primary = leastLoaded(live, List.of(), true);
+            replicas.add(new ReplicaAssignment(primary.id(), primary.incarnation(), Role.PRIMARY, ReplicaState.OK, 1));
+            if (spec.mode().replicaCount() > 1 && live.size() > 1) {
+                // Both replicas of a new group start empty, so both are in sync from the start.
+                Member backup = leastLoaded(live, List.of(primary.id()), false);
+                replicas.add(new ReplicaAssignment(backup.id(), backup.incarnation(), Role.BACKUP, ReplicaState.OK, 1));
+            }
+            groups.put(group, new GroupConfig(group, spec.mode(), 1, replicas));
+        }
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult caughtUp(ReplicaCaughtUp command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment replica = config.replicaOn(command.node());
+        if (config.epoch() != command.epoch()
+                || replica == null
+                || replica.incarnation() != command.incarnation()
+                || replica.state() != ReplicaState.SYNCING) {
+            return ControlResult.refused("stale catch-up report for " + command.group() + " at epoch " + command.epoch());
+        }
+        List<ReplicaAssignment> replicas = new ArrayList<>();
+        for (ReplicaAssignment r : config.replicas()) {
+            replicas.add(r == replica ? r.with(Role.BACKUP, ReplicaState.OK) : r);
+        }
+        put(config, replicas);
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult replicaFailed(ReplicaFailed command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment replica = config.replicaOn(command.node());
+        if (config.epoch() != command.epoch()
+                || primary == null
+                || !primary.node().equals(command.reporter())
+                || replica == null
+                || replica.role() != Role.BACKUP) {
+            return ControlResult.refused("stale failure report for " + command.group() + " at epoch " + command.epoch());
+        }
+        put(config, without(config, replica));
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * Gives every group whose primary is live the backups its mode asks for, as syncing replicas
+     * on the least loaded live nodes that do not host the group yet.
+     */
+    private void addMissingBackups() {
+        List<Member> live = liveMembers();
+        for (GroupConfig config : List.copyOf(groups.values())) {
+            ReplicaAssignment primary = config.primary();
+            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.mode().replicaCount()) {
+                continue;
+            }
+            List<String> hosting = config.replicas().stream().map(ReplicaAssignment::node).toList();
+            Member candidate = leastLoaded(live, hosting, false);
+            if (candidate == null) {
+                continue;
+            }
+            List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
+            replicas.add(new ReplicaAssignment(
+                    candidate.id(), candidate.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+            put(config, replicas);
+        }
+    }
+
+    private List<Member> liveMembers() {
+        return members.values().stream().filter(Member::alive).toList();
+    }
+
+    /** The live member outside {@code excluded} hosting the fewest primaries (or replicas); ties by id. */
+    private Member leastLoaded(List<Member> candidates, List<String> excluded, boolean byPrimaries) {
+        Map<String, int[]> load = new TreeMap<>();
+        for (GroupConfig config : groups.values()) {
+            for (ReplicaAssignment replica : config.replicas()) {
+                int[] counts = load.computeIfAbsent(replica.node(), k -> new int[2]);
+                counts[0] += replica.role() == Role.PRIMARY ? 1 : 0;
+                counts[1] += 1;
+            }
+        }
+        Member best = null;
+        long bestScore = Long.MAX_VALUE;
+        for (Member member : candidates) {
+            if (excluded.contains(member.id())) {
+                continue;
+            }
+            int[] counts = load.getOrDefault(member.id(), new int[2]);
+            long score = byPrimaries ? (long) counts[0] * 1_000_000 + counts[1] : counts[1];
+            if (score < bestScore) {
+                best = member;
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    private static List<ReplicaAssignment> without(GroupConfig config, ReplicaAssignment removed) {
+        List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
+        replicas.remove(removed);
+        return replicas;
+    }
+
+    /** Every change of a group's replicas or roles raises its epoch. */
+    private void put(GroupConfig config, List<ReplicaAssignment> replicas) {
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas));
+    }
+
+    /** Checks the structural invariants; called after every command. */
+    public void checkInvariants() {
+        for (GroupConfig config : groups.values()) {
+            Invariants.check(config.epoch() >= 1, "group %s has epoch %d", config.group(), config.epoch());
+            Invariants.check(services.containsKey(config.group().service()), "group %s has no service", config.group());
+            long primaries = config.replicas().stream().filter(r -> r.role() == Role.PRIMARY).count();
+            Invariants.check(primaries == 1, "group %s has %d primaries", config.group(), primaries);
+            Invariants.check(config.primary().state() == ReplicaState.OK, "group %s has a syncing primary", config.group());
+            Invariants.check(config.replicas().size() <= config.mode().replicaCount(),
+                    "group %s has %d replicas in mode %s", config.group(), config.replicas().size(), config.mode());
+            long distinctNodes = config.replicas().stream().map(ReplicaAssignment::node).distinct().count();
+            Invariants.check(distinctNodes == config.replicas().size(), "group %s has two replicas on one node", config.group());
+            for (ReplicaAssignment replica : config.replicas()) {
+                Invariants.check(members.containsKey(replica.node()), "group %s is placed on unknown node %s", config.group(), replica.node());
+                Invariants.check(replica.sinceEpoch() <= config.epoch(), "group %s replica joined in the future", config.group());
+            }
+        }
+    }
+
+    /** A deep copy, for simulators and tests that need to keep an old state. */
+    public ControllerState copy() {
+        return new ControllerState(systemId, version, members.values(), services.values(), groups.values());
+    }
+
+    /** True when every group of every service is fully protected with a live primary. */
+    public boolean allGroupsHealthy() {
+        for (GroupConfig config : groups.values()) {
+            if (!config.fullyProtected() || !config.replicas().stream().allMatch(this::isAlive)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "ControllerState{system=" + systemId + ", version=" + version + ", members=" + members.values()
+                + ", groups=" + groups.values() + "}";
+    }
+}

@@ -1,0 +1,49 @@
+package io.pairstep.core.control;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Mode;
+import java.util.List;
+
+/**
+ * The configuration of one replica group at one epoch. A new epoch is made by the controller at
+ * every change of roles; replicas act only on the configuration of their current epoch.
+ */
+public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas) {
+
+    public GroupConfig {
+        replicas = List.copyOf(replicas);
+    }
+
+    public ReplicaAssignment primary() {
+        for (ReplicaAssignment replica : replicas) {
+            if (replica.role() == Role.PRIMARY) {
+                return replica;
+            }
+        }
+        return null;
+    }
+
+    /** The first backup, or null. A pair has at most one. */
+    public ReplicaAssignment backup() {
+        for (ReplicaAssignment replica : replicas) {
+            if (replica.role() == Role.BACKUP) {
+                return replica;
+            }
+        }
+        return null;
+    }
+
+    public ReplicaAssignment replicaOn(String node) {
+        for (ReplicaAssignment replica : replicas) {
+            if (replica.node().equals(node)) {
+                return replica;
+            }
+        }
+        return null;
+    }
+
+    /** True when every replica the mode asks for is present and in sync. */
+    public boolean fullyProtected() {
+        return replicas.size() == mode.replicaCount() && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
+    }
+}

@@ -1,0 +1,102 @@
+package io.pairstep.core.control;
+
+import io.pairstep.core.control.ControlCommand.NodeDown;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decides when a node is gone. Runs on the controller leader only; its decisions become {@link
+ * NodeDown} commands in the controller log. Pure: time arrives as arguments.
+ *
+ * <p>Three kinds of evidence, from strongest to weakest. A closed connection from the node to the
+ * leader (the kernel closes every socket of a killed process at once) confirms death after a short
+ * grace for reconnection. A group member's suspicion (its connection to the node broke, or the
+ * node went silent) confirms death when the leader has not heard the node for a while either. A
+ * lease that has not been renewed for {@code leaseTimeoutNanos} is death whatever else is known:
+ * this is what catches a paused or partitioned node.
+ */
+public final class Supervisor {
+
+    /** Timing of failure detection. */
+    public record Settings(long leaseTimeoutNanos, long reconnectGraceNanos, long suspicionConfirmNanos) {
+        public Settings {
+            if (leaseTimeoutNanos <= 0 || reconnectGraceNanos <= 0 || suspicionConfirmNanos <= 0) {
+                throw new IllegalArgumentException("supervisor timeouts must be positive");
+            }
+        }
+    }
+
+    private final Settings settings;
+    private final Map<String, Long> lastHeardNanos = new HashMap<>();
+    private final Map<String, Long> disconnectedSinceNanos = new HashMap<>();
+    private final Map<String, Long> suspectedSinceNanos = new HashMap<>();
+    private final Map<String, Long> proposedAtNanos = new HashMap<>();
+
+    public Supervisor(Settings settings) {
+        this.settings = settings;
+    }
+
+    /**
+     * This controller replica just became leader. It has heard nobody yet, so every node gets a
+     * full lease from now.
+     */
+    public void becameLeader(long nowNanos) {
+        lastHeardNanos.clear();
+        disconnectedSinceNanos.clear();
+        suspectedSinceNanos.clear();
+        proposedAtNanos.clear();
+    }
+
+    /** A heartbeat from the node's current incarnation arrived. */
+    public void heartbeat(String node, long nowNanos) {
+        lastHeardNanos.put(node, nowNanos);
+        disconnectedSinceNanos.remove(node);
+        suspectedSinceNanos.remove(node);
+    }
+
+    /** The node's connection to this leader closed. */
+    public void disconnected(String node, long nowNanos) {
+        disconnectedSinceNanos.putIfAbsent(node, nowNanos);
+    }
+
+    /** A member of one of the node's groups lost touch with it. */
+    public void suspected(String node, long nowNanos) {
+        suspectedSinceNanos.putIfAbsent(node, nowNanos);
+    }
+
+    /** Returns the nodes to declare down now. Each is proposed again only after a lease timeout. */
+    public List<ControlCommand> tick(long nowNanos, ControllerState state) {
+        List<ControlCommand> downs = new ArrayList<>();
+        for (Member member : state.members().values()) {
+            String id = member.id();
+            if (!member.alive()) {
+                proposedAtNanos.remove(id);
+                continue;
+            }
+            long heard = lastHeardNanos.computeIfAbsent(id, k -> nowNanos);
+            long silentNanos = nowNanos - heard;
+            String reason = null;
+            Long disconnected = disconnectedSinceNanos.get(id);
+            Long suspected = suspectedSinceNanos.get(id);
+            if (silentNanos > settings.leaseTimeoutNanos()) {
+                reason = "no heartbeat for " + silentNanos / 1_000_000 + " ms";
+            } else if (disconnected != null && nowNanos - disconnected >= settings.reconnectGraceNanos()) {
+                reason = "connection closed";
+            } else if (suspected != null && silentNanos >= settings.suspicionConfirmNanos()) {
+                reason = "suspected by a group member and silent for " + silentNanos / 1_000_000 + " ms";
+            }
+            if (reason == null) {
+                continue;
+            }
+            Long proposed = proposedAtNanos.get(id);
+            if (proposed != null && nowNanos - proposed < settings.leaseTimeoutNanos()) {
+                continue;
+            }
+            proposedAtNanos.put(id, nowNanos);
+            downs.add(new NodeDown(id, member.incarnation(), reason));
+        }
+        return downs;
+    }
+}

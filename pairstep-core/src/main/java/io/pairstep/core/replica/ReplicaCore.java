@@ -1,0 +1,700 @@
+package io.pairstep.core.replica;
+
+import io.pairstep.api.ApplicationException;
+import io.pairstep.api.Service;
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Invariants;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ReplicaState;
+import io.pairstep.core.control.Role;
+import io.pairstep.core.replica.PeerMessage.Append;
+import io.pairstep.core.replica.PeerMessage.AppendAck;
+import io.pairstep.core.replica.PeerMessage.InstallSnapshot;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * One replica of a group in mode {@code pair} or {@code none}: the process-pair protocol as a pure
+ * state machine. Inputs are configurations from the controller, client commands, peer messages,
+ * storage completions and clock ticks; everything it decides goes to its {@link ReplicaOutput}. It
+ * reads no clock, starts no thread and touches no socket, so the simulator can drive it.
+ *
+ * <p>The primary orders each command, applies it at once to compute the result, persists it and
+ * streams it to the backup. It releases the result only when the entry is durable locally and,
+ * when the group has an in-sync backup, durable on the backup too. The backup applies the stream
+ * as it arrives, so it is warm when it takes over, and acknowledges what is durable.
+ *
+ * <p>Fencing: every message carries the sender's epoch and a replica ignores any other epoch than
+ * its own. A primary that was replaced never again collects an acknowledgement, so it never
+ * releases another result.
+ */
+public final class ReplicaCore {
+
+    /** Timing and limits of one replica. */
+    public record Settings(
+            long heartbeatIntervalNanos,
+            long suspectTimeoutNanos,
+            long retransmitNanos,
+            long backupTimeoutNanos,
+            int appendEntriesMax,
+            int sessionCapacity,
+            long snapshotIntervalEntries,
+            int unacknowledgedEntriesMax) {
+
+        public static Settings defaults() {
+            return new Settings(20_000_000L, 300_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 100_000, 1_000_000);
+        }
+    }
+
+    /** A backup as the primary tracks it. */
+    private static final class Peer {
+        ReplicaAssignment assignment;
+        long durableIndex;
+        long nextIndex;
+        boolean required;
+        boolean snapshotPending;
+        long snapshotIndex = -1;
+        long lastSentNanos;
+        long lastProgressNanos;
+        long lastRetransmitNanos;
+        boolean caughtUpReported;
+        boolean failureReported;
+
+        Peer(ReplicaAssignment assignment, long nowNanos) {
+            this.assignment = assignment;
+            this.lastProgressNanos = nowNanos;
+        }
+    }
+
+    /** An entry not yet committed that clients wait for. */
+    private static final class Waiting {
+        final long index;
+        final long session;
+        final long sequence;
+        final Reply reply;
+        long requestId;
+        List<Long> moreRequestIds;
+
+        Waiting(long index, long session, long sequence, Reply reply, long requestId) {
+            this.index = index;
+            this.session = session;
+            this.sequence = sequence;
+            this.reply = reply;
+            this.requestId = requestId;
+        }
+
+        void add(long otherRequestId) {
+            if (moreRequestIds == null) {
+                moreRequestIds = new ArrayList<>(2);
+            }
+            moreRequestIds.add(otherRequestId);
+        }
+    }
+
+    private static final int ERROR_MESSAGE_LENGTH_MAX = 1000;
+
+    private final GroupId group;
+    private final ReplicaAssignment identity;
+    private final Service service;
+    private final Settings settings;
+    private final ReplicaOutput out;
+    private final ServiceContext context;
+    private SessionTable sessions;
+
+    private GroupConfig config;
+    private Role role;
+    private boolean removed;
+    private boolean awaitingSnapshot;
+
+    private long lastIndex;
+    private long lastEpoch;
+    private long lastTimestampMillis;
+    private long durableIndex;
+    private long commitIndex;
+    private long lastSnapshotIndex;
+    private int installsInFlight;
+
+    private final EntryBuffer unacknowledged = new EntryBuffer();
+    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    private final TreeMap<Long, Waiting> lateWaiting = new TreeMap<>();
+    private final HashMap<Long, Waiting> waitingBySession = new HashMap<>();
+    private Peer backup;
+
+    private ReplicaAssignment primaryInstance;
+    private long lastHeardFromPrimaryNanos;
+    private boolean suspicionReported;
+
+    /**
+     * @param identity this replica instance as the controller placed it
+     * @param service a fresh service instance with empty state
+     * @param out where decisions go
+     */
+    public ReplicaCore(GroupId group, ReplicaAssignment identity, Service service, Settings settings, ReplicaOutput out) {
+        this.group = group;
+        this.identity = identity;
+        this.service = service;
+        this.settings = settings;
+        this.out = out;
+        this.context = new ServiceContext(group);
+        this.sessions = new SessionTable(settings.sessionCapacity());
+        this.awaitingSnapshot = identity.state() == ReplicaState.SYNCING;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Inputs
+
+    /**
+     * Rebuilds the state from this replica's own durable snapshot and log, before the first
+     * configuration. Used by a primary that restarts with nobody able to replace it.
+     *
+     * @param snapshot a state from {@link StateCodec}, or null
+     * @param tail the durable log entries after the snapshot, in order
+     */
+    public void recover(byte[] snapshot, List<LogEntry> tail) {
+        Invariants.check(config == null, "recover after configure");
+        if (snapshot != null) {
+            restore(StateCodec.decode(snapshot));
+        }
+        for (LogEntry entry : tail) {
+            if (entry.index() > lastIndex) {
+                apply(entry);
+            }
+        }
+        durableIndex = lastIndex;
+        lastSnapshotIndex = snapshot == null ? 0 : lastSnapshotIndex;
+        awaitingSnapshot = false;
+    }
+
+    /** A configuration from the controller. Older or equal epochs are ignored. */
+    public void configure(GroupConfig next, long nowNanos) {
+        if (removed || (config != null && next.epoch() <= config.epoch())) {
+            return;
+        }
+        Invariants.check(next.group().equals(group), "configuration of %s given to %s", next.group(), group);
+        ReplicaAssignment me = next.replicaOn(identity.node());
+        if (me == null || !identity.sameInstance(me)) {
+            leave(next);
+            return;
+        }
+        Role before = role;
+        config = next;
+        role = me.role();
+        if (role == Role.PRIMARY) {
+            Invariants.check(!awaitingSnapshot, "%s: a replica without state became primary", group);
+            trackBackup(next.backup(), nowNanos);
+            advanceCommit();
+            flush(nowNanos);
+        } else {
+            Invariants.check(before != Role.PRIMARY, "%s: a primary is never demoted in place", group);
+            ReplicaAssignment primary = next.primary();
+            if (primaryInstance != null && !primaryInstance.sameInstance(primary)) {
+                Invariants.check(me.state() == ReplicaState.SYNCING, "%s: an in-sync backup saw its primary replaced", group);
+                awaitingSnapshot = true;
+            }
+            primaryInstance = primary;
+            lastHeardFromPrimaryNanos = nowNanos;
+            suspicionReported = false;
+        }
+    }
+
+    /**
+     * A client command.
+     *
+     * @param nowMillis wall-clock time from the runtime; becomes the command's timestamp if later
+     *     than the last one
+     */
+    public void onClientCommand(ClientCommand command, long nowMillis) {
+        if (role != Role.PRIMARY) {
+            out.reply(command.requestId(), notPrimary());
+            return;
+        }
+        SessionTable.Entry last = sessions.get(command.session());
+        if (last != null && command.sequence() <= last.sequence()) {
+            if (command.sequence() < last.sequence()) {
+                out.reply(command.requestId(), new Reply.Rejected(Reply.STALE_SEQUENCE, "sequence " + command.sequence()
+                        + " is older than the session's last command " + last.sequence()));
+            } else if (last.index() <= commitIndex) {
+                out.reply(command.requestId(), last.reply());
+            } else {
+                waitFor(command, last);
+            }
+            return;
+        }
+        if (last == null && command.sequence() != 1) {
+            out.reply(command.requestId(), new Reply.Rejected(Reply.SESSION_EXPIRED,
+                    "session " + Long.toHexString(command.session()) + " is unknown or expired; start a new session"));
+            return;
+        }
+        long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
+        LogEntry entry = new LogEntry(lastIndex + 1, config.epoch(), timestampMillis, command.session(), command.sequence(), command.payload());
+        Reply reply = apply(entry);
+        out.persist(entry);
+        if (backup != null) {
+            unacknowledged.add(entry);
+        }
+        Waiting entryWaiting = new Waiting(entry.index(), command.session(), command.sequence(), reply, command.requestId());
+        waiting.addLast(entryWaiting);
+        waitingBySession.put(command.session(), entryWaiting);
+        maybeSnapshot();
+    }
+
+    /** A message from the replica of this group on {@code from}. */
+    public void onMessage(String from, PeerMessage message, long nowNanos) {
+        if (removed || config == null || message.epoch() != config.epoch()) {
+            return;
+        }
+        switch (message) {
+            case Append append -> onAppend(from, append, nowNanos);
+            case AppendAck ack -> onAck(from, ack, nowNanos);
+            case InstallSnapshot install -> onInstallSnapshot(from, install, nowNanos);
+        }
+    }
+
+    /** The log is durable up to {@code index}: every entry given to {@link ReplicaOutput#persist} so far up to it. */
+    public void persisted(long index) {
+        if (installsInFlight > 0 || removed) {
+            // Completions of writes made before a snapshot install belong to the replaced state.
+            return;
+        }
+        Invariants.check(index <= lastIndex, "%s: persisted %d beyond last %d", group, index, lastIndex);
+        if (index <= durableIndex) {
+            return;
+        }
+        durableIndex = index;
+        if (role == Role.PRIMARY) {
+            advanceCommit();
+        } else if (role == Role.BACKUP) {
+            acknowledge();
+        }
+    }
+
+    /** The snapshot given to {@link ReplicaOutput#installSnapshot} for {@code index} is durable. */
+    public void snapshotInstalled(long index) {
+        Invariants.check(installsInFlight > 0, "%s: snapshot installed without a request", group);
+        installsInFlight--;
+        if (installsInFlight == 0 && !removed) {
+            durableIndex = index;
+            if (role == Role.BACKUP) {
+                acknowledge();
+            }
+        }
+    }
+
+    /** The runtime's connection to {@code node} broke. */
+    public void connectionLost(String node, long nowNanos) {
+        if (role == Role.BACKUP && primaryInstance != null && primaryInstance.node().equals(node) && !suspicionReported) {
+            suspicionReported = true;
+            out.suspect(node, "connection to primary closed");
+        } else if (role == Role.PRIMARY && backup != null && backup.assignment.node().equals(node)) {
+            reportBackupFailure("connection to backup closed");
+        }
+    }
+
+    /** Time passes. Drives heartbeats, retransmission and failure suspicion. */
+    public void tick(long nowNanos) {
+        if (removed || config == null) {
+            return;
+        }
+        if (role == Role.BACKUP) {
+            if (!suspicionReported && nowNanos - lastHeardFromPrimaryNanos > settings.suspectTimeoutNanos()) {
+                suspicionReported = true;
+                out.suspect(primaryInstance.node(), "primary silent for "
+                        + (nowNanos - lastHeardFromPrimaryNanos) / 1_000_000 + " ms");
+            }
+            return;
+        }
+        if (backup == null) {
+            return;
+        }
+        boolean behind = backup.durableIndex < lastIndex || backup.snapshotPending || backup.durableIndex < backup.snapshotIndex;
+        if (behind && nowNanos - backup.lastProgressNanos > settings.backupTimeoutNanos()) {
+            reportBackupFailure("no acknowledgement for " + (nowNanos - backup.lastProgressNanos) / 1_000_000 + " ms");
+        }
+        long retransmitNanos = backup.durableIndex < backup.snapshotIndex ? settings.backupTimeoutNanos() / 2 : settings.retransmitNanos();
+        if (behind && nowNanos - Math.max(backup.lastProgressNanos, backup.lastRetransmitNanos) >= retransmitNanos) {
+            // Nothing acknowledged for a while: whatever was in flight may be lost. Send it again.
+            backup.lastRetransmitNanos = nowNanos;
+            rewind(backup);
+            flush(nowNanos);
+        }
+        if (nowNanos - backup.lastSentNanos >= settings.heartbeatIntervalNanos()) {
+            send(backup, new Append(group, config.epoch(), backup.nextIndex - 1, List.of(), commitIndex), nowNanos);
+        }
+    }
+
+    /** Sends what accumulated for the backup. The runtime calls it after a batch of inputs. */
+    public void flush(long nowNanos) {
+        if (role != Role.PRIMARY || backup == null) {
+            return;
+        }
+        if (backup.snapshotPending) {
+            sendSnapshot(nowNanos);
+        }
+        while (backup.nextIndex <= lastIndex) {
+            int count = (int) Math.min(settings.appendEntriesMax(), lastIndex - backup.nextIndex + 1);
+            List<LogEntry> entries = new ArrayList<>(count);
+            for (long index = backup.nextIndex; index < backup.nextIndex + count; index++) {
+                entries.add(unacknowledged.get(index));
+            }
+            send(backup, new Append(group, config.epoch(), backup.nextIndex - 1, entries, commitIndex), nowNanos);
+            backup.nextIndex += count;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Backup
+
+    private void onAppend(String from, Append append, long nowNanos) {
+        if (role != Role.BACKUP || !from.equals(primaryInstance.node())) {
+            return;
+        }
+        lastHeardFromPrimaryNanos = nowNanos;
+        suspicionReported = false;
+        if (awaitingSnapshot) {
+            return;
+        }
+        if (append.previousIndex() > lastIndex) {
+            if (installsInFlight == 0) {
+                out.send(primaryInstance.node(), new AppendAck(group, config.epoch(), durableIndex, lastIndex + 1, true));
+            }
+            return;
+        }
+        boolean appended = false;
+        for (LogEntry entry : append.entries()) {
+            if (entry.index() <= lastIndex) {
+                continue;
+            }
+            apply(entry);
+            out.persist(entry);
+            appended = true;
+        }
+        if (!appended) {
+            acknowledge();
+        }
+        maybeSnapshot();
+    }
+
+    private void onInstallSnapshot(String from, InstallSnapshot install, long nowNanos) {
+        if (role != Role.BACKUP || !from.equals(primaryInstance.node())) {
+            return;
+        }
+        lastHeardFromPrimaryNanos = nowNanos;
+        suspicionReported = false;
+        if (!awaitingSnapshot && install.index() <= lastIndex) {
+            // A late or repeated snapshot of the same primary: going back would lose entries the
+            // primary already counts as acknowledged here.
+            acknowledge();
+            return;
+        }
+        restore(StateCodec.decode(install.state()));
+        durableIndex = 0;
+        installsInFlight++;
+        awaitingSnapshot = false;
+        out.installSnapshot(install.index(), install.state());
+    }
+
+    private void acknowledge() {
+        if (awaitingSnapshot || installsInFlight > 0 || primaryInstance == null) {
+            return;
+        }
+        out.send(primaryInstance.node(), new AppendAck(group, config.epoch(), durableIndex, lastIndex + 1, false));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Primary
+
+    private void trackBackup(ReplicaAssignment assignment, long nowNanos) {
+        if (assignment == null) {
+            backup = null;
+            unacknowledged.clear();
+            return;
+        }
+        if (backup != null && backup.assignment.sameInstance(assignment)) {
+            backup.assignment = assignment;
+            // Once the primary waits for a backup it keeps waiting: that is what made reporting it safe.
+            backup.required = backup.required || assignment.state() == ReplicaState.OK;
+            backup.caughtUpReported = false;
+            backup.failureReported = false;
+            return;
+        }
+        backup = new Peer(assignment, nowNanos);
+        backup.required = assignment.state() == ReplicaState.OK;
+        backup.nextIndex = lastIndex + 1;
+        backup.durableIndex = 0;
+        unacknowledged.clear();
+        // A new syncing backup starts from a snapshot. An in-sync one is only new in a new group,
+        // where both replicas are empty; if it is behind, its gap report leads to a snapshot.
+        backup.snapshotPending = assignment.state() == ReplicaState.SYNCING;
+    }
+
+    private void onAck(String from, AppendAck ack, long nowNanos) {
+        if (role != Role.PRIMARY || backup == null || !from.equals(backup.assignment.node())) {
+            return;
+        }
+        Invariants.check(ack.durableIndex() <= lastIndex, "%s: backup acknowledged %d beyond last %d",
+                group, ack.durableIndex(), lastIndex);
+        if (ack.durableIndex() > backup.durableIndex) {
+            backup.durableIndex = ack.durableIndex();
+            backup.lastProgressNanos = nowNanos;
+            unacknowledged.dropThrough(backup.durableIndex);
+            advanceCommit();
+        }
+        if (ack.gap() && ack.nextIndex() < backup.nextIndex && !backup.snapshotPending && backup.durableIndex >= backup.snapshotIndex) {
+            // The backup saw a gap: something was lost on the way. Send again from where it is.
+            backup.nextIndex = Math.max(ack.nextIndex(), backup.durableIndex + 1);
+            if (!unacknowledged.isEmpty() && backup.nextIndex < unacknowledged.firstIndex()
+                    || unacknowledged.isEmpty() && backup.nextIndex <= lastIndex) {
+                backup.snapshotPending = true;
+            }
+            flush(nowNanos);
+        }
+        reportCaughtUpIfSo();
+    }
+
+    private void reportCaughtUpIfSo() {
+        if (backup.assignment.state() != ReplicaState.SYNCING || backup.caughtUpReported || backup.snapshotPending
+                || backup.snapshotIndex < 0 || backup.durableIndex < backup.snapshotIndex || backup.durableIndex < commitIndex) {
+            return;
+        }
+        // From here on no result is released without this backup, so the controller may mark it in sync.
+        backup.required = true;
+        backup.caughtUpReported = true;
+        out.control(new ControlCommand.ReplicaCaughtUp(group, config.epoch(), backup.assignment.node(), backup.assignment.incarnation()));
+    }
+
+    private void reportBackupFailure(String reason) {
+        if (backup.failureReported) {
+            return;
+        }
+        backup.failureReported = true;
+        out.control(new ControlCommand.ReplicaFailed(group, config.epoch(), identity.node(), backup.assignment.node(), reason));
+    }
+
+    private void rewind(Peer peer) {
+        if (peer.snapshotPending) {
+            return;
+        }
+        long from = peer.durableIndex + 1;
+        boolean buffered = !unacknowledged.isEmpty() && from >= unacknowledged.firstIndex();
+        if (from <= lastIndex && !buffered || peer.durableIndex < peer.snapshotIndex) {
+            peer.snapshotPending = true;
+        } else {
+            peer.nextIndex = from;
+        }
+    }
+
+    private void sendSnapshot(long nowNanos) {
+        byte[] state = encodeState();
+        backup.snapshotPending = false;
+        backup.snapshotIndex = lastIndex;
+        backup.nextIndex = lastIndex + 1;
+        unacknowledged.clear();
+        send(backup, new InstallSnapshot(group, config.epoch(), lastIndex, state), nowNanos);
+    }
+
+    private void send(Peer peer, PeerMessage message, long nowNanos) {
+        peer.lastSentNanos = nowNanos;
+        out.send(peer.assignment.node(), message);
+    }
+
+    private void advanceCommit() {
+        if (role != Role.PRIMARY) {
+            return;
+        }
+        long commit = durableIndex;
+        if (backup != null && backup.required) {
+            commit = Math.min(commit, backup.durableIndex);
+        }
+        if (commit <= commitIndex) {
+            return;
+        }
+        commitIndex = commit;
+        while (!waiting.isEmpty() && waiting.peekFirst().index <= commit) {
+            release(waiting.pollFirst());
+        }
+        while (!lateWaiting.isEmpty() && lateWaiting.firstKey() <= commit) {
+            release(lateWaiting.pollFirstEntry().getValue());
+        }
+        if (backup != null && unacknowledged.size() > settings.unacknowledgedEntriesMax()) {
+            // A backup this far behind is rebuilt from a snapshot rather than held in memory.
+            if (backup.required) {
+                reportBackupFailure("more than " + settings.unacknowledgedEntriesMax() + " entries unacknowledged");
+            } else {
+                unacknowledged.clear();
+                backup.snapshotPending = true;
+            }
+        }
+    }
+
+    private void release(Waiting released) {
+        waitingBySession.remove(released.session, released);
+        out.reply(released.requestId, released.reply);
+        if (released.moreRequestIds != null) {
+            for (long requestId : released.moreRequestIds) {
+                out.reply(requestId, released.reply);
+            }
+        }
+    }
+
+    /** A retry of a command that is ordered but not yet committed waits for the same release. */
+    private void waitFor(ClientCommand command, SessionTable.Entry last) {
+        Waiting existing = waitingBySession.get(command.session());
+        if (existing != null && existing.sequence == command.sequence()) {
+            existing.add(command.requestId());
+            return;
+        }
+        // Ordered by an earlier primary: nobody here waits for it yet.
+        Waiting late = new Waiting(last.index(), command.session(), command.sequence(), last.reply(), command.requestId());
+        lateWaiting.put(last.index(), late);
+        waitingBySession.put(command.session(), late);
+    }
+
+    private void leave(GroupConfig next) {
+        removed = true;
+        role = null;
+        Reply reply = new Reply.NotPrimary(next.epoch(), next.primary() == null ? "" : next.primary().node());
+        for (Waiting w : waiting) {
+            replyAll(w, reply);
+        }
+        for (Waiting w : lateWaiting.values()) {
+            replyAll(w, reply);
+        }
+        waiting.clear();
+        lateWaiting.clear();
+        waitingBySession.clear();
+        unacknowledged.clear();
+        backup = null;
+    }
+
+    private void replyAll(Waiting w, Reply reply) {
+        out.reply(w.requestId, reply);
+        if (w.moreRequestIds != null) {
+            for (long requestId : w.moreRequestIds) {
+                out.reply(requestId, reply);
+            }
+        }
+    }
+
+    private Reply notPrimary() {
+        if (config == null) {
+            return new Reply.NotPrimary(0, "");
+        }
+        ReplicaAssignment primary = config.primary();
+        return new Reply.NotPrimary(config.epoch(), primary == null ? "" : primary.node());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // State
+
+    private Reply apply(LogEntry entry) {
+        Invariants.check(entry.index() == lastIndex + 1, "%s: applying %d after %d", group, entry.index(), lastIndex);
+        Invariants.check(entry.epoch() >= lastEpoch, "%s: entry epoch went back", group);
+        lastIndex = entry.index();
+        lastEpoch = entry.epoch();
+        lastTimestampMillis = Math.max(lastTimestampMillis, entry.timestampMillis());
+        SessionTable.Entry last = sessions.get(entry.session());
+        if (last != null && entry.sequence() <= last.sequence()) {
+            // Defence in depth: the primary never orders a duplicate, and a duplicate is never run twice.
+            return entry.sequence() == last.sequence() ? last.reply()
+                    : new Reply.Rejected(Reply.STALE_SEQUENCE, "sequence " + entry.sequence() + " is stale");
+        }
+        if (last == null && entry.sequence() != 1) {
+            return new Reply.Rejected(Reply.SESSION_EXPIRED, "session unknown or expired");
+        }
+        context.moveTo(entry.index(), entry.timestampMillis());
+        Reply reply;
+        try {
+            reply = new Reply.Ok(service.apply(entry.payload(), context));
+        } catch (ApplicationException e) {
+            reply = new Reply.ApplicationError(truncate(e.getMessage()));
+        } catch (RuntimeException e) {
+            reply = new Reply.ApplicationError(truncate(e.getClass().getName() + ": " + e.getMessage()));
+        }
+        sessions.record(entry.session(), entry.sequence(), entry.index(), reply);
+        return reply;
+    }
+
+    private static String truncate(String message) {
+        String text = message == null ? "" : message;
+        return text.length() <= ERROR_MESSAGE_LENGTH_MAX ? text : text.substring(0, ERROR_MESSAGE_LENGTH_MAX);
+    }
+
+    private void restore(StateCodec.State state) {
+        service.restore(state.service());
+        sessions = state.sessions();
+        lastIndex = state.index();
+        lastEpoch = state.epoch();
+        lastTimestampMillis = state.timestampMillis();
+        lastSnapshotIndex = state.index();
+    }
+
+    private void maybeSnapshot() {
+        if (lastIndex - lastSnapshotIndex >= settings.snapshotIntervalEntries()) {
+            lastSnapshotIndex = lastIndex;
+            out.saveSnapshot(lastIndex, encodeState());
+        }
+    }
+
+    /** The whole state of this replica as of {@link #lastIndex()}. */
+    public byte[] encodeState() {
+        return StateCodec.encode(lastIndex, lastEpoch, lastTimestampMillis, sessions, service.snapshot());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Observation
+
+    public GroupId group() {
+        return group;
+    }
+
+    public ReplicaAssignment identity() {
+        return identity;
+    }
+
+    /** PRIMARY, BACKUP, or null before the first configuration and after removal. */
+    public Role role() {
+        return role;
+    }
+
+    public boolean removed() {
+        return removed;
+    }
+
+    public long epoch() {
+        return config == null ? 0 : config.epoch();
+    }
+
+    public long lastIndex() {
+        return lastIndex;
+    }
+
+    public long durableIndex() {
+        return durableIndex;
+    }
+
+    public long commitIndex() {
+        return commitIndex;
+    }
+
+    /** True while this replica waits for a snapshot from its primary. */
+    public boolean awaitingSnapshot() {
+        return awaitingSnapshot;
+    }
+
+    /** Checks the replica's invariants; the simulator calls it after every step. */
+    public void checkInvariants() {
+        Invariants.check(durableIndex <= lastIndex, "%s: durable %d beyond last %d", group, durableIndex, lastIndex);
+        if (role == Role.PRIMARY) {
+            Invariants.check(commitIndex <= durableIndex, "%s: commit %d beyond durable %d", group, commitIndex, durableIndex);
+            Invariants.check(waiting.isEmpty() || waiting.peekFirst().index > commitIndex, "%s: unreleased committed entry", group);
+        }
+        if (removed) {
+            Invariants.check(waiting.isEmpty() && lateWaiting.isEmpty(), "%s: removed replica holds waiters", group);
+        }
+    }
+}

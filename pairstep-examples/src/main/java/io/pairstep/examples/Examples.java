@@ -1,0 +1,30 @@
+package io.pairstep.examples;
+
+import io.pairstep.api.Service;
+import java.util.List;
+import java.util.Objects;
+
+/** The example services by name: {@code kv} ({@link KvService}) and {@code bank} ({@link BankService}). */
+public final class Examples {
+
+    private static final List<String> NAMES = List.of("kv", "bank");
+
+    private Examples() {}
+
+    /** Returns a new, empty instance of the named example service. */
+    public static Service create(String name) {
+        Objects.requireNonNull(name, "name");
+        return switch (name) {
+            case "kv" -> new KvService();
+            case "bank" -> new BankService();
+            default ->
+                    throw new IllegalArgumentException(
+                            "unknown example \"" + name + "\" (known: " + String.join(", ", NAMES) + ")");
+        };
+    }
+
+    /** The names that {@link #create} accepts, in a fixed order. */
+    public static List<String> names() {
+        return NAMES;
+    }
+}

@@ -1,0 +1,48 @@
+package io.pairstep.sim;
+
+import io.pairstep.api.Context;
+import io.pairstep.api.Service;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The simulator's service: its state is the list of every command applied, in order, and each
+ * result is the command's position in that list. A checker can then see from the final state
+ * whether an acknowledged command was lost, applied twice, or answered out of order.
+ */
+final class HistoryService implements Service {
+
+    private final List<String> history = new ArrayList<>();
+
+    @Override
+    public byte[] apply(byte[] command, Context context) {
+        history.add(new String(command, StandardCharsets.UTF_8));
+        return ByteBuffer.allocate(Long.BYTES).putLong(history.size()).array();
+    }
+
+    @Override
+    public byte[] snapshot() {
+        return String.join("\n", history).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void restore(byte[] snapshot) {
+        history.clear();
+        String text = new String(snapshot, StandardCharsets.UTF_8);
+        if (!text.isEmpty()) {
+            history.addAll(List.of(text.split("\n", -1)));
+        }
+    }
+
+    static List<String> decode(byte[] snapshot) {
+        HistoryService service = new HistoryService();
+        service.restore(snapshot);
+        return service.history;
+    }
+
+    static long position(byte[] result) {
+        return ByteBuffer.wrap(result).getLong();
+    }
+}

@@ -1,0 +1,838 @@
+package io.pairstep.sim;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Mode;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ReplicaState;
+import io.pairstep.core.control.Role;
+import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.Supervisor;
+import io.pairstep.core.replica.ClientCommand;
+import io.pairstep.core.replica.LogEntry;
+import io.pairstep.core.replica.PeerMessage;
+import io.pairstep.core.replica.ReplicaCore;
+import io.pairstep.core.replica.ReplicaOutput;
+import io.pairstep.core.replica.Reply;
+import io.pairstep.core.replica.StateCodec;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * Runs a whole Pairstep system of the process-pair protocol in one thread from one seed: nodes with
+ * replicas, the controller, clients, a network that delays, drops, duplicates and reorders, disks
+ * that lose what was not yet durable, and crashes, pauses and partitions. The same seed replays
+ * the same run exactly.
+ *
+ * <p>The controller stands for the Ratis group: a linearizable service that nodes reach unless
+ * they are cut off. Everything else is the production protocol code.
+ *
+ * <p>Checked: no two nodes release results in the same epoch of a group; every acknowledged
+ * command is in the final state exactly once and at the position its result named; no command is
+ * in the final state twice; the replicas of each group end byte-identical; and once faults stop,
+ * every group heals and every client's command completes.
+ */
+public final class Simulation {
+
+    private static final long MS = 1_000_000L;
+    private static final String SERVICE = "history";
+
+    /** What one run simulates. */
+    public record Options(
+            int nodeCount,
+            int partitions,
+            int clientCount,
+            long faultPhaseNanos,
+            long healPhaseNanosMax,
+            double dropProbability,
+            double duplicateProbability,
+            long delayMinNanos,
+            long delayMaxNanos,
+            long faultIntervalNanos,
+            long snapshotIntervalEntries) {
+
+        /** Options drawn from the seed, so many seeds cover many shapes of system. */
+        public static Options random(SplittableRandom random) {
+            return new Options(
+                    2 + random.nextInt(3),
+                    1 + random.nextInt(3),
+                    1 + random.nextInt(6),
+                    (1500 + random.nextInt(2500)) * MS,
+                    30_000 * MS,
+                    random.nextInt(3) == 0 ? 0 : random.nextDouble() * 0.05,
+                    random.nextInt(3) == 0 ? 0 : random.nextDouble() * 0.03,
+                    50_000L,
+                    (200 + random.nextInt(3000)) * 1000L,
+                    (100 + random.nextInt(600)) * MS,
+                    10 + random.nextInt(200));
+        }
+    }
+
+    /** A failed check, with the seed to replay it and the last events before it. */
+    public static final class Failure extends AssertionError {
+        private static final long serialVersionUID = 1L;
+
+        Failure(String message) {
+            super(message);
+        }
+    }
+
+    /** What a finished run reports. */
+    public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long simulatedNanos) {}
+
+    private record Event(long time, long sequence, String node, Runnable action) {}
+
+    private record Ack(GroupId group, String payload, long position) {}
+
+    private final long seed;
+    private final SplittableRandom random;
+    private final Options options;
+    private long now;
+    private long eventSequence;
+    private final PriorityQueue<Event> events = new PriorityQueue<>((a, b) ->
+            a.time != b.time ? Long.compare(a.time, b.time) : Long.compare(a.sequence, b.sequence));
+    private final ArrayDeque<String> trace = new ArrayDeque<>();
+
+    private final ControllerState controller = new ControllerState();
+    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(300 * MS, 20 * MS, 100 * MS));
+    private final ReplicaCore.Settings replicaSettings;
+    private final TreeMap<String, Node> nodes = new TreeMap<>();
+    private final Set<String> cutLinks = new HashSet<>();
+    private final Set<String> isolated = new HashSet<>();
+    private final List<Client> clients = new ArrayList<>();
+    private final Map<String, String> releaserByGroupEpoch = new HashMap<>();
+    private final List<Ack> acknowledged = new ArrayList<>();
+    private boolean issuing = true;
+    private long faults;
+    private long takeovers;
+
+    private Simulation(long seed, Options options) {
+        this.seed = seed;
+        this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        this.options = options;
+        this.replicaSettings = new ReplicaCore.Settings(20 * MS, 150 * MS, 50 * MS, 500 * MS, 64, 1000,
+                options.snapshotIntervalEntries(), 10_000);
+    }
+
+    /** Runs one seed with options drawn from it. */
+    public static Result run(long seed) {
+        return run(seed, Options.random(new SplittableRandom(seed)));
+    }
+
+    public static Result run(long seed, Options options) {
+        Simulation simulation = new Simulation(seed, options);
+        try {
+            return simulation.execute();
+        } catch (Failure failure) {
+            throw failure;
+        } catch (RuntimeException | AssertionError e) {
+            Failure failure = simulation.failure("unexpected " + e);
+            failure.initCause(e);
+            throw failure;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The run
+
+    private Result execute() {
+        controller.apply(new ControlCommand.Bootstrap("sim-" + seed));
+        for (int i = 1; i <= options.nodeCount(); i++) {
+            Node node = new Node("n" + i);
+            nodes.put(node.id, node);
+            node.boot();
+        }
+        // The controller applies registrations before the deploy: the deploy waits for every node.
+        runUntil(50 * MS);
+        propose(new ControlCommand.Deploy(new ServiceSpec(SERVICE, 1, Mode.PAIR, options.partitions(), "example:history", "", "")));
+        runUntil(100 * MS);
+        for (int i = 0; i < options.clientCount(); i++) {
+            Client client = new Client(i);
+            clients.add(client);
+            schedule(random.nextLong(10 * MS), null, client::next);
+        }
+        scheduleRecurring(10 * MS, null, this::superviseTick);
+        long faultPhaseEnd = now + options.faultPhaseNanos();
+        schedule(options.faultIntervalNanos(), null, () -> injectFault(faultPhaseEnd));
+        runUntil(faultPhaseEnd);
+
+        // Heal everything, stop new commands, and wait for the system to settle.
+        issuing = false;
+        note("heal: faults stop");
+        healAll();
+        long healDeadline = now + options.healPhaseNanosMax();
+        while (now < healDeadline && !settled()) {
+            runUntil(now + 50 * MS);
+        }
+        if (!settled()) {
+            throw failure("liveness: the system did not settle within " + options.healPhaseNanosMax() / MS + " ms after faults stopped: "
+                    + describeUnsettled());
+        }
+        checkFinalState();
+        return new Result(seed, options, acknowledged.size(), faults, takeovers, now);
+    }
+
+    private void runUntil(long time) {
+        while (!events.isEmpty() && events.peek().time <= time) {
+            Event event = events.poll();
+            now = event.time;
+            if (event.node != null) {
+                Node node = nodes.get(event.node);
+                if (node.pausedUntil > now) {
+                    events.add(new Event(node.pausedUntil, eventSequence++, event.node, event.action));
+                    continue;
+                }
+            }
+            event.action.run();
+        }
+        now = Math.max(now, time);
+    }
+
+    private void schedule(long delayNanos, String node, Runnable action) {
+        events.add(new Event(now + delayNanos, eventSequence++, node, action));
+    }
+
+    private void scheduleRecurring(long periodNanos, String node, Runnable action) {
+        schedule(periodNanos, node, () -> {
+            action.run();
+            scheduleRecurring(periodNanos, node, action);
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Faults
+
+    private void injectFault(long faultPhaseEnd) {
+        if (now >= faultPhaseEnd) {
+            return;
+        }
+        faults++;
+        List<String> ids = new ArrayList<>(nodes.keySet());
+        Node node = nodes.get(ids.get(random.nextInt(ids.size())));
+        long duration = (30 + random.nextInt(900)) * MS;
+        switch (random.nextInt(5)) {
+            case 0, 1 -> {
+                if (node.alive) {
+                    note("fault: crash " + node.id + " for " + duration / MS + " ms");
+                    node.crash();
+                    schedule(duration, null, () -> restartIfDown(node));
+                }
+            }
+            case 2 -> {
+                note("fault: pause " + node.id + " for " + duration / MS + " ms");
+                node.pausedUntil = Math.max(node.pausedUntil, now + duration);
+            }
+            case 3 -> {
+                note("fault: isolate " + node.id + " for " + duration / MS + " ms");
+                isolated.add(node.id);
+                schedule(duration, null, () -> {
+                    note("heal: " + node.id + " rejoins the network");
+                    isolated.remove(node.id);
+                });
+            }
+            default -> {
+                Node other = nodes.get(ids.get(random.nextInt(ids.size())));
+                if (other != node) {
+                    String link = link(node.id, other.id);
+                    note("fault: cut link " + link + " for " + duration / MS + " ms");
+                    cutLinks.add(link);
+                    schedule(duration, null, () -> cutLinks.remove(link));
+                }
+            }
+        }
+        schedule(options.faultIntervalNanos() / 2 + random.nextLong(options.faultIntervalNanos()), null, () -> injectFault(faultPhaseEnd));
+    }
+
+    private void restartIfDown(Node node) {
+        if (!node.alive) {
+            note("heal: restart " + node.id);
+            node.boot();
+        }
+    }
+
+    private void healAll() {
+        cutLinks.clear();
+        isolated.clear();
+        for (Node node : nodes.values()) {
+            node.pausedUntil = Math.min(node.pausedUntil, now);
+            restartIfDown(node);
+        }
+    }
+
+    private static String link(String a, String b) {
+        return a.compareTo(b) < 0 ? a + "|" + b : b + "|" + a;
+    }
+
+    private boolean reachable(String from, String to) {
+        return !isolated.contains(from) && !isolated.contains(to) && !cutLinks.contains(link(from, to));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Network
+
+    private long delay() {
+        return options.delayMinNanos() + random.nextLong(options.delayMaxNanos() - options.delayMinNanos() + 1);
+    }
+
+    /** Node-to-node delivery with loss, duplication and reordering. */
+    private void deliver(String from, String to, Runnable onArrival) {
+        if (!reachable(from, to) || random.nextDouble() < options.dropProbability()) {
+            return;
+        }
+        Node target = nodes.get(to);
+        int copies = random.nextDouble() < options.duplicateProbability() ? 2 : 1;
+        for (int i = 0; i < copies; i++) {
+            long boot = target.boot;
+            schedule(delay(), to, () -> {
+                if (target.alive && target.boot == boot && reachable(from, to)) {
+                    onArrival.run();
+                }
+            });
+        }
+    }
+
+    /** Node to controller: reliable while the node can reach it, retried like a Raft client. */
+    private void toController(Node node, Runnable action) {
+        long boot = node.boot;
+        long deadline = now + 10_000 * MS;
+        Runnable attempt = new Runnable() {
+            @Override
+            public void run() {
+                if (!node.alive || node.boot != boot || now > deadline) {
+                    return;
+                }
+                if (isolated.contains(node.id)) {
+                    schedule(50 * MS, node.id, this);
+                    return;
+                }
+                schedule(MS + random.nextLong(2 * MS), null, action);
+            }
+        };
+        attempt.run();
+    }
+
+    private void propose(ControlCommand command) {
+        schedule(MS + random.nextLong(2 * MS), null, () -> applyControl(command));
+    }
+
+    private void applyControl(ControlCommand command) {
+        Map<GroupId, GroupConfig> before = new TreeMap<>(controller.groups());
+        ControlResult result = controller.apply(command);
+        if (!result.changed()) {
+            return;
+        }
+        note("controller: " + command + " -> version " + controller.version());
+        for (Map.Entry<GroupId, GroupConfig> entry : controller.groups().entrySet()) {
+            GroupConfig old = before.get(entry.getKey());
+            if (old != null && old.primary() != null && !old.primary().node().equals(entry.getValue().primary().node())) {
+                takeovers++;
+                note("takeover: " + entry.getKey() + " primary " + old.primary().node() + " -> " + entry.getValue().primary().node()
+                        + " at epoch " + entry.getValue().epoch());
+            }
+        }
+        for (Node node : nodes.values()) {
+            pushState(node);
+        }
+    }
+
+    private void pushState(Node node) {
+        if (!node.alive || isolated.contains(node.id)) {
+            return;
+        }
+        ControllerState copy = controller.copy();
+        long boot = node.boot;
+        schedule(MS + random.nextLong(2 * MS), node.id, () -> {
+            if (node.alive && node.boot == boot && !isolated.contains(node.id)) {
+                node.onState(copy);
+            }
+        });
+    }
+
+    private void superviseTick() {
+        for (ControlCommand command : supervisor.tick(now, controller)) {
+            note("supervisor: " + command);
+            propose(command);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Nodes
+
+    private final class Node {
+        final String id;
+        boolean alive;
+        long incarnation;
+        long boot;
+        long pausedUntil;
+        long knownVersion = -1;
+        long diskFreeAt;
+        final TreeMap<GroupId, Replica> replicas = new TreeMap<>();
+        final Map<GroupId, Disk> disks = new HashMap<>();
+
+        Node(String id) {
+            this.id = id;
+        }
+
+        void boot() {
+            alive = true;
+            boot++;
+            incarnation++;
+            knownVersion = -1;
+            diskFreeAt = now;
+            register();
+            long thisBoot = boot;
+            scheduleRecurring(5 * MS, id, () -> {
+                if (alive && boot == thisBoot) {
+                    for (Replica replica : List.copyOf(replicas.values())) {
+                        replica.core.tick(now);
+                        replica.core.flush(now);
+                        replica.core.checkInvariants();
+                    }
+                }
+            });
+            scheduleRecurring(50 * MS, id, () -> {
+                if (alive && boot == thisBoot) {
+                    heartbeat();
+                }
+            });
+        }
+
+        void register() {
+            Member member = new Member(id, id + ":http", id + ":rpc", incarnation, true);
+            toController(this, () -> applyControl(new ControlCommand.RegisterNode(member.id(), member.http(), member.rpc(), member.incarnation())));
+        }
+
+        void heartbeat() {
+            long sentIncarnation = incarnation;
+            toController(this, () -> {
+                Member member = controller.members().get(id);
+                if (member != null && member.incarnation() == sentIncarnation && member.alive()) {
+                    supervisor.heartbeat(id, now);
+                }
+                if (member == null || member.incarnation() != sentIncarnation || controller.version() > knownVersion) {
+                    pushState(this);
+                }
+            });
+        }
+
+        void crash() {
+            alive = false;
+            replicas.clear();
+            // Closed sockets: every peer and the controller notice quickly, unless cut off.
+            for (Node other : nodes.values()) {
+                if (other != this && other.alive && reachable(id, other.id)) {
+                    long otherBoot = other.boot;
+                    schedule(delay(), other.id, () -> {
+                        if (other.alive && other.boot == otherBoot) {
+                            for (Replica replica : List.copyOf(other.replicas.values())) {
+                                replica.core.connectionLost(id, now);
+                                replica.core.flush(now);
+                            }
+                        }
+                    });
+                }
+            }
+            if (!isolated.contains(id)) {
+                schedule(delay(), null, () -> supervisor.disconnected(id, now));
+            }
+        }
+
+        void onState(ControllerState state) {
+            if (state.version() <= knownVersion) {
+                return;
+            }
+            knownVersion = state.version();
+            Member me = state.members().get(id);
+            if (me == null || me.incarnation() != incarnation) {
+                register();
+                return;
+            }
+            if (!me.alive()) {
+                // Declared down while paused or cut off: this incarnation's replicas are gone.
+                note(id + ": declared down, starts incarnation " + (incarnation + 1));
+                incarnation++;
+                for (Replica replica : replicas.values()) {
+                    replica.gone = true;
+                }
+                replicas.clear();
+                register();
+                return;
+            }
+            for (GroupConfig config : state.groups().values()) {
+                ReplicaAssignment assignment = config.replicaOn(id);
+                Replica replica = replicas.get(config.group());
+                if (replica != null && (assignment == null || !replica.core.identity().sameInstance(assignment))) {
+                    replica.core.configure(config, now);
+                    replica.gone = true;
+                    replicas.remove(config.group());
+                    replica = null;
+                }
+                if (assignment == null || assignment.incarnation() != incarnation) {
+                    continue;
+                }
+                if (replica == null) {
+                    replica = new Replica(this, config.group(), assignment);
+                    replicas.put(config.group(), replica);
+                    if (assignment.role() == Role.PRIMARY) {
+                        Disk disk = disks.computeIfAbsent(config.group(), g -> new Disk());
+                        replica.core.recover(disk.snapshot, List.copyOf(disk.entries));
+                        note(id + ": " + config.group() + " primary recovers from disk up to " + replica.core.lastIndex());
+                    }
+                }
+                replica.core.configure(config, now);
+                replica.core.flush(now);
+                replica.core.checkInvariants();
+            }
+        }
+
+        void onClientRequest(Client client, long requestId, GroupId group, long session, long sequence, byte[] payload) {
+            Replica replica = replicas.get(group);
+            if (replica == null) {
+                client.reply(this, requestId, new Reply.NotPrimary(0, ""));
+                return;
+            }
+            replica.core.onClientCommand(new ClientCommand(requestId, session, sequence, payload), now / MS);
+            replica.core.flush(now);
+            replica.core.checkInvariants();
+        }
+
+        /** Runs a disk operation after the ones queued before it; lost if the node crashes first. */
+        void disk(Runnable operation) {
+            long thisBoot = boot;
+            diskFreeAt = Math.max(diskFreeAt, now) + 20_000L + random.nextLong(500_000L);
+            events.add(new Event(diskFreeAt, eventSequence++, id, () -> {
+                if (alive && boot == thisBoot) {
+                    operation.run();
+                }
+            }));
+        }
+    }
+
+    /** What a node keeps on disk for one group. */
+    private static final class Disk {
+        byte[] snapshot;
+        long snapshotIndex;
+        final List<LogEntry> entries = new ArrayList<>();
+
+        long lastIndex() {
+            return entries.isEmpty() ? snapshotIndex : entries.get(entries.size() - 1).index();
+        }
+    }
+
+    private final class Replica implements ReplicaOutput {
+        final Node node;
+        final GroupId group;
+        final ReplicaCore core;
+        boolean gone;
+
+        Replica(Node node, GroupId group, ReplicaAssignment assignment) {
+            this.node = node;
+            this.group = group;
+            this.core = new ReplicaCore(group, assignment, new HistoryService(), replicaSettings, this);
+        }
+
+        private boolean current() {
+            return !gone && node.replicas.get(group) == this;
+        }
+
+        @Override
+        public void persist(LogEntry entry) {
+            node.disk(() -> {
+                Disk disk = node.disks.computeIfAbsent(group, g -> new Disk());
+                if (entry.index() != disk.lastIndex() + 1) {
+                    throw failure(node.id + " " + group + ": disk append " + entry.index() + " after " + disk.lastIndex());
+                }
+                disk.entries.add(entry);
+                if (current()) {
+                    core.persisted(entry.index());
+                    core.flush(now);
+                }
+            });
+        }
+
+        @Override
+        public void installSnapshot(long index, byte[] state) {
+            node.disk(() -> {
+                Disk disk = node.disks.computeIfAbsent(group, g -> new Disk());
+                disk.entries.clear();
+                disk.snapshot = state;
+                disk.snapshotIndex = index;
+                if (current()) {
+                    core.snapshotInstalled(index);
+                    core.flush(now);
+                }
+            });
+        }
+
+        @Override
+        public void saveSnapshot(long index, byte[] state) {
+            node.disk(() -> {
+                Disk disk = node.disks.computeIfAbsent(group, g -> new Disk());
+                if (index < disk.snapshotIndex || index > disk.lastIndex()) {
+                    return;
+                }
+                disk.snapshot = state;
+                disk.snapshotIndex = index;
+                disk.entries.removeIf(e -> e.index() <= index);
+            });
+        }
+
+        @Override
+        public void send(String to, PeerMessage message) {
+            deliver(node.id, to, () -> {
+                Replica target = nodes.get(to).replicas.get(group);
+                if (target != null) {
+                    target.core.onMessage(node.id, message, now);
+                    target.core.flush(now);
+                    target.core.checkInvariants();
+                }
+            });
+        }
+
+        @Override
+        public void reply(long requestId, Reply reply) {
+            if (reply instanceof Reply.Ok) {
+                String key = group + "@" + core.epoch();
+                String previous = releaserByGroupEpoch.putIfAbsent(key, node.id);
+                if (previous != null && !previous.equals(node.id)) {
+                    throw failure("split brain: " + previous + " and " + node.id + " both released results in " + key);
+                }
+                if (core.role() != Role.PRIMARY) {
+                    throw failure(node.id + " released a result for " + group + " while " + core.role());
+                }
+            }
+            Client client = clients.get((int) (requestId >>> 40));
+            if (!isolated.contains(node.id) && random.nextDouble() >= options.dropProbability()) {
+                schedule(delay(), null, () -> client.reply(node, requestId, reply));
+            }
+        }
+
+        @Override
+        public void control(ControlCommand command) {
+            note(node.id + " " + group + ": proposes " + command);
+            toController(node, () -> applyControl(command));
+        }
+
+        @Override
+        public void suspect(String suspect, String reason) {
+            note(node.id + " " + group + ": suspects " + suspect + " (" + reason + ")");
+            toController(node, () -> supervisor.suspected(suspect, now));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Clients
+
+    private final class Client {
+        final int id;
+        final Map<GroupId, long[]> sessions = new HashMap<>();
+        final Map<GroupId, String> primaryGuess = new HashMap<>();
+        long commandNumber;
+        int attempt;
+        boolean busy;
+        GroupId group;
+        long session;
+        long sequence;
+        String payload;
+        long sentAt;
+
+        Client(int id) {
+            this.id = id;
+        }
+
+        void next() {
+            if (!issuing) {
+                return;
+            }
+            group = new GroupId(SERVICE, random.nextInt(options.partitions()));
+            // One session per group, as the client library does: a session has one command in flight.
+            long[] state = sessions.computeIfAbsent(group, g -> new long[] {random.nextLong() | 1, 0});
+            session = state[0];
+            sequence = ++state[1];
+            commandNumber++;
+            payload = "c" + id + "-" + commandNumber;
+            attempt = 0;
+            busy = true;
+            send(primaryGuess.getOrDefault(group, randomNode()));
+        }
+
+        String randomNode() {
+            List<String> ids = new ArrayList<>(nodes.keySet());
+            return ids.get(random.nextInt(ids.size()));
+        }
+
+        void send(String nodeId) {
+            attempt = (attempt + 1) & 0xff;
+            long requestId = ((long) id << 40) | ((commandNumber & 0xffffffffL) << 8) | attempt;
+            sentAt = now;
+            Node node = nodes.get(nodeId);
+            byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
+            GroupId target = group;
+            long targetSession = session;
+            long targetSequence = sequence;
+            if (!isolated.contains(nodeId) && random.nextDouble() >= options.dropProbability()) {
+                long nodeBoot = node.boot;
+                schedule(delay(), nodeId, () -> {
+                    if (node.alive && node.boot == nodeBoot && !isolated.contains(nodeId)) {
+                        node.onClientRequest(this, requestId, target, targetSession, targetSequence, bytes);
+                    }
+                });
+            }
+            long thisAttempt = requestId;
+            schedule(100 * MS, null, () -> {
+                if (busy && currentRequest() == thisAttempt) {
+                    primaryGuess.remove(group);
+                    send(randomNode());
+                }
+            });
+        }
+
+        long currentRequest() {
+            return ((long) id << 40) | ((commandNumber & 0xffffffffL) << 8) | attempt;
+        }
+
+        void reply(Node from, long requestId, Reply reply) {
+            if (!busy || ((requestId >>> 8) & 0xffffffffL) != (commandNumber & 0xffffffffL)) {
+                return;
+            }
+            switch (reply) {
+                case Reply.Ok ok -> {
+                    busy = false;
+                    acknowledged.add(new Ack(group, payload, HistoryService.position(ok.body())));
+                    primaryGuess.put(group, from.id);
+                    schedule(random.nextLong(5 * MS), null, this::next);
+                }
+                case Reply.NotPrimary notPrimary -> {
+                    if (requestId != currentRequest()) {
+                        return;
+                    }
+                    String hint = notPrimary.primaryNode();
+                    String target = hint.isEmpty() || hint.equals(from.id) ? randomNode() : hint;
+                    primaryGuess.put(group, target);
+                    schedule(MS, null, () -> {
+                        if (busy && requestId == currentRequest()) {
+                            send(target);
+                        }
+                    });
+                }
+                case Reply.Rejected rejected -> throw failure("client " + id + " command " + payload + " rejected: " + rejected);
+                case Reply.ApplicationError error -> throw failure("client " + id + " command " + payload + " failed: " + error);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Checks
+
+    private boolean settled() {
+        if (clients.stream().anyMatch(c -> c.busy) || !controller.allGroupsHealthy()) {
+            return false;
+        }
+        for (GroupConfig config : controller.groups().values()) {
+            ReplicaCore primary = replicaFor(config, config.primary());
+            if (primary == null || primary.commitIndex() != primary.lastIndex()) {
+                return false;
+            }
+            for (ReplicaAssignment assignment : config.replicas()) {
+                ReplicaCore replica = replicaFor(config, assignment);
+                if (replica == null || replica.epoch() != config.epoch() || replica.lastIndex() != primary.lastIndex()
+                        || replica.durableIndex() != primary.lastIndex()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private ReplicaCore replicaFor(GroupConfig config, ReplicaAssignment assignment) {
+        Node node = nodes.get(assignment.node());
+        Replica replica = node.replicas.get(config.group());
+        return replica != null && node.alive && replica.core.identity().sameInstance(assignment) ? replica.core : null;
+    }
+
+    private String describeUnsettled() {
+        StringBuilder text = new StringBuilder();
+        text.append("busy clients=").append(clients.stream().filter(c -> c.busy).map(c -> c.id + ":" + c.payload + "@" + c.group).toList());
+        for (GroupConfig config : controller.groups().values()) {
+            text.append("\n  ").append(config);
+            for (ReplicaAssignment assignment : config.replicas()) {
+                ReplicaCore core = replicaFor(config, assignment);
+                text.append("\n    ").append(assignment.node()).append(": ").append(core == null ? "absent"
+                        : core.role() + " epoch=" + core.epoch() + " last=" + core.lastIndex() + " durable=" + core.durableIndex()
+                                + " commit=" + core.commitIndex() + " awaitingSnapshot=" + core.awaitingSnapshot());
+            }
+        }
+        text.append("\n  members=").append(controller.members().values());
+        return text.toString();
+    }
+
+    private void checkFinalState() {
+        Map<GroupId, List<String>> histories = new TreeMap<>();
+        for (GroupConfig config : controller.groups().values()) {
+            byte[] primaryState = replicaFor(config, config.primary()).encodeState();
+            for (ReplicaAssignment assignment : config.replicas()) {
+                byte[] state = replicaFor(config, assignment).encodeState();
+                if (!Arrays.equals(state, primaryState)) {
+                    throw failure("divergence: replica on " + assignment.node() + " of " + config.group() + " differs from its primary");
+                }
+            }
+            List<String> history = HistoryService.decode(StateCodec.decode(primaryState).service());
+            Set<String> distinct = new HashSet<>(history);
+            if (distinct.size() != history.size()) {
+                throw failure("duplicate: a command was applied twice in " + config.group());
+            }
+            histories.put(config.group(), history);
+        }
+        for (Ack ack : acknowledged) {
+            List<String> history = histories.get(ack.group());
+            if (ack.position() < 1 || ack.position() > history.size()) {
+                throw failure("lost: acknowledged " + ack + " but the history of " + ack.group() + " has " + history.size() + " commands");
+            }
+            String actual = history.get((int) ack.position() - 1);
+            if (!actual.equals(ack.payload())) {
+                throw failure("lost or reordered: acknowledged " + ack + " but position " + ack.position() + " holds " + actual);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Diagnostics
+
+    private void note(String line) {
+        trace.addLast(String.format("%9.3f ms  %s", now / 1e6, line));
+        if (trace.size() > 400) {
+            trace.removeFirst();
+        }
+    }
+
+    private Failure failure(String message) {
+        StringBuilder text = new StringBuilder();
+        text.append("seed ").append(seed).append(" failed at ").append(now / MS).append(" ms: ").append(message)
+                .append("\n  options: ").append(options)
+                .append("\n  replay: ./mvnw -pl pairstep-sim -am test -Dtest=PairSimulationTest -Dpairstep.sim.seed=").append(seed)
+                .append(" -Dsurefire.failIfNoSpecifiedTests=false\n  last events:\n");
+        for (String line : trace) {
+            text.append("    ").append(line).append('\n');
+        }
+        return new Failure(text.toString());
+    }
+
+    @Override
+    public String toString() {
+        return "Simulation{seed=" + seed + ", now=" + now + ", state=" + controller + ", replicaStates=" + ReplicaState.OK + "}";
+    }
+}
