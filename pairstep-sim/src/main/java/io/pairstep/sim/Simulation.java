@@ -267,8 +267,9 @@ public final class Simulation {
     private void healAll() {
         cutLinks.clear();
         isolated.clear();
+        // Pauses end by themselves: cutting one short would let new disk writes overtake the
+        // ones deferred to its end, which no real disk does.
         for (Node node : nodes.values()) {
-            node.pausedUntil = Math.min(node.pausedUntil, now);
             restartIfDown(node);
         }
     }
@@ -412,8 +413,8 @@ public final class Simulation {
         }
 
         void register() {
-            Member member = new Member(id, id + ":http", id + ":rpc", incarnation, true);
-            toController(this, () -> applyControl(new ControlCommand.RegisterNode(member.id(), member.http(), member.rpc(), member.incarnation())));
+            Member member = new Member(id, id + ":http", id + ":rpc", incarnation, 1000 + incarnation, true);
+            toController(this, () -> applyControl(new ControlCommand.RegisterNode(member.id(), member.http(), member.rpc(), member.incarnation(), member.pid())));
         }
 
         void heartbeat() {

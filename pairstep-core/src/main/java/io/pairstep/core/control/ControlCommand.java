@@ -13,7 +13,7 @@ public sealed interface ControlCommand {
     record Bootstrap(String systemId) implements ControlCommand {}
 
     /** A node process started (or the controller needs to hear it again). */
-    record RegisterNode(String node, String http, String rpc, long incarnation) implements ControlCommand {}
+    record RegisterNode(String node, String http, String rpc, long incarnation, long pid) implements ControlCommand {}
 
     /** The supervisor concluded that this incarnation of the node is gone. */
     record NodeDown(String node, long incarnation, String reason) implements ControlCommand {}

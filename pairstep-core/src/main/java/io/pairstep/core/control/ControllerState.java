@@ -101,7 +101,7 @@ public final class ControllerState {
 
     private ControlResult register(RegisterNode command) {
         Member existing = members.get(command.node());
-        Member fresh = new Member(command.node(), command.http(), command.rpc(), command.incarnation(), true);
+        Member fresh = new Member(command.node(), command.http(), command.rpc(), command.incarnation(), command.pid(), true);
         if (existing == null) {
             members.put(fresh.id(), fresh);
             return ControlResult.CHANGED;
