@@ -8,7 +8,7 @@ import java.io.Serial;
  * object, lacks a field, has a field of the wrong type, or names an unknown operation. Like every
  * {@link ApplicationException}, it leaves the service's state unchanged.
  */
-public final class MalformedCommandException extends ApplicationException {
+public final class MalformedCommandException extends io.pairstep.api.MalformedCommandException {
 
     @Serial private static final long serialVersionUID = 1L;
 

@@ -33,6 +33,7 @@ public final class Supervisor {
     private final Map<String, Long> disconnectedSinceNanos = new HashMap<>();
     private final Map<String, Long> suspectedSinceNanos = new HashMap<>();
     private final Map<String, Long> proposedAtNanos = new HashMap<>();
+    private final Map<String, Long> incarnations = new HashMap<>();
 
     public Supervisor(Settings settings) {
         this.settings = settings;
@@ -44,6 +45,7 @@ public final class Supervisor {
      */
     public void becameLeader(long nowNanos) {
         lastHeardNanos.clear();
+        incarnations.clear();
         disconnectedSinceNanos.clear();
         suspectedSinceNanos.clear();
         proposedAtNanos.clear();
@@ -74,6 +76,14 @@ public final class Supervisor {
             if (!member.alive()) {
                 proposedAtNanos.remove(id);
                 continue;
+            }
+            Long known = incarnations.put(id, member.incarnation());
+            if (known == null || known != member.incarnation()) {
+                // A new incarnation gets a full lease of its own: what was known of the old one says nothing.
+                lastHeardNanos.put(id, nowNanos);
+                disconnectedSinceNanos.remove(id);
+                suspectedSinceNanos.remove(id);
+                proposedAtNanos.remove(id);
             }
             long heard = lastHeardNanos.computeIfAbsent(id, k -> nowNanos);
             long silentNanos = nowNanos - heard;

@@ -610,6 +610,8 @@ public final class ReplicaCore {
         Reply reply;
         try {
             reply = new Reply.Ok(service.apply(entry.payload(), context));
+        } catch (io.pairstep.api.MalformedCommandException e) {
+            reply = new Reply.ApplicationError(truncate(io.pairstep.api.MalformedCommandException.REPLY_PREFIX + e.getMessage()));
         } catch (ApplicationException e) {
             reply = new Reply.ApplicationError(truncate(e.getMessage()));
         } catch (RuntimeException e) {

@@ -1,0 +1,128 @@
+package io.pairstep.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/** {@code pairstep deploy NAME ...}: deploys a service (POST /v1/services). */
+@Command(name = "deploy", mixinStandardHelpOptions = true,
+        description = {"Deploys a service: a bundled example (--example kv|bank) or a jar and its service class."})
+public final class DeployCommand implements Callable<Integer> {
+
+    static final Set<String> MODES = Set.of("pair", "dmr", "tmr", "none");
+    static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    @Mixin
+    SystemOptions system = new SystemOptions();
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "The service's name.")
+    String name;
+
+    @Option(names = "--example", paramLabel = "kv|bank", description = "Deploy a bundled example service.")
+    String example;
+
+    @Option(names = "--jar", paramLabel = "PATH", description = "The service's jar (with --class).")
+    Path jar;
+
+    @Option(names = "--class", paramLabel = "FQCN", description = "The service class in the jar.")
+    String className;
+
+    @Option(names = "--mode", paramLabel = "pair|none", defaultValue = "pair",
+            description = "Protection mode (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--partitions", paramLabel = "P", defaultValue = "1",
+            description = "Number of partitions, >= 1 (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Validates the options locally and builds the request body. */
+    ObjectNode request() {
+        if (name == null || name.isBlank()) {
+            throw usage("NAME must not be empty");
+        }
+        if (example != null && (jar != null || className != null)) {
+            throw usage("give either --example or --jar with --class, not both");
+        }
+        if (example == null && jar == null) {
+            throw usage(className != null ? "--class needs --jar PATH"
+                    : "say what to deploy: --example kv|bank, or --jar PATH --class FQCN");
+        }
+        if (jar != null && (className == null || className.isBlank())) {
+            throw usage("--jar needs --class FQCN (the service class in the jar)");
+        }
+        if (partitions < 1) {
+            throw usage("--partitions must be >= 1, got " + partitions);
+        }
+        String m = mode.toLowerCase(Locale.ROOT);
+        if (!MODES.contains(m)) {
+            throw usage("--mode: expected pair or none (dmr, tmr where supported), got '" + mode + "'");
+        }
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("name", name);
+        if (example != null) {
+            if (example.isBlank()) {
+                throw usage("--example must not be empty");
+            }
+            body.put("example", example);
+        } else {
+            Path abs = jar.toAbsolutePath().normalize();
+            if (!Files.exists(abs)) {
+                throw usage("--jar: no such file: " + abs);
+            }
+            if (!Files.isRegularFile(abs)) {
+                throw usage("--jar: not a file: " + abs);
+            }
+            if (!Files.isReadable(abs)) {
+                throw usage("--jar: cannot read " + abs);
+            }
+            body.put("jar", abs.toString());
+            body.put("class", className.trim());
+        }
+        body.put("mode", m);
+        body.put("partitions", partitions);
+        return body;
+    }
+
+    @Override
+    public Integer call() {
+        ObjectNode body = request();
+        system.validate();
+        ApiClient.Response r;
+        try (ApiClient client = system.client()) {
+            r = client.post("/v1/services", Json.MAPPER.writeValueAsBytes(body), "application/json", Map.of(),
+                    TIMEOUT, false).requireOk();
+        }
+        String m = body.get("mode").asString();
+        int p = body.get("partitions").asInt();
+        try {
+            JsonNode doc = Json.MAPPER.readTree(r.body());
+            if (doc != null && doc.isObject()) {
+                m = Json.text(doc, "mode", m);
+                p = doc.path("partitions").asInt(p);
+            }
+        } catch (RuntimeException e) {
+            // the request was accepted; describe it from what we asked for
+        }
+        spec.commandLine().getOut().printf("deployed %s: mode %s, %d partition%s%n", name, m, p, p == 1 ? "" : "s");
+        return ExitCodes.OK;
+    }
+
+    private static CliException usage(String message) {
+        return new CliException(message, ExitCodes.USAGE);
+    }
+}

@@ -1,0 +1,152 @@
+package io.pairstep.cli;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+
+/** {@code pairstep fault ...}: injects process faults into nodes running on this machine. */
+@Command(name = "fault", mixinStandardHelpOptions = true,
+        description = {"Injects faults into nodes running on this machine, by signalling their processes.",
+                "The pid comes from DIR/cluster.json (--dir) or from the status document (--cluster)."},
+        subcommands = {FaultCommand.KillNode.class, FaultCommand.PauseNode.class, FaultCommand.ResumeNode.class})
+public final class FaultCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "missing subcommand: kill-node, pause-node or resume-node");
+    }
+
+    /** A node to signal: its id and pid. */
+    record Target(String id, long pid) {
+    }
+
+    /** Finds a node's pid from cluster.json (--dir) or the system's status (--cluster). */
+    static Target target(SystemOptions system, String id) {
+        if (system.hasDir()) {
+            ClusterFile.Node n = system.clusterFile().node(id);
+            Optional<ProcessHandle> h = LocalProcesses.live(n);
+            if (h.isEmpty()) {
+                throw new CliException(id + " is not running (pid " + n.pid() + " is gone)");
+            }
+            return new Target(id, n.pid());
+        }
+        JsonNode status;
+        try (ApiClient client = system.client()) {
+            status = client.get("/v1/status", StatusCommand.TIMEOUT).requireOk().json();
+        }
+        return targetFromStatus(status, id);
+    }
+
+    static Target targetFromStatus(JsonNode status, String id) {
+        List<String> known = new ArrayList<>();
+        for (JsonNode n : status.path("nodes")) {
+            String nid = Json.text(n, "id", "?");
+            known.add(nid);
+            if (!nid.equals(id)) {
+                continue;
+            }
+            long pid = n.path("pid").asLong(0);
+            if (pid <= 0) {
+                throw new CliException(id + " is " + Json.text(n, "state", "down") + " and its pid is unknown");
+            }
+            String http = Json.text(n, "http", null);
+            if (http != null) {
+                HostPort hp = HostPort.parse(http, "node " + id + " http address");
+                if (!LocalProcesses.isLocalHost(hp.host())) {
+                    throw new CliException(id + " runs on " + hp.host() + ", not on this machine; fault commands "
+                            + "signal local processes only");
+                }
+            }
+            if (ProcessHandle.of(pid).filter(LocalProcesses::alive).isEmpty()) {
+                throw new CliException(id + " is not running here (no process " + pid + ")");
+            }
+            return new Target(id, pid);
+        }
+        throw new CliException(ClusterFile.unknownNode(id, known));
+    }
+
+    abstract static class Signal implements Callable<Integer> {
+
+        @Mixin
+        SystemOptions system = new SystemOptions();
+
+        @Parameters(index = "0", paramLabel = "ID", description = "The node, e.g. n1.")
+        String id;
+
+        @Spec
+        CommandSpec spec;
+
+        abstract String signal();
+
+        abstract String done();
+
+        @Override
+        public Integer call() {
+            system.validate();
+            Target t = target(system, id);
+            LocalProcesses.signal(t.pid(), signal());
+            if ("KILL".equals(signal())) {
+                ProcessHandle.of(t.pid()).ifPresent(h -> LocalProcesses.awaitExit(h, Duration.ofSeconds(5).toMillis()));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%s %s (pid %d)%n", done(), t.id(), t.pid());
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "kill-node", mixinStandardHelpOptions = true,
+            description = "Kills a node's process with SIGKILL (a crash: no shutdown, no flush).")
+    static final class KillNode extends Signal {
+        @Override
+        String signal() {
+            return "KILL";
+        }
+
+        @Override
+        String done() {
+            return "killed";
+        }
+    }
+
+    @Command(name = "pause-node", mixinStandardHelpOptions = true,
+            description = "Pauses a node's process with SIGSTOP (a silent node: connections stay open).")
+    static final class PauseNode extends Signal {
+        @Override
+        String signal() {
+            return "STOP";
+        }
+
+        @Override
+        String done() {
+            return "paused";
+        }
+    }
+
+    @Command(name = "resume-node", mixinStandardHelpOptions = true,
+            description = "Resumes a paused node's process with SIGCONT.")
+    static final class ResumeNode extends Signal {
+        @Override
+        String signal() {
+            return "CONT";
+        }
+
+        @Override
+        String done() {
+            return "resumed";
+        }
+    }
+}

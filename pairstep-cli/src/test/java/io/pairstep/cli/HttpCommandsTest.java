@@ -1,0 +1,223 @@
+package io.pairstep.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The commands that talk HTTP, against an in-process fake node. */
+class HttpCommandsTest {
+
+    /** What the fake node answers for a method and path, and what it was asked. */
+    record Canned(int status, String body, long delayMillis) {
+    }
+
+    record Seen(String method, String uri, String body, String idempotencyKey) {
+    }
+
+    private HttpServer server;
+    private final Map<String, Canned> answers = new ConcurrentHashMap<>();
+    private final List<Seen> seen = new CopyOnWriteArrayList<>();
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        seen.add(new Seen(ex.getRequestMethod(), ex.getRequestURI().getRawPath()
+                + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()),
+                body, ex.getRequestHeaders().getFirst("Idempotency-Key")));
+        Canned c = answers.getOrDefault(ex.getRequestMethod() + " " + ex.getRequestURI().getPath(),
+                new Canned(404, "{\"error\":\"no such path\",\"code\":\"NOT_FOUND\"}", 0));
+        if (c.delayMillis() > 0) {
+            try {
+                Thread.sleep(c.delayMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        byte[] bytes = c.body().getBytes(StandardCharsets.UTF_8);
+        ex.sendResponseHeaders(c.status(), bytes.length == 0 ? -1 : bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private String fake() {
+        return "127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    private static int closedPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void statusTriesTheNodesInOrder() throws IOException {
+        answers.put("GET /v1/status", new Canned(200, StatusTableTest.SAMPLE, 0));
+        String cluster = "127.0.0.1:" + closedPort() + "," + fake();
+        Cli r = Cli.run("status", "--cluster", cluster);
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("system 7c45-sys\n").contains("kv/0   pair  3      n1 primary ok, n2 backup syncing");
+
+        Cli json = Cli.run("status", "--json", "--cluster", cluster);
+        assertThat(json.exit()).isZero();
+        assertThat(json.out()).isEqualTo(StatusTableTest.SAMPLE);
+    }
+
+    @Test
+    void statusWithDirUsesClusterJson() {
+        answers.put("GET /v1/status", new Canned(200, StatusTableTest.SAMPLE, 0));
+        new ClusterFile("s", List.of(new ClusterFile.Node("n1", 0, fake(), "127.0.0.1:1", "/d", List.of())))
+                .write(tmp);
+        Cli r = Cli.run("status", "--dir", tmp.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("n3    down   -");
+    }
+
+    @Test
+    void unreachableSystemIsOneLine() throws IOException {
+        int a = closedPort();
+        int b = closedPort();
+        Cli r = Cli.run("status", "--cluster", "127.0.0.1:" + a + ",127.0.0.1:" + b);
+        assertThat(r.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(r.err()).isEqualTo("pairstep: cannot reach the system: 127.0.0.1:" + a
+                + " (connection refused), 127.0.0.1:" + b + " (connection refused)\n");
+    }
+
+    @Test
+    void callPrintsTheResult() {
+        answers.put("POST /v1/services/kv/call", new Canned(200, "{\"value\":\"1\"}", 0));
+        Cli r = Cli.run("call", "kv", "--key", "a b/c", "{\"op\":\"get\",\"key\":\"a\"}", "--cluster", fake(),
+                "--idempotency-key", "k-1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("{\"value\":\"1\"}\n");
+        assertThat(seen).singleElement().isEqualTo(new Seen("POST", "/v1/services/kv/call?key=a%20b%2Fc",
+                "{\"op\":\"get\",\"key\":\"a\"}", "k-1"));
+    }
+
+    @Test
+    void applicationErrorsExitWith3AndOtherErrorsWith1() {
+        answers.put("POST /v1/services/bank/call", new Canned(422,
+                "{\"error\":\"insufficient funds in account a\",\"code\":\"APPLICATION_ERROR\"}", 0));
+        Cli refused = Cli.run("call", "bank", "{}", "--cluster", fake());
+        assertThat(refused.exit()).isEqualTo(ExitCodes.APPLICATION_ERROR);
+        assertThat(refused.err()).isEqualTo("pairstep: insufficient funds in account a\n");
+        assertThat(refused.out()).isEmpty();
+
+        answers.put("POST /v1/services/nope/call", new Canned(404,
+                "{\"error\":\"unknown service nope\",\"code\":\"UNKNOWN_SERVICE\"}", 0));
+        Cli unknown = Cli.run("call", "nope", "{}", "--cluster", fake());
+        assertThat(unknown.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(unknown.err()).isEqualTo("pairstep: unknown service nope\n");
+
+        answers.put("POST /v1/services/odd/call", new Canned(500, "oops\nat line 2", 0));
+        Cli odd = Cli.run("call", "odd", "{}", "--cluster", fake());
+        assertThat(odd.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(odd.err()).isEqualTo("pairstep: node " + fake() + " answered HTTP 500: oops at line 2\n");
+    }
+
+    @Test
+    void aNodeThatDoesNotAnswerIsOnlyRetriedWithAnIdempotencyKey() throws IOException {
+        answers.put("POST /v1/services/kv/call", new Canned(200, "late", 3_000));
+        HttpServer second = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        second.createContext("/", ex -> {
+            byte[] b = "from second".getBytes(StandardCharsets.UTF_8);
+            ex.getRequestBody().readAllBytes();
+            ex.sendResponseHeaders(200, b.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(b);
+            }
+        });
+        second.start();
+        try {
+            String cluster = fake() + ",127.0.0.1:" + second.getAddress().getPort();
+            Cli once = Cli.run("call", "kv", "{}", "--timeout", "1", "--cluster", cluster);
+            assertThat(once.exit()).isEqualTo(ExitCodes.ERROR);
+            assertThat(once.err()).contains("no answer within 1 s", "may or may not have been carried out");
+
+            Cli retried = Cli.run("call", "kv", "{}", "--timeout", "1", "--idempotency-key", "x", "--cluster", cluster);
+            assertThat(retried.exit()).as(retried.err()).isZero();
+            assertThat(retried.out()).isEqualTo("from second\n");
+        } finally {
+            second.stop(0);
+        }
+    }
+
+    @Test
+    void deployPostsTheServiceAndSaysWhatItDid() throws IOException {
+        answers.put("POST /v1/services", new Canned(201,
+                "{\"name\":\"kv\",\"version\":1,\"mode\":\"pair\",\"partitions\":4,\"artifact\":\"example:kv\"}", 0));
+        Cli r = Cli.run("deploy", "kv", "--example", "kv", "--partitions", "4", "--cluster", fake());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("deployed kv: mode pair, 4 partitions\n");
+        assertThat(seen).singleElement().satisfies(s -> {
+            assertThat(s.uri()).isEqualTo("/v1/services");
+            assertThat(Json.MAPPER.readTree(s.body())).isEqualTo(Json.MAPPER.readTree(
+                    "{\"name\":\"kv\",\"example\":\"kv\",\"mode\":\"pair\",\"partitions\":4}"));
+        });
+
+        Path jar = Files.writeString(tmp.resolve("orders.jar"), "x");
+        answers.put("POST /v1/services", new Canned(409,
+                "{\"error\":\"service orders already exists\",\"code\":\"ALREADY_EXISTS\"}", 0));
+        Cli taken = Cli.run("deploy", "orders", "--jar", jar.toString(), "--class", "com.example.Orders",
+                "--cluster", fake());
+        assertThat(taken.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(taken.err()).isEqualTo("pairstep: service orders already exists\n");
+        assertThat(Json.MAPPER.readTree(seen.get(1).body()).get("jar").asString())
+                .isEqualTo(jar.toAbsolutePath().toString());
+    }
+
+    @Test
+    void callReadsThePayloadFromStdin() {
+        answers.put("POST /v1/services/kv/call", new Canned(200, "ok\n", 0));
+        var in = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("{\"op\":\"put\"}".getBytes(StandardCharsets.UTF_8)));
+        try {
+            Cli r = Cli.run("call", "kv", "-", "--cluster", fake());
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).isEqualTo("ok\n");
+        } finally {
+            System.setIn(in);
+        }
+        assertThat(seen).singleElement().extracting(Seen::body).isEqualTo("{\"op\":\"put\"}");
+    }
+
+    @Test
+    void faultWithClusterFindsThePidInTheStatus() {
+        answers.put("GET /v1/status", new Canned(200, StatusTableTest.SAMPLE, 0));
+        Cli r = Cli.run("fault", "pause-node", "n7", "--cluster", fake());
+        assertThat(r.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(r.err()).isEqualTo("pairstep: unknown node 'n7'; known nodes: n1, n2, n3\n");
+    }
+}

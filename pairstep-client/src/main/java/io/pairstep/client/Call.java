@@ -1,0 +1,330 @@
+package io.pairstep.client;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.replica.Reply;
+import io.pairstep.core.wire.Frame;
+import io.pairstep.core.wire.Partitioner;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One call, from routing to its final answer, through any number of attempts. Every attempt of a
+ * call sends the same (session, sequence), so the servers run the command at most once however
+ * often it is retried.
+ *
+ * <p>Steps run one after another (never two at once), on event-loop or scheduler threads, handed
+ * over through the connection's pending map or the scheduler, which order memory. Only the
+ * deadline guard may run concurrently; {@link #finished} settles the race.
+ */
+final class Call implements NodeConnection.Pending {
+
+    /** First retry delay. */
+    static final long BACKOFF_INITIAL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /** Largest retry delay; the delay doubles from the first up to this one. */
+    static final long BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private final PairstepClient client;
+    private final String service;
+    private final String key;
+    private final byte[] command;
+    private final long startNanos;
+    private final long deadlineNanos;
+    final CompletableFuture<byte[]> future = new CompletableFuture<>();
+    private final AtomicBoolean finished = new AtomicBoolean();
+
+    /** Pooled session, or null for an explicit one. */
+    private SessionPool.Session session;
+    private final boolean explicitSession;
+    private long sessionId;
+    private long sequence;
+    private GroupId group;
+
+    private long backoffNanos = BACKOFF_INITIAL_NANOS;
+    /** The node named by a NotPrimary hint, for the next attempt only. */
+    private String hintedNode;
+    private String lastFailure = "no attempt made";
+    /** Some attempt may have reached a primary (so a SESSION_EXPIRED cannot be undone with a new session). */
+    private boolean maybeDelivered;
+    private boolean unknownServiceSeen;
+    private int renewals;
+
+    private String attemptNode;
+    private volatile Future<?> attemptTimer;
+    private volatile Future<?> deadlineGuard;
+
+    Call(PairstepClient client, String service, String key, byte[] command, long session, long sequence,
+            boolean explicitSession) {
+        this.client = client;
+        this.service = service;
+        this.key = key;
+        this.command = command;
+        this.startNanos = System.nanoTime();
+        this.deadlineNanos = startNanos + client.callTimeoutNanos;
+        this.explicitSession = explicitSession;
+        this.sessionId = session;
+        this.sequence = sequence;
+    }
+
+    void start() {
+        future.whenComplete((ignored, error) -> {
+            if (future.isCancelled() && finished.compareAndSet(false, true)) {
+                cleanUp(false); // the caller gave up: stop retrying; the command's fate is unknown
+            }
+        });
+        if (client.isClosed()) {
+            fail(PairstepException.CLOSED, "the client is closed");
+            return;
+        }
+        int partitions = client.topology().partitions(service);
+        if (partitions > 0) {
+            route(partitions);
+            attempt();
+        } else {
+            resolveService(startNanos);
+        }
+    }
+
+    /** The service is not in the routing table: refresh it once, then route or give up. */
+    private void resolveService(long since) {
+        guardDeadline();
+        client.refreshIfOlderThan(since).whenComplete((topology, error) -> {
+            if (finished.get()) {
+                return;
+            }
+            Topology current = topology != null ? topology : client.topology();
+            int partitions = current.partitions(service);
+            if (partitions > 0) {
+                route(partitions);
+                attempt();
+            } else if (error == null) {
+                fail(PairstepException.UNKNOWN_SERVICE, "unknown service \"" + service + "\"");
+            } else {
+                lastFailure = "no node answered a topology request (" + error.getMessage() + ")";
+                later(() -> resolveService(System.nanoTime()), null);
+            }
+        });
+    }
+
+    private void route(int partitions) {
+        group = new GroupId(service, Partitioner.partition(key, partitions));
+        if (!explicitSession) {
+            session = client.sessions.acquire(group);
+            sessionId = session.id;
+            sequence = session.nextSequence;
+        }
+    }
+
+    /** One attempt: send the request to the primary (or the hinted node) and wait for its answer. */
+    private void attempt() {
+        if (finished.get()) {
+            return;
+        }
+        if (client.isClosed()) {
+            fail(PairstepException.CLOSED, "the client is closed");
+            return;
+        }
+        long remaining = deadlineNanos - System.nanoTime();
+        if (remaining <= 0) {
+            failUnavailable();
+            return;
+        }
+        Topology topology = client.topology();
+        String node = hintedNode != null ? hintedNode : topology.livePrimary(group);
+        hintedNode = null;
+        InetSocketAddress address = topology.nodeAddress(node);
+        if (address == null) {
+            lastFailure = "no live primary known for " + group;
+            retry(true);
+            return;
+        }
+        NodeConnection connection = client.connection(address);
+        if (connection == null) {
+            fail(PairstepException.CLOSED, "the client is closed");
+            return;
+        }
+        attemptNode = node;
+        long requestId = client.nextRequestId();
+        Future<?> timer = client.schedule(() -> {
+            if (connection.forget(requestId, this)) {
+                maybeDelivered = true;
+                lastFailure = "no answer from " + node + " (" + connection.address + ") within "
+                        + TimeUnit.NANOSECONDS.toMillis(Math.min(client.attemptTimeoutNanos, remaining)) + " ms";
+                retry(true);
+            }
+        }, Math.min(client.attemptTimeoutNanos, remaining));
+        if (timer == null) {
+            fail(PairstepException.CLOSED, "the client is closed");
+            return;
+        }
+        attemptTimer = timer;
+        connection.send(requestId, new Frame.ClientRequest(requestId, service, group.partition(), sessionId, sequence, command), this);
+    }
+
+    @Override
+    public void onFrame(NodeConnection connection, Frame frame) {
+        cancel(attemptTimer);
+        switch (frame) {
+            case Frame.ClientResponse response -> {
+                switch (response.reply()) {
+                    case Reply.Ok ok -> succeed(ok.body());
+                    case Reply.ApplicationError error -> finish(
+                            new PairstepException(PairstepException.APPLICATION_ERROR, error.message()), true);
+                    case Reply.Rejected rejected -> onRejected(rejected);
+                    case Reply.NotPrimary notPrimary -> onNotPrimary(notPrimary);
+                }
+            }
+            case Frame.Error error when PairstepException.UNKNOWN_SERVICE.equals(error.code()) -> onUnknownService(error);
+            case Frame.Error error -> finish(new PairstepException(PairstepException.REJECTED,
+                    error.code() + ": " + error.message()), false);
+            default -> {
+                lastFailure = attemptNode + " answered with an unexpected " + frame.getClass().getSimpleName();
+                maybeDelivered = true;
+                retry(true);
+            }
+        }
+    }
+
+    @Override
+    public void onLost(NodeConnection connection, String reason, boolean delivered) {
+        cancel(attemptTimer);
+        maybeDelivered |= delivered;
+        lastFailure = reason;
+        retry(true);
+    }
+
+    private void onRejected(Reply.Rejected rejected) {
+        if (Reply.SESSION_EXPIRED.equals(rejected.code()) && !explicitSession && !maybeDelivered && renewals == 0) {
+            // The command never ran (the servers forgot this idle session, so they refused it):
+            // run it in a new session instead. Safe only because no earlier attempt may have run it.
+            renewals++;
+            session = client.sessions.fresh();
+            sessionId = session.id;
+            sequence = session.nextSequence;
+            attempt();
+            return;
+        }
+        finish(new PairstepException(PairstepException.REJECTED, rejected.code() + ": " + rejected.message()), false);
+    }
+
+    private void onNotPrimary(Reply.NotPrimary notPrimary) {
+        lastFailure = attemptNode + " is not the primary of " + group + " (its epoch " + notPrimary.epoch() + ")";
+        Topology topology = client.topology();
+        Topology.Group known = topology.groupOrNull(group);
+        String hint = notPrimary.primaryNode();
+        boolean topologyOlder = known == null || known.epoch() < notPrimary.epoch();
+        if (hint != null && !hint.isEmpty() && !hint.equals(attemptNode) && topology.nodeAddress(hint) != null
+                && (topologyOlder || hint.equals(known.primary()))) {
+            hintedNode = hint;
+            if (topologyOlder) {
+                client.refreshIfOlderThan(System.nanoTime()); // for the calls that follow
+            }
+            retry(false);
+        } else {
+            retry(true);
+        }
+    }
+
+    private void onUnknownService(Frame.Error error) {
+        if (unknownServiceSeen) {
+            finish(new PairstepException(PairstepException.UNKNOWN_SERVICE, error.message()), false);
+            return;
+        }
+        unknownServiceSeen = true;
+        guardDeadline();
+        client.refreshIfOlderThan(System.nanoTime()).whenComplete((topology, failure) -> {
+            if (finished.get()) {
+                return;
+            }
+            if (topology != null && topology.partitions(service) == 0) {
+                finish(new PairstepException(PairstepException.UNKNOWN_SERVICE, error.message()), false);
+            } else {
+                lastFailure = attemptNode + " does not know service \"" + service + "\" yet";
+                retry(false);
+            }
+        });
+    }
+
+    /** Tries again after the backoff, with a fresher routing table if {@code refresh}. Gives up at the deadline. */
+    private void retry(boolean refresh) {
+        if (finished.get()) {
+            return;
+        }
+        if (client.isClosed()) {
+            fail(PairstepException.CLOSED, "the client is closed");
+            return;
+        }
+        CompletableFuture<Topology> topology = refresh ? client.refreshIfOlderThan(System.nanoTime()) : null;
+        later(this::attempt, topology);
+    }
+
+    /** Runs {@code step} after the backoff and after {@code await} completed (if not null). */
+    private void later(Runnable step, CompletableFuture<?> await) {
+        long delay = backoffNanos;
+        backoffNanos = Math.min(backoffNanos * 2, BACKOFF_MAX_NANOS);
+        if (System.nanoTime() + delay - deadlineNanos >= 0) {
+            failUnavailable();
+            return;
+        }
+        guardDeadline();
+        Future<?> scheduled = client.schedule(() -> {
+            if (await == null || await.isDone()) {
+                step.run();
+            } else {
+                await.whenComplete((ignored, error) -> step.run());
+            }
+        }, delay);
+        if (scheduled == null) {
+            fail(PairstepException.CLOSED, "the client is closed");
+        }
+    }
+
+    /** Makes sure the call ends at its deadline even while it waits for a topology refresh. */
+    private void guardDeadline() {
+        if (deadlineGuard == null && !finished.get()) {
+            deadlineGuard = client.schedule(this::failUnavailable, Math.max(0, deadlineNanos - System.nanoTime()));
+        }
+    }
+
+    private void failUnavailable() {
+        fail(PairstepException.UNAVAILABLE, "no primary answered for " + (group != null ? group : service)
+                + " within " + TimeUnit.NANOSECONDS.toMillis(client.callTimeoutNanos) + " ms (last: " + lastFailure + ")");
+    }
+
+    /** Ends the call with an error that leaves its session unusable (it is dropped). */
+    void fail(String code, String message) {
+        finish(new PairstepException(code, message), false);
+    }
+
+    private void succeed(byte[] body) {
+        if (finished.compareAndSet(false, true)) {
+            cleanUp(true);
+            future.complete(body);
+        }
+    }
+
+    /** @param keepSession the command got its final answer, so the session goes back to the pool */
+    private void finish(PairstepException error, boolean keepSession) {
+        if (finished.compareAndSet(false, true)) {
+            cleanUp(keepSession);
+            future.completeExceptionally(error);
+        }
+    }
+
+    private void cleanUp(boolean keepSession) {
+        cancel(attemptTimer);
+        cancel(deadlineGuard);
+        client.ended(this);
+        if (keepSession && session != null) {
+            client.sessions.release(group, session);
+        }
+    }
+
+    private static void cancel(Future<?> future) {
+        if (future != null) {
+            future.cancel(false);
+        }
+    }
+}

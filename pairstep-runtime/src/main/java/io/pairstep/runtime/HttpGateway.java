@@ -1,0 +1,236 @@
+package io.pairstep.runtime;
+
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.pairstep.api.MalformedCommandException;
+import io.pairstep.client.ClientOptions;
+import io.pairstep.client.PairstepClient;
+import io.pairstep.client.PairstepException;
+import io.pairstep.core.Mode;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.wire.Partitioner;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The HTTP side of a node: the gateway that lets any language call a service, and the admin API.
+ * Calls go through the Java client, so the gateway rides through takeovers exactly as a client
+ * does and forwards each command to the current primary.
+ */
+final class HttpGateway implements AutoCloseable {
+
+    private static final long CALL_DEADLINE_SECONDS = 10;
+
+    private final Node node;
+    private PairstepClient client;
+    private Javalin server;
+
+    HttpGateway(Node node) {
+        this.node = node;
+    }
+
+    void start(InetSocketAddress address) {
+        List<InetSocketAddress> seeds = new ArrayList<>();
+        seeds.add(node.config().rpc());
+        node.config().seeds().forEach(s -> seeds.add(s.rpc()));
+        client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS)));
+        server = Javalin.create(config -> {
+            config.jetty.host = address.getHostString();
+            config.jetty.port = address.getPort();
+            config.startup.showJavalinBanner = false;
+            config.http.maxRequestSize = Math.max(node.config().maxCommandBytes() * 2L, 1024 * 1024);
+            config.routes.get("/v1/status", this::status);
+            config.routes.post("/v1/services", this::deploy);
+            config.routes.post("/v1/services/{name}/call", this::call);
+            config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
+        }).start();
+    }
+
+    private void status(Context ctx) {
+        if (!node.ready()) {
+            error(ctx, 503, "UNAVAILABLE", "node " + node.id() + " is still joining the system; ask another node");
+            return;
+        }
+        ctx.contentType("application/json").result(node.statusJson());
+    }
+
+    private void call(Context ctx) {
+        String service = ctx.pathParam("name");
+        String key = ctx.queryParam("key");
+        byte[] command = ctx.bodyAsBytes();
+        if (command.length > node.config().maxCommandBytes()) {
+            error(ctx, 413, "TOO_LARGE", "command of " + command.length + " bytes is over the limit of "
+                    + node.config().maxCommandBytes() + " bytes");
+            return;
+        }
+        if (!node.ready()) {
+            error(ctx, 503, "UNAVAILABLE", "node " + node.id() + " is still joining the system; try again or ask another node");
+            return;
+        }
+        if (!node.state().services().containsKey(service)) {
+            error(ctx, 404, "UNKNOWN_SERVICE", "unknown service " + service);
+            return;
+        }
+        String idempotencyKey = ctx.header("Idempotency-Key");
+        CompletableFuture<byte[]> result = idempotencyKey == null || idempotencyKey.isEmpty()
+                ? client.call(service, key, command)
+                : client.call(service, key, command, idempotencySession(service, idempotencyKey), 1);
+        ctx.future(() -> result.handle((body, failure) -> {
+            if (failure == null) {
+                ctx.status(200).result(body);
+            } else {
+                Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+                callError(ctx, cause);
+            }
+            return null;
+        }));
+    }
+
+    /**
+     * One session per idempotency key: the key's single command is sequence 1, so a retry with the
+     * same key is answered from the session table instead of running again.
+     */
+    static long idempotencySession(String service, String idempotencyKey) {
+        long hash = 0xcbf29ce484222325L;
+        for (byte b : ("idempotency:" + service + ":" + idempotencyKey).getBytes(StandardCharsets.UTF_8)) {
+            hash ^= b & 0xff;
+            hash *= 0x100000001b3L;
+        }
+        return hash == 0 ? 1 : hash;
+    }
+
+    private static void callError(Context ctx, Throwable cause) {
+        if (cause instanceof PairstepException failure) {
+            switch (failure.code()) {
+                case "APPLICATION_ERROR" -> {
+                    String message = failure.getMessage();
+                    if (message != null && message.startsWith(MalformedCommandException.REPLY_PREFIX)) {
+                        error(ctx, 400, "MALFORMED", message);
+                    } else {
+                        error(ctx, 422, "APPLICATION_ERROR", message);
+                    }
+                }
+                case "UNKNOWN_SERVICE" -> error(ctx, 404, "UNKNOWN_SERVICE", failure.getMessage());
+                case "TOO_LARGE" -> error(ctx, 413, "TOO_LARGE", failure.getMessage());
+                case "UNAVAILABLE" -> error(ctx, 503, "UNAVAILABLE", failure.getMessage());
+                default -> error(ctx, 503, failure.code(), failure.getMessage());
+            }
+            return;
+        }
+        error(ctx, 503, "UNAVAILABLE", cause.toString());
+    }
+
+    private void deploy(Context ctx) throws Exception {
+        JsonNode body;
+        try {
+            body = StatusDocument.JSON.readTree(ctx.body());
+        } catch (JacksonException e) {
+            error(ctx, 400, "BAD_REQUEST", "the deploy request is not JSON: " + e.getOriginalMessage());
+            return;
+        }
+        if (body == null || !body.isObject()) {
+            error(ctx, 400, "BAD_REQUEST", "the deploy request must be a JSON object");
+            return;
+        }
+        String name = text(body, "name");
+        String example = text(body, "example");
+        String jar = text(body, "jar");
+        String className = text(body, "class");
+        Mode mode;
+        try {
+            mode = Mode.parse(text(body, "mode") == null ? "pair" : text(body, "mode"));
+        } catch (IllegalArgumentException e) {
+            error(ctx, 400, "BAD_REQUEST", e.getMessage());
+            return;
+        }
+        int partitions = body.has("partitions") ? body.get("partitions").asInt(0) : 1;
+        if ((example == null) == (jar == null)) {
+            error(ctx, 400, "BAD_REQUEST", "give exactly one of \"example\" or \"jar\"");
+            return;
+        }
+        String artifact;
+        String digest = "";
+        if (example != null) {
+            artifact = "example:" + example;
+            className = "";
+        } else {
+            Path path = Path.of(jar).toAbsolutePath();
+            if (className == null || className.isEmpty()) {
+                error(ctx, 400, "BAD_REQUEST", "a jar needs \"class\": the service class inside it");
+                return;
+            }
+            artifact = "jar:" + path;
+            try {
+                digest = ServiceFactory.sha256(path);
+            } catch (IllegalArgumentException e) {
+                error(ctx, 400, "BAD_REQUEST", e.getMessage());
+                return;
+            }
+        }
+        ServiceSpec spec = new ServiceSpec(name, 1, mode, partitions, artifact, digest, className);
+        String problem = spec.problem();
+        if (problem == null) {
+            try {
+                new ServiceFactory().factory(spec);
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+        }
+        if (problem != null) {
+            error(ctx, 400, "BAD_REQUEST", problem);
+            return;
+        }
+        ControlResult result = node.propose(new ControlCommand.Deploy(spec)).get(15, TimeUnit.SECONDS);
+        if (!result.accepted()) {
+            boolean taken = result.reason().contains("already deployed");
+            error(ctx, taken ? 409 : 400, taken ? "ALREADY_EXISTS" : "BAD_REQUEST", result.reason());
+            return;
+        }
+        ObjectNode answer = StatusDocument.JSON.createObjectNode();
+        answer.put("name", spec.name());
+        answer.put("version", spec.version());
+        answer.put("mode", spec.mode().label());
+        answer.put("partitions", spec.partitions());
+        answer.put("artifact", spec.artifact());
+        ctx.status(201).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        return value == null || value.isNull() ? null : value.asString();
+    }
+
+    static void error(Context ctx, int status, String code, String message) {
+        ObjectNode error = StatusDocument.JSON.createObjectNode();
+        error.put("error", message == null ? code : message);
+        error.put("code", code);
+        ctx.status(status).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(error));
+    }
+
+    /** Routes by key the same way clients do; exposed for tests. */
+    static int partitionOf(String key, int partitions) {
+        return Partitioner.partition(key, partitions);
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.stop();
+        }
+        if (client != null) {
+            client.close();
+        }
+    }
+}

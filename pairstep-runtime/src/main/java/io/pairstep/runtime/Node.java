@@ -1,0 +1,556 @@
+package io.pairstep.runtime;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.Role;
+import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.Supervisor;
+import io.pairstep.core.replica.ClientCommand;
+import io.pairstep.core.replica.LogEntry;
+import io.pairstep.core.replica.PeerMessage;
+import io.pairstep.core.replica.ReplicaCore;
+import io.pairstep.core.replica.Reply;
+import io.pairstep.core.wire.Frame;
+import io.pairstep.runtime.controller.ControllerServer;
+import io.pairstep.runtime.storage.FsyncPolicy;
+import io.pairstep.runtime.storage.GroupCommitWriter;
+import io.pairstep.runtime.storage.ReplicaLog;
+import io.pairstep.runtime.storage.Snapshot;
+import io.pairstep.runtime.transport.Connection;
+import io.pairstep.runtime.transport.Transport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Pairstep node: the adapters around the protocol core. It runs a member of the controller
+ * (Apache Ratis), the binary transport, the disk writer, one {@link ReplicaAgent} per hosted
+ * replica, and, while it leads the controller, the {@link Supervisor} that declares nodes down.
+ */
+public final class Node implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+    private static final long HEARTBEAT_INTERVAL_MS = 50;
+    private static final long SUPERVISOR_TICK_MS = 10;
+    private static final long SEGMENT_SIZE_BYTES = 64L * 1024 * 1024;
+
+    /** A client request waiting for its reply. */
+    private record PendingReply(Connection connection, long clientRequestId) {}
+
+    private final NodeConfig config;
+    private final String systemId;
+    private final long pid = ProcessHandle.current().pid();
+    private volatile long incarnation;
+    private final ReplicaCore.Settings replicaSettings = new ReplicaCore.Settings(
+            20_000_000L, 250_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 50_000, 1_000_000);
+    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 20_000_000L, 150_000_000L));
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "pairstep-supervisor");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final ServiceFactory services = new ServiceFactory();
+    private final Map<GroupId, ReplicaAgent> agents = new ConcurrentHashMap<>();
+    private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
+    private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    private final Object reconcileLock = new Object();
+    private volatile ControllerState latest = new ControllerState();
+    private volatile boolean leader;
+    /**
+     * True once this incarnation has seen itself registered and alive in the controller state.
+     * Before that its view of the system may be empty or old, so it answers nothing final.
+     */
+    private volatile boolean ready;
+    private GroupCommitWriter writer;
+    private Transport transport;
+    private ControllerServer controller;
+    private HttpGateway gateway;
+
+    public Node(NodeConfig config) {
+        this.config = config;
+        this.systemId = resolveSystemId(config);
+    }
+
+    /** The system id: from the configuration, else from the data directory, else from the seeds. */
+    private static String resolveSystemId(NodeConfig config) {
+        Path file = config.dataDirectory().resolve("system.id");
+        String stored = null;
+        try {
+            if (Files.exists(file)) {
+                stored = Files.readString(file, StandardCharsets.UTF_8).trim();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        if (stored != null && config.systemId() != null && !stored.equals(config.systemId())) {
+            throw new IllegalStateException("data directory " + config.dataDirectory() + " belongs to system " + stored
+                    + ", not to system " + config.systemId() + "; use an empty directory for a new node");
+        }
+        if (stored != null) {
+            return stored;
+        }
+        if (config.systemId() != null) {
+            return config.systemId();
+        }
+        StringBuilder seeds = new StringBuilder();
+        config.seeds().forEach(s -> seeds.append(s.id()).append('@').append(s.rpc()).append(','));
+        return UUID.nameUUIDFromBytes(seeds.toString().getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    public String id() {
+        return config.id();
+    }
+
+    public String systemId() {
+        return systemId;
+    }
+
+    ControllerState state() {
+        return latest;
+    }
+
+    boolean ready() {
+        return ready;
+    }
+
+    NodeConfig config() {
+        return config;
+    }
+
+    /** Starts every part; throws with a clear message when the node cannot run. */
+    public void start() throws IOException {
+        if (config.seeds().stream().noneMatch(s -> s.id().equals(config.id()))) {
+            throw new IllegalArgumentException("node " + config.id() + " is not one of the --seeds; this version runs "
+                    + "controller nodes only (at most the first three nodes of a system)");
+        }
+        Files.createDirectories(config.dataDirectory());
+        InetSocketAddress raft = NodeConfig.controllerAddress(config.rpc());
+        checkFree(config.http(), "http");
+        checkFree(raft, "controller (rpc port + 1)");
+        incarnation = nextIncarnation();
+        writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
+        writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
+        transport = new Transport(config.id(), incarnation, new TransportHandler());
+        transport.listen(config.rpc());
+        Map<String, String> peers = new LinkedHashMap<>();
+        for (NodeConfig.Seed seed : config.seeds()) {
+            InetSocketAddress address = NodeConfig.controllerAddress(seed.rpc());
+            peers.put(seed.id(), address.getHostString() + ":" + address.getPort());
+        }
+        // Elections a little slower than Ratis' minimum: three JVMs on two cores pause for a few hundred
+        // milliseconds while they warm up, and a flapping controller leader only adds stalls.
+        controller = new ControllerServer(config.id(), peers, config.dataDirectory().resolve("controller"),
+                new ControllerServer.Settings(Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(10), 1000));
+        controller.addLeadershipListener(isLeader -> scheduler.execute(() -> {
+            leader = isLeader;
+            if (isLeader) {
+                supervisor.becameLeader(System.nanoTime());
+            }
+        }));
+        controller.addListener(this::onState);
+        controller.start();
+        ControlResult bootstrap = submitUntilAnswered(new ControlCommand.Bootstrap(systemId));
+        if (!bootstrap.accepted()) {
+            throw new IllegalStateException("data directory " + config.dataDirectory() + " or seeds belong to another system: "
+                    + bootstrap.reason());
+        }
+        register();
+        scheduler.scheduleAtFixedRate(this::heartbeat, 0, HEARTBEAT_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        scheduler.scheduleAtFixedRate(this::supervise, SUPERVISOR_TICK_MS, SUPERVISOR_TICK_MS, TimeUnit.MILLISECONDS);
+        gateway = new HttpGateway(this);
+        gateway.start(config.http());
+        LOG.info("node {} up: system {}, incarnation {}, http {}, rpc {}", config.id(), systemId, incarnation, config.http(), config.rpc());
+    }
+
+    private static void checkFree(InetSocketAddress address, String what) throws BindException {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(address);
+        } catch (IOException e) {
+            throw new BindException(what + " port " + address.getPort() + " on " + address.getHostString() + " is already in use");
+        }
+    }
+
+    private long nextIncarnation() throws IOException {
+        Path file = config.dataDirectory().resolve("incarnation");
+        long previous = Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : 0;
+        persistIncarnation(previous + 1);
+        return previous + 1;
+    }
+
+    private void persistIncarnation(long value) throws IOException {
+        Path file = config.dataDirectory().resolve("incarnation");
+        Path temporary = config.dataDirectory().resolve("incarnation.tmp");
+        Files.writeString(temporary, Long.toString(value), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+        Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static void writeIfAbsent(Path file, String text) throws IOException {
+        if (!Files.exists(file)) {
+            Files.writeString(file, text + "\n", StandardOpenOption.CREATE_NEW, StandardOpenOption.SYNC);
+        }
+    }
+
+    /** Submits until the controller answers, however long the quorum takes to form. */
+    private ControlResult submitUntilAnswered(ControlCommand command) {
+        while (true) {
+            try {
+                return controller.submit(command).get(15, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the controller");
+            } catch (Exception e) {
+                LOG.info("waiting for the controller quorum ({})", e.getMessage());
+            }
+        }
+    }
+
+    private void register() {
+        Member me = new Member(config.id(), address(config.http()), address(config.rpc()), incarnation, pid, true);
+        propose(new ControlCommand.RegisterNode(me.id(), me.http(), me.rpc(), me.incarnation(), me.pid()));
+    }
+
+    static String address(InetSocketAddress address) {
+        return address.getHostString() + ":" + address.getPort();
+    }
+
+    static InetSocketAddress parseAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        return new InetSocketAddress(text.substring(0, colon), Integer.parseInt(text.substring(colon + 1)));
+    }
+
+    java.util.concurrent.CompletableFuture<ControlResult> propose(ControlCommand command) {
+        return controller.submit(command).whenComplete((result, error) -> {
+            if (error != null) {
+                LOG.warn("controller did not take {}: {}", command, error.toString());
+            } else if (!result.accepted()) {
+                LOG.debug("controller refused {}: {}", command, result.reason());
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Liveness
+
+    private void heartbeat() {
+        try {
+            String leaderId = controller.leaderId();
+            if (leaderId == null) {
+                return;
+            }
+            if (leaderId.equals(config.id())) {
+                supervisor.heartbeat(config.id(), System.nanoTime());
+                return;
+            }
+            InetSocketAddress address = rpcAddressOf(leaderId);
+            if (address != null) {
+                transport.send(leaderId, address, new Frame.Heartbeat(config.id(), incarnation));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("heartbeat failed: {}", e.toString());
+        }
+    }
+
+    private void supervise() {
+        try {
+            if (!leader) {
+                return;
+            }
+            for (ControlCommand command : supervisor.tick(System.nanoTime(), latest)) {
+                LOG.info("declaring down: {}", command);
+                propose(command);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("supervisor tick failed: {}", e.toString(), e);
+        }
+    }
+
+    private InetSocketAddress rpcAddressOf(String node) {
+        Member member = latest.members().get(node);
+        if (member != null) {
+            return parseAddress(member.rpc());
+        }
+        for (NodeConfig.Seed seed : config.seeds()) {
+            if (seed.id().equals(node)) {
+                return seed.rpc();
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Configuration from the controller
+
+    private void onState(ControllerState state) {
+        synchronized (reconcileLock) {
+            latest = state;
+            try {
+                reconcile(state);
+            } catch (RuntimeException | IOException e) {
+                LOG.error("cannot apply controller state version {}: {}", state.version(), e.toString(), e);
+            }
+        }
+    }
+
+    private void reconcile(ControllerState state) throws IOException {
+        Member me = state.members().get(config.id());
+        if (me == null || me.incarnation() != incarnation) {
+            return;
+        }
+        if (!me.alive()) {
+            reincarnate();
+            return;
+        }
+        ready = true;
+        for (GroupConfig group : state.groups().values()) {
+            ReplicaAssignment assignment = group.replicaOn(config.id());
+            ReplicaAgent agent = agents.get(group.group());
+            if (agent != null && (assignment == null || !agent.core().identity().sameInstance(assignment))) {
+                agent.configure(group);
+                agent.stop();
+                agents.remove(group.group());
+                agent = null;
+            }
+            if (assignment == null || assignment.incarnation() != incarnation) {
+                continue;
+            }
+            if (agent == null) {
+                agent = createAgent(state.services().get(group.group().service()), group.group(), assignment);
+                if (agent == null) {
+                    continue;
+                }
+            }
+            agent.configure(group);
+        }
+    }
+
+    private ReplicaAgent createAgent(ServiceSpec spec, GroupId group, ReplicaAssignment assignment) throws IOException {
+        io.pairstep.api.Service service;
+        try {
+            service = services.factory(spec).get();
+        } catch (RuntimeException e) {
+            LOG.error("cannot host {}: {}", group, e.getMessage());
+            return null;
+        }
+        ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
+        ReplicaAgent agent = new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
+        if (assignment.role() == Role.PRIMARY) {
+            // Nobody else could take over: this replica continues from its own durable log.
+            writer.barrier().join();
+            Snapshot snapshot = log.latestSnapshot();
+            List<LogEntry> tail = new ArrayList<>();
+            long from = snapshot == null ? log.firstIndex() : snapshot.index() + 1;
+            if (log.lastIndex() >= from) {
+                log.read(from, log.lastIndex(), (index, record) -> tail.add(LogEntryCodec.decode(record)));
+            }
+            agent.recover(snapshot == null ? null : snapshot.data(), tail);
+            LOG.info("{}: primary recovered from disk up to index {}", group, agent.core().lastIndex());
+        }
+        agents.put(group, agent);
+        agent.start();
+        return agent;
+    }
+
+    private ReplicaLog openLog(GroupId group) {
+        try {
+            return ReplicaLog.open(config.dataDirectory().resolve("replicas").resolve(group.service()).resolve(Integer.toString(group.partition())),
+                    SEGMENT_SIZE_BYTES);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the log of " + group, e);
+        }
+    }
+
+    /**
+     * The controller declared this incarnation down (it was paused or cut off). Its replicas are
+     * no longer trusted: stop them and come back as a new incarnation.
+     */
+    private void reincarnate() throws IOException {
+        LOG.warn("node {} incarnation {} was declared down; its replicas stop and it registers again", config.id(), incarnation);
+        for (ReplicaAgent agent : agents.values()) {
+            agent.stop();
+        }
+        agents.clear();
+        ready = false;
+        incarnation = incarnation + 1;
+        persistIncarnation(incarnation);
+        register();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Transport
+
+    private final class TransportHandler implements Transport.Handler {
+
+        @Override
+        public void onFrame(Connection connection, Frame frame) {
+            switch (frame) {
+                case Frame.Peer peer -> {
+                    ReplicaAgent agent = agents.get(peer.message().group());
+                    String from = connection.peerNode();
+                    if (agent != null && from != null) {
+                        agent.peerMessage(from, peer.message());
+                    }
+                }
+                case Frame.ClientRequest request -> onClientRequest(connection, request);
+                case Frame.Heartbeat heartbeat -> scheduler.execute(() -> {
+                    Member member = latest.members().get(heartbeat.node());
+                    if (member == null || member.incarnation() <= heartbeat.incarnation()) {
+                        supervisor.heartbeat(heartbeat.node(), System.nanoTime());
+                    }
+                });
+                case Frame.Suspect suspect -> scheduler.execute(() -> supervisor.suspected(suspect.suspect(), System.nanoTime()));
+                case Frame.TopologyRequest request -> connection.send(ready
+                        ? new Frame.TopologyResponse(request.requestId(), statusJson())
+                        : new Frame.Error(request.requestId(), "NOT_READY", "node " + config.id() + " is still joining the system"));
+                case Frame.Hello hello -> { }
+                case Frame.ClientResponse response -> { }
+                case Frame.TopologyResponse response -> { }
+                case Frame.Error error -> { }
+            }
+        }
+
+        @Override
+        public void onClosed(Connection connection) {
+            String peer = connection.peerNode();
+            if (peer == null || peer.equals(config.id())) {
+                return;
+            }
+            for (ReplicaAgent agent : agents.values()) {
+                agent.connectionLost(peer);
+            }
+            scheduler.execute(() -> supervisor.disconnected(peer, System.nanoTime()));
+        }
+    }
+
+    private void onClientRequest(Connection connection, Frame.ClientRequest request) {
+        GroupId group = new GroupId(request.service(), Math.max(0, request.partition()));
+        if (request.payload().length > config.maxCommandBytes()) {
+            connection.send(new Frame.Error(request.requestId(), "TOO_LARGE", "command of " + request.payload().length
+                    + " bytes is over the limit of " + config.maxCommandBytes()));
+            return;
+        }
+        ReplicaAgent agent = agents.get(group);
+        if (agent == null && !ready) {
+            connection.send(new Frame.ClientResponse(request.requestId(), new Reply.NotPrimary(0, "")));
+            return;
+        }
+        if (agent == null) {
+            ControllerState state = latest;
+            GroupConfig groupConfig = state.groups().get(group);
+            if (groupConfig == null) {
+                connection.send(new Frame.Error(request.requestId(), "UNKNOWN_SERVICE", "unknown service " + request.service()
+                        + (state.services().containsKey(request.service()) ? " partition " + request.partition() : "")));
+                return;
+            }
+            connection.send(new Frame.ClientResponse(request.requestId(),
+                    new Reply.NotPrimary(groupConfig.epoch(), groupConfig.primary().node())));
+            return;
+        }
+        long requestId = requestIds.incrementAndGet();
+        pending.put(requestId, new PendingReply(connection, request.requestId()));
+        agent.clientCommand(new ClientCommand(requestId, request.session(), request.sequence(), request.payload()));
+    }
+
+    private final class AgentHost implements ReplicaAgent.Host {
+
+        @Override
+        public void sendPeer(String node, PeerMessage message) {
+            InetSocketAddress address = rpcAddressOf(node);
+            if (address != null) {
+                transport.send(node, address, new Frame.Peer(message));
+            }
+        }
+
+        @Override
+        public void reply(long requestId, Reply reply) {
+            PendingReply waiting = pending.remove(requestId);
+            if (waiting != null) {
+                waiting.connection().send(new Frame.ClientResponse(waiting.clientRequestId(), reply));
+            }
+        }
+
+        @Override
+        public void propose(ControlCommand command) {
+            Node.this.propose(command);
+        }
+
+        @Override
+        public void suspect(String node, String reason) {
+            if (node.isEmpty()) {
+                return;
+            }
+            String leaderId = controller.leaderId();
+            if (leaderId == null) {
+                return;
+            }
+            if (leaderId.equals(config.id())) {
+                scheduler.execute(() -> supervisor.suspected(node, System.nanoTime()));
+            } else {
+                InetSocketAddress address = rpcAddressOf(leaderId);
+                if (address != null) {
+                    transport.send(leaderId, address, new Frame.Suspect(config.id(), node, reason));
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Status
+
+    String statusJson() {
+        return StatusDocument.json(latest);
+    }
+
+    @Override
+    public void close() {
+        if (gateway != null) {
+            gateway.close();
+        }
+        scheduler.shutdownNow();
+        for (ReplicaAgent agent : agents.values()) {
+            agent.stop();
+        }
+        if (controller != null) {
+            controller.close();
+        }
+        if (transport != null) {
+            transport.close();
+        }
+        if (writer != null) {
+            writer.close();
+        }
+        for (ReplicaLog log : logs.values()) {
+            try {
+                log.close();
+            } catch (IOException e) {
+                LOG.warn("closing a log: {}", e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.pairstep.runtime;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * How one node runs.
+ *
+ * @param id stable node id such as {@code n1}
+ * @param dataDirectory where the node keeps its controller log, replica logs and identity
+ * @param http address of the HTTP gateway and admin API
+ * @param rpc address of the binary transport; the controller's Raft port is this port plus one
+ * @param seeds the controller nodes (the first three of the system) with their rpc addresses
+ * @param systemId the system this node belongs to, or null to take it from the data directory
+ *     or derive it from the seeds
+ * @param fsyncPolicy {@code always}, {@code interval} or {@code none}
+ * @param maxCommandBytes the largest command a client may send
+ */
+public record NodeConfig(
+        String id,
+        Path dataDirectory,
+        InetSocketAddress http,
+        InetSocketAddress rpc,
+        List<Seed> seeds,
+        String systemId,
+        String fsyncPolicy,
+        int maxCommandBytes) {
+
+    /** A controller node. */
+    public record Seed(String id, InetSocketAddress rpc) {}
+
+    public static final int MAX_COMMAND_BYTES_DEFAULT = 1024 * 1024;
+
+    public NodeConfig {
+        seeds = List.copyOf(seeds);
+    }
+
+    /** The Raft address of a controller node: its rpc port plus one. */
+    public static InetSocketAddress controllerAddress(InetSocketAddress rpc) {
+        return new InetSocketAddress(rpc.getHostString(), rpc.getPort() + 1);
+    }
+}

@@ -1,0 +1,58 @@
+package io.pairstep.runtime;
+
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ServiceSpec;
+import java.util.Locale;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/** The status document of {@code GET /v1/status} and {@code pairstep status --json}. */
+final class StatusDocument {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private StatusDocument() {}
+
+    static String json(ControllerState state) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("system", state.systemId());
+        ArrayNode nodes = root.putArray("nodes");
+        for (Member member : state.members().values()) {
+            ObjectNode node = nodes.addObject();
+            node.put("id", member.id());
+            node.put("state", member.alive() ? "up" : "down");
+            node.put("pid", member.pid());
+            node.put("http", member.http());
+            node.put("rpc", member.rpc());
+        }
+        ArrayNode services = root.putArray("services");
+        for (ServiceSpec spec : state.services().values()) {
+            ObjectNode service = services.addObject();
+            service.put("name", spec.name());
+            service.put("version", spec.version());
+            service.put("mode", spec.mode().label());
+            service.put("partitions", spec.partitions());
+            service.put("artifact", spec.artifact());
+        }
+        ArrayNode groups = root.putArray("groups");
+        for (GroupConfig config : state.groups().values()) {
+            ObjectNode group = groups.addObject();
+            group.put("service", config.group().service());
+            group.put("partition", config.group().partition());
+            group.put("mode", config.mode().label());
+            group.put("epoch", config.epoch());
+            ArrayNode replicas = group.putArray("replicas");
+            for (ReplicaAssignment assignment : config.replicas()) {
+                ObjectNode replica = replicas.addObject();
+                replica.put("node", assignment.node());
+                replica.put("role", assignment.role().name().toLowerCase(Locale.ROOT));
+                replica.put("state", assignment.state().name().toLowerCase(Locale.ROOT));
+            }
+        }
+        return JSON.writeValueAsString(root);
+    }
+}

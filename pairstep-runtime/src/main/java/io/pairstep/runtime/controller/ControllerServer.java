@@ -1,0 +1,577 @@
+package io.pairstep.runtime.controller;
+
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ControllerState;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One replica of the replicated controller: an embedded Apache Ratis server (Netty transport) whose
+ * state machine holds the system's {@link ControllerState}. Every replica applies every committed
+ * command, so {@link #current()} on any controller node shows the whole configuration.
+ *
+ * <p>Threads of its own: one event thread ({@code pairstep-controller-events-ID}) that calls every
+ * listener, in order and never concurrently, and up to four submit threads ({@code
+ * pairstep-controller-submit-ID-N}) that wait for commits and die after 30 s idle. Ratis adds its
+ * own (Netty event loops, log worker, state machine updater, election and appender threads).
+ */
+public final class ControllerServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ControllerServer.class);
+
+    /** The Raft group of every Pairstep controller; fixed, so that all nodes agree without configuration. */
+    public static final RaftGroupId GROUP_ID =
+            RaftGroupId.valueOf(UUID.nameUUIDFromBytes("pairstep".getBytes(StandardCharsets.UTF_8)));
+
+    private static final Duration RETRY_PAUSE = Duration.ofMillis(100);
+    private static final TimeDuration RATIS_RETRY_PAUSE = TimeDuration.valueOf(RETRY_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
+    private static final int SUBMIT_THREADS = 4;
+
+    /**
+     * Timing of the controller group.
+     *
+     * @param electionTimeoutMin lower bound of the randomized Raft election timeout; the leader
+     *     sends heartbeats at half of it
+     * @param electionTimeoutMax upper bound of the election timeout; a leader that has not heard a
+     *     majority for this long steps down
+     * @param submitTimeout how long {@link #submit} keeps trying through leader changes
+     * @param snapshotThreshold applied entries between two automatic snapshots
+     */
+    public record Settings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration submitTimeout, long snapshotThreshold) {
+
+        /** 150 to 300 ms elections, 10 s to submit, a snapshot every 1000 entries. */
+        public static final Settings DEFAULTS =
+                new Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000);
+
+        public Settings {
+            Objects.requireNonNull(electionTimeoutMin, "electionTimeoutMin");
+            Objects.requireNonNull(electionTimeoutMax, "electionTimeoutMax");
+            Objects.requireNonNull(submitTimeout, "submitTimeout");
+            if (electionTimeoutMin.isNegative() || electionTimeoutMin.isZero() || electionTimeoutMax.compareTo(electionTimeoutMin) < 0) {
+                throw new IllegalArgumentException(
+                        "election timeouts must satisfy 0 < min <= max, were " + electionTimeoutMin + " and " + electionTimeoutMax);
+            }
+            if (submitTimeout.isNegative() || submitTimeout.isZero()) {
+                throw new IllegalArgumentException("submit timeout must be positive, was " + submitTimeout);
+            }
+            if (snapshotThreshold < 1) {
+                throw new IllegalArgumentException("snapshot threshold must be at least 1, was " + snapshotThreshold);
+            }
+        }
+
+        public Settings withSubmitTimeout(Duration value) {
+            return new Settings(electionTimeoutMin, electionTimeoutMax, value, snapshotThreshold);
+        }
+
+        public Settings withSnapshotThreshold(long value) {
+            return new Settings(electionTimeoutMin, electionTimeoutMax, submitTimeout, value);
+        }
+    }
+
+    private final String nodeId;
+    private final RaftPeerId peerId;
+    private final Map<String, String> peers;
+    private final RaftGroup group;
+    private final Path storageDir;
+    private final Settings settings;
+    private final RaftProperties properties;
+    private final ControllerStateMachine stateMachine;
+    private final ExecutorService events;
+    private final ThreadPoolExecutor submitters;
+    private final List<Consumer<ControllerState>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Boolean>> leadershipListeners = new CopyOnWriteArrayList<>();
+    /** The deadline (System.nanoTime) of the submit running on this thread, read by the Ratis retry policy. */
+    private final ThreadLocal<Long> submitDeadline = new ThreadLocal<>();
+    private final Object lifecycle = new Object();
+
+    private volatile RaftServer server;
+    private volatile RaftClient client;
+    /** Set under the state machine's lock, so that state events are posted in state order. */
+    private volatile boolean started;
+    private volatile boolean closed;
+    /** The leadership last told to the leadership listeners; touched on the event thread only. */
+    private boolean leadershipReported;
+
+    /**
+     * @param nodeId this node's id, one of the keys of {@code peers}
+     * @param peers every controller replica: node id to the {@code host:port} of its Raft endpoint
+     * @param storageDir this replica's Raft log and snapshots, such as {@code DATA/controller}
+     */
+    public ControllerServer(String nodeId, Map<String, String> peers, Path storageDir) {
+        this(nodeId, peers, storageDir, Settings.DEFAULTS);
+    }
+
+    public ControllerServer(String nodeId, Map<String, String> peers, Path storageDir, Settings settings) {
+        this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
+        this.storageDir = Objects.requireNonNull(storageDir, "storageDir");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.peers = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(peers, "peers")));
+        if (!this.peers.containsKey(nodeId)) {
+            throw new IllegalArgumentException("node " + nodeId + " is not one of the controller peers " + this.peers.keySet());
+        }
+        List<RaftPeer> raftPeers = new ArrayList<>();
+        this.peers.forEach((id, address) -> {
+            parseAddress(id, address);
+            raftPeers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build());
+        });
+        this.peerId = RaftPeerId.valueOf(nodeId);
+        this.group = RaftGroup.valueOf(GROUP_ID, raftPeers);
+        this.properties = serverProperties(this.peers.get(nodeId), storageDir, settings);
+        this.stateMachine = new ControllerStateMachine(new StateMachineEvents());
+        this.events = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+                threads("pairstep-controller-events-" + nodeId, false));
+        this.submitters = new ThreadPoolExecutor(SUBMIT_THREADS, SUBMIT_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                threads("pairstep-controller-submit-" + nodeId + "-", true));
+        this.submitters.allowCoreThreadTimeOut(true);
+    }
+
+    /** The Ratis settings: Netty, fast elections on a LAN, a durable segmented log, automatic snapshots. */
+    private static RaftProperties serverProperties(String address, Path storageDir, Settings settings) {
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+        String[] hostPort = parseAddress("this node", address);
+        NettyConfigKeys.Server.setHost(p, hostPort[0]);
+        NettyConfigKeys.Server.setPort(p, Integer.parseInt(hostPort[1]));
+        RaftServerConfigKeys.setStorageDir(p, List.of(storageDir.toFile()));
+
+        TimeDuration min = millis(settings.electionTimeoutMin());
+        TimeDuration max = millis(settings.electionTimeoutMax());
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, min);
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, max);
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, min);
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, max);
+        // Server-to-server calls; a dead peer is noticed through the election timeout anyway.
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
+        RaftServerConfigKeys.Rpc.setSlownessTimeout(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
+        // A leader steps down when it has not heard a majority within the election timeout (Ratis
+        // does that by itself); after such a step-down, or a JVM pause this long, it stands aside
+        // from elections for 2 s instead of the default 10 s.
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
+        // Ratis closes a server after a JVM pause longer than this; nobody would restart it here.
+        RaftServerConfigKeys.setCloseThreshold(p, TimeDuration.valueOf(1, TimeUnit.DAYS));
+
+        RaftServerConfigKeys.Log.setUseMemory(p, false);
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("1MB"));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("64KB"));
+        RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, settings.snapshotThreshold());
+        RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(settings.snapshotThreshold(), 1024));
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        return p;
+    }
+
+    private static TimeDuration millis(Duration duration) {
+        return TimeDuration.valueOf(duration.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static String[] parseAddress(String id, String address) {
+        int colon = address == null ? -1 : address.lastIndexOf(':');
+        if (colon <= 0 || colon == address.length() - 1) {
+            throw new IllegalArgumentException("controller peer " + id + " needs a host:port address, was \"" + address + "\"");
+        }
+        String port = address.substring(colon + 1);
+        try {
+            int value = Integer.parseInt(port);
+            if (value < 1 || value > 65535) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("controller peer " + id + " has an invalid port in \"" + address + "\"");
+        }
+        return new String[] {address.substring(0, colon), port};
+    }
+
+    private static ThreadFactory threads(String name, boolean numbered) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, numbered ? name + count.incrementAndGet() : name);
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    /** Every controller replica: node id to Raft {@code host:port}. */
+    public Map<String, String> peers() {
+        return peers;
+    }
+
+    /**
+     * Starts the Raft server, recovering the state from the latest snapshot and the log in the
+     * storage directory, then tells the listeners the recovered state. A server starts once; to
+     * start again after {@link #close()} (or a failed start), make a new one on the same directory.
+     */
+    public void start() throws IOException {
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new IllegalStateException("controller server " + nodeId + " is closed");
+            }
+            if (server != null) {
+                throw new IllegalStateException("controller server " + nodeId + " is already started");
+            }
+            Files.createDirectories(storageDir);
+            RaftServer raftServer = RaftServer.newBuilder()
+                    .setServerId(peerId)
+                    .setGroup(group)
+                    .setProperties(properties)
+                    .setStateMachine(stateMachine)
+                    .setOption(RaftStorage.StartupOption.RECOVER)
+                    .build();
+            server = raftServer;
+            try {
+                raftServer.start();
+                client = RaftClient.newBuilder()
+                        .setRaftGroup(group)
+                        .setProperties(properties)
+                        .setRetryPolicy(this::retryDecision)
+                        .build();
+            } catch (IOException | RuntimeException e) {
+                closed = true;
+                closeQuietly(raftServer);
+                submitters.shutdownNow();
+                events.shutdown();
+                throw e;
+            }
+            stateMachine.copyState(state -> {
+                started = true;
+                List<Consumer<ControllerState>> targets = List.copyOf(listeners);
+                post(() -> deliver(targets, state));
+                return null;
+            });
+            LOG.info("controller {} started at {} with peers {}", nodeId, peers.get(nodeId), peers);
+        }
+    }
+
+    /**
+     * Commits a command through the controller group and returns what the state machine made of
+     * it. Any replica may be asked: the client finds the leader and follows it through elections
+     * until {@link Settings#submitTimeout()}, then fails with a {@link ControllerUnavailableException}.
+     */
+    public CompletableFuture<ControlResult> submit(ControlCommand command) {
+        Objects.requireNonNull(command, "command");
+        byte[] bytes;
+        try {
+            bytes = ControlJson.encodeCommand(command);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (client == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("controller server " + nodeId + " is not started"));
+        }
+        SubmitTask task = new SubmitTask(command, bytes);
+        try {
+            submitters.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.fail(closedError(command, e));
+        }
+        return task.future;
+    }
+
+    private final class SubmitTask implements Runnable {
+        final CompletableFuture<ControlResult> future = new CompletableFuture<>();
+        final ControlCommand command;
+        final byte[] bytes;
+
+        SubmitTask(ControlCommand command, byte[] bytes) {
+            this.command = command;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void run() {
+            try {
+                future.complete(commit(command, bytes));
+            } catch (Throwable t) {
+                future.completeExceptionally(t);
+            }
+        }
+
+        void fail(Throwable t) {
+            future.completeExceptionally(t);
+        }
+    }
+
+    private ControlResult commit(ControlCommand command, byte[] bytes) {
+        String type = ControlJson.typeOf(command);
+        long startNanos = System.nanoTime();
+        long deadline = startNanos + settings.submitTimeout().toNanos();
+        Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
+        Throwable lastError = null;
+        int attempts = 0;
+        submitDeadline.set(deadline);
+        try {
+            while (!closed) {
+                attempts++;
+                try {
+                    // Within one send, Ratis retries with the same call id, so its retry cache
+                    // keeps a command from being applied twice.
+                    RaftClientReply reply = client.io().send(message);
+                    if (reply.isSuccess()) {
+                        return ControlJson.decodeResult(reply.getMessage().getContent().toByteArray());
+                    }
+                    lastError = reply.getException();
+                } catch (StateMachineException | GroupMismatchException e) {
+                    throw new ControllerUnavailableException("the controller group refused " + type + ": " + e.getMessage(), e);
+                } catch (IOException | RuntimeException e) {
+                    lastError = e;
+                }
+                if (closed || System.nanoTime() + RETRY_PAUSE.toNanos() >= deadline) {
+                    break;
+                }
+                try {
+                    Thread.sleep(RETRY_PAUSE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        } finally {
+            submitDeadline.remove();
+        }
+        if (closed) {
+            throw closedError(command, lastError);
+        }
+        long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        throw new ControllerUnavailableException("could not commit " + type + " to the controller group " + peers
+                + " within " + elapsedMillis + " ms (" + attempts + (attempts == 1 ? " attempt" : " attempts")
+                + "): no leader with a majority was reachable; last error: " + describe(lastError), lastError);
+    }
+
+    /** The Ratis client's retry decision: retry every 100 ms until the running submit's deadline. */
+    private RetryPolicy.Action retryDecision(RetryPolicy.Event event) {
+        Long deadline = submitDeadline.get();
+        if (closed || deadline == null || System.nanoTime() + RETRY_PAUSE.toNanos() >= deadline) {
+            return RetryPolicy.NO_RETRY_ACTION;
+        }
+        return () -> RATIS_RETRY_PAUSE;
+    }
+
+    private ControllerUnavailableException closedError(ControlCommand command, Throwable cause) {
+        return new ControllerUnavailableException(
+                "controller server " + nodeId + " was closed before " + ControlJson.typeOf(command) + " was committed", cause);
+    }
+
+    private static String describe(Throwable error) {
+        if (error == null) {
+            return "none";
+        }
+        String message = error.getMessage();
+        return error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    /** A consistent copy of the latest state applied on this replica. */
+    public ControllerState current() {
+        return stateMachine.copyState(state -> state);
+    }
+
+    /**
+     * Adds a listener for the state. It is called on the event thread, with its own copy, after
+     * every applied command that changed the state, in order and never concurrently with any other
+     * listener. It first hears the state recovered at {@link #start()}; a listener added after the
+     * start hears the current state at once.
+     */
+    public void addListener(Consumer<ControllerState> listener) {
+        Objects.requireNonNull(listener, "listener");
+        stateMachine.copyState(state -> {
+            listeners.add(listener);
+            if (started) {
+                post(() -> deliver(List.of(listener), state));
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Adds a listener told {@code true} when this replica becomes the leader and {@code false} when
+     * it stops being the leader (or closes). Called on the event thread, like state listeners.
+     */
+    public void addLeadershipListener(Consumer<Boolean> listener) {
+        leadershipListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** True when this replica is the Raft leader right now. */
+    public boolean isLeader() {
+        DivisionInfo info = info();
+        return info != null && info.isLeader();
+    }
+
+    /** The node id of the current leader as this replica knows it, or null when unknown. */
+    public String leaderId() {
+        DivisionInfo info = info();
+        RaftPeerId leader = info == null ? null : info.getLeaderId();
+        return leader == null ? null : leader.toString();
+    }
+
+    private DivisionInfo info() {
+        RaftServer raftServer = server;
+        if (raftServer == null || closed) {
+            return null;
+        }
+        try {
+            return raftServer.getDivision(GROUP_ID).getInfo();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Stops the Raft server and the client; pending submits fail. Events already queued are still delivered. */
+    @Override
+    public void close() {
+        RaftServer raftServer;
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            raftServer = server;
+        }
+        for (Runnable pending : submitters.shutdownNow()) {
+            ((SubmitTask) pending).fail(closedError(((SubmitTask) pending).command, null));
+        }
+        RaftClient raftClient = client;
+        if (raftClient != null) {
+            closeQuietly(raftClient);
+        }
+        if (raftServer != null) {
+            closeQuietly(raftServer);
+        }
+        awaitQuietly(submitters);
+        events.shutdown();
+        awaitQuietly(events);
+        LOG.info("controller {} closed", nodeId);
+    }
+
+    private void closeQuietly(AutoCloseable closeable) {
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            LOG.warn("controller {}: closing {} failed", nodeId, closeable, e);
+        }
+    }
+
+    private void awaitQuietly(ExecutorService executor) {
+        try {
+            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("controller {}: threads still busy after close", nodeId);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void post(Runnable task) {
+        try {
+            events.execute(task);
+        } catch (RejectedExecutionException closing) {
+            // Closed: listeners hear nothing more.
+        }
+    }
+
+    private void deliver(List<Consumer<ControllerState>> targets, ControllerState state) {
+        boolean first = true;
+        for (Consumer<ControllerState> listener : targets) {
+            try {
+                listener.accept(first ? state : state.copy());
+            } catch (RuntimeException e) {
+                LOG.error("controller {}: state listener failed", nodeId, e);
+            }
+            first = false;
+        }
+    }
+
+    private void reportLeadership(boolean leader) {
+        if (leader == leadershipReported) {
+            return;
+        }
+        leadershipReported = leader;
+        LOG.info("controller {} {} the leader", nodeId, leader ? "became" : "is no longer");
+        for (Consumer<Boolean> listener : leadershipListeners) {
+            try {
+                listener.accept(leader);
+            } catch (RuntimeException e) {
+                LOG.error("controller {}: leadership listener failed", nodeId, e);
+            }
+        }
+    }
+
+    /** Hands the state machine's events to the event thread. */
+    private final class StateMachineEvents implements ControllerStateMachine.Events {
+        @Override
+        public void stateChanged(ControllerState copy) {
+            if (started) {
+                // The listeners of this moment: one added later hears the current state on its own.
+                List<Consumer<ControllerState>> targets = List.copyOf(listeners);
+                post(() -> deliver(targets, copy));
+            }
+        }
+
+        @Override
+        public void leaderChanged(RaftPeerId leader) {
+            boolean self = peerId.equals(leader);
+            post(() -> reportLeadership(self));
+        }
+
+        @Override
+        public void leadershipLost() {
+            post(() -> reportLeadership(false));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ControllerServer{" + nodeId + " at " + peers.get(nodeId) + "}";
+    }
+}

@@ -1,0 +1,204 @@
+package io.pairstep.runtime.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Mode;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControlCommand.Bootstrap;
+import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.NodeDown;
+import io.pairstep.core.control.ControlCommand.RegisterNode;
+import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
+import io.pairstep.core.control.ControlCommand.ReplicaFailed;
+import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.ReplicaState;
+import io.pairstep.core.control.Role;
+import io.pairstep.core.control.ServiceSpec;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ControlJsonTest {
+
+    static final ServiceSpec KV = new ServiceSpec("kv", 1, Mode.PAIR, 2, "example:kv", "", "");
+
+    /** One sample of every command type, including nulls and extreme values where a field allows them. */
+    static Stream<ControlCommand> samples() {
+        return Stream.of(
+                new Bootstrap("sys-1"),
+                new RegisterNode("n1", "127.0.0.1:8080", "127.0.0.1:9090", 7, 4242),
+                new NodeDown("n2", Long.MAX_VALUE, "no heartbeat for 3000 ms"),
+                new NodeDown("n2", 3, null),
+                new Deploy(KV),
+                new Deploy(new ServiceSpec("jarred", 4, Mode.NONE, 1, "jar:/tmp/x.jar", "ab12", "com.example.Svc")),
+                new ReplicaCaughtUp(new GroupId("kv", 1), 5, "n3", 2),
+                new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("samples")
+    void everyCommandRoundTrips(ControlCommand command) {
+        byte[] bytes = ControlJson.encodeCommand(command);
+        assertThat(ControlJson.decodeCommand(bytes)).isEqualTo(command);
+        assertThat(new String(bytes, StandardCharsets.UTF_8)).startsWith("{\"type\":\"" + command.getClass().getSimpleName() + "\"");
+    }
+
+    @Test
+    void samplesCoverEveryPermittedCommand() {
+        List<String> permitted = Arrays.stream(ControlCommand.class.getPermittedSubclasses()).map(Class::getSimpleName).toList();
+        assertThat(ControlJson.commandTypes()).containsExactlyElementsOf(permitted);
+        assertThat(samples().map(c -> c.getClass().getSimpleName()).distinct().toList())
+                .containsExactlyInAnyOrderElementsOf(permitted);
+    }
+
+    @Test
+    void commandIsATypedFlatObjectWithEnumNames() {
+        String json = new String(ControlJson.encodeCommand(new Deploy(KV)), StandardCharsets.UTF_8);
+        assertThat(json).isEqualTo("{\"type\":\"Deploy\",\"spec\":{\"name\":\"kv\",\"version\":1,\"mode\":\"PAIR\","
+                + "\"partitions\":2,\"artifact\":\"example:kv\",\"artifactDigest\":\"\",\"className\":\"\"}}");
+        String register = new String(ControlJson.encodeCommand(new RegisterNode("n1", "h:1", "h:2", 3, 77)), StandardCharsets.UTF_8);
+        assertThat(register).isEqualTo("{\"type\":\"RegisterNode\",\"node\":\"n1\",\"http\":\"h:1\",\"rpc\":\"h:2\",\"incarnation\":3,\"pid\":77}");
+    }
+
+    @Test
+    void decodesHandWrittenJsonInAnyFieldOrder() {
+        byte[] json = "{\"incarnation\":4,\"node\":\"n2\",\"type\":\"NodeDown\",\"reason\":\"gone\"}".getBytes(StandardCharsets.UTF_8);
+        assertThat(ControlJson.decodeCommand(json)).isEqualTo(new NodeDown("n2", 4, "gone"));
+    }
+
+    @Test
+    void aFieldMissingFromOlderEntriesReadsAsItsDefault() {
+        // Log entries and snapshots outlive code versions: a field added to a record later is
+        // absent from old entries and reads as null, 0 or false.
+        byte[] old = bytes("{\"type\":\"RegisterNode\",\"node\":\"n1\",\"http\":\"h\",\"rpc\":\"r\",\"incarnation\":3}");
+        RegisterNode decoded = (RegisterNode) ControlJson.decodeCommand(old);
+        assertThat(decoded.node()).isEqualTo("n1");
+        assertThat(decoded.incarnation()).isEqualTo(3);
+        assertThat(ControlJson.encodeCommand(decoded)).isEqualTo(ControlJson.encodeCommand(ControlJson.decodeCommand(ControlJson.encodeCommand(decoded))));
+        assertThat(ControlJson.decodeCommand(bytes("{\"type\":\"NodeDown\",\"node\":\"n1\",\"incarnation\":3}")))
+                .isEqualTo(new NodeDown("n1", 3, null));
+    }
+
+    @Test
+    void unknownTypeIsAClearError() {
+        assertThatThrownBy(() -> ControlJson.decodeCommand(bytes("{\"type\":\"java.lang.Runtime\",\"x\":1}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unknown control command type \"java.lang.Runtime\"")
+                .hasMessageContaining("RegisterNode");
+    }
+
+    @Test
+    void malformedCommandsAreClearErrors() {
+        assertThatThrownBy(() -> ControlJson.decodeCommand(bytes("{\"systemId\":\"s\"}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("\"type\"");
+        assertThatThrownBy(() -> ControlJson.decodeCommand(bytes("[1,2]")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("JSON object");
+        assertThatThrownBy(() -> ControlJson.decodeCommand(bytes("{\"type\":")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("malformed control command");
+        assertThatThrownBy(() -> ControlJson.decodeCommand(bytes("{\"type\":\"Bootstrap\",\"systemId\":\"s\",\"extra\":1}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("malformed Bootstrap command");
+        assertThatThrownBy(() -> ControlJson.decodeCommand(
+                        bytes("{\"type\":\"RegisterNode\",\"node\":\"n1\",\"http\":\"h\",\"rpc\":\"r\",\"incarnation\":null}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("malformed RegisterNode command");
+        assertThatThrownBy(() -> ControlJson.decodeCommand(
+                        bytes("{\"type\":\"Deploy\",\"spec\":{\"name\":\"kv\",\"version\":1,\"mode\":\"TRIPLE\",\"partitions\":2,"
+                                + "\"artifact\":\"example:kv\",\"artifactDigest\":\"\",\"className\":\"\"}}")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("TRIPLE");
+    }
+
+    @Test
+    void resultsRoundTrip() {
+        for (ControlResult result : List.of(
+                new ControlResult(true, true, ""), new ControlResult(true, false, ""), new ControlResult(false, false, "service kv is already deployed"))) {
+            assertThat(ControlJson.decodeResult(ControlJson.encodeResult(result))).isEqualTo(result);
+        }
+        assertThat(new String(ControlJson.encodeResult(new ControlResult(false, false, "no")), StandardCharsets.UTF_8))
+                .isEqualTo("{\"accepted\":false,\"changed\":false,\"reason\":\"no\"}");
+    }
+
+    @Test
+    void emptyStateRoundTrips() {
+        ControllerState empty = new ControllerState();
+        ControllerState decoded = ControlJson.decodeState(ControlJson.encodeState(empty));
+        assertThat(decoded.systemId()).isNull();
+        assertThat(decoded.version()).isZero();
+        assertThat(decoded.members()).isEmpty();
+        assertThat(decoded.groups()).isEmpty();
+    }
+
+    @Test
+    void fullStateRoundTripsWithGroupsAndReplicas() {
+        ControllerState state = new ControllerState();
+        state.apply(new Bootstrap("sys-1"));
+        state.apply(new RegisterNode("n1", "h1:80", "h1:90", 1, 0));
+        state.apply(new RegisterNode("n2", "h2:80", "h2:90", 1, 0));
+        state.apply(new RegisterNode("n3", "h3:80", "h3:90", 1, 0));
+        state.apply(new Deploy(KV));
+        state.apply(new Deploy(new ServiceSpec("solo", 1, Mode.NONE, 1, "example:kv", "", "")));
+        state.apply(new NodeDown("n1", 1, "test"));
+        // n1's groups failed over; the replacements are syncing backups on n3.
+        assertThat(state.groups().values()).anySatisfy(g -> assertThat(g.replicas()).anyMatch(r -> r.state() == ReplicaState.SYNCING));
+
+        byte[] bytes = ControlJson.encodeState(state);
+        ControllerState decoded = ControlJson.decodeState(bytes);
+
+        assertThat(decoded.systemId()).isEqualTo("sys-1");
+        assertThat(decoded.version()).isEqualTo(state.version());
+        assertThat(decoded.members()).isEqualTo(state.members());
+        assertThat(decoded.services()).isEqualTo(state.services());
+        assertThat(decoded.groups()).isEqualTo(state.groups());
+        assertThat(ControlJson.encodeState(decoded)).isEqualTo(bytes);
+        String json = new String(bytes, StandardCharsets.UTF_8);
+        assertThat(json).contains("\"role\":\"PRIMARY\"", "\"state\":\"SYNCING\"", "\"mode\":\"PAIR\"",
+                "\"group\":{\"service\":\"kv\",\"partition\":0}");
+
+        // The decoded state behaves like the original.
+        ControlCommand next = new RegisterNode("n1", "h1:80", "h1:90", 2, 0);
+        assertThat(decoded.apply(next)).isEqualTo(state.apply(next));
+        assertThat(ControlJson.encodeState(decoded)).isEqualTo(ControlJson.encodeState(state));
+    }
+
+    @Test
+    void stateWithBrokenInvariantsIsRefused() {
+        // A group placed on a node that is not a member.
+        String json = "{\"systemId\":\"s\",\"version\":1,\"members\":[],\"services\":[{\"name\":\"kv\",\"version\":1,"
+                + "\"mode\":\"NONE\",\"partitions\":1,\"artifact\":\"example:kv\",\"artifactDigest\":\"\",\"className\":\"\"}],"
+                + "\"groups\":[{\"group\":{\"service\":\"kv\",\"partition\":0},\"mode\":\"NONE\",\"epoch\":1,"
+                + "\"replicas\":[{\"node\":\"ghost\",\"incarnation\":1,\"role\":\"PRIMARY\",\"state\":\"OK\",\"sinceEpoch\":1}]}]}";
+        assertThatThrownBy(() -> ControlJson.decodeState(bytes(json))).hasMessageContaining("unknown node ghost");
+        assertThatThrownBy(() -> ControlJson.decodeState(bytes("{\"systemId\":null,\"version\":0}")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void derivedAccessorsAreNotWritten() {
+        ControllerState state = new ControllerState();
+        state.apply(new Bootstrap("s"));
+        state.apply(new RegisterNode("n1", "a", "b", 1, 0));
+        state.apply(new Deploy(new ServiceSpec("one", 1, Mode.NONE, 1, "example:kv", "", "")));
+        GroupConfig config = state.groups().get(new GroupId("one", 0));
+        assertThat(config.primary().role()).isEqualTo(Role.PRIMARY);
+        String json = new String(ControlJson.encodeState(state), StandardCharsets.UTF_8);
+        assertThat(json).doesNotContain("\"primary\"", "\"backup\"", "fullyProtected", "problem", "alive\":false");
+        String empty = new String(ControlJson.encodeState(new ControllerState("s", 3, List.of(), List.of(), List.of())), StandardCharsets.UTF_8);
+        assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"members\":[],\"services\":[],\"groups\":[]}");
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}
