@@ -1,0 +1,293 @@
+package io.pairstep.cli;
+
+import io.pairstep.client.PairstepClient;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures a local system: throughput and latency of kv puts, or the client-visible stall of each
+ * primary kill. Starts its own system in a temporary directory and removes it afterwards.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measures a local system of separate node processes (started in a temporary directory).",
+                "Default: closed loop (every client keeps --pipeline commands in flight) for maximum throughput.",
+                "--rate R: open loop at R commands/s; latency counts from each command's intended send time,",
+                "so it is corrected for coordinated omission.",
+                "--takeover: kills the primary's node --kills times under load and reports each client-visible stall."})
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--nodes", description = "nodes (default ${DEFAULT-VALUE})")
+    int nodes = 3;
+
+    @Option(names = "--clients", description = "client threads (default ${DEFAULT-VALUE})")
+    int clients = 4;
+
+    @Option(names = "--pipeline", description = "commands in flight per client in closed loop (default ${DEFAULT-VALUE})")
+    int pipeline = 32;
+
+    @Option(names = "--payload", description = "bytes per command (default ${DEFAULT-VALUE})")
+    int payload = 64;
+
+    @Option(names = "--duration", description = "measured seconds (default ${DEFAULT-VALUE})")
+    int durationSeconds = 10;
+
+    @Option(names = "--warmup", description = "seconds of load before measuring (default ${DEFAULT-VALUE})")
+    int warmupSeconds = 5;
+
+    @Option(names = "--mode", description = "pair or none (default ${DEFAULT-VALUE})")
+    String mode = "pair";
+
+    @Option(names = "--partitions", description = "kv partitions (default ${DEFAULT-VALUE})")
+    int partitions = 4;
+
+    @Option(names = "--fsync", description = "always, interval or none (default ${DEFAULT-VALUE})")
+    String fsync = "always";
+
+    @Option(names = "--rate", description = "open loop at this many commands/s (default: closed loop)")
+    int rate;
+
+    @Option(names = "--takeover", description = "measure the stall of each primary kill instead of throughput")
+    boolean takeover;
+
+    @Option(names = "--kills", description = "kills with --takeover (default ${DEFAULT-VALUE})")
+    int kills = 20;
+
+    @Option(names = "--signal", description = "with --takeover: kill (SIGKILL, then restart) or stop (SIGSTOP, then SIGCONT) (default ${DEFAULT-VALUE})")
+    String signal = "kill";
+
+    private final PrintStream out = System.out;
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        Path dir = Files.createTempDirectory("pairstep-bench-");
+        out.printf("bench: %d nodes, mode %s, %d partitions, fsync %s, %d-byte commands, %d clients, %s%n",
+                nodes, mode, partitions, fsync, payload, clients,
+                takeover ? "takeover (" + kills + " x SIG" + (signal.equals("kill") ? "KILL" : "STOP") + ")"
+                        : rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline);
+        try (LocalSystem system = LocalSystem.start(dir, nodes, LocalSystem.freeBasePort(), fsync, true)) {
+            system.deploy("kv", "kv", mode, partitions);
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+                return takeover ? takeover(system, client) : throughput(client);
+            }
+        }
+    }
+
+    private void validate() {
+        if (nodes < 1 || clients < 1 || pipeline < 1 || payload < 40 || durationSeconds < 1 || warmupSeconds < 0 || partitions < 1) {
+            throw new CliException("--nodes, --clients, --pipeline, --duration and --partitions must be at least 1, --payload at least 40");
+        }
+        if (!mode.equals("pair") && !mode.equals("none")) {
+            throw new CliException("--mode must be pair or none, was " + mode);
+        }
+        if (!signal.equals("kill") && !signal.equals("stop")) {
+            throw new CliException("--signal must be kill or stop, was " + signal);
+        }
+        if (takeover && (kills < 1 || nodes < 2 || !mode.equals("pair"))) {
+            throw new CliException("--takeover needs --kills >= 1, at least 2 nodes and mode pair");
+        }
+    }
+
+    /** A kv put of exactly {@code payload} bytes. */
+    private byte[] command(SplittableRandom random) {
+        String key = "k" + random.nextInt(100_000);
+        String prefix = "{\"op\":\"put\",\"key\":\"" + key + "\",\"value\":\"";
+        int padding = Math.max(0, payload - prefix.length() - 2);
+        return (prefix + "x".repeat(padding) + "\"}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String keyOf(byte[] command) {
+        String text = new String(command, 0, Math.min(command.length, 40), StandardCharsets.UTF_8);
+        int start = text.indexOf("\"key\":\"") + 7;
+        return text.substring(start, text.indexOf('"', start));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Throughput and latency
+
+    private int throughput(PairstepClient client) throws InterruptedException {
+        Histogram latency = new ConcurrentHistogram(TimeUnit.SECONDS.toNanos(60), 3);
+        AtomicLong completed = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        AtomicBoolean measuring = new AtomicBoolean(false);
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            SplittableRandom random = new SplittableRandom(i);
+            int share = rate / clients;
+            Runnable loop = rate > 0
+                    ? () -> openLoop(client, random, share, latency, completed, errors, measuring, running)
+                    : () -> closedLoop(client, random, latency, completed, errors, measuring, running);
+            Thread thread = new Thread(loop, "bench-client-" + i);
+            thread.setDaemon(true);
+            threads.add(thread);
+            thread.start();
+        }
+        Thread.sleep(TimeUnit.SECONDS.toMillis(warmupSeconds));
+        latency.reset();
+        completed.set(0);
+        measuring.set(true);
+        long start = System.nanoTime();
+        Thread.sleep(TimeUnit.SECONDS.toMillis(durationSeconds));
+        measuring.set(false);
+        long elapsed = System.nanoTime() - start;
+        long done = completed.get();
+        running.set(false);
+        for (Thread thread : threads) {
+            thread.join(30_000);
+        }
+        out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, errors.get());
+        out.printf("latency     p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
+                ms(latency.getValueAtPercentile(50)), ms(latency.getValueAtPercentile(90)), ms(latency.getValueAtPercentile(99)),
+                ms(latency.getValueAtPercentile(99.9)), ms(latency.getMaxValue()));
+        return errors.get() == 0 ? 0 : 1;
+    }
+
+    private void closedLoop(PairstepClient client, SplittableRandom random, Histogram latency, AtomicLong completed, AtomicLong errors,
+            AtomicBoolean measuring, AtomicBoolean running) {
+        Semaphore slots = new Semaphore(pipeline);
+        while (running.get()) {
+            slots.acquireUninterruptibly();
+            byte[] command = command(random);
+            long start = System.nanoTime();
+            client.call("kv", keyOf(command), command).whenComplete((result, failure) -> {
+                record(start, start, failure, latency, completed, errors, measuring);
+                slots.release();
+            });
+        }
+        slots.acquireUninterruptibly(pipeline);
+    }
+
+    private void openLoop(PairstepClient client, SplittableRandom random, int perSecond, Histogram latency, AtomicLong completed,
+            AtomicLong errors, AtomicBoolean measuring, AtomicBoolean running) {
+        long intervalNanos = TimeUnit.SECONDS.toNanos(1) / Math.max(1, perSecond);
+        long next = System.nanoTime();
+        while (running.get()) {
+            long now = System.nanoTime();
+            if (now < next) {
+                LockSupport.parkNanos(next - now);
+                continue;
+            }
+            long intended = next;
+            next += intervalNanos;
+            byte[] command = command(random);
+            long sent = System.nanoTime();
+            client.call("kv", keyOf(command), command).whenComplete((result, failure) ->
+                    record(intended, sent, failure, latency, completed, errors, measuring));
+        }
+    }
+
+    private static void record(long intended, long sent, Throwable failure, Histogram latency, AtomicLong completed, AtomicLong errors,
+            AtomicBoolean measuring) {
+        if (!measuring.get()) {
+            return;
+        }
+        if (failure != null) {
+            errors.incrementAndGet();
+            return;
+        }
+        latency.recordValue(Math.min(System.nanoTime() - intended, latency.getHighestTrackableValue()));
+        completed.incrementAndGet();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Takeover
+
+    private int takeover(LocalSystem system, PairstepClient client) {
+        ConcurrentLinkedQueue<long[]> calls = new ConcurrentLinkedQueue<>();
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong errors = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            SplittableRandom random = new SplittableRandom(i);
+            Thread thread = new Thread(() -> {
+                while (running.get()) {
+                    byte[] command = command(random);
+                    long start = System.nanoTime();
+                    try {
+                        CompletableFuture<byte[]> result = client.call("kv", keyOf(command), command);
+                        result.join();
+                        calls.add(new long[] {start, System.nanoTime()});
+                    } catch (RuntimeException e) {
+                        errors.incrementAndGet();
+                    }
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                }
+            }, "bench-client-" + i);
+            thread.setDaemon(true);
+            threads.add(thread);
+            thread.start();
+        }
+        LocalSystem.sleep(TimeUnit.SECONDS.toMillis(Math.max(warmupSeconds, 3)));
+        List<Long> stalls = new ArrayList<>();
+        for (int kill = 1; kill <= kills; kill++) {
+            String victim = system.primaryOf("kv", 0);
+            if (victim == null) {
+                throw new CliException("no node answers with the primary of kv/0");
+            }
+            long pid = system.clusterFile().node(victim).pid();
+            long at = System.nanoTime();
+            if (signal.equals("kill")) {
+                system.kill(victim);
+            } else {
+                LocalProcesses.signal(pid, "STOP");
+            }
+            LocalSystem.sleep(2500);
+            long stall = 0;
+            for (long[] call : calls) {
+                if (call[1] >= at) {
+                    stall = Math.max(stall, call[1] - Math.max(call[0], at));
+                }
+            }
+            calls.clear();
+            stalls.add(stall);
+            out.printf("kill %2d: %s (primary of kv/0), longest client wait %.1f ms%n", kill, victim, ms(stall));
+            if (signal.equals("kill")) {
+                system.restart(victim);
+            } else {
+                LocalProcesses.signal(pid, "CONT");
+            }
+            if (!system.awaitFullyProtected(Duration.ofSeconds(60))) {
+                throw new CliException("the system did not get back to full protection within 60 s after kill " + kill);
+            }
+            LocalSystem.sleep(1000);
+        }
+        running.set(false);
+        for (Thread thread : threads) {
+            try {
+                thread.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Collections.sort(stalls);
+        out.printf("takeover stall over %d kills: min %.1f ms, median %.1f ms, p99 %.1f ms, max %.1f ms; client errors %d%n",
+                stalls.size(), ms(stalls.get(0)), ms(stalls.get(stalls.size() / 2)),
+                ms(stalls.get(Math.min(stalls.size() - 1, (int) Math.ceil(stalls.size() * 0.99) - 1))), ms(stalls.get(stalls.size() - 1)),
+                errors.get());
+        return errors.get() == 0 ? 0 : 1;
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+}

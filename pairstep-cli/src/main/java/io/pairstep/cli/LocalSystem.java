@@ -1,0 +1,212 @@
+package io.pairstep.cli;
+
+import io.pairstep.client.ClientOptions;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+/**
+ * A local Pairstep system of separate node processes, driven through this distribution's own
+ * commands exactly as a user would drive it. The demo, the bench and the fault tests share it.
+ */
+public final class LocalSystem implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final boolean deleteOnClose;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private LocalSystem(Path dir, boolean deleteOnClose) {
+        this.dir = dir;
+        this.deleteOnClose = deleteOnClose;
+    }
+
+    /**
+     * Starts {@code nodes} nodes in {@code dir} and waits until they are up.
+     *
+     * @param deleteOnClose remove the directory when the system is closed
+     */
+    public static LocalSystem start(Path dir, int nodes, int basePort, String fsync, boolean deleteOnClose) {
+        LocalSystem system = new LocalSystem(dir, deleteOnClose);
+        system.cli("cluster", "start", "--nodes", Integer.toString(nodes), "--dir", dir.toString(),
+                "--base-port", Integer.toString(basePort), "--fsync", fsync);
+        return system;
+    }
+
+    /** A base port chosen from the process id, so concurrent or leftover systems do not collide. */
+    public static int freeBasePort() {
+        return 20000 + (int) (ProcessHandle.current().pid() % 300) * 100;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Runs a {@code pairstep} command in a child process; returns its output or throws with it. */
+    public String cli(String... arguments) {
+        List<String> command = new ArrayList<>(LocalProcesses.shortCommandPrefix());
+        command.addAll(List.of(arguments));
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            process.getOutputStream().close();
+            byte[] output = process.getInputStream().readAllBytes();
+            if (!process.waitFor(120, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new CliException("pairstep " + String.join(" ", arguments) + " did not finish within 120 s");
+            }
+            String text = new String(output, StandardCharsets.UTF_8);
+            if (process.exitValue() != 0) {
+                throw new CliException("pairstep " + String.join(" ", arguments) + " failed (exit " + process.exitValue() + "): " + text.strip());
+            }
+            return text;
+        } catch (IOException e) {
+            throw new CliException("cannot run pairstep " + String.join(" ", arguments) + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+    }
+
+    public void deploy(String name, String example, String mode, int partitions) {
+        cli("deploy", name, "--example", example, "--mode", mode, "--partitions", Integer.toString(partitions), "--dir", dir.toString());
+    }
+
+    public ClusterFile clusterFile() {
+        return ClusterFile.read(dir);
+    }
+
+    /** Client options that bootstrap from every node's rpc address. */
+    public ClientOptions clientOptions() {
+        List<InetSocketAddress> seeds = new ArrayList<>();
+        for (ClusterFile.Node node : clusterFile().nodes()) {
+            HostPort rpc = node.rpcAddress();
+            seeds.add(new InetSocketAddress(rpc.host(), rpc.port()));
+        }
+        return ClientOptions.of(seeds);
+    }
+
+    /** The status document from the first node that answers, or null when none does. */
+    public JsonNode status() {
+        for (ClusterFile.Node node : clusterFile().nodes()) {
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return JSON.readTree(response.body());
+                }
+            } catch (IOException e) {
+                // Try the next node: this one may be down.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /** The node that hosts the primary of a group, or null when unknown. */
+    public String primaryOf(String service, int partition) {
+        JsonNode status = status();
+        if (status == null) {
+            return null;
+        }
+        for (JsonNode group : status.get("groups")) {
+            if (group.get("service").asString().equals(service) && group.get("partition").asInt() == partition) {
+                for (JsonNode replica : group.get("replicas")) {
+                    if (replica.get("role").asString().equals("primary")) {
+                        return replica.get("node").asString();
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** True when every node is up and every group has its full set of replicas, all in sync. */
+    public boolean fullyProtected() {
+        JsonNode status = status();
+        if (status == null || status.get("groups").isEmpty()) {
+            return false;
+        }
+        for (JsonNode node : status.get("nodes")) {
+            if (!node.get("state").asString().equals("up")) {
+                return false;
+            }
+        }
+        for (JsonNode group : status.get("groups")) {
+            int wanted = group.get("mode").asString().equals("none") ? 1 : 2;
+            if (group.get("replicas").size() != wanted) {
+                return false;
+            }
+            for (JsonNode replica : group.get("replicas")) {
+                if (!replica.get("state").asString().equals("ok")) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Waits until {@link #fullyProtected}; false after the timeout. */
+    public boolean awaitFullyProtected(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (fullyProtected()) {
+                return true;
+            }
+            sleep(200);
+        }
+        return false;
+    }
+
+    /** SIGKILL of a node's process. */
+    public void kill(String node) {
+        long pid = clusterFile().node(node).pid();
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+
+    /** Starts a stopped node again on its data directory and ports, and waits until it is up. */
+    public void restart(String node) {
+        cli("cluster", "start-node", "--dir", dir.toString(), "--id", node);
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (Files.exists(dir.resolve(ClusterFile.FILE_NAME))) {
+                cli("cluster", "stop", "--dir", dir.toString());
+            }
+        } finally {
+            if (deleteOnClose) {
+                try (Stream<Path> paths = Files.walk(dir)) {
+                    paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                } catch (IOException e) {
+                    // Best effort: a temporary directory left behind is harmless.
+                }
+            }
+        }
+    }
+}
