@@ -67,7 +67,7 @@ public final class Node implements AutoCloseable {
     private volatile long incarnation;
     private final ReplicaCore.Settings replicaSettings = new ReplicaCore.Settings(
             20_000_000L, 250_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 50_000, 1_000_000);
-    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 20_000_000L, 150_000_000L));
+    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 20_000_000L, 120_000_000L));
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "pairstep-supervisor");
         thread.setDaemon(true);
@@ -424,7 +424,8 @@ public final class Node implements AutoCloseable {
                         supervisor.heartbeat(heartbeat.node(), System.nanoTime());
                     }
                 });
-                case Frame.Suspect suspect -> scheduler.execute(() -> supervisor.suspected(suspect.suspect(), System.nanoTime()));
+                case Frame.Suspect suspect -> scheduler.execute(() ->
+                        supervisor.suspected(suspect.suspect(), suspect.connectionClosed(), System.nanoTime()));
                 case Frame.TopologyRequest request -> connection.send(ready
                         ? new Frame.TopologyResponse(request.requestId(), statusJson())
                         : new Frame.Error(request.requestId(), "NOT_READY", "node " + config.id() + " is still joining the system"));
@@ -501,7 +502,7 @@ public final class Node implements AutoCloseable {
         }
 
         @Override
-        public void suspect(String node, String reason) {
+        public void suspect(String node, boolean connectionClosed, String reason) {
             if (node.isEmpty()) {
                 return;
             }
@@ -510,11 +511,11 @@ public final class Node implements AutoCloseable {
                 return;
             }
             if (leaderId.equals(config.id())) {
-                scheduler.execute(() -> supervisor.suspected(node, System.nanoTime()));
+                scheduler.execute(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
             } else {
                 InetSocketAddress address = rpcAddressOf(leaderId);
                 if (address != null) {
-                    transport.send(leaderId, address, new Frame.Suspect(config.id(), node, reason));
+                    transport.send(leaderId, address, new Frame.Suspect(config.id(), node, connectionClosed, reason));
                 }
             }
         }

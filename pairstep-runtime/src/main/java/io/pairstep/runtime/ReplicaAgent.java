@@ -39,7 +39,7 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
 
         void propose(ControlCommand command);
 
-        void suspect(String node, String reason);
+        void suspect(String node, boolean connectionClosed, String reason);
     }
 
     private final GroupId group;
@@ -144,7 +144,7 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
         } catch (RuntimeException | Error e) {
             // A broken invariant or a failing service: this replica stops and its partner takes over.
             LOG.error("replica {} stopped: {}", group, e.toString(), e);
-            host.suspect("", "replica " + group + " failed: " + e);
+            host.suspect("", false, "replica " + group + " failed: " + e);
         }
     }
 
@@ -193,7 +193,7 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
     }
 
     @Override
-    public void suspect(String node, String reason) {
-        host.suspect(node, reason);
+    public void suspect(String node, boolean connectionClosed, String reason) {
+        host.suspect(node, connectionClosed, reason);
     }
 }

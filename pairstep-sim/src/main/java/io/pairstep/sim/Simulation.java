@@ -629,9 +629,9 @@ public final class Simulation {
         }
 
         @Override
-        public void suspect(String suspect, String reason) {
+        public void suspect(String suspect, boolean connectionClosed, String reason) {
             note(node.id + " " + group + ": suspects " + suspect + " (" + reason + ")");
-            toController(node, () -> supervisor.suspected(suspect, now));
+            toController(node, () -> supervisor.suspected(suspect, connectionClosed, now));
         }
     }
 

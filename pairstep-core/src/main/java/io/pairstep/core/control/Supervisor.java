@@ -22,7 +22,7 @@ public final class Supervisor {
     /** Timing of failure detection. */
     public record Settings(long leaseTimeoutNanos, long reconnectGraceNanos, long suspicionConfirmNanos) {
         public Settings {
-            if (leaseTimeoutNanos <= 0 || reconnectGraceNanos <= 0 || suspicionConfirmNanos <= 0) {
+            if (leaseTimeoutNanos <= 0 || reconnectGraceNanos <= 0 || suspicionConfirmNanos <= reconnectGraceNanos) {
                 throw new IllegalArgumentException("supervisor timeouts must be positive");
             }
         }
@@ -32,6 +32,7 @@ public final class Supervisor {
     private final Map<String, Long> lastHeardNanos = new HashMap<>();
     private final Map<String, Long> disconnectedSinceNanos = new HashMap<>();
     private final Map<String, Long> suspectedSinceNanos = new HashMap<>();
+    private final Map<String, Long> closedSinceNanos = new HashMap<>();
     private final Map<String, Long> proposedAtNanos = new HashMap<>();
     private final Map<String, Long> incarnations = new HashMap<>();
 
@@ -48,6 +49,7 @@ public final class Supervisor {
         incarnations.clear();
         disconnectedSinceNanos.clear();
         suspectedSinceNanos.clear();
+        closedSinceNanos.clear();
         proposedAtNanos.clear();
     }
 
@@ -56,6 +58,7 @@ public final class Supervisor {
         lastHeardNanos.put(node, nowNanos);
         disconnectedSinceNanos.remove(node);
         suspectedSinceNanos.remove(node);
+        closedSinceNanos.remove(node);
     }
 
     /** The node's connection to this leader closed. */
@@ -63,9 +66,15 @@ public final class Supervisor {
         disconnectedSinceNanos.putIfAbsent(node, nowNanos);
     }
 
-    /** A member of one of the node's groups lost touch with it. */
-    public void suspected(String node, long nowNanos) {
+    /**
+     * A member of one of the node's groups lost touch with it: its connection to the node closed,
+     * or the node went silent.
+     */
+    public void suspected(String node, boolean connectionClosed, long nowNanos) {
         suspectedSinceNanos.putIfAbsent(node, nowNanos);
+        if (connectionClosed) {
+            closedSinceNanos.putIfAbsent(node, nowNanos);
+        }
     }
 
     /** Returns the nodes to declare down now. Each is proposed again only after a lease timeout. */
@@ -83,6 +92,7 @@ public final class Supervisor {
                 lastHeardNanos.put(id, nowNanos);
                 disconnectedSinceNanos.remove(id);
                 suspectedSinceNanos.remove(id);
+                closedSinceNanos.remove(id);
                 proposedAtNanos.remove(id);
             }
             long heard = lastHeardNanos.computeIfAbsent(id, k -> nowNanos);
@@ -90,10 +100,15 @@ public final class Supervisor {
             String reason = null;
             Long disconnected = disconnectedSinceNanos.get(id);
             Long suspected = suspectedSinceNanos.get(id);
+            Long closed = closedSinceNanos.get(id);
             if (silentNanos > settings.leaseTimeoutNanos()) {
                 reason = "no heartbeat for " + silentNanos / 1_000_000 + " ms";
             } else if (disconnected != null && nowNanos - disconnected >= settings.reconnectGraceNanos()) {
                 reason = "connection closed";
+            } else if (closed != null && nowNanos - closed >= settings.suspicionConfirmNanos()) {
+                // A peer's connection to it closed and it has not renewed its lease since: a live
+                // node heartbeats well within the confirmation time.
+                reason = "connection from a group member closed, and no heartbeat since";
             } else if (suspected != null && silentNanos >= settings.suspicionConfirmNanos()) {
                 reason = "suspected by a group member and silent for " + silentNanos / 1_000_000 + " ms";
             }

@@ -127,7 +127,8 @@ public final class ReplicaCore {
 
     private ReplicaAssignment primaryInstance;
     private long lastHeardFromPrimaryNanos;
-    private boolean suspicionReported;
+    private boolean primaryDisconnected;
+    private long lastSuspicionNanos = Long.MIN_VALUE / 2;
 
     /**
      * @param identity this replica instance as the controller placed it
@@ -197,8 +198,7 @@ public final class ReplicaCore {
                 awaitingSnapshot = true;
             }
             primaryInstance = primary;
-            lastHeardFromPrimaryNanos = nowNanos;
-            suspicionReported = false;
+            heardFromPrimary(nowNanos);
         }
     }
 
@@ -287,9 +287,9 @@ public final class ReplicaCore {
 
     /** The runtime's connection to {@code node} broke. */
     public void connectionLost(String node, long nowNanos) {
-        if (role == Role.BACKUP && primaryInstance != null && primaryInstance.node().equals(node) && !suspicionReported) {
-            suspicionReported = true;
-            out.suspect(node, "connection to primary closed");
+        if (role == Role.BACKUP && primaryInstance != null && primaryInstance.node().equals(node)) {
+            primaryDisconnected = true;
+            reportSuspicion(nowNanos);
         } else if (role == Role.PRIMARY && backup != null && backup.assignment.node().equals(node)) {
             reportBackupFailure("connection to backup closed");
         }
@@ -301,10 +301,10 @@ public final class ReplicaCore {
             return;
         }
         if (role == Role.BACKUP) {
-            if (!suspicionReported && nowNanos - lastHeardFromPrimaryNanos > settings.suspectTimeoutNanos()) {
-                suspicionReported = true;
-                out.suspect(primaryInstance.node(), "primary silent for "
-                        + (nowNanos - lastHeardFromPrimaryNanos) / 1_000_000 + " ms");
+            boolean silent = nowNanos - lastHeardFromPrimaryNanos > settings.suspectTimeoutNanos();
+            // Repeated while it lasts: a controller leader elected meanwhile has heard nothing yet.
+            if ((primaryDisconnected || silent) && nowNanos - lastSuspicionNanos >= settings.suspectTimeoutNanos() / 2) {
+                reportSuspicion(nowNanos);
             }
             return;
         }
@@ -353,8 +353,7 @@ public final class ReplicaCore {
         if (role != Role.BACKUP || !from.equals(primaryInstance.node())) {
             return;
         }
-        lastHeardFromPrimaryNanos = nowNanos;
-        suspicionReported = false;
+        heardFromPrimary(nowNanos);
         if (awaitingSnapshot) {
             return;
         }
@@ -383,8 +382,7 @@ public final class ReplicaCore {
         if (role != Role.BACKUP || !from.equals(primaryInstance.node())) {
             return;
         }
-        lastHeardFromPrimaryNanos = nowNanos;
-        suspicionReported = false;
+        heardFromPrimary(nowNanos);
         if (!awaitingSnapshot && install.index() <= lastIndex) {
             // A late or repeated snapshot of the same primary: going back would lose entries the
             // primary already counts as acknowledged here.
@@ -396,6 +394,17 @@ public final class ReplicaCore {
         installsInFlight++;
         awaitingSnapshot = false;
         out.installSnapshot(install.index(), install.state());
+    }
+
+    private void heardFromPrimary(long nowNanos) {
+        lastHeardFromPrimaryNanos = nowNanos;
+        primaryDisconnected = false;
+    }
+
+    private void reportSuspicion(long nowNanos) {
+        lastSuspicionNanos = nowNanos;
+        out.suspect(primaryInstance.node(), primaryDisconnected, primaryDisconnected ? "connection to primary closed"
+                : "primary silent for " + (nowNanos - lastHeardFromPrimaryNanos) / 1_000_000 + " ms");
     }
 
     private void acknowledge() {

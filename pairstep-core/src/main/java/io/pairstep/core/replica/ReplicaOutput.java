@@ -31,6 +31,9 @@ public interface ReplicaOutput {
     /** Propose a change to the controller. */
     void control(ControlCommand command);
 
-    /** Report that this replica lost touch with a node of its group. */
-    void suspect(String node, String reason);
+    /**
+     * Report that this replica lost touch with a node of its group: its connection to the node
+     * closed ({@code connectionClosed}), or the node went silent.
+     */
+    void suspect(String node, boolean connectionClosed, String reason);
 }

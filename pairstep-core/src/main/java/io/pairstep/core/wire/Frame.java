@@ -18,8 +18,13 @@ public sealed interface Frame {
     /** A node renews its lease with the controller leader. */
     record Heartbeat(String node, long incarnation) implements Frame {}
 
-    /** A group member tells the controller leader it lost touch with {@code suspect}. */
-    record Suspect(String reporter, String suspect, String reason) implements Frame {}
+    /**
+     * A group member tells the controller leader it lost touch with {@code suspect}.
+     *
+     * @param connectionClosed true when its connection to the suspect closed (strong evidence: the
+     *     kernel closes a killed process's sockets), false when the suspect only went silent
+     */
+    record Suspect(String reporter, String suspect, boolean connectionClosed, String reason) implements Frame {}
 
     /**
      * A client command.

@@ -103,6 +103,7 @@ public final class FrameCodec {
                 out.writeByte(SUSPECT);
                 writeId(out, suspect.reporter(), "Suspect.reporter");
                 writeId(out, suspect.suspect(), "Suspect.suspect");
+                out.writeBoolean(suspect.connectionClosed());
                 writeText(out, suspect.reason());
             }
             case Frame.ClientRequest request -> {
@@ -251,7 +252,8 @@ public final class FrameCodec {
             return switch (type) {
                 case HELLO -> new Frame.Hello(readId(in), in.readLong());
                 case HEARTBEAT -> new Frame.Heartbeat(readId(in), in.readLong());
-                case SUSPECT -> new Frame.Suspect(readId(in), readId(in), readText(in, "Suspect.reason"));
+                case SUSPECT -> new Frame.Suspect(readId(in), readId(in), readBoolean(in, "Suspect.connectionClosed"),
+                        readText(in, "Suspect.reason"));
                 case CLIENT_REQUEST -> new Frame.ClientRequest(
                         in.readLong(),
                         readId(in),

@@ -48,7 +48,7 @@ class FrameCodecTest {
         return List.of(
                 r -> new Frame.Hello(id(r), r.nextLong()),
                 r -> new Frame.Heartbeat(id(r), r.nextLong()),
-                r -> new Frame.Suspect(id(r), id(r), text(r)),
+                r -> new Frame.Suspect(id(r), id(r), r.nextBoolean(), text(r)),
                 r -> new Frame.ClientRequest(r.nextLong(), id(r), r.nextInt(), r.nextLong(), r.nextLong(), bytes(r)),
                 r -> new Frame.ClientResponse(r.nextLong(), new Reply.Ok(bytes(r))),
                 r -> new Frame.ClientResponse(r.nextLong(), new Reply.ApplicationError(text(r))),
@@ -175,7 +175,7 @@ class FrameCodecTest {
     void edgeValuesRoundTrip() throws IOException {
         roundTrip(new Frame.Hello("", Long.MIN_VALUE));
         roundTrip(new Frame.Heartbeat("n".repeat(65_535), Long.MAX_VALUE));
-        roundTrip(new Frame.Suspect("a", "b", null));
+        roundTrip(new Frame.Suspect("a", "b", true, null));
         roundTrip(new Frame.ClientRequest(-1, "svc", -7, 0, 0, new byte[0]));
         roundTrip(new Frame.TopologyResponse(1, "{\"json\":\"" + "x".repeat(200_000) + "\"}"));
         roundTrip(new Frame.Error(0, null, null));

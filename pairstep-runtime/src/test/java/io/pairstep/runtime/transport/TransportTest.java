@@ -117,8 +117,8 @@ class TransportTest {
         GroupId group = new GroupId("accounts", 3);
         return List.of(
                 new Frame.Heartbeat("a", 7),
-                new Frame.Suspect("a", "c", "no append ack for 500 ms"),
-                new Frame.Suspect("a", "c", null),
+                new Frame.Suspect("a", "c", false, "no append ack for 500 ms"),
+                new Frame.Suspect("a", "c", true, null),
                 new Frame.ClientRequest(1, "accounts", 3, 99, 5, small),
                 new Frame.ClientRequest(2, "accounts", 3, 99, 6, big),
                 new Frame.ClientResponse(1, new Reply.Ok(small)),
