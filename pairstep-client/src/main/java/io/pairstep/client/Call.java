@@ -24,7 +24,7 @@ final class Call implements NodeConnection.Pending {
     /** First retry delay. */
     static final long BACKOFF_INITIAL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** Largest retry delay; the delay doubles from the first up to this one. */
-    static final long BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    static final long BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
 
     private final PairstepClient client;
     private final String service;

@@ -162,10 +162,10 @@ public final class Node implements AutoCloseable {
             InetSocketAddress address = NodeConfig.controllerAddress(seed.rpc());
             peers.put(seed.id(), address.getHostString() + ":" + address.getPort());
         }
-        // Elections a little slower than Ratis' minimum: three JVMs on two cores pause for a few hundred
-        // milliseconds while they warm up, and a flapping controller leader only adds stalls.
+        // A dead controller leader stalls every takeover until a new one is elected, so elections are
+        // as quick as Ratis allows; a spurious election costs a stall, never safety.
         controller = new ControllerServer(config.id(), peers, config.dataDirectory().resolve("controller"),
-                new ControllerServer.Settings(Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(10), 1000));
+                new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000));
         controller.addLeadershipListener(isLeader -> scheduler.execute(() -> {
             leader = isLeader;
             if (isLeader) {
@@ -429,7 +429,7 @@ public final class Node implements AutoCloseable {
                 case Frame.TopologyRequest request -> connection.send(ready
                         ? new Frame.TopologyResponse(request.requestId(), statusJson())
                         : new Frame.Error(request.requestId(), "NOT_READY", "node " + config.id() + " is still joining the system"));
-                case Frame.Hello hello -> { }
+                case Frame.Hello hello -> scheduler.execute(() -> supervisor.connected(hello.node(), System.nanoTime()));
                 case Frame.ClientResponse response -> { }
                 case Frame.TopologyResponse response -> { }
                 case Frame.Error error -> { }

@@ -303,7 +303,7 @@ public final class ReplicaCore {
         if (role == Role.BACKUP) {
             boolean silent = nowNanos - lastHeardFromPrimaryNanos > settings.suspectTimeoutNanos();
             // Repeated while it lasts: a controller leader elected meanwhile has heard nothing yet.
-            if ((primaryDisconnected || silent) && nowNanos - lastSuspicionNanos >= settings.suspectTimeoutNanos() / 2) {
+            if ((primaryDisconnected || silent) && nowNanos - lastSuspicionNanos >= 2 * settings.heartbeatIntervalNanos()) {
                 reportSuspicion(nowNanos);
             }
             return;

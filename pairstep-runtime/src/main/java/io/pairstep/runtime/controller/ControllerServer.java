@@ -68,7 +68,7 @@ public final class ControllerServer implements AutoCloseable {
     public static final RaftGroupId GROUP_ID =
             RaftGroupId.valueOf(UUID.nameUUIDFromBytes("pairstep".getBytes(StandardCharsets.UTF_8)));
 
-    private static final Duration RETRY_PAUSE = Duration.ofMillis(100);
+    private static final Duration RETRY_PAUSE = Duration.ofMillis(10);
     private static final TimeDuration RATIS_RETRY_PAUSE = TimeDuration.valueOf(RETRY_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
     private static final int SUBMIT_THREADS = 4;
 
@@ -183,8 +183,10 @@ public final class ControllerServer implements AutoCloseable {
         TimeDuration max = millis(settings.electionTimeoutMax());
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, min);
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, max);
-        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, min);
-        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, max);
+        // The first election waits longer: nodes start one after another and their JVMs are slow
+        // while they warm up, and a leader that flaps at start-up has been seen to wedge Ratis.
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(Math.max(1000, settings.electionTimeoutMin().toMillis()), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(Math.max(1500, settings.electionTimeoutMax().toMillis()), TimeUnit.MILLISECONDS));
         // Server-to-server calls; a dead peer is noticed through the election timeout anyway.
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
         RaftServerConfigKeys.Rpc.setSlownessTimeout(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
@@ -390,7 +392,7 @@ public final class ControllerServer implements AutoCloseable {
                 + "): no leader with a majority was reachable; last error: " + describe(lastError), lastError);
     }
 
-    /** The Ratis client's retry decision: retry every 100 ms until the running submit's deadline. */
+    /** The Ratis client's retry decision: retry every 10 ms until the running submit's deadline; a takeover waits on it. */
     private RetryPolicy.Action retryDecision(RetryPolicy.Event event) {
         Long deadline = submitDeadline.get();
         if (closed || deadline == null || System.nanoTime() + RETRY_PAUSE.toNanos() >= deadline) {

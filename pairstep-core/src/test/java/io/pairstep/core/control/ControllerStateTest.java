@@ -1,0 +1,125 @@
+package io.pairstep.core.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Mode;
+import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.NodeDown;
+import io.pairstep.core.control.ControlCommand.RegisterNode;
+import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
+import io.pairstep.core.control.ControlCommand.ReplicaFailed;
+import org.junit.jupiter.api.Test;
+
+class ControllerStateTest {
+
+    private final ControllerState state = new ControllerState();
+    private final GroupId kv0 = new GroupId("kv", 0);
+
+    ControllerStateTest() {
+        state.apply(new ControlCommand.Bootstrap("s"));
+        for (int i = 1; i <= 3; i++) {
+            state.apply(new RegisterNode("n" + i, "h" + i, "r" + i, 1, i));
+        }
+        state.apply(new Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 1, "example:kv", "", "")));
+    }
+
+    private GroupConfig kv0() {
+        return state.groups().get(kv0);
+    }
+
+    @Test
+    void aNewGroupStartsWithAPrimaryAndAnInSyncBackupOnTwoNodes() {
+        GroupConfig group = kv0();
+        assertThat(group.epoch()).isEqualTo(1);
+        assertThat(group.replicas()).hasSize(2);
+        assertThat(group.primary().node()).isNotEqualTo(group.backup().node());
+        assertThat(group.fullyProtected()).isTrue();
+    }
+
+    @Test
+    void whenThePrimaryDiesTheBackupTakesOverInANewEpochAndANewBackupSyncs() {
+        String primary = kv0().primary().node();
+        String backup = kv0().backup().node();
+        state.apply(new NodeDown(primary, 1, "test"));
+        GroupConfig group = kv0();
+        assertThat(group.primary().node()).isEqualTo(backup);
+        assertThat(group.epoch()).isGreaterThan(1);
+        assertThat(group.backup().state()).isEqualTo(ReplicaState.SYNCING);
+        assertThat(group.backup().node()).isNotIn(primary, backup);
+    }
+
+    @Test
+    void aSyncingBackupIsNeverPromoted() {
+        String primary = kv0().primary().node();
+        String backup = kv0().backup().node();
+        state.apply(new NodeDown(primary, 1, "test"));
+        String syncing = kv0().backup().node();
+        state.apply(new NodeDown(backup, 1, "test"));
+        GroupConfig group = kv0();
+        assertThat(group.primary().node()).as("the group waits for the only replica with everything").isEqualTo(backup);
+        assertThat(group.replicaOn(syncing).role()).isEqualTo(Role.BACKUP);
+    }
+
+    @Test
+    void aCaughtUpReportMakesTheBackupInSyncOnlyAtItsEpoch() {
+        String primary = kv0().primary().node();
+        state.apply(new NodeDown(primary, 1, "test"));
+        GroupConfig group = kv0();
+        ReplicaAssignment syncing = group.backup();
+        assertThat(state.apply(new ReplicaCaughtUp(kv0, group.epoch() - 1, syncing.node(), syncing.incarnation())).accepted()).isFalse();
+        assertThat(state.apply(new ReplicaCaughtUp(kv0, group.epoch(), syncing.node(), syncing.incarnation())).accepted()).isTrue();
+        assertThat(kv0().backup().state()).isEqualTo(ReplicaState.OK);
+        assertThat(kv0().epoch()).isEqualTo(group.epoch() + 1);
+    }
+
+    @Test
+    void aPrimaryThatRestartsWhileAnInSyncBackupLivesIsReplacedNotRecovered() {
+        String primary = kv0().primary().node();
+        String backup = kv0().backup().node();
+        state.apply(new RegisterNode(primary, "h", "r", 2, 99));
+        assertThat(kv0().primary().node()).isEqualTo(backup);
+    }
+
+    @Test
+    void aPrimaryNobodyCanReplaceKeepsItsRoleInItsNewIncarnation() {
+        String primary = kv0().primary().node();
+        String backup = kv0().backup().node();
+        state.apply(new ReplicaFailed(kv0, kv0().epoch(), primary, backup, "test"));
+        // Now a syncing backup only; the primary restarts.
+        state.apply(new RegisterNode(primary, "h", "r", 2, 99));
+        assertThat(kv0().primary().node()).isEqualTo(primary);
+        assertThat(kv0().primary().incarnation()).isEqualTo(2);
+    }
+
+    @Test
+    void aLateCaughtUpReportForADeadPrimaryLeadsToPromotion() {
+        String primary = kv0().primary().node();
+        String backup = kv0().backup().node();
+        state.apply(new ReplicaFailed(kv0, kv0().epoch(), primary, backup, "test"));
+        ReplicaAssignment syncing = kv0().backup();
+        long epoch = kv0().epoch();
+        state.apply(new NodeDown(primary, 1, "test"));
+        assertThat(kv0().primary().node()).isEqualTo(primary);
+        state.apply(new ReplicaCaughtUp(kv0, epoch, syncing.node(), syncing.incarnation()));
+        assertThat(kv0().primary().node()).isEqualTo(syncing.node());
+    }
+
+    @Test
+    void badDeploysAreRefusedWithAReason() {
+        assertThat(state.apply(new Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 1, "example:kv", "", ""))).reason())
+                .contains("already deployed");
+        assertThat(state.apply(new Deploy(new ServiceSpec("x", 1, Mode.PAIR, 0, "example:kv", "", ""))).reason())
+                .contains("partitions");
+        assertThat(state.apply(new Deploy(new ServiceSpec("Bad Name", 1, Mode.PAIR, 1, "example:kv", "", ""))).reason())
+                .contains("invalid service name");
+    }
+
+    @Test
+    void aStaleFailureReportChangesNothing() {
+        GroupConfig before = kv0();
+        ControlResult result = state.apply(new ReplicaFailed(kv0, before.epoch() + 5, before.primary().node(), before.backup().node(), "x"));
+        assertThat(result.accepted()).isFalse();
+        assertThat(kv0()).isEqualTo(before);
+    }
+}

@@ -1,0 +1,99 @@
+package io.pairstep.core.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pairstep.core.control.ControlCommand.NodeDown;
+import io.pairstep.core.control.ControlCommand.RegisterNode;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SupervisorTest {
+
+    private static final long MS = 1_000_000L;
+    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500 * MS, 20 * MS, 120 * MS));
+    private final ControllerState state = new ControllerState();
+
+    SupervisorTest() {
+        state.apply(new ControlCommand.Bootstrap("s"));
+        state.apply(new RegisterNode("n1", "h1", "r1", 1, 11));
+        state.apply(new RegisterNode("n2", "h2", "r2", 1, 12));
+    }
+
+    private List<String> downAt(long nowNanos) {
+        return supervisor.tick(nowNanos, state).stream().map(c -> ((NodeDown) c).node()).toList();
+    }
+
+    @Test
+    void aNodeThatKeepsHeartbeatingIsNeverDeclaredDown() {
+        for (long t = 0; t <= 2000 * MS; t += 50 * MS) {
+            supervisor.heartbeat("n1", t);
+            supervisor.heartbeat("n2", t);
+            assertThat(downAt(t)).isEmpty();
+        }
+    }
+
+    @Test
+    void aSilentNodeIsDeclaredDownWhenItsLeaseRunsOut() {
+        assertThat(downAt(0)).isEmpty();
+        supervisor.heartbeat("n1", 400 * MS);
+        assertThat(downAt(499 * MS)).isEmpty();
+        assertThat(downAt(501 * MS)).containsExactly("n2");
+    }
+
+    @Test
+    void aClosedConnectionIsDeathAfterTheReconnectGraceUnlessTheNodeComesBack() {
+        downAt(0);
+        supervisor.disconnected("n1", 10 * MS);
+        assertThat(downAt(20 * MS)).isEmpty();
+        assertThat(downAt(30 * MS)).containsExactly("n1");
+
+        supervisor.disconnected("n2", 40 * MS);
+        supervisor.heartbeat("n2", 45 * MS);
+        assertThat(downAt(100 * MS)).doesNotContain("n2");
+    }
+
+    @Test
+    void aNewLeaderKeepsWhatItsOwnTransportSawButNotStaleOrReopenedConnections() {
+        supervisor.disconnected("n1", 0);
+        supervisor.disconnected("n2", 0);
+        supervisor.connected("n2", 5 * MS);
+        supervisor.becameLeader(100 * MS);
+        assertThat(downAt(100 * MS)).containsExactly("n1");
+
+        Supervisor other = new Supervisor(new Supervisor.Settings(500 * MS, 20 * MS, 120 * MS));
+        other.disconnected("n1", 0);
+        other.becameLeader(600 * MS);
+        assertThat(other.tick(600 * MS, state)).isEmpty();
+    }
+
+    @Test
+    void aPeersClosedConnectionIsConfirmedByTheLackOfAHeartbeat() {
+        downAt(0);
+        supervisor.suspected("n1", true, 10 * MS);
+        assertThat(downAt(100 * MS)).isEmpty();
+        assertThat(downAt(131 * MS)).containsExactly("n1");
+
+        supervisor.suspected("n2", true, 200 * MS);
+        supervisor.heartbeat("n2", 250 * MS);
+        assertThat(downAt(400 * MS)).doesNotContain("n2");
+    }
+
+    @Test
+    void aNewIncarnationGetsAFullLeaseOfItsOwn() {
+        assertThat(downAt(0)).isEmpty();
+        supervisor.heartbeat("n2", 400 * MS);
+        state.apply(new RegisterNode("n1", "h1", "r1", 2, 21));
+        assertThat(downAt(450 * MS)).isEmpty();
+        supervisor.heartbeat("n1", 900 * MS);
+        supervisor.heartbeat("n2", 900 * MS);
+        assertThat(downAt(940 * MS)).isEmpty();
+    }
+
+    @Test
+    void aDecisionIsNotRepeatedWithinALease() {
+        downAt(0);
+        supervisor.disconnected("n1", 0);
+        assertThat(downAt(30 * MS)).containsExactly("n1");
+        assertThat(downAt(40 * MS)).isEmpty();
+    }
+}
