@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import io.pairstep.core.wire.Partitioner;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -107,9 +108,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** A kv put of exactly {@code payload} bytes. */
+    /** A kv put of exactly {@code payload} bytes to a random key. */
     private byte[] command(SplittableRandom random) {
-        String key = "k" + random.nextInt(100_000);
+        return command("k" + random.nextInt(100_000));
+    }
+
+    /** A kv put of exactly {@code payload} bytes. */
+    private byte[] command(String key) {
         String prefix = "{\"op\":\"put\",\"key\":\"" + key + "\",\"value\":\"";
         int padding = Math.max(0, payload - prefix.length() - 2);
         return (prefix + "x".repeat(padding) + "\"}").getBytes(StandardCharsets.UTF_8);
@@ -217,16 +222,31 @@ public final class BenchCommand implements Callable<Integer> {
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong errors = new AtomicLong();
         List<Thread> threads = new ArrayList<>();
+        // Per client, the start time of the last call it completed: a fault is over for the clients
+        // once each has completed a call that it started after the fault.
+        long[] lastCompletedStart = new long[clients];
+        // Every command goes to kv/0, the group whose primary is attacked: the stall of that group
+        // is what a takeover costs its clients.
+        List<String> keys = new ArrayList<>();
+        for (int k = 0; keys.size() < 1000; k++) {
+            if (Partitioner.partition("k" + k, partitions) == 0) {
+                keys.add("k" + k);
+            }
+        }
         for (int i = 0; i < clients; i++) {
             SplittableRandom random = new SplittableRandom(i);
+            int id = i;
             Thread thread = new Thread(() -> {
                 while (running.get()) {
-                    byte[] command = command(random);
+                    byte[] command = command(keys.get(random.nextInt(keys.size())));
                     long start = System.nanoTime();
                     try {
                         CompletableFuture<byte[]> result = client.call("kv", keyOf(command), command);
                         result.join();
                         calls.add(new long[] {start, System.nanoTime()});
+                        synchronized (lastCompletedStart) {
+                            lastCompletedStart[id] = start;
+                        }
                     } catch (RuntimeException e) {
                         errors.incrementAndGet();
                     }
@@ -245,13 +265,17 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new CliException("no node answers with the primary of kv/0");
             }
             long pid = system.clusterFile().node(victim).pid();
-            long at = System.nanoTime();
             if (signal.equals("kill")) {
                 system.kill(victim);
             } else {
                 LocalProcesses.signal(pid, "STOP");
             }
-            LocalSystem.sleep(2500);
+            // From the moment the signal is delivered: sending it takes a few milliseconds.
+            long at = System.nanoTime();
+            long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < waitUntil && !allStartedAfter(lastCompletedStart, at)) {
+                LocalSystem.sleep(20);
+            }
             long stall = 0;
             for (long[] call : calls) {
                 if (call[1] >= at) {
@@ -285,6 +309,17 @@ public final class BenchCommand implements Callable<Integer> {
                 ms(stalls.get(Math.min(stalls.size() - 1, (int) Math.ceil(stalls.size() * 0.99) - 1))), ms(stalls.get(stalls.size() - 1)),
                 errors.get());
         return errors.get() == 0 ? 0 : 1;
+    }
+
+    private static boolean allStartedAfter(long[] lastCompletedStart, long at) {
+        synchronized (lastCompletedStart) {
+            for (long start : lastCompletedStart) {
+                if (start < at) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     private static double ms(long nanos) {

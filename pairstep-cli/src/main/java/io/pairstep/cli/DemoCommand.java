@@ -1,27 +1,17 @@
 package io.pairstep.cli;
 
 import io.pairstep.client.PairstepClient;
-import io.pairstep.client.PairstepException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.ObjectMapper;
 
 /**
  * The demo: a local 3-node system under load, whose busiest primary is killed three times, then a
@@ -34,7 +24,6 @@ import tools.jackson.databind.ObjectMapper;
                 "Exits 1 if any check fails."})
 public final class DemoCommand implements Callable<Integer> {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int ACCOUNTS = 10;
     private static final long OPENING_BALANCE = 1_000;
 
@@ -67,24 +56,21 @@ public final class DemoCommand implements Callable<Integer> {
             system.deploy("kv", "kv", "pair", 4);
             out.println("  deployed bank (pair, 1 partition) and kv (pair, 4 partitions)");
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
-                for (int i = 0; i < ACCOUNTS; i++) {
-                    call(client, "bank", "", "{\"op\":\"open\",\"account\":\"a" + i + "\",\"balance\":" + OPENING_BALANCE + "}");
-                }
-                long before = total(client);
+                LedgerLoad load = new LedgerLoad(client, clients, ACCOUNTS, runSeed);
+                long before = load.openAccounts(OPENING_BALANCE);
                 out.printf("  opened %d accounts: %d in the bank%n", ACCOUNTS, before);
                 out.printf("  %d clients at work; the primary of bank is killed %d times%n%n", clients, kills);
-                Load load = new Load(client, clients, runSeed);
                 load.start();
                 List<Long> stalls = killRepeatedly(system, load);
                 load.stop();
                 out.println();
-                return summary(client, load, before, stalls);
+                return summary(load, before, stalls);
             }
         }
     }
 
     /** Kills bank's primary node, measures how long bank commands stalled, restarts the node. */
-    private List<Long> killRepeatedly(LocalSystem system, Load load) {
+    private List<Long> killRepeatedly(LocalSystem system, LedgerLoad load) {
         List<Long> stalls = new ArrayList<>();
         sleepWithProgress(load, 4000, "warming up");
         for (int kill = 1; kill <= kills; kill++) {
@@ -109,7 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
         return stalls;
     }
 
-    private void sleepWithProgress(Load load, long millis, String what) {
+    private void sleepWithProgress(LedgerLoad load, long millis, String what) {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (System.nanoTime() < end) {
             progress(load, what);
@@ -117,30 +103,24 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private void progress(Load load, String what) {
-        double seconds = (System.nanoTime() - load.startedNanos) / 1e9;
+    private void progress(LedgerLoad load, String what) {
+        double seconds = (System.nanoTime() - load.startedNanos()) / 1e9;
         String line = String.format("\r  %5.1f s | %,9d acknowledged | %,7.0f/s | errors %d | %s",
-                seconds, load.acknowledged.get(), load.acknowledged.get() / Math.max(seconds, 0.001), load.errors.size(), what);
+                seconds, load.acknowledged(), load.acknowledged() / Math.max(seconds, 0.001), load.errors().size(), what);
         out.print(line.length() > 150 ? line.substring(0, 150) : String.format("%-150s", line));
         out.flush();
     }
 
-    private int summary(PairstepClient client, Load load, long before, List<Long> stalls) {
-        long lost = 0;
-        long duplicated = 0;
-        for (Map.Entry<String, AtomicLong> entry : load.ledger.entrySet()) {
-            JsonNode value = JSON.readTree(call(client, "kv", entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"));
-            long applied = value.get("value").isNull() ? 0 : value.get("value").asLong();
-            long acknowledged = entry.getValue().get();
-            lost += Math.max(0, acknowledged - applied);
-            duplicated += Math.max(0, applied - acknowledged);
-        }
-        long after = total(client);
+    private int summary(LedgerLoad load, long before, List<Long> stalls) {
+        LedgerLoad.Verdict verdict = load.verify();
+        long lost = verdict.lost();
+        long duplicated = verdict.duplicated();
+        long after = load.total();
         List<Long> sorted = new ArrayList<>(stalls);
         Collections.sort(sorted);
         out.println("Summary");
-        out.printf("  commands acknowledged   %,d%n", load.acknowledged.get());
-        out.printf("  client-visible errors   %d%s%n", load.errors.size(), load.errors.isEmpty() ? "" : "  e.g. " + load.errors.get(0));
+        out.printf("  commands acknowledged   %,d%n", load.acknowledged());
+        out.printf("  client-visible errors   %d%s%n", load.errors().size(), load.errors().isEmpty() ? "" : "  e.g. " + load.errors().get(0));
         out.printf("  lost                    %d%n", lost);
         out.printf("  duplicated              %d%n", duplicated);
         out.printf("  money before / after    %,d / %,d%n", before, after);
@@ -148,7 +128,7 @@ public final class DemoCommand implements Callable<Integer> {
             out.printf("  takeover stall          min %d ms, median %d ms, max %d ms (%d kills)%n",
                     millis(sorted.get(0)), millis(sorted.get(sorted.size() / 2)), millis(sorted.get(sorted.size() - 1)), sorted.size());
         }
-        boolean ok = load.errors.isEmpty() && lost == 0 && duplicated == 0 && before == after && load.acknowledged.get() > 0;
+        boolean ok = load.errors().isEmpty() && lost == 0 && duplicated == 0 && before == after && load.acknowledged() > 0;
         out.println(ok ? "PASS: nothing lost, nothing duplicated, money conserved, no client saw an error."
                 : "FAIL: an invariant did not hold (see above).");
         return ok ? 0 : 1;
@@ -158,92 +138,4 @@ public final class DemoCommand implements Callable<Integer> {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 
-    static String call(PairstepClient client, String service, String key, String command) {
-        return new String(client.callSync(service, key, command.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-    }
-
-    private static long total(PairstepClient client) {
-        return JSON.readTree(call(client, "bank", "", "{\"op\":\"total\"}")).get("total").asLong();
-    }
-
-    /** Clients that count their own kv increments and move money between accounts. */
-    private static final class Load {
-        final PairstepClient client;
-        final int clients;
-        final long seed;
-        final AtomicBoolean running = new AtomicBoolean(true);
-        final AtomicLong acknowledged = new AtomicLong();
-        final List<String> errors = new CopyOnWriteArrayList<>();
-        final Map<String, AtomicLong> ledger = new ConcurrentHashMap<>();
-        /** Start and end of every bank command, for the stall measurement: {start, end} pairs. */
-        final List<long[]> bankCalls = Collections.synchronizedList(new ArrayList<>());
-        final List<Thread> threads = new ArrayList<>();
-        long startedNanos;
-
-        Load(PairstepClient client, int clients, long seed) {
-            this.client = client;
-            this.clients = clients;
-            this.seed = seed;
-        }
-
-        void start() {
-            startedNanos = System.nanoTime();
-            for (int i = 0; i < clients; i++) {
-                int id = i;
-                Thread thread = new Thread(() -> run(id), "demo-client-" + i);
-                thread.setDaemon(true);
-                threads.add(thread);
-                thread.start();
-            }
-        }
-
-        private void run(int id) {
-            Random random = new Random(seed * 31 + id);
-            while (running.get()) {
-                try {
-                    if (random.nextBoolean()) {
-                        String key = "client" + id + "-counter" + random.nextInt(4);
-                        call(client, "kv", key, "{\"op\":\"incr\",\"key\":\"" + key + "\",\"by\":1}");
-                        ledger.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
-                    } else {
-                        int from = random.nextInt(ACCOUNTS);
-                        int to = (from + 1 + random.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
-                        long start = System.nanoTime();
-                        try {
-                            call(client, "bank", "", "{\"op\":\"transfer\",\"from\":\"a" + from + "\",\"to\":\"a" + to
-                                    + "\",\"amount\":" + (1 + random.nextInt(100)) + "}");
-                        } catch (PairstepException e) {
-                            if (!PairstepException.APPLICATION_ERROR.equals(e.code())) {
-                                throw e;
-                            }
-                        }
-                        bankCalls.add(new long[] {start, System.nanoTime()});
-                    }
-                    acknowledged.incrementAndGet();
-                } catch (RuntimeException e) {
-                    errors.add(e.toString());
-                }
-            }
-        }
-
-        /** The longest a bank command waited among those still running at, or started after, a kill. */
-        long longestBankWaitSince(long killedNanos) {
-            long longest = 0;
-            synchronized (bankCalls) {
-                for (long[] call : bankCalls) {
-                    if (call[1] >= killedNanos) {
-                        longest = Math.max(longest, call[1] - Math.max(call[0], killedNanos));
-                    }
-                }
-            }
-            return longest;
-        }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            for (Thread thread : threads) {
-                thread.join(TimeUnit.SECONDS.toMillis(40));
-            }
-        }
-    }
 }

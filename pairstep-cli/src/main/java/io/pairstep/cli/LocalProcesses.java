@@ -83,7 +83,15 @@ final class LocalProcesses {
         return Arrays.stream(opts.trim().split("\\s+")).toList();
     }
 
+    /**
+     * The jar that runs this CLI: the distribution jar named by the {@code pairstep.jar} system
+     * property when set (tests run from the module's thin jar), else wherever this class came from.
+     */
     private static Path codeSource() {
+        String distribution = System.getProperty("pairstep.jar");
+        if (distribution != null && Files.isRegularFile(Path.of(distribution))) {
+            return Path.of(distribution).toAbsolutePath();
+        }
         CodeSource cs = Main.class.getProtectionDomain().getCodeSource();
         if (cs == null || cs.getLocation() == null) {
             return null;

@@ -59,6 +59,11 @@ public final class LocalSystem implements AutoCloseable {
 
     /** Runs a {@code pairstep} command in a child process; returns its output or throws with it. */
     public String cli(String... arguments) {
+        return run(arguments);
+    }
+
+    /** Runs a {@code pairstep} command in a child process, attached to no system. */
+    public static String run(String... arguments) {
         List<String> command = new ArrayList<>(LocalProcesses.shortCommandPrefix());
         command.addAll(List.of(arguments));
         try {
@@ -86,6 +91,11 @@ public final class LocalSystem implements AutoCloseable {
         cli("deploy", name, "--example", example, "--mode", mode, "--partitions", Integer.toString(partitions), "--dir", dir.toString());
     }
 
+    /** The nodes' HTTP addresses, as host:port. */
+    public List<String> httpAddresses() {
+        return clusterFile().nodes().stream().map(ClusterFile.Node::http).toList();
+    }
+
     public ClusterFile clusterFile() {
         return ClusterFile.read(dir);
     }
@@ -100,23 +110,31 @@ public final class LocalSystem implements AutoCloseable {
         return ClientOptions.of(seeds);
     }
 
-    /** The status document from the first node that answers, or null when none does. */
+    /**
+     * The newest status document among the nodes that answer, or null when none does. Every node
+     * answers for the whole system, but one that was just paused may still hold an older picture,
+     * so the highest {@code version} wins.
+     */
     public JsonNode status() {
+        JsonNode newest = null;
         for (ClusterFile.Node node : clusterFile().nodes()) {
             try {
                 HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status"))
                         .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) {
-                    return JSON.readTree(response.body());
+                    JsonNode document = JSON.readTree(response.body());
+                    if (newest == null || document.get("version").asLong() > newest.get("version").asLong()) {
+                        newest = document;
+                    }
                 }
             } catch (IOException e) {
-                // Try the next node: this one may be down.
+                // This node may be down or paused: the others answer.
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return null;
+                return newest;
             }
         }
-        return null;
+        return newest;
     }
 
     /** The node that hosts the primary of a group, or null when unknown. */

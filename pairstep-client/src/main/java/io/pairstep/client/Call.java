@@ -147,20 +147,60 @@ final class Call implements NodeConnection.Pending {
         }
         attemptNode = node;
         long requestId = client.nextRequestId();
-        Future<?> timer = client.schedule(() -> {
+        if (!armAttemptTimer(connection, requestId, node, System.nanoTime())) {
+            return;
+        }
+        connection.send(requestId, new Frame.ClientRequest(requestId, service, group.partition(), sessionId, sequence, command), this);
+    }
+
+    /** Checks on the attempt after the attempt timeout; false when the client is closed. */
+    private boolean armAttemptTimer(NodeConnection connection, long requestId, String node, long sentNanos) {
+        long remaining = deadlineNanos - System.nanoTime();
+        Future<?> timer = client.schedule(() -> onAttemptTimeout(connection, requestId, node, sentNanos),
+                Math.max(0, Math.min(client.attemptTimeoutNanos, remaining)));
+        if (timer == null) {
+            fail(PairstepException.CLOSED, "the client is closed");
+            return false;
+        }
+        attemptTimer = timer;
+        return true;
+    }
+
+    /**
+     * No answer yet. A slow primary is not a failed one: sending the command again to the same
+     * node would only add load to a node that is already behind, and under overload every resend
+     * makes the next answer later still. So the call looks at a fresh routing table and sends again
+     * only when the group's primary is now another node; otherwise it keeps waiting.
+     */
+    private void onAttemptTimeout(NodeConnection connection, long requestId, String node, long sentNanos) {
+        if (finished.get()) {
+            return;
+        }
+        if (System.nanoTime() - deadlineNanos >= 0) {
             if (connection.forget(requestId, this)) {
                 maybeDelivered = true;
                 lastFailure = "no answer from " + node + " (" + connection.address + ") within "
-                        + TimeUnit.NANOSECONDS.toMillis(Math.min(client.attemptTimeoutNanos, remaining)) + " ms";
-                retry(true);
+                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms";
+                failUnavailable();
             }
-        }, Math.min(client.attemptTimeoutNanos, remaining));
-        if (timer == null) {
-            fail(PairstepException.CLOSED, "the client is closed");
             return;
         }
-        attemptTimer = timer;
-        connection.send(requestId, new Frame.ClientRequest(requestId, service, group.partition(), sessionId, sequence, command), this);
+        client.refreshIfOlderThan(System.nanoTime()).whenComplete((ignored, error) -> {
+            if (finished.get()) {
+                return;
+            }
+            String primary = client.topology().livePrimary(group);
+            if (node.equals(primary)) {
+                lastFailure = "no answer from " + node + " (" + connection.address + ") for "
+                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms; it is still the primary";
+                armAttemptTimer(connection, requestId, node, sentNanos);
+            } else if (connection.forget(requestId, this)) {
+                maybeDelivered = true;
+                lastFailure = "no answer from " + node + " (" + connection.address + ") after "
+                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms, and the primary moved to " + primary;
+                retry(false);
+            }
+        });
     }
 
     @Override

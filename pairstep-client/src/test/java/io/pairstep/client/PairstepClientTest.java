@@ -261,7 +261,7 @@ class PairstepClientTest {
     }
 
     @Test
-    void withoutAnswersTheCallEndsUnavailableAtItsDeadlineAndDropsItsSession() throws Exception {
+    void aSilentPrimaryIsWaitedForNotFloodedAndTheCallEndsUnavailableAtItsDeadline() throws Exception {
         connect(Duration.ofMillis(600), Duration.ofMillis(150)); // n1 never answers
 
         long start = System.nanoTime();
@@ -273,12 +273,9 @@ class PairstepClientTest {
         assertThat(elapsedMillis).isBetween(500L, 2_000L);
         List<FakeNode.Received> attempts = new ArrayList<>();
         n1.received.drainTo(attempts);
-        assertThat(attempts).hasSizeGreaterThan(1); // retried after each attempt timeout...
+        // The primary never changed, so the command was not sent again: a slow primary gets no extra load.
+        assertThat(attempts).hasSize(1);
         Frame.ClientRequest firstAttempt = attempts.get(0).request();
-        assertThat(attempts).allSatisfy(r -> { // ...always as the same command
-            assertThat(r.request().session()).isEqualTo(firstAttempt.session());
-            assertThat(r.request().sequence()).isEqualTo(firstAttempt.sequence());
-        });
 
         n1.answeringOk();
         client.callSync(KV, "k", bytes("next"));

@@ -57,6 +57,7 @@ public final class Node implements AutoCloseable {
     private static final long HEARTBEAT_INTERVAL_MS = 50;
     private static final long SUPERVISOR_TICK_MS = 10;
     private static final long SEGMENT_SIZE_BYTES = 64L * 1024 * 1024;
+    private static final long FRESH_STATE_MILLIS = 1000;
 
     /** A client request waiting for its reply. */
     private record PendingReply(Connection connection, long clientRequestId) {}
@@ -134,8 +135,13 @@ public final class Node implements AutoCloseable {
         return latest;
     }
 
+    /**
+     * True when this node may answer for the system: it has seen itself registered and alive, and
+     * its copy of the controller state is current (it leads the controller or heard from the leader
+     * within the last second). A node that was paused must not show its old picture of the system.
+     */
     boolean ready() {
-        return ready;
+        return ready && controller.leaderSilenceMillis() < FRESH_STATE_MILLIS;
     }
 
     NodeConfig config() {
@@ -258,22 +264,25 @@ public final class Node implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Liveness
 
+    /**
+     * Renews this node's lease with every controller replica, not only the leader: which replica
+     * leads can change at any moment, and a new leader should already know who is alive.
+     */
     private void heartbeat() {
         try {
-            String leaderId = controller.leaderId();
-            if (leaderId == null) {
-                return;
-            }
-            if (leaderId.equals(config.id())) {
-                supervisor.heartbeat(config.id(), System.nanoTime());
-                return;
-            }
-            InetSocketAddress address = rpcAddressOf(leaderId);
-            if (address != null) {
-                transport.send(leaderId, address, new Frame.Heartbeat(config.id(), incarnation));
-            }
+            supervisor.heartbeat(config.id(), System.nanoTime());
+            toControllers(new Frame.Heartbeat(config.id(), incarnation));
         } catch (RuntimeException e) {
             LOG.warn("heartbeat failed: {}", e.toString());
+        }
+    }
+
+    /** Sends a frame to every other controller replica. */
+    private void toControllers(Frame frame) {
+        for (NodeConfig.Seed seed : config.seeds()) {
+            if (!seed.id().equals(config.id())) {
+                transport.send(seed.id(), seed.rpc(), frame);
+            }
         }
     }
 
@@ -426,7 +435,7 @@ public final class Node implements AutoCloseable {
                 });
                 case Frame.Suspect suspect -> scheduler.execute(() ->
                         supervisor.suspected(suspect.suspect(), suspect.connectionClosed(), System.nanoTime()));
-                case Frame.TopologyRequest request -> connection.send(ready
+                case Frame.TopologyRequest request -> connection.send(ready()
                         ? new Frame.TopologyResponse(request.requestId(), statusJson())
                         : new Frame.Error(request.requestId(), "NOT_READY", "node " + config.id() + " is still joining the system"));
                 case Frame.Hello hello -> scheduler.execute(() -> supervisor.connected(hello.node(), System.nanoTime()));
@@ -457,7 +466,7 @@ public final class Node implements AutoCloseable {
             return;
         }
         ReplicaAgent agent = agents.get(group);
-        if (agent == null && !ready) {
+        if (agent == null && !ready()) {
             connection.send(new Frame.ClientResponse(request.requestId(), new Reply.NotPrimary(0, "")));
             return;
         }
@@ -506,18 +515,8 @@ public final class Node implements AutoCloseable {
             if (node.isEmpty()) {
                 return;
             }
-            String leaderId = controller.leaderId();
-            if (leaderId == null) {
-                return;
-            }
-            if (leaderId.equals(config.id())) {
-                scheduler.execute(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
-            } else {
-                InetSocketAddress address = rpcAddressOf(leaderId);
-                if (address != null) {
-                    transport.send(leaderId, address, new Frame.Suspect(config.id(), node, connectionClosed, reason));
-                }
-            }
+            scheduler.execute(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
+            toControllers(new Frame.Suspect(config.id(), node, connectionClosed, reason));
         }
     }
 

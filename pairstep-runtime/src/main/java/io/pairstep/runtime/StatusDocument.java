@@ -20,6 +20,8 @@ final class StatusDocument {
     static String json(ControllerState state) {
         ObjectNode root = JSON.createObjectNode();
         root.put("system", state.systemId());
+        // Raised by every configuration change: of two documents, the higher version is the newer.
+        root.put("version", state.version());
         ArrayNode nodes = root.putArray("nodes");
         for (Member member : state.members().values()) {
             ObjectNode node = nodes.addObject();

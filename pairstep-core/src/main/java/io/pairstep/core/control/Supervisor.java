@@ -41,18 +41,19 @@ public final class Supervisor {
     }
 
     /**
-     * This controller replica just became leader. It has heard no heartbeat yet, so every node gets
-     * a full lease from now. What its own transport saw is kept: a connection that closed recently
-     * and was not opened again is as good evidence now as before, and it is what makes a takeover
-     * fast when the old leader's node was the one that died.
+     * This controller replica just became leader. Every controller replica hears the heartbeats and
+     * suspicions, so what this one heard as a follower is real evidence, and it is what makes a
+     * takeover fast when the old leader's node was the one that died. Two limits: evidence older
+     * than a lease is dropped, and every node gets at least half a lease from now, so a replica that
+     * was itself cut off until a moment ago does not declare everyone down at once.
      */
     public void becameLeader(long nowNanos) {
-        lastHeardNanos.clear();
-        incarnations.clear();
-        suspectedSinceNanos.clear();
-        closedSinceNanos.clear();
         proposedAtNanos.clear();
+        long floor = nowNanos - settings.leaseTimeoutNanos() / 2;
+        lastHeardNanos.replaceAll((node, heard) -> Math.max(heard, floor));
         disconnectedSinceNanos.values().removeIf(since -> nowNanos - since > settings.leaseTimeoutNanos());
+        suspectedSinceNanos.values().removeIf(since -> nowNanos - since > settings.leaseTimeoutNanos());
+        closedSinceNanos.values().removeIf(since -> nowNanos - since > settings.leaseTimeoutNanos());
     }
 
     /** The node opened a new connection to this controller replica. */

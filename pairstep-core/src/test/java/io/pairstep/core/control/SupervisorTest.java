@@ -67,6 +67,17 @@ class SupervisorTest {
     }
 
     @Test
+    void aNewLeaderUsesWhatItHeardAsAFollowerButGivesEveryoneHalfALease() {
+        supervisor.heartbeat("n1", 0);
+        supervisor.heartbeat("n2", 900 * MS);
+        supervisor.becameLeader(1000 * MS);
+        // n1 has been silent for a second, but the new leader counts at most from half a lease ago.
+        assertThat(downAt(1000 * MS)).isEmpty();
+        assertThat(downAt(1249 * MS)).isEmpty();
+        assertThat(downAt(1251 * MS)).containsExactly("n1");
+    }
+
+    @Test
     void aPeersClosedConnectionIsConfirmedByTheLackOfAHeartbeat() {
         downAt(0);
         supervisor.suspected("n1", true, 10 * MS);

@@ -208,7 +208,8 @@ public final class ControllerServer implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(settings.snapshotThreshold(), 1024));
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
 
-        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        // Short: after the leader is paused, a submit waits this long before it tries a new leader.
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS));
         return p;
     }
 
@@ -455,6 +456,26 @@ public final class ControllerServer implements AutoCloseable {
         DivisionInfo info = info();
         RaftPeerId leader = info == null ? null : info.getLeaderId();
         return leader == null ? null : leader.toString();
+    }
+
+    /**
+     * How long ago this replica last heard from its leader, in milliseconds: 0 on the leader, and
+     * {@code Long.MAX_VALUE} when it knows no leader. A replica that has not heard from its leader
+     * for a while (its process was paused, or it is cut off) may hold an old state.
+     */
+    public long leaderSilenceMillis() {
+        DivisionInfo info = info();
+        if (info == null) {
+            return Long.MAX_VALUE;
+        }
+        if (info.isLeader()) {
+            return 0;
+        }
+        org.apache.ratis.proto.RaftProtos.RoleInfoProto role = info.getRoleInfoProto();
+        if (role == null || !role.hasFollowerInfo() || !role.getFollowerInfo().hasLeaderInfo()) {
+            return Long.MAX_VALUE;
+        }
+        return role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
     }
 
     private DivisionInfo info() {

@@ -1,0 +1,86 @@
+package io.pairstep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import io.pairstep.cli.CliException;
+import io.pairstep.cli.LocalSystem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+/** Bad input against a real system: each gets a clear error, and nothing is lost or changed. */
+class BadInputIT {
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @Test
+    void badRequestsGetClearErrorsAndChangeNothing() throws Exception {
+        try (LocalSystem cluster = ProcessPairIT.start(dir)) {
+            cluster.deploy("kv", "kv", "pair", 1);
+            cluster.deploy("bank", "bank", "pair", 1);
+            String node = cluster.httpAddresses().get(0);
+            assertThat(post(node, "/v1/services/kv/call?key=a", "{\"op\":\"put\",\"key\":\"a\",\"value\":1}").statusCode()).isEqualTo(200);
+
+            expectError(post(node, "/v1/services/nosuch/call?key=a", "{}"), 404, "UNKNOWN_SERVICE", "nosuch");
+            expectError(post(node, "/v1/services/kv/call?key=a", "not json"), 400, "MALFORMED", "malformed command");
+            expectError(post(node, "/v1/services/kv/call?key=a", "{\"op\":\"frobnicate\",\"key\":\"a\"}"), 400, "MALFORMED", "frobnicate");
+            expectError(post(node, "/v1/services/kv/call?key=a", "x".repeat(1024 * 1024 + 1)), 413, "TOO_LARGE", "limit");
+            expectError(post(node, "/v1/services/bank/call", "{\"op\":\"transfer\",\"from\":\"x\",\"to\":\"y\",\"amount\":5}"),
+                    422, "APPLICATION_ERROR", "unknown account");
+            expectError(post(node, "/v1/services", "{\"name\":\"k2\",\"example\":\"kv\",\"partitions\":0}"), 400, "BAD_REQUEST", "partitions");
+            expectError(post(node, "/v1/services", "{\"name\":\"k3\",\"jar\":\"/no/such.jar\",\"class\":\"X\"}"), 400, "BAD_REQUEST", "/no/such.jar");
+            expectError(post(node, "/v1/services", "{\"name\":\"kv\",\"example\":\"kv\"}"), 409, "ALREADY_EXISTS", "already deployed");
+            expectError(post(node, "/v1/services", "{\"name\":\"k4\",\"example\":\"nosuch\"}"), 400, "BAD_REQUEST", "nosuch");
+
+            assertThatThrownBy(() -> cluster.cli("fault", "kill-node", "n9", "--dir", dir.toString()))
+                    .hasMessageContaining("n9").hasMessageContaining("n1");
+            assertThatThrownBy(() -> cluster.cli("deploy", "k5", "--example", "kv", "--partitions", "0", "--dir", dir.toString()))
+                    .hasMessageContaining("partitions");
+
+            // Nothing above changed the state: one value, two services.
+            assertThat(post(node, "/v1/services/kv/call?key=a", "{\"op\":\"get\",\"key\":\"a\"}").body()).isEqualTo("{\"value\":1}");
+            JsonNode status = cluster.status();
+            assertThat(status.get("services")).hasSize(2);
+        }
+    }
+
+    @Test
+    void aNodeStartedOnTheDataDirectoryOfAnotherSystemRefuses() throws Exception {
+        Path other = dir.resolve("other");
+        Files.createDirectories(other);
+        Files.writeString(other.resolve("system.id"), "another-system\n");
+        String out = "";
+        try {
+            LocalSystem.run("node", "--id", "n1", "--data", other.toString(), "--http", "127.0.0.1:29991",
+                    "--rpc", "127.0.0.1:29992", "--seeds", "n1@127.0.0.1:29992", "--system", "this-system");
+        } catch (CliException e) {
+            out = e.getMessage();
+        }
+        assertThat(out).contains("belongs to system another-system");
+        assertThat(Files.readString(other.resolve("system.id"))).isEqualTo("another-system\n");
+    }
+
+    private HttpResponse<String> post(String node, String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static void expectError(HttpResponse<String> response, int status, String code, String message) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        JsonNode error = new ObjectMapper().readTree(response.body());
+        assertThat(error.get("code").asString()).isEqualTo(code);
+        assertThat(error.get("error").asString()).contains(message);
+    }
+}
