@@ -70,7 +70,7 @@ public final class Simulation {
             return new Options(
                     2 + random.nextInt(3),
                     1 + random.nextInt(3),
-                    1 + random.nextInt(6),
+                    random.nextInt(7),
                     (1500 + random.nextInt(2500)) * MS,
                     30_000 * MS,
                     random.nextInt(3) == 0 ? 0 : random.nextDouble() * 0.05,
@@ -381,6 +381,7 @@ public final class Simulation {
         long pausedUntil;
         long knownVersion = -1;
         long diskFreeAt;
+        boolean reincarnating;
         final TreeMap<GroupId, Replica> replicas = new TreeMap<>();
         final Map<GroupId, Disk> disks = new HashMap<>();
 
@@ -390,6 +391,7 @@ public final class Simulation {
 
         void boot() {
             alive = true;
+            reincarnating = false;
             boot++;
             incarnation++;
             knownVersion = -1;
@@ -459,7 +461,9 @@ public final class Simulation {
             knownVersion = state.version();
             Member me = state.members().get(id);
             if (me == null || me.incarnation() != incarnation) {
-                register();
+                if (!reincarnating) {
+                    register();
+                }
                 return;
             }
             if (!me.alive()) {
@@ -470,7 +474,16 @@ public final class Simulation {
                     replica.gone = true;
                 }
                 replicas.clear();
-                register();
+                // As the runtime does with its disk writer's barrier: writes of the old replicas
+                // land before anything is recovered from this disk.
+                long thisBoot = boot;
+                reincarnating = true;
+                schedule(Math.max(0, diskFreeAt - now), id, () -> {
+                    if (alive && boot == thisBoot) {
+                        reincarnating = false;
+                        register();
+                    }
+                });
                 return;
             }
             for (GroupConfig config : state.groups().values()) {

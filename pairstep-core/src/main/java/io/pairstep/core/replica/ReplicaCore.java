@@ -59,6 +59,8 @@ public final class ReplicaCore {
         boolean required;
         boolean snapshotPending;
         long snapshotIndex = -1;
+        /** False from sending a snapshot until the backup acknowledges holding it. */
+        boolean snapshotAcknowledged = true;
         long lastSentNanos;
         long lastProgressNanos;
         long lastRetransmitNanos;
@@ -311,11 +313,11 @@ public final class ReplicaCore {
         if (backup == null) {
             return;
         }
-        boolean behind = backup.durableIndex < lastIndex || backup.snapshotPending || backup.durableIndex < backup.snapshotIndex;
+        boolean behind = backup.durableIndex < lastIndex || backup.snapshotPending || !backup.snapshotAcknowledged;
         if (behind && nowNanos - backup.lastProgressNanos > settings.backupTimeoutNanos()) {
             reportBackupFailure("no acknowledgement for " + (nowNanos - backup.lastProgressNanos) / 1_000_000 + " ms");
         }
-        long retransmitNanos = backup.durableIndex < backup.snapshotIndex ? settings.backupTimeoutNanos() / 2 : settings.retransmitNanos();
+        long retransmitNanos = backup.snapshotAcknowledged ? settings.retransmitNanos() : settings.backupTimeoutNanos() / 4;
         if (behind && nowNanos - Math.max(backup.lastProgressNanos, backup.lastRetransmitNanos) >= retransmitNanos) {
             // Nothing acknowledged for a while: whatever was in flight may be lost. Send it again.
             backup.lastRetransmitNanos = nowNanos;
@@ -447,13 +449,18 @@ public final class ReplicaCore {
         }
         Invariants.check(ack.durableIndex() <= lastIndex, "%s: backup acknowledged %d beyond last %d",
                 group, ack.durableIndex(), lastIndex);
+        if (!backup.snapshotAcknowledged && ack.durableIndex() >= backup.snapshotIndex) {
+            // An awaiting backup sends nothing before it holds the snapshot: this ack is for it.
+            backup.snapshotAcknowledged = true;
+            backup.lastProgressNanos = nowNanos;
+        }
         if (ack.durableIndex() > backup.durableIndex) {
             backup.durableIndex = ack.durableIndex();
             backup.lastProgressNanos = nowNanos;
             unacknowledged.dropThrough(backup.durableIndex);
             advanceCommit();
         }
-        if (ack.gap() && ack.nextIndex() < backup.nextIndex && !backup.snapshotPending && backup.durableIndex >= backup.snapshotIndex) {
+        if (ack.gap() && ack.nextIndex() < backup.nextIndex && !backup.snapshotPending && backup.snapshotAcknowledged) {
             // The backup saw a gap: something was lost on the way. Send again from where it is.
             backup.nextIndex = Math.max(ack.nextIndex(), backup.durableIndex + 1);
             if (!unacknowledged.isEmpty() && backup.nextIndex < unacknowledged.firstIndex()
@@ -467,7 +474,7 @@ public final class ReplicaCore {
 
     private void reportCaughtUpIfSo() {
         if (backup.assignment.state() != ReplicaState.SYNCING || backup.caughtUpReported || backup.snapshotPending
-                || backup.snapshotIndex < 0 || backup.durableIndex < backup.snapshotIndex || backup.durableIndex < commitIndex) {
+                || backup.snapshotIndex < 0 || !backup.snapshotAcknowledged || backup.durableIndex < commitIndex) {
             return;
         }
         // From here on no result is released without this backup, so the controller may mark it in sync.
@@ -490,7 +497,7 @@ public final class ReplicaCore {
         }
         long from = peer.durableIndex + 1;
         boolean buffered = !unacknowledged.isEmpty() && from >= unacknowledged.firstIndex();
-        if (from <= lastIndex && !buffered || peer.durableIndex < peer.snapshotIndex) {
+        if (from <= lastIndex && !buffered || !peer.snapshotAcknowledged) {
             peer.snapshotPending = true;
         } else {
             peer.nextIndex = from;
@@ -500,6 +507,7 @@ public final class ReplicaCore {
     private void sendSnapshot(long nowNanos) {
         byte[] state = encodeState();
         backup.snapshotPending = false;
+        backup.snapshotAcknowledged = false;
         backup.snapshotIndex = lastIndex;
         backup.nextIndex = lastIndex + 1;
         unacknowledged.clear();
