@@ -248,7 +248,9 @@ public final class BenchCommand implements Callable<Integer> {
                             lastCompletedStart[id] = start;
                         }
                     } catch (RuntimeException e) {
-                        errors.incrementAndGet();
+                        if (errors.incrementAndGet() <= 5) {
+                            out.printf("client error after %.1f ms: %s%n", ms(System.nanoTime() - start), e.getCause() != null ? e.getCause() : e);
+                        }
                     }
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
                 }

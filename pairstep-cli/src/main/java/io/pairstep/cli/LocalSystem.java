@@ -48,9 +48,25 @@ public final class LocalSystem implements AutoCloseable {
         return system;
     }
 
-    /** A base port chosen from the process id, so concurrent or leftover systems do not collide. */
+    /**
+     * A base port whose ports are all free for a system of up to nine nodes. The search stays below
+     * 32768, where Linux hands out ephemeral ports for outgoing connections, and starts from the
+     * process id so that concurrent runs seldom probe the same ports.
+     */
     public static int freeBasePort() {
-        return 20000 + (int) (ProcessHandle.current().pid() % 300) * 100;
+        int slots = (32_000 - 20_000) / 100;
+        int first = (int) (ProcessHandle.current().pid() % slots);
+        for (int i = 0; i < slots; i++) {
+            int base = 20_000 + ((first + i) % slots) * 100;
+            boolean free = true;
+            for (int port = base + 11; port <= base + 93 && free; port++) {
+                free = LocalProcesses.isFree("127.0.0.1", port);
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new CliException("no free range of ports between 20000 and 32000 for a local system");
     }
 
     public Path dir() {

@@ -52,6 +52,7 @@ final class Call implements NodeConnection.Pending {
     private int renewals;
 
     private String attemptNode;
+    private long attemptEpoch;
     private volatile Future<?> attemptTimer;
     private volatile Future<?> deadlineGuard;
 
@@ -146,11 +147,16 @@ final class Call implements NodeConnection.Pending {
             return;
         }
         attemptNode = node;
+        attemptEpoch = epochOf(topology);
         long requestId = client.nextRequestId();
         if (!armAttemptTimer(connection, requestId, node, System.nanoTime())) {
             return;
         }
         connection.send(requestId, new Frame.ClientRequest(requestId, service, group.partition(), sessionId, sequence, command), this);
+    }
+
+    private long epochOf(Topology topology) {
+        return topology.group(group.service(), group.partition()).map(Topology.Group::epoch).orElse(0L);
     }
 
     /** Checks on the attempt after the attempt timeout; false when the client is closed. */
@@ -189,8 +195,11 @@ final class Call implements NodeConnection.Pending {
             if (finished.get()) {
                 return;
             }
-            String primary = client.topology().livePrimary(group);
-            if (node.equals(primary)) {
+            Topology topology = client.topology();
+            String primary = topology.livePrimary(group);
+            // Same node and same epoch: the replica that has the command is still the primary.
+            // A new epoch may mean a new replica instance on that node, which never saw it.
+            if (node.equals(primary) && epochOf(topology) == attemptEpoch) {
                 lastFailure = "no answer from " + node + " (" + connection.address + ") for "
                         + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms; it is still the primary";
                 armAttemptTimer(connection, requestId, node, sentNanos);

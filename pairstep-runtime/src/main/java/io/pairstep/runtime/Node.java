@@ -405,6 +405,13 @@ public final class Node implements AutoCloseable {
             agent.stop();
         }
         agents.clear();
+        // Their clients are told to ask again: the replicas that held these requests are gone.
+        for (Long requestId : List.copyOf(pending.keySet())) {
+            PendingReply waiting = pending.remove(requestId);
+            if (waiting != null) {
+                waiting.connection().send(new Frame.ClientResponse(waiting.clientRequestId(), new Reply.NotPrimary(0, "")));
+            }
+        }
         ready = false;
         incarnation = incarnation + 1;
         persistIncarnation(incarnation);
