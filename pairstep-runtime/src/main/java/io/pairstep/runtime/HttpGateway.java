@@ -10,7 +10,6 @@ import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ServiceSpec;
-import io.pairstep.core.wire.Partitioner;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -217,11 +216,6 @@ final class HttpGateway implements AutoCloseable {
         error.put("error", message == null ? code : message);
         error.put("code", code);
         ctx.status(status).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(error));
-    }
-
-    /** Routes by key the same way clients do; exposed for tests. */
-    static int partitionOf(String key, int partitions) {
-        return Partitioner.partition(key, partitions);
     }
 
     @Override

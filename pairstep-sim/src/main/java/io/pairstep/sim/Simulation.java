@@ -8,7 +8,6 @@ import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
-import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.core.control.Supervisor;
@@ -847,6 +846,6 @@ public final class Simulation {
 
     @Override
     public String toString() {
-        return "Simulation{seed=" + seed + ", now=" + now + ", state=" + controller + ", replicaStates=" + ReplicaState.OK + "}";
+        return "Simulation{seed=" + seed + ", now=" + now + ", state=" + controller + "}";
     }
 }
