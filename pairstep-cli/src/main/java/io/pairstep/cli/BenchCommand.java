@@ -75,6 +75,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--signal", description = "with --takeover: kill (SIGKILL, then restart) or stop (SIGSTOP, then SIGCONT) (default ${DEFAULT-VALUE})")
     String signal = "kill";
 
+    @Option(names = "--keep", description = "keep the system's directory (node logs) after the run")
+    boolean keep;
+
     private final PrintStream out = System.out;
 
     @Override
@@ -85,7 +88,10 @@ public final class BenchCommand implements Callable<Integer> {
                 nodes, mode, partitions, fsync, payload, clients,
                 takeover ? "takeover (" + kills + " x SIG" + (signal.equals("kill") ? "KILL" : "STOP") + ")"
                         : rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline);
-        try (LocalSystem system = LocalSystem.start(dir, nodes, LocalSystem.freeBasePort(), fsync, true)) {
+        try (LocalSystem system = LocalSystem.start(dir, nodes, LocalSystem.freeBasePort(), fsync, !keep)) {
+            if (keep) {
+                out.printf("keeping %s%n", dir);
+            }
             system.deploy("kv", "kv", mode, partitions);
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
                 return takeover ? takeover(system, client) : throughput(client);
@@ -286,7 +292,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
             calls.clear();
             stalls.add(stall);
-            out.printf("kill %2d: %s (primary of kv/0), longest client wait %.1f ms%n", kill, victim, ms(stall));
+            out.printf("kill %2d: %s (primary of kv/0) at %s, longest client wait %.1f ms%n", kill, victim,
+                    java.time.LocalTime.now().minusNanos(System.nanoTime() - at), ms(stall));
             if (signal.equals("kill")) {
                 system.restart(victim);
             } else {

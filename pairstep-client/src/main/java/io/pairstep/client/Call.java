@@ -138,7 +138,12 @@ final class Call implements NodeConnection.Pending {
         InetSocketAddress address = topology.nodeAddress(node);
         if (address == null) {
             lastFailure = "no live primary known for " + group;
-            retry(true);
+            Topology.Group known = topology.groupOrNull(group);
+            if (known != null) {
+                awaitTakeover(known.epoch(), known.primary());
+            } else {
+                retry(true);
+            }
             return;
         }
         NodeConnection connection = client.connection(address);
@@ -191,7 +196,8 @@ final class Call implements NodeConnection.Pending {
             }
             return;
         }
-        client.refreshIfOlderThan(System.nanoTime()).whenComplete((ignored, error) -> {
+        guardDeadline();
+        client.awaitEpochAfter(group, attemptEpoch, node).whenComplete((watched, error) -> {
             if (finished.get()) {
                 return;
             }
@@ -202,7 +208,13 @@ final class Call implements NodeConnection.Pending {
             if (node.equals(primary) && epochOf(topology) == attemptEpoch) {
                 lastFailure = "no answer from " + node + " (" + connection.address + ") for "
                         + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms; it is still the primary";
-                armAttemptTimer(connection, requestId, node, sentNanos);
+                Topology.Group seen = watched == null ? null : watched.groupOrNull(group);
+                if (seen != null && seen.epoch() == attemptEpoch) {
+                    // A node held the watch and saw no takeover: watch again at once.
+                    onAttemptTimeout(connection, requestId, node, sentNanos);
+                } else {
+                    armAttemptTimer(connection, requestId, node, sentNanos);
+                }
             } else if (connection.forget(requestId, this)) {
                 maybeDelivered = true;
                 lastFailure = "no answer from " + node + " (" + connection.address + ") after "
@@ -241,7 +253,32 @@ final class Call implements NodeConnection.Pending {
         cancel(attemptTimer);
         maybeDelivered |= delivered;
         lastFailure = reason;
-        retry(true);
+        Topology.Group known = client.topology().groupOrNull(group);
+        if (known != null && attemptNode.equals(known.primary()) && known.epoch() == attemptEpoch) {
+            // The primary's node may be gone: wait for the takeover rather than poll for it.
+            awaitTakeover(attemptEpoch, attemptNode);
+        } else {
+            retry(true);
+        }
+    }
+
+    /**
+     * Waits until the controller moves the group past {@code epoch} (a node tells the moment it
+     * happens), then tries again at once. If nothing changed within the watch, or no node could
+     * be asked, falls back to a refresh after the backoff.
+     */
+    private void awaitTakeover(long epoch, String suspect) {
+        guardDeadline();
+        client.awaitEpochAfter(group, epoch, suspect).whenComplete((topology, error) -> {
+            if (finished.get()) {
+                return;
+            }
+            if (error == null && epochOf(client.topology()) > epoch) {
+                attempt();
+            } else {
+                retry(true);
+            }
+        });
     }
 
     private void onRejected(Reply.Rejected rejected) {

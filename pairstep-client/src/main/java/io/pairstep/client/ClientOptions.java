@@ -11,8 +11,9 @@ import java.util.Objects;
  * @param seeds rpc addresses of some nodes; any one that answers gives the whole routing table
  * @param callTimeout the whole deadline of one call, retries through takeovers included (default 30 s)
  * @param ioThreads Netty event-loop threads (default 1)
- * @param attemptTimeout how long one attempt waits for a reply before the call looks elsewhere
- *     (default 1 s); a slow command is not run twice, the retry joins the first execution
+ * @param attemptTimeout how long one attempt waits for a reply before the call asks another node
+ *     whether the primary moved (default 100 ms; that node answers the moment a takeover is
+ *     decided); the command is sent again only to a new primary, never to a slow one
  * @param refreshInterval how often the routing table is refreshed in the background (default 1 s)
  * @param connectTimeout TCP connect timeout (default 1 s)
  */
@@ -26,7 +27,7 @@ public record ClientOptions(
 
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
     public static final int DEFAULT_IO_THREADS = 1;
-    public static final Duration DEFAULT_ATTEMPT_TIMEOUT = Duration.ofMillis(300);
+    public static final Duration DEFAULT_ATTEMPT_TIMEOUT = Duration.ofMillis(100);
     public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(1);
 

@@ -8,6 +8,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.pairstep.core.GroupId;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.core.wire.FrameCodec;
 import java.net.InetSocketAddress;
@@ -49,6 +50,8 @@ public final class PairstepClient implements AutoCloseable {
 
     /** Largest command accepted: the frame limit less room for the other fields. */
     static final int COMMAND_BYTES_MAX = FrameCodec.FRAME_LENGTH_MAX - 70_000;
+    /** How long a node holds a watch for a group's new epoch before it answers with what it has. */
+    static final int WATCH_WAIT_MILLIS = 250;
 
     final long callTimeoutNanos;
     final long attemptTimeoutNanos;
@@ -63,6 +66,7 @@ public final class PairstepClient implements AutoCloseable {
     private final Set<Call> active = ConcurrentHashMap.newKeySet();
     private final AtomicLong requestIds = new AtomicLong();
     private final AtomicReference<CompletableFuture<Topology>> refreshing = new AtomicReference<>();
+    private final Map<WatchKey, CompletableFuture<Topology>> watches = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Topology topology = Topology.EMPTY;
     private volatile boolean lastRefreshFailed;
@@ -293,9 +297,22 @@ public final class PairstepClient implements AutoCloseable {
         return list;
     }
 
+    /**
+     * Makes {@code fresh} the routing table unless the current one is newer (a node that lags
+     * behind may answer with an older configuration); returns the table now in force.
+     */
+    private synchronized Topology install(Topology fresh) {
+        Topology current = topology;
+        if (fresh.version() < current.version() && java.util.Objects.equals(fresh.systemId(), current.systemId())) {
+            return current;
+        }
+        topology = fresh;
+        return fresh;
+    }
+
     private void installed(CompletableFuture<Topology> refresh, Topology fresh, Throwable error) {
         if (fresh != null) {
-            topology = fresh;
+            fresh = install(fresh);
             if (lastRefreshFailed) {
                 lastRefreshFailed = false;
                 LOG.info("routing table refreshed again");
@@ -309,6 +326,118 @@ public final class PairstepClient implements AutoCloseable {
             refresh.complete(fresh);
         } else {
             refresh.completeExceptionally(error);
+        }
+    }
+
+    /**
+     * The routing table once {@code group} is past {@code afterEpoch}, or the latest one after a
+     * node held the question for {@link #WATCH_WAIT_MILLIS}. The question goes to a live node other
+     * than {@code suspect}, the group's in-sync backup first: that is the node that takes over, so it
+     * knows as early as anyone. Calls waiting on one group share one watch. Fails when the node
+     * asked cannot answer; the caller then falls back to polling.
+     */
+    CompletableFuture<Topology> awaitEpochAfter(GroupId group, long afterEpoch, String suspect) {
+        Topology current = topology;
+        Topology.Group known = current.groupOrNull(group);
+        if (known != null && known.epoch() > afterEpoch) {
+            return CompletableFuture.completedFuture(current);
+        }
+        WatchKey key = new WatchKey(group, afterEpoch);
+        CompletableFuture<Topology> shared = watches.get(key);
+        if (shared != null) {
+            return shared;
+        }
+        CompletableFuture<Topology> mine = new CompletableFuture<>();
+        shared = watches.putIfAbsent(key, mine);
+        if (shared != null) {
+            return shared;
+        }
+        mine.whenComplete((ignored, error) -> watches.remove(key, mine));
+        String target = watchTarget(current, known, suspect);
+        if (target == null) {
+            mine.completeExceptionally(new java.io.IOException("no other live node to watch " + group + " from"));
+            return mine;
+        }
+        NodeConnection connection = connection(current.nodeAddress(target));
+        if (connection == null) {
+            mine.completeExceptionally(new PairstepException(PairstepException.CLOSED, "the client is closed"));
+            return mine;
+        }
+        new Watch(mine, connection, group, afterEpoch).send();
+        return mine;
+    }
+
+    /** The group's in-sync backup if it is up and not the suspect, else any other up node (random), else null. */
+    private static String watchTarget(Topology topology, Topology.Group known, String suspect) {
+        if (known != null && known.backup() != null && !known.backup().equals(suspect) && topology.isUp(known.backup())) {
+            return known.backup();
+        }
+        List<String> others = new ArrayList<>();
+        for (Topology.Node node : topology.nodes().values()) {
+            if (node.up() && !node.id().equals(suspect)) {
+                others.add(node.id());
+            }
+        }
+        return others.isEmpty() ? null : others.get(ThreadLocalRandom.current().nextInt(others.size()));
+    }
+
+    private record WatchKey(GroupId group, long afterEpoch) {}
+
+    /** One watch request in flight. */
+    private final class Watch implements NodeConnection.Pending {
+        private final CompletableFuture<Topology> result;
+        private final NodeConnection connection;
+        private final GroupId group;
+        private final long afterEpoch;
+        private final long requestId = nextRequestId();
+        private volatile Future<?> timer;
+        private long sentAtNanos;
+
+        Watch(CompletableFuture<Topology> result, NodeConnection connection, GroupId group, long afterEpoch) {
+            this.result = result;
+            this.connection = connection;
+            this.group = group;
+            this.afterEpoch = afterEpoch;
+        }
+
+        void send() {
+            sentAtNanos = System.nanoTime();
+            timer = schedule(() -> {
+                if (connection.forget(requestId, this)) {
+                    result.completeExceptionally(new java.io.IOException(connection.address + " did not answer a watch"));
+                }
+            }, TimeUnit.MILLISECONDS.toNanos(WATCH_WAIT_MILLIS) + attemptTimeoutNanos);
+            if (timer == null) {
+                result.completeExceptionally(new PairstepException(PairstepException.CLOSED, "the client is closed"));
+                return;
+            }
+            connection.send(requestId, new Frame.TopologyWatch(requestId, group.service(), group.partition(), afterEpoch,
+                    WATCH_WAIT_MILLIS), this);
+        }
+
+        @Override
+        public void onFrame(NodeConnection from, Frame frame) {
+            timer.cancel(false);
+            if (frame instanceof Frame.TopologyResponse response && response.json() != null) {
+                try {
+                    result.complete(install(Topology.parse(response.json(), sentAtNanos)));
+                    return;
+                } catch (IllegalArgumentException e) {
+                    result.completeExceptionally(e);
+                    return;
+                }
+            }
+            result.completeExceptionally(new java.io.IOException(from.address + " answered a watch with "
+                    + (frame instanceof Frame.Error error ? error.code() + " " + error.message() : frame.getClass().getSimpleName())));
+        }
+
+        @Override
+        public void onLost(NodeConnection from, String reason, boolean maybeDelivered) {
+            Future<?> scheduled = timer;
+            if (scheduled != null) {
+                scheduled.cancel(false);
+            }
+            result.completeExceptionally(new java.io.IOException(reason));
         }
     }
 

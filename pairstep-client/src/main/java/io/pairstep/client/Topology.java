@@ -31,24 +31,27 @@ public final class Topology {
      * One group: where its commands go.
      *
      * @param primary the id of the node holding the primary, or null when there is none
+     * @param backup the id of the node holding an in-sync backup (the one that would take over), or null
      */
-    public record Group(GroupId id, long epoch, String primary) {}
+    public record Group(GroupId id, long epoch, String primary, String backup) {}
 
     /** Before any node answered. */
-    public static final Topology EMPTY = new Topology(null, Map.of(), Map.of(), Map.of(), false, 0);
+    public static final Topology EMPTY = new Topology(null, 0, Map.of(), Map.of(), Map.of(), false, 0);
 
     private static final JsonMapper MAPPER = JsonMapper.builder().build();
 
     private final String systemId;
+    private final long version;
     private final Map<String, Node> nodes;
     private final Map<String, Integer> partitions;
     private final Map<GroupId, Group> groups;
     private final boolean loaded;
     private final long fetchedAtNanos;
 
-    private Topology(String systemId, Map<String, Node> nodes, Map<String, Integer> partitions,
+    private Topology(String systemId, long version, Map<String, Node> nodes, Map<String, Integer> partitions,
             Map<GroupId, Group> groups, boolean loaded, long fetchedAtNanos) {
         this.systemId = systemId;
+        this.version = version;
         this.nodes = nodes;
         this.partitions = partitions;
         this.groups = groups;
@@ -103,19 +106,21 @@ public final class Topology {
                 continue;
             }
             String primary = null;
+            String backup = null;
             for (JsonNode replica : group.path("replicas")) {
                 if ("primary".equals(text(replica, "role"))) {
                     primary = text(replica, "node");
-                    break;
+                } else if (backup == null && "backup".equals(text(replica, "role")) && "ok".equals(text(replica, "state"))) {
+                    backup = text(replica, "node");
                 }
             }
             GroupId id = new GroupId(service, partition);
-            groups.put(id, new Group(id, group.path("epoch").asLong(0), primary));
+            groups.put(id, new Group(id, group.path("epoch").asLong(0), primary, backup));
             inferred.merge(service, partition + 1, Math::max);
         }
         // Groups of a service missing from "services": infer the partition count.
         inferred.forEach(partitions::putIfAbsent);
-        return new Topology(text(root, "system"), Collections.unmodifiableMap(nodes),
+        return new Topology(text(root, "system"), root.path("version").asLong(0), Collections.unmodifiableMap(nodes),
                 Collections.unmodifiableMap(partitions), Collections.unmodifiableMap(groups), true, fetchedAtNanos);
     }
 
@@ -176,6 +181,11 @@ public final class Topology {
     }
 
     /** Nodes by id. */
+    /** The configuration version this table shows; of two tables of one system, the higher is newer. */
+    public long version() {
+        return version;
+    }
+
     public Map<String, Node> nodes() {
         return nodes;
     }
@@ -228,6 +238,12 @@ public final class Topology {
         }
         Node node = nodes.get(group.primary());
         return node == null || !node.up() ? null : node.id();
+    }
+
+    /** True when {@code node} is known and up. */
+    boolean isUp(String nodeId) {
+        Node node = nodeId == null ? null : nodes.get(nodeId);
+        return node != null && node.up();
     }
 
     InetSocketAddress nodeAddress(String nodeId) {

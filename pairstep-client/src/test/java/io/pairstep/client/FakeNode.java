@@ -22,6 +22,8 @@ import io.pairstep.core.wire.Frame;
 import io.pairstep.core.wire.FrameCodec;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +33,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * A tiny stand-in for a node, on 127.0.0.1: answers TopologyRequest with {@link #topologyJson} and
+ * A tiny stand-in for a node, on 127.0.0.1: answers TopologyRequest with {@link #topologyJson}, holds
+ * a TopologyWatch until {@link #publish} serves a document that satisfies it (or its wait ends), and
  * ClientRequest with whatever {@link #responder} says (null: hold the request; the test may answer
  * it later through {@link Received#reply}).
  */
@@ -53,6 +56,11 @@ final class FakeNode implements AutoCloseable {
     volatile Function<Received, Frame> responder = received -> null;
     final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
     final AtomicInteger topologyRequests = new AtomicInteger();
+    final AtomicInteger watchRequests = new AtomicInteger();
+    /** Watches not answered yet; guarded by itself. */
+    private final List<HeldWatch> held = new ArrayList<>();
+
+    private record HeldWatch(Frame.TopologyWatch watch, Channel channel) {}
 
     private final EventLoopGroup group;
     private final Channel server;
@@ -95,6 +103,34 @@ final class FakeNode implements AutoCloseable {
         responder = r -> new Frame.ClientResponse(r.request().requestId(),
                 new Reply.Ok((id + ":" + r.payload()).getBytes(StandardCharsets.UTF_8)));
         return this;
+    }
+
+    /** Serves a new document and answers the watches it satisfies, as a node does when it applies a configuration. */
+    void publish(String json) {
+        topologyJson = json;
+        List<HeldWatch> due = new ArrayList<>();
+        synchronized (held) {
+            for (HeldWatch watch : List.copyOf(held)) {
+                if (passed(watch.watch(), json)) {
+                    held.remove(watch);
+                    due.add(watch);
+                }
+            }
+        }
+        due.forEach(watch -> watch.channel().writeAndFlush(new Frame.TopologyResponse(watch.watch().requestId(), json)));
+    }
+
+    private static boolean passed(Frame.TopologyWatch watch, String json) {
+        return Topology.parse(json).group(watch.service(), watch.partition()).map(g -> g.epoch() > watch.afterEpoch()).orElse(true);
+    }
+
+    private void expire(HeldWatch watch) {
+        synchronized (held) {
+            if (!held.remove(watch)) {
+                return;
+            }
+        }
+        watch.channel().writeAndFlush(new Frame.TopologyResponse(watch.watch().requestId(), topologyJson));
     }
 
     static Frame reply(Received r, Reply reply) {
@@ -147,6 +183,19 @@ final class FakeNode implements AutoCloseable {
                 case Frame.TopologyRequest request -> {
                     topologyRequests.incrementAndGet();
                     ctx.writeAndFlush(new Frame.TopologyResponse(request.requestId(), topologyJson));
+                }
+                case Frame.TopologyWatch watch -> {
+                    watchRequests.incrementAndGet();
+                    String json = topologyJson;
+                    if (passed(watch, json)) {
+                        ctx.writeAndFlush(new Frame.TopologyResponse(watch.requestId(), json));
+                    } else {
+                        HeldWatch waiting = new HeldWatch(watch, ctx.channel());
+                        synchronized (held) {
+                            held.add(waiting);
+                        }
+                        ctx.executor().schedule(() -> expire(waiting), watch.waitMillis(), TimeUnit.MILLISECONDS);
+                    }
                 }
                 case Frame.ClientRequest request -> {
                     Received r = new Received(request, ctx.channel());

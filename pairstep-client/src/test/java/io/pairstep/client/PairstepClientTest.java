@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -172,6 +173,28 @@ class PairstepClientTest {
         assertThat(retried.session()).isEqualTo(lost.session());
         assertThat(retried.sequence()).isEqualTo(lost.sequence());
         assertThat(elapsedMillis).isLessThan(attemptTimeout.toMillis());
+    }
+
+    @Test
+    void aSilentPrimarysTakeoverIsLearntFromAWatchOnTheBackupAndTheCallMovesThere() throws Exception {
+        // No background refresh within the test: only the watch can tell the client of the takeover.
+        client = PairstepClient.connect(ClientOptions.of(n1.address(), n2.address())
+                .withCallTimeout(Duration.ofSeconds(8))
+                .withAttemptTimeout(Duration.ofMillis(100))
+                .withRefreshInterval(Duration.ofMinutes(5)));
+        client.refresh().get(5, TimeUnit.SECONDS);
+        n2.answeringOk(); // n1 holds the request: it is paused
+
+        CompletableFuture<byte[]> call = client.call(KV, "k", bytes("put"));
+        Frame.ClientRequest held = n1.nextRequest().request();
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> n2.watchRequests.get() > 0);
+        StatusJson.serve(nodes, StatusJson.of(nodes, KV, 1, 2, p -> "n2")); // the takeover, published while watched
+
+        assertThat(new String(call.get(5, TimeUnit.SECONDS), UTF_8)).isEqualTo("n2:put");
+        Frame.ClientRequest moved = n2.nextRequest().request();
+        assertThat(moved.session()).isEqualTo(held.session());
+        assertThat(moved.sequence()).isEqualTo(held.sequence());
+        assertThat(n1.watchRequests.get()).as("the suspect is not asked").isZero();
     }
 
     @Test

@@ -40,7 +40,7 @@ final class StatusJson {
     /** Every node serves the same document. */
     static void serve(List<FakeNode> nodes, String json) {
         for (FakeNode node : nodes) {
-            node.topologyJson = json;
+            node.publish(json);
         }
     }
 }

@@ -56,11 +56,27 @@ public final class Node implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Node.class);
     private static final long HEARTBEAT_INTERVAL_MS = 50;
     private static final long SUPERVISOR_TICK_MS = 10;
+    /** How often the leader checks where the controller's lead should be. */
+    private static final long LEADERSHIP_CHECK_NANOS = 200_000_000L;
+    /** After moving the lead, how long before it may move again. */
+    private static final long LEADERSHIP_MOVE_PAUSE_NANOS = 3_000_000_000L;
     private static final long SEGMENT_SIZE_BYTES = 64L * 1024 * 1024;
     private static final long FRESH_STATE_MILLIS = 1000;
 
     /** A client request waiting for its reply. */
     private record PendingReply(Connection connection, long clientRequestId) {}
+
+    /** A client waiting for a group's epoch to pass {@code afterEpoch}. */
+    private record Watch(Connection connection, long requestId, GroupId group, long afterEpoch) {
+        /** True when the group is past the epoch, or gone (the client then learns that too). */
+        boolean satisfiedBy(ControllerState state) {
+            GroupConfig config = state.groups().get(group);
+            return config == null || config.epoch() > afterEpoch;
+        }
+    }
+
+    /** The longest a watch is held before it is answered with the unchanged table. */
+    private static final long WATCH_WAIT_MAX_MILLIS = 5_000;
 
     private final NodeConfig config;
     private final String systemId;
@@ -78,10 +94,14 @@ public final class Node implements AutoCloseable {
     private final Map<GroupId, ReplicaAgent> agents = new ConcurrentHashMap<>();
     private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
     private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
+    /** Open watches; guarded by itself. */
+    private final List<Watch> watches = new ArrayList<>();
     private final AtomicLong requestIds = new AtomicLong();
     private final Object reconcileLock = new Object();
     private volatile ControllerState latest = new ControllerState();
     private volatile boolean leader;
+    /** When the supervisor thread next checks where the controller's lead should be. */
+    private long nextLeadershipCheckNanos;
     /**
      * True once this incarnation has seen itself registered and alive in the controller state.
      * Before that its view of the system may be empty or old, so it answers nothing final.
@@ -172,12 +192,19 @@ public final class Node implements AutoCloseable {
         // as quick as Ratis allows; a spurious election costs a stall, never safety.
         controller = new ControllerServer(config.id(), peers, config.dataDirectory().resolve("controller"),
                 new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000));
-        controller.addLeadershipListener(isLeader -> scheduler.execute(() -> {
-            leader = isLeader;
-            if (isLeader) {
-                supervisor.becameLeader(System.nanoTime());
+        controller.addLeadershipListener(isLeader -> {
+            try {
+                scheduler.execute(() -> {
+                    leader = isLeader;
+                    if (isLeader) {
+                        supervisor.becameLeader(System.nanoTime());
+                        nextLeadershipCheckNanos = System.nanoTime();
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                // The node is closing: nothing to supervise any more.
             }
-        }));
+        });
         controller.addListener(this::onState);
         controller.start();
         ControlResult bootstrap = submitUntilAnswered(new ControlCommand.Bootstrap(systemId));
@@ -270,7 +297,7 @@ public final class Node implements AutoCloseable {
      */
     private void heartbeat() {
         try {
-            supervisor.heartbeat(config.id(), System.nanoTime());
+            supervisor.heartbeat(config.id(), incarnation, System.nanoTime());
             toControllers(new Frame.Heartbeat(config.id(), incarnation));
         } catch (RuntimeException e) {
             LOG.warn("heartbeat failed: {}", e.toString());
@@ -291,13 +318,72 @@ public final class Node implements AutoCloseable {
             if (!leader) {
                 return;
             }
-            for (ControlCommand command : supervisor.tick(System.nanoTime(), latest)) {
+            long now = System.nanoTime();
+            for (ControlCommand command : supervisor.tick(now, latest)) {
                 LOG.info("declaring down: {}", command);
                 propose(command);
+            }
+            if (now - nextLeadershipCheckNanos >= 0) {
+                nextLeadershipCheckNanos = now + LEADERSHIP_CHECK_NANOS;
+                placeLeadership(latest);
             }
         } catch (RuntimeException e) {
             LOG.warn("supervisor tick failed: {}", e.toString(), e);
         }
+    }
+
+    /**
+     * Keeps the controller's lead on a node that hosts no primary, where there is one. When the lead
+     * and a primary share a node, losing that node costs an election before the takeover can even be
+     * decided; apart, a primary's node dies and the leader decides the takeover at once. Runs on the
+     * leader only; also records the leader in the controller state, which placement reads.
+     */
+    private void placeLeadership(ControllerState state) {
+        if (!config.id().equals(state.controllerLeader())) {
+            propose(new ControlCommand.ControllerLeader(config.id()));
+            return;
+        }
+        if (primariesOn(state, config.id()) == 0) {
+            return;
+        }
+        String target = null;
+        for (NodeConfig.Seed seed : config.seeds()) {
+            Member member = state.members().get(seed.id());
+            if (seed.id().equals(config.id()) || member == null || !member.alive() || primariesOn(state, seed.id()) > 0) {
+                continue;
+            }
+            if (target == null || replicasOn(state, seed.id()) < replicasOn(state, target)) {
+                target = seed.id();
+            }
+        }
+        if (target == null) {
+            return;
+        }
+        String to = target;
+        nextLeadershipCheckNanos = System.nanoTime() + LEADERSHIP_MOVE_PAUSE_NANOS;
+        LOG.info("moving the controller lead to {}, which hosts no primary", to);
+        controller.transferLeadership(to, Duration.ofSeconds(1)).thenAccept(moved -> {
+            if (!moved) {
+                LOG.info("the controller lead stayed on {}", config.id());
+            }
+        });
+    }
+
+    private static int primariesOn(ControllerState state, String node) {
+        int count = 0;
+        for (GroupConfig group : state.groups().values()) {
+            ReplicaAssignment primary = group.primary();
+            count += primary != null && primary.node().equals(node) ? 1 : 0;
+        }
+        return count;
+    }
+
+    private static int replicasOn(ControllerState state, String node) {
+        int count = 0;
+        for (GroupConfig group : state.groups().values()) {
+            count += group.replicaOn(node) != null ? 1 : 0;
+        }
+        return count;
     }
 
     private InetSocketAddress rpcAddressOf(String node) {
@@ -324,6 +410,7 @@ public final class Node implements AutoCloseable {
             } catch (RuntimeException | IOException e) {
                 LOG.error("cannot apply controller state version {}: {}", state.version(), e.toString(), e);
             }
+            answerWatches(state);
         }
     }
 
@@ -437,14 +524,15 @@ public final class Node implements AutoCloseable {
                 case Frame.Heartbeat heartbeat -> scheduler.execute(() -> {
                     Member member = latest.members().get(heartbeat.node());
                     if (member == null || member.incarnation() <= heartbeat.incarnation()) {
-                        supervisor.heartbeat(heartbeat.node(), System.nanoTime());
+                        supervisor.heartbeat(heartbeat.node(), heartbeat.incarnation(), System.nanoTime());
                     }
                 });
                 case Frame.Suspect suspect -> scheduler.execute(() ->
                         supervisor.suspected(suspect.suspect(), suspect.connectionClosed(), System.nanoTime()));
                 case Frame.TopologyRequest request -> connection.send(ready()
                         ? new Frame.TopologyResponse(request.requestId(), statusJson())
-                        : new Frame.Error(request.requestId(), "NOT_READY", "node " + config.id() + " is still joining the system"));
+                        : notReady(request.requestId()));
+                case Frame.TopologyWatch watch -> onWatch(connection, watch);
                 case Frame.Hello hello -> scheduler.execute(() -> supervisor.connected(hello.node(), System.nanoTime()));
                 case Frame.ClientResponse response -> { }
                 case Frame.TopologyResponse response -> { }
@@ -462,6 +550,65 @@ public final class Node implements AutoCloseable {
                 agent.connectionLost(peer);
             }
             scheduler.execute(() -> supervisor.disconnected(peer, System.nanoTime()));
+        }
+    }
+
+    private Frame.Error notReady(long requestId) {
+        return new Frame.Error(requestId, "NOT_READY", "node " + config.id() + " is still joining the system");
+    }
+
+    /** Answers the watch at once if its group is already past the epoch, else when it is, or at its deadline. */
+    private void onWatch(Connection connection, Frame.TopologyWatch watch) {
+        if (!ready()) {
+            connection.send(notReady(watch.requestId()));
+            return;
+        }
+        Watch waiting = new Watch(connection, watch.requestId(), new GroupId(watch.service(), Math.max(0, watch.partition())),
+                watch.afterEpoch());
+        synchronized (watches) {
+            if (!waiting.satisfiedBy(latest)) {
+                watches.add(waiting);
+                long waitMillis = Math.clamp(watch.waitMillis(), 0, WATCH_WAIT_MAX_MILLIS);
+                try {
+                    scheduler.schedule(() -> expire(waiting), waitMillis, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    watches.remove(waiting);
+                }
+                return;
+            }
+        }
+        connection.send(new Frame.TopologyResponse(watch.requestId(), statusJson()));
+    }
+
+    private void expire(Watch watch) {
+        synchronized (watches) {
+            if (!watches.remove(watch)) {
+                return;
+            }
+        }
+        watch.connection().send(ready() ? new Frame.TopologyResponse(watch.requestId(), statusJson()) : notReady(watch.requestId()));
+    }
+
+    /** Answers the watches that this state satisfies. */
+    private void answerWatches(ControllerState state) {
+        List<Watch> done = new ArrayList<>();
+        synchronized (watches) {
+            if (watches.isEmpty() || !ready()) {
+                return;
+            }
+            for (java.util.Iterator<Watch> it = watches.iterator(); it.hasNext(); ) {
+                Watch watch = it.next();
+                if (watch.satisfiedBy(state)) {
+                    it.remove();
+                    done.add(watch);
+                }
+            }
+        }
+        if (!done.isEmpty()) {
+            String json = StatusDocument.json(state);
+            for (Watch watch : done) {
+                watch.connection().send(new Frame.TopologyResponse(watch.requestId(), json));
+            }
         }
     }
 

@@ -53,6 +53,8 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
     private volatile boolean running = true;
     private List<Entry> pendingPersist = new ArrayList<>();
     private long nextTickNanos;
+    /** The role and state of the last configuration given, for the log; touched only by the node's reconciler. */
+    private String configured = "";
 
     ReplicaAgent(GroupId group, ReplicaCore.Settings settings, io.pairstep.core.control.ReplicaAssignment identity,
             io.pairstep.api.Service service, ReplicaLog log, GroupCommitWriter writer, Host host) {
@@ -91,6 +93,13 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
     // Inputs, from any thread
 
     void configure(GroupConfig config) {
+        io.pairstep.core.control.ReplicaAssignment me = config.replicaOn(core.identity().node());
+        String now = me == null || !core.identity().sameInstance(me) ? "removed" : me.role().name().toLowerCase(java.util.Locale.ROOT)
+                + " " + me.state().name().toLowerCase(java.util.Locale.ROOT);
+        if (!now.equals(configured)) {
+            LOG.info("{}: {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
+            configured = now;
+        }
         enqueue(() -> core.configure(config, System.nanoTime()));
     }
 

@@ -22,6 +22,8 @@ final class StatusDocument {
         root.put("system", state.systemId());
         // Raised by every configuration change: of two documents, the higher version is the newer.
         root.put("version", state.version());
+        // The node leading the controller, as last recorded in the controller state.
+        root.put("controllerLeader", state.controllerLeader());
         ArrayNode nodes = root.putArray("nodes");
         for (Member member : state.members().values()) {
             ObjectNode node = nodes.addObject();

@@ -423,7 +423,7 @@ public final class Simulation {
             toController(this, () -> {
                 Member member = controller.members().get(id);
                 if (member != null && member.incarnation() == sentIncarnation && member.alive()) {
-                    supervisor.heartbeat(id, now);
+                    supervisor.heartbeat(id, sentIncarnation, now);
                 }
                 if (member == null || member.incarnation() != sentIncarnation || controller.version() > knownVersion) {
                     pushState(this);

@@ -29,4 +29,10 @@ public sealed interface ControlCommand {
 
     /** A primary reports that its backup stopped acknowledging; the primary goes on alone. */
     record ReplicaFailed(GroupId group, long epoch, String reporter, String node, String reason) implements ControlCommand {}
+
+    /**
+     * This node now leads the controller. Placement keeps new primaries off the leader's node where
+     * it can, so that losing a primary's node does not also cost a controller election.
+     */
+    record ControllerLeader(String node) implements ControlCommand {}
 }

@@ -3,6 +3,7 @@ package io.pairstep.core.control;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
 import io.pairstep.core.control.ControlCommand.Bootstrap;
+import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
@@ -31,6 +32,8 @@ public final class ControllerState {
 
     private String systemId;
     private long version;
+    /** The node that last reported leading the controller, or null. */
+    private String controllerLeader;
     private final TreeMap<String, Member> members = new TreeMap<>();
     private final TreeMap<String, ServiceSpec> services = new TreeMap<>();
     private final TreeMap<GroupId, GroupConfig> groups = new TreeMap<>();
@@ -40,8 +43,15 @@ public final class ControllerState {
     /** Rebuilds a state from its parts, as read from a controller snapshot. */
     public ControllerState(
             String systemId, long version, Collection<Member> members, Collection<ServiceSpec> services, Collection<GroupConfig> groups) {
+        this(systemId, version, null, members, services, groups);
+    }
+
+    /** Rebuilds a state from its parts, as read from a controller snapshot. */
+    public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
+            Collection<ServiceSpec> services, Collection<GroupConfig> groups) {
         this.systemId = systemId;
         this.version = version;
+        this.controllerLeader = controllerLeader;
         members.forEach(m -> this.members.put(m.id(), m));
         services.forEach(s -> this.services.put(s.name(), s));
         groups.forEach(g -> this.groups.put(g.group(), g));
@@ -55,6 +65,11 @@ public final class ControllerState {
     /** Raised by every command that changes the state. */
     public long version() {
         return version;
+    }
+
+    /** The node that last reported leading the controller (it may have lost the lead since), or null. */
+    public String controllerLeader() {
+        return controllerLeader;
     }
 
     public SortedMap<String, Member> members() {
@@ -79,6 +94,7 @@ public final class ControllerState {
                     case Deploy deploy -> deploy(deploy);
                     case ReplicaCaughtUp caughtUp -> caughtUp(caughtUp);
                     case ReplicaFailed failed -> replicaFailed(failed);
+                    case ControllerLeader leader -> controllerLeader(leader);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -142,6 +158,17 @@ public final class ControllerState {
                 put(config, replicas);
             }
         }
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult controllerLeader(ControllerLeader command) {
+        if (command.node() == null || command.node().isEmpty()) {
+            return ControlResult.refused("a controller leader needs a node id");
+        }
+        if (command.node().equals(controllerLeader)) {
+            return ControlResult.UNCHANGED;
+        }
+        controllerLeader = command.node();
         return ControlResult.CHANGED;
     }
 
@@ -225,7 +252,12 @@ public final class ControllerState {
         for (int partition = 0; partition < spec.partitions(); partition++) {
             GroupId group = new GroupId(spec.name(), partition);
             List<ReplicaAssignment> replicas = new ArrayList<>();
-            Member primary = leastLoaded(live, List.of(), true);
+            // Off the controller leader's node when another node is live: a node that leads the
+            // controller and hosts a primary would make its loss cost an election before the takeover.
+            List<String> avoid = controllerLeader != null && live.stream().anyMatch(m -> !m.id().equals(controllerLeader))
+                    ? List.of(controllerLeader)
+                    : List.of();
+            Member primary = leastLoaded(live, avoid, true);
             replicas.add(new ReplicaAssignment(primary.id(), primary.incarnation(), Role.PRIMARY, ReplicaState.OK, 1));
             if (spec.mode().replicaCount() > 1 && live.size() > 1) {
                 // Both replicas of a new group start empty, so both are in sync from the start.
@@ -360,7 +392,7 @@ public final class ControllerState {
 
     /** A deep copy, for simulators and tests that need to keep an old state. */
     public ControllerState copy() {
-        return new ControllerState(systemId, version, members.values(), services.values(), groups.values());
+        return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values());
     }
 
     /** True when every group of every service is fully protected with a live primary. */
@@ -375,7 +407,7 @@ public final class ControllerState {
 
     @Override
     public String toString() {
-        return "ControllerState{system=" + systemId + ", version=" + version + ", members=" + members.values()
+        return "ControllerState{system=" + systemId + ", version=" + version + ", leader=" + controllerLeader + ", members=" + members.values()
                 + ", groups=" + groups.values() + "}";
     }
 }

@@ -30,6 +30,8 @@ public final class Supervisor {
 
     private final Settings settings;
     private final Map<String, Long> lastHeardNanos = new HashMap<>();
+    /** The incarnation whose heartbeat set {@link #lastHeardNanos}. */
+    private final Map<String, Long> heardIncarnations = new HashMap<>();
     private final Map<String, Long> disconnectedSinceNanos = new HashMap<>();
     private final Map<String, Long> suspectedSinceNanos = new HashMap<>();
     private final Map<String, Long> closedSinceNanos = new HashMap<>();
@@ -61,9 +63,10 @@ public final class Supervisor {
         disconnectedSinceNanos.remove(node);
     }
 
-    /** A heartbeat from the node's current incarnation arrived. */
-    public void heartbeat(String node, long nowNanos) {
+    /** A heartbeat from this incarnation of the node arrived. */
+    public void heartbeat(String node, long incarnation, long nowNanos) {
         lastHeardNanos.put(node, nowNanos);
+        heardIncarnations.put(node, incarnation);
         disconnectedSinceNanos.remove(node);
         suspectedSinceNanos.remove(node);
         closedSinceNanos.remove(node);
@@ -95,7 +98,12 @@ public final class Supervisor {
                 continue;
             }
             Long known = incarnations.put(id, member.incarnation());
-            if (known != null && known != member.incarnation()) {
+            Long heard = heardIncarnations.get(id);
+            boolean newIncarnation = known != null ? known != member.incarnation()
+                    // First sight of this node on this leader: what it heard as a follower counts only
+                    // if it came from this same incarnation.
+                    : heard != null && heard != member.incarnation();
+            if (newIncarnation) {
                 // A new incarnation gets a full lease of its own: what was known of the old one says nothing.
                 lastHeardNanos.put(id, nowNanos);
                 disconnectedSinceNanos.remove(id);
@@ -103,8 +111,7 @@ public final class Supervisor {
                 closedSinceNanos.remove(id);
                 proposedAtNanos.remove(id);
             }
-            long heard = lastHeardNanos.computeIfAbsent(id, k -> nowNanos);
-            long silentNanos = nowNanos - heard;
+            long silentNanos = nowNanos - lastHeardNanos.computeIfAbsent(id, k -> nowNanos);
             String reason = null;
             Long disconnected = disconnectedSinceNanos.get(id);
             Long suspected = suspectedSinceNanos.get(id);

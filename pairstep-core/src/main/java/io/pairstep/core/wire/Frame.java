@@ -46,6 +46,14 @@ public sealed interface Frame {
     record TopologyRequest(long requestId) implements Frame {}
 
     /**
+     * A client asks a node for the routing table once the epoch of one group is past {@code
+     * afterEpoch}: the node answers with a {@link TopologyResponse} as soon as it applies such a
+     * configuration, or after {@code waitMillis} with what it has. This is how a client learns of a
+     * takeover the moment it is decided, instead of polling.
+     */
+    record TopologyWatch(long requestId, String service, int partition, long afterEpoch, int waitMillis) implements Frame {}
+
+    /**
      * The routing table: the JSON document of {@code GET /v1/status}, which lists nodes with their
      * addresses and every group with its primary.
      */

@@ -58,6 +58,7 @@ public final class FrameCodec {
     static final int TOPOLOGY_REQUEST = 0x12;
     static final int TOPOLOGY_RESPONSE = 0x13;
     static final int ERROR = 0x14;
+    static final int TOPOLOGY_WATCH = 0x15;
     static final int PEER_APPEND = 0x20;
     static final int PEER_APPEND_ACK = 0x21;
     static final int PEER_INSTALL_SNAPSHOT = 0x22;
@@ -123,6 +124,14 @@ public final class FrameCodec {
             case Frame.TopologyRequest request -> {
                 out.writeByte(TOPOLOGY_REQUEST);
                 out.writeLong(request.requestId());
+            }
+            case Frame.TopologyWatch watch -> {
+                out.writeByte(TOPOLOGY_WATCH);
+                out.writeLong(watch.requestId());
+                writeId(out, watch.service(), "TopologyWatch.service");
+                out.writeInt(watch.partition());
+                out.writeLong(watch.afterEpoch());
+                out.writeInt(watch.waitMillis());
             }
             case Frame.TopologyResponse response -> {
                 out.writeByte(TOPOLOGY_RESPONSE);
@@ -263,6 +272,7 @@ public final class FrameCodec {
                         readBytes(in, "ClientRequest.payload"));
                 case CLIENT_RESPONSE -> new Frame.ClientResponse(in.readLong(), readReply(in));
                 case TOPOLOGY_REQUEST -> new Frame.TopologyRequest(in.readLong());
+                case TOPOLOGY_WATCH -> new Frame.TopologyWatch(in.readLong(), readId(in), in.readInt(), in.readLong(), in.readInt());
                 case TOPOLOGY_RESPONSE -> new Frame.TopologyResponse(in.readLong(), readText(in, "TopologyResponse.json"));
                 case ERROR -> new Frame.Error(in.readLong(), readText(in, "Error.code"), readText(in, "Error.message"));
                 case PEER_APPEND -> new Frame.Peer(readAppend(in));
@@ -392,6 +402,7 @@ public final class FrameCodec {
             case CLIENT_REQUEST -> "ClientRequest";
             case CLIENT_RESPONSE -> "ClientResponse";
             case TOPOLOGY_REQUEST -> "TopologyRequest";
+            case TOPOLOGY_WATCH -> "TopologyWatch";
             case TOPOLOGY_RESPONSE -> "TopologyResponse";
             case ERROR -> "Error";
             case PEER_APPEND -> "Peer/Append";

@@ -38,6 +38,18 @@ class ControllerStateTest {
     }
 
     @Test
+    void newPrimariesStayOffTheControllerLeadersNode() {
+        assertThat(state.apply(new ControlCommand.ControllerLeader("n2")).changed()).isTrue();
+        assertThat(state.apply(new ControlCommand.ControllerLeader("n2")).changed()).isFalse();
+        state.apply(new Deploy(new ServiceSpec("many", 1, Mode.PAIR, 6, "example:kv", "", "")));
+        for (int partition = 0; partition < 6; partition++) {
+            assertThat(state.groups().get(new GroupId("many", partition)).primary().node()).isNotEqualTo("n2");
+        }
+        assertThat(state.controllerLeader()).isEqualTo("n2");
+        assertThat(state.copy().controllerLeader()).isEqualTo("n2");
+    }
+
+    @Test
     void whenThePrimaryDiesTheBackupTakesOverInANewEpochAndANewBackupSyncs() {
         String primary = kv0().primary().node();
         String backup = kv0().backup().node();

@@ -26,8 +26,8 @@ class SupervisorTest {
     @Test
     void aNodeThatKeepsHeartbeatingIsNeverDeclaredDown() {
         for (long t = 0; t <= 2000 * MS; t += 50 * MS) {
-            supervisor.heartbeat("n1", t);
-            supervisor.heartbeat("n2", t);
+            supervisor.heartbeat("n1", 1, t);
+            supervisor.heartbeat("n2", 1, t);
             assertThat(downAt(t)).isEmpty();
         }
     }
@@ -35,7 +35,7 @@ class SupervisorTest {
     @Test
     void aSilentNodeIsDeclaredDownWhenItsLeaseRunsOut() {
         assertThat(downAt(0)).isEmpty();
-        supervisor.heartbeat("n1", 400 * MS);
+        supervisor.heartbeat("n1", 1, 400 * MS);
         assertThat(downAt(499 * MS)).isEmpty();
         assertThat(downAt(501 * MS)).containsExactly("n2");
     }
@@ -48,7 +48,7 @@ class SupervisorTest {
         assertThat(downAt(30 * MS)).containsExactly("n1");
 
         supervisor.disconnected("n2", 40 * MS);
-        supervisor.heartbeat("n2", 45 * MS);
+        supervisor.heartbeat("n2", 1, 45 * MS);
         assertThat(downAt(100 * MS)).doesNotContain("n2");
     }
 
@@ -68,8 +68,8 @@ class SupervisorTest {
 
     @Test
     void aNewLeaderUsesWhatItHeardAsAFollowerButGivesEveryoneHalfALease() {
-        supervisor.heartbeat("n1", 0);
-        supervisor.heartbeat("n2", 900 * MS);
+        supervisor.heartbeat("n1", 1, 0);
+        supervisor.heartbeat("n2", 1, 900 * MS);
         supervisor.becameLeader(1000 * MS);
         // n1 has been silent for a second, but the new leader counts at most from half a lease ago.
         assertThat(downAt(1000 * MS)).isEmpty();
@@ -85,19 +85,36 @@ class SupervisorTest {
         assertThat(downAt(131 * MS)).containsExactly("n1");
 
         supervisor.suspected("n2", true, 200 * MS);
-        supervisor.heartbeat("n2", 250 * MS);
+        supervisor.heartbeat("n2", 1, 250 * MS);
         assertThat(downAt(400 * MS)).doesNotContain("n2");
     }
 
     @Test
     void aNewIncarnationGetsAFullLeaseOfItsOwn() {
         assertThat(downAt(0)).isEmpty();
-        supervisor.heartbeat("n2", 400 * MS);
+        supervisor.heartbeat("n2", 1, 400 * MS);
         state.apply(new RegisterNode("n1", "h1", "r1", 2, 21));
         assertThat(downAt(450 * MS)).isEmpty();
-        supervisor.heartbeat("n1", 900 * MS);
-        supervisor.heartbeat("n2", 900 * MS);
+        supervisor.heartbeat("n1", 2, 900 * MS);
+        supervisor.heartbeat("n2", 1, 900 * MS);
         assertThat(downAt(940 * MS)).isEmpty();
+    }
+
+    @Test
+    void aLeaderThatFirstSeesANodeInANewIncarnationGivesItAFullLease() {
+        // Heard as a follower, before this replica ever led: incarnation 1 of n1.
+        supervisor.heartbeat("n1", 1, 0);
+        supervisor.heartbeat("n2", 1, 0);
+        supervisor.becameLeader(10_000 * MS);
+        // n1 restarts while this replica leads: the heartbeat it remembers is of another incarnation.
+        state.apply(new RegisterNode("n1", "h1", "r1", 2, 21));
+        supervisor.heartbeat("n2", 1, 10_400 * MS);
+        assertThat(downAt(10_400 * MS)).isEmpty();
+        supervisor.heartbeat("n2", 1, 10_800 * MS);
+        assertThat(downAt(10_800 * MS)).isEmpty();
+        // Its own lease still runs out if it never heartbeats.
+        supervisor.heartbeat("n2", 1, 10_901 * MS);
+        assertThat(downAt(10_901 * MS)).containsExactly("n1");
     }
 
     @Test

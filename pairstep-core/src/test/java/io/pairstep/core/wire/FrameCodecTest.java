@@ -55,6 +55,7 @@ class FrameCodecTest {
                 r -> new Frame.ClientResponse(r.nextLong(), new Reply.NotPrimary(r.nextLong(), text(r))),
                 r -> new Frame.ClientResponse(r.nextLong(), new Reply.Rejected(text(r), text(r))),
                 r -> new Frame.TopologyRequest(r.nextLong()),
+                r -> new Frame.TopologyWatch(r.nextLong(), id(r), r.nextInt(), r.nextLong(), r.nextInt()),
                 r -> new Frame.TopologyResponse(r.nextLong(), text(r)),
                 r -> new Frame.Error(r.nextLong(), text(r), text(r)),
                 r -> new Frame.Peer(new PeerMessage.Append(group(r), r.nextLong(), r.nextLong(), entries(r), r.nextLong())),
@@ -232,7 +233,7 @@ class FrameCodecTest {
 
     @Test
     void unknownTypeIsMalformed() {
-        for (int type : new int[] {0x00, 0x04, 0x15, 0x23, 0x7f, 0xff}) {
+        for (int type : new int[] {0x00, 0x04, 0x16, 0x23, 0x7f, 0xff}) {
             assertThatThrownBy(() -> FrameCodec.fromBytes(new byte[] {(byte) type, 0, 0, 0, 0, 0, 0, 0, 0}))
                     .isInstanceOf(MalformedFrameException.class)
                     .hasMessage(String.format("unknown frame type 0x%02x", type));

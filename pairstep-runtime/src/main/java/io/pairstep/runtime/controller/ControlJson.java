@@ -49,7 +49,7 @@ public final class ControlJson {
 
     /** The JSON shape of a whole {@link ControllerState}. */
     record StateJson(
-            String systemId, long version, List<Member> members, List<ServiceSpec> services, List<GroupConfig> groups) {}
+            String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services, List<GroupConfig> groups) {}
 
     @SuppressWarnings("unchecked")
     private static Map<String, Class<? extends ControlCommand>> registry() {
@@ -126,6 +126,7 @@ public final class ControlJson {
         return MAPPER.writeValueAsBytes(new StateJson(
                 state.systemId(),
                 state.version(),
+                state.controllerLeader(),
                 List.copyOf(state.members().values()),
                 List.copyOf(state.services().values()),
                 List.copyOf(state.groups().values())));
@@ -137,7 +138,7 @@ public final class ControlJson {
         if (json.members() == null || json.services() == null || json.groups() == null) {
             throw new IllegalArgumentException("malformed controller state: members, services and groups must be arrays");
         }
-        return new ControllerState(json.systemId(), json.version(), json.members(), json.services(), json.groups());
+        return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups());
     }
 
     private static JsonNode readTree(byte[] bytes, String what) {

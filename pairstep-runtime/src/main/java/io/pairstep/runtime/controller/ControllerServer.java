@@ -445,6 +445,26 @@ public final class ControllerServer implements AutoCloseable {
         leadershipListeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
+    /**
+     * Asks the controller group to hand the leadership to {@code node}: Ratis waits until that
+     * replica's log has caught up, then has it start an election. Completes with true once the lead
+     * moved, false when it did not within {@code timeout}.
+     */
+    public CompletableFuture<Boolean> transferLeadership(String node, Duration timeout) {
+        RaftClient raftClient = client;
+        if (raftClient == null || !peers.containsKey(node)) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return raftClient.admin().transferLeadership(RaftPeerId.valueOf(node), timeout.toMillis()).isSuccess();
+            } catch (IOException | RuntimeException e) {
+                LOG.info("controller {}: leadership did not move to {}: {}", nodeId, node, describe(e));
+                return false;
+            }
+        }, submitters);
+    }
+
     /** True when this replica is the Raft leader right now. */
     public boolean isLeader() {
         DivisionInfo info = info();

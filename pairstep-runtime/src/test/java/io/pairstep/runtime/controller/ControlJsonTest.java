@@ -40,7 +40,8 @@ class ControlJsonTest {
                 new Deploy(KV),
                 new Deploy(new ServiceSpec("jarred", 4, Mode.NONE, 1, "jar:/tmp/x.jar", "ab12", "com.example.Svc")),
                 new ReplicaCaughtUp(new GroupId("kv", 1), 5, "n3", 2),
-                new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"));
+                new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"),
+                new ControlCommand.ControllerLeader("n3"));
     }
 
     @ParameterizedTest
@@ -149,6 +150,7 @@ class ControlJsonTest {
         state.apply(new RegisterNode("n3", "h3:80", "h3:90", 1, 0));
         state.apply(new Deploy(KV));
         state.apply(new Deploy(new ServiceSpec("solo", 1, Mode.NONE, 1, "example:kv", "", "")));
+        state.apply(new ControlCommand.ControllerLeader("n2"));
         state.apply(new NodeDown("n1", 1, "test"));
         // n1's groups failed over; the replacements are syncing backups on n3.
         assertThat(state.groups().values()).anySatisfy(g -> assertThat(g.replicas()).anyMatch(r -> r.state() == ReplicaState.SYNCING));
@@ -158,6 +160,7 @@ class ControlJsonTest {
 
         assertThat(decoded.systemId()).isEqualTo("sys-1");
         assertThat(decoded.version()).isEqualTo(state.version());
+        assertThat(decoded.controllerLeader()).isEqualTo("n2");
         assertThat(decoded.members()).isEqualTo(state.members());
         assertThat(decoded.services()).isEqualTo(state.services());
         assertThat(decoded.groups()).isEqualTo(state.groups());
@@ -195,7 +198,7 @@ class ControlJsonTest {
         String json = new String(ControlJson.encodeState(state), StandardCharsets.UTF_8);
         assertThat(json).doesNotContain("\"primary\"", "\"backup\"", "fullyProtected", "problem", "alive\":false");
         String empty = new String(ControlJson.encodeState(new ControllerState("s", 3, List.of(), List.of(), List.of())), StandardCharsets.UTF_8);
-        assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"members\":[],\"services\":[],\"groups\":[]}");
+        assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"controllerLeader\":null,\"members\":[],\"services\":[],\"groups\":[]}");
     }
 
     private static byte[] bytes(String text) {
