@@ -12,35 +12,39 @@ import java.util.stream.Collectors;
  * describe one partition of a service (their subject is {@code service/partition}).
  */
 public enum Metric {
-    NODE_CPU("node.cpu", "CPU load of the node process, 0 to 1"),
-    NODE_HEAP_USED_RATIO("node.heap.used.ratio", "used heap over maximum heap, 0 to 1"),
-    NODE_GC_PAUSE_MS("node.gc.pause.ms", "longest garbage collection pause since the last sample, in ms"),
-    NODE_DISK_FREE_BYTES("node.disk.free.bytes", "free space on a data directory's file system, in bytes"),
-    NODE_OPEN_FILES("node.open.files", "open file descriptors of the node process"),
-    SERVICE_THROUGHPUT("service.throughput", "commands applied per second"),
-    SERVICE_LATENCY_P99_MS("service.latency.p99.ms", "99th percentile of command latency, in ms"),
-    SERVICE_QUEUE_DEPTH("service.queue.depth", "commands waiting for the replica"),
-    SERVICE_REPLICATION_LAG("service.replication.lag", "log entries the backup is behind the primary"),
-    SERVICE_PROGRESS_AGE_MS("service.progress.age.ms", "time since the replica last applied a command while work was waiting, in ms");
+    /** CPU load of the node process, 0 to 1. */
+    NODE_CPU("node.cpu"),
+    /** Used heap over maximum heap, 0 to 1. */
+    NODE_HEAP_USED_RATIO("node.heap.used.ratio"),
+    /** Longest garbage collection pause since the last sample, in ms. */
+    NODE_GC_PAUSE_MS("node.gc.pause.ms"),
+    /** Free space on a data directory's file system, in bytes. */
+    NODE_DISK_FREE_BYTES("node.disk.free.bytes"),
+    /** Open file descriptors of the node process. */
+    NODE_OPEN_FILES("node.open.files"),
+    /** Commands applied per second. */
+    SERVICE_THROUGHPUT("service.throughput"),
+    /** 99th percentile of command latency, in ms. */
+    SERVICE_LATENCY_P99_MS("service.latency.p99.ms"),
+    /** Commands waiting for the replica. */
+    SERVICE_QUEUE_DEPTH("service.queue.depth"),
+    /** Log entries the backup is behind the primary. */
+    SERVICE_REPLICATION_LAG("service.replication.lag"),
+    /** Time since the replica last applied a command while work was waiting, in ms. */
+    SERVICE_PROGRESS_AGE_MS("service.progress.age.ms");
 
     private static final Map<String, Metric> BY_NAME =
             Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(Metric::metricName, Function.identity()));
 
     private final String metricName;
-    private final String description;
 
-    Metric(String metricName, String description) {
+    Metric(String metricName) {
         this.metricName = metricName;
-        this.description = description;
     }
 
     /** The dotted name used in configuration files, alerts and traps, e.g. {@code node.cpu}. */
     public String metricName() {
         return metricName;
-    }
-
-    public String description() {
-        return description;
     }
 
     public static Optional<Metric> byName(String name) {

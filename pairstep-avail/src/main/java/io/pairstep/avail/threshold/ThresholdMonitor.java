@@ -25,10 +25,6 @@ public final class ThresholdMonitor {
         this.rule = rule;
     }
 
-    public ThresholdRule rule() {
-        return rule;
-    }
-
     /** Whether the alert is currently on (fired and not yet cleared). */
     public boolean firing() {
         return firing;

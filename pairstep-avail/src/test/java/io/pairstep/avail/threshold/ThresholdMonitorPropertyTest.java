@@ -22,7 +22,7 @@ import net.jqwik.api.statistics.Statistics;
  * Properties of the threshold engine over random rules and signals. jqwik prints the seed of every
  * property after it runs; replay one with {@code @Property(seed = "<seed>")}.
  */
-class ThresholdMonitorProperties {
+class ThresholdMonitorPropertyTest {
 
     /** One sample: how long after the previous one it came, and its value. */
     record Sample(long delayMillis, double value) {}
