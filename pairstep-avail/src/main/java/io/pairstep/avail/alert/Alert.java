@@ -1,0 +1,34 @@
+package io.pairstep.avail.alert;
+
+import java.util.Map;
+
+/**
+ * Something people and tools must hear about: a threshold that fired or cleared, or a component
+ * that changed state. Every action receives the same alert; {@link #fields()} is the one place that
+ * decides what an alert says, so the webhook's JSON, the program's environment and the e-mail body
+ * carry the same facts under the same names.
+ */
+public sealed interface Alert permits ThresholdAlert, ComponentAlert {
+
+    /** Unique per node and alert, e.g. {@code n1-42}; a receiver uses it to drop a redelivered alert. */
+    String id();
+
+    /** When it happened, in ms since the epoch. */
+    long timeMillis();
+
+    /** The node that raised it. */
+    String nodeId();
+
+    /** What happened, e.g. {@code threshold.fired} or {@code component.broken}. */
+    String kind();
+
+    /** One line for people, e.g. an e-mail subject. */
+    String summary();
+
+    /**
+     * Every fact of the alert in a fixed order, under camel-case names: {@code id}, {@code kind},
+     * {@code timeMillis}, {@code node}, {@code summary}, then the facts of its kind. Values are
+     * strings or numbers.
+     */
+    Map<String, Object> fields();
+}

@@ -1,0 +1,19 @@
+package io.pairstep.avail.config;
+
+import java.util.List;
+
+/**
+ * A checked availability configuration: the thresholds to watch and where alerts go. Every alert
+ * goes to the event log and to every action listed here. Built by {@link ConfigParser}, which
+ * refuses a file with any wrong entry, so an instance is always complete and consistent.
+ */
+public record AvailabilityConfig(List<ThresholdConfig> thresholds, List<ActionConfig> actions) {
+
+    /** No thresholds and no actions: what runs until a good file is read. */
+    public static final AvailabilityConfig EMPTY = new AvailabilityConfig(List.of(), List.of());
+
+    public AvailabilityConfig {
+        thresholds = List.copyOf(thresholds);
+        actions = List.copyOf(actions);
+    }
+}

@@ -1,0 +1,98 @@
+package io.pairstep.avail.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pairstep.avail.Metric;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The reloader looks only when ticked. Each write sets the modification time explicitly, so the
+ * test does not depend on the file system's timestamp resolution.
+ */
+class ConfigReloaderTest {
+
+    @TempDir
+    Path dir;
+
+    private final List<String> problems = new ArrayList<>();
+    private long modifiedMillis = 1_000_000;
+
+    @Test
+    void takesAGoodFileAndKeepsTheLastGoodOneWhenTheNextIsBad() throws Exception {
+        Path file = dir.resolve("availability.yaml");
+        write(file, "thresholds: [{metric: node.cpu, fire: 0.9, duration: 1s}]");
+        ConfigReloader reloader = new ConfigReloader(file, problems::add);
+
+        assertThat(reloader.tick()).isTrue();
+        assertThat(reloader.current().thresholds()).extracting(ThresholdConfig::metric).containsExactly(Metric.NODE_CPU);
+        assertThat(reloader.tick()).as("unchanged").isFalse();
+
+        write(file, "thresholds: [{metric: node.cpux, fire: 0.9, duration: 1s}]");
+        assertThat(reloader.tick()).isFalse();
+        assertThat(reloader.current().thresholds()).extracting(ThresholdConfig::metric).containsExactly(Metric.NODE_CPU);
+        assertThat(problems).singleElement().asString()
+                .startsWith(file + ": thresholds[0].metric: unknown metric \"node.cpux\"")
+                .endsWith("(keeping the last good configuration)");
+        assertThat(reloader.tick()).isFalse();
+        assertThat(problems).as("reported once, not at every tick").hasSize(1);
+
+        write(file, "thresholds: [{metric: node.open.files, fire: 900, duration: 1s}]");
+        assertThat(reloader.tick()).isTrue();
+        assertThat(reloader.current().thresholds()).extracting(ThresholdConfig::metric).containsExactly(Metric.NODE_OPEN_FILES);
+    }
+
+    @Test
+    void startsEmptyWhenTheFirstFileIsBadAndTakesItOnceFixed() throws Exception {
+        Path file = dir.resolve("availability.yaml");
+        write(file, "thresholds: [{metric: node.cpu, fire: abc, duration: 1s}]");
+        ConfigReloader reloader = new ConfigReloader(file, problems::add);
+
+        assertThat(reloader.tick()).isFalse();
+        assertThat(reloader.current()).isEqualTo(AvailabilityConfig.EMPTY);
+        assertThat(problems).singleElement().asString().contains("thresholds[0].fire: not a number: \"abc\"")
+                .endsWith("(keeping the empty configuration)");
+
+        write(file, "thresholds: [{metric: node.cpu, fire: 0.5, duration: 1s}]");
+        assertThat(reloader.tick()).isTrue();
+        assertThat(reloader.current().thresholds()).hasSize(1);
+    }
+
+    @Test
+    void aRemovedFileMeansNoThresholdsAndAReturningOneIsRead() throws Exception {
+        Path file = dir.resolve("availability.yaml");
+        ConfigReloader reloader = new ConfigReloader(file, problems::add);
+        assertThat(reloader.tick()).as("no file yet: still empty").isFalse();
+        assertThat(problems).isEmpty();
+
+        write(file, "thresholds: [{metric: node.cpu, fire: 0.9, duration: 1s}]");
+        assertThat(reloader.tick()).isTrue();
+
+        Files.delete(file);
+        assertThat(reloader.tick()).isTrue();
+        assertThat(reloader.current()).isEqualTo(AvailabilityConfig.EMPTY);
+        assertThat(problems).singleElement().asString().contains("removed");
+    }
+
+    @Test
+    void aRewriteWithTheSameContentIsNoChange() throws Exception {
+        Path file = dir.resolve("availability.yaml");
+        write(file, "thresholds: [{metric: node.cpu, fire: 0.9, duration: 1s}]");
+        ConfigReloader reloader = new ConfigReloader(file, problems::add);
+        reloader.tick();
+
+        write(file, "thresholds:  [{metric: node.cpu, fire: 0.90, duration: 1000ms}]");
+        assertThat(reloader.tick()).isFalse();
+    }
+
+    private void write(Path file, String text) throws Exception {
+        Files.writeString(file, text);
+        modifiedMillis += 1_000;
+        Files.setLastModifiedTime(file, FileTime.fromMillis(modifiedMillis));
+    }
+}
