@@ -21,8 +21,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class Call implements NodeConnection.Pending {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Call.class);
+
     /** First retry delay. */
     static final long BACKOFF_INITIAL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /** A watch answered after this long was held by its node (it saw no takeover), not refused at once. */
+    static final long WATCH_HELD_NANOS = TimeUnit.MILLISECONDS.toNanos(PairstepClient.WATCH_WAIT_MILLIS / 2);
     /** Largest retry delay; the delay doubles from the first up to this one. */
     static final long BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
 
@@ -187,6 +191,7 @@ final class Call implements NodeConnection.Pending {
         if (finished.get()) {
             return;
         }
+        LOG.debug("{} seq {}: no answer from {} after {} ms", group, sequence, node, (System.nanoTime() - sentNanos) / 1_000_000);
         if (System.nanoTime() - deadlineNanos >= 0) {
             if (connection.forget(requestId, this)) {
                 maybeDelivered = true;
@@ -197,6 +202,7 @@ final class Call implements NodeConnection.Pending {
             return;
         }
         guardDeadline();
+        long askedNanos = System.nanoTime();
         client.awaitEpochAfter(group, attemptEpoch, node).whenComplete((watched, error) -> {
             if (finished.get()) {
                 return;
@@ -209,9 +215,12 @@ final class Call implements NodeConnection.Pending {
                 lastFailure = "no answer from " + node + " (" + connection.address + ") for "
                         + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms; it is still the primary";
                 Topology.Group seen = watched == null ? null : watched.groupOrNull(group);
-                if (seen != null && seen.epoch() == attemptEpoch) {
-                    // A node held the watch and saw no takeover: watch again at once.
-                    onAttemptTimeout(connection, requestId, node, sentNanos);
+                if (seen != null && seen.epoch() == attemptEpoch && System.nanoTime() - askedNanos >= WATCH_HELD_NANOS) {
+                    // A node held the watch and saw no takeover: watch again at once (on the
+                    // scheduler, so that a chain of watches never nests on one stack).
+                    if (client.schedule(() -> onAttemptTimeout(connection, requestId, node, sentNanos), 0) == null) {
+                        fail(PairstepException.CLOSED, "the client is closed");
+                    }
                 } else {
                     armAttemptTimer(connection, requestId, node, sentNanos);
                 }
@@ -253,6 +262,7 @@ final class Call implements NodeConnection.Pending {
         cancel(attemptTimer);
         maybeDelivered |= delivered;
         lastFailure = reason;
+        LOG.debug("{} seq {}: connection to {} lost ({})", group, sequence, attemptNode, reason);
         Topology.Group known = client.topology().groupOrNull(group);
         if (known != null && attemptNode.equals(known.primary()) && known.epoch() == attemptEpoch) {
             // The primary's node may be gone: wait for the takeover rather than poll for it.
@@ -273,6 +283,8 @@ final class Call implements NodeConnection.Pending {
             if (finished.get()) {
                 return;
             }
+            LOG.debug("{} seq {}: watch past epoch {} answered: epoch {} primary {} ({})", group, sequence, epoch,
+                    epochOf(client.topology()), client.topology().livePrimary(group), error == null ? "ok" : error.toString());
             if (error == null && epochOf(client.topology()) > epoch) {
                 attempt();
             } else {
@@ -338,6 +350,7 @@ final class Call implements NodeConnection.Pending {
         if (finished.get()) {
             return;
         }
+        LOG.debug("{} seq {}: retry after {} us{} ({})", group, sequence, backoffNanos / 1000, refresh ? " with a refresh" : "", lastFailure);
         if (client.isClosed()) {
             fail(PairstepException.CLOSED, "the client is closed");
             return;

@@ -343,13 +343,11 @@ public final class PairstepClient implements AutoCloseable {
             return CompletableFuture.completedFuture(current);
         }
         WatchKey key = new WatchKey(group, afterEpoch);
-        CompletableFuture<Topology> shared = watches.get(key);
-        if (shared != null) {
-            return shared;
-        }
         CompletableFuture<Topology> mine = new CompletableFuture<>();
-        shared = watches.putIfAbsent(key, mine);
-        if (shared != null) {
+        // A finished watch may still be in the map while its dependents run (the removal below is
+        // one of them, and dependents run in no promised order): it does not count.
+        CompletableFuture<Topology> shared = watches.compute(key, (k, old) -> old != null && !old.isDone() ? old : mine);
+        if (shared != mine) {
             return shared;
         }
         mine.whenComplete((ignored, error) -> watches.remove(key, mine));

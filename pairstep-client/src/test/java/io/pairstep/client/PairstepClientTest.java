@@ -198,6 +198,28 @@ class PairstepClientTest {
     }
 
     @Test
+    void callsSharingAWatchThatEndsWithoutATakeoverWatchAgainAndStillMoveWhenItComes() throws Exception {
+        client = PairstepClient.connect(ClientOptions.of(n1.address(), n2.address())
+                .withCallTimeout(Duration.ofSeconds(8))
+                .withAttemptTimeout(Duration.ofMillis(50))
+                .withRefreshInterval(Duration.ofMinutes(5)));
+        client.refresh().get(5, TimeUnit.SECONDS);
+        n2.answeringOk(); // n1 holds every request
+
+        List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            calls.add(client.call(KV, "k", bytes("c" + i)));
+        }
+        // Several watches end with the table unchanged; the calls share them and keep watching.
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> n2.watchRequests.get() >= 3);
+        StatusJson.serve(nodes, StatusJson.of(nodes, KV, 1, 2, p -> "n2"));
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(new String(calls.get(i).get(5, TimeUnit.SECONDS), UTF_8)).isEqualTo("n2:c" + i);
+        }
+    }
+
+    @Test
     void anApplicationErrorSurfacesWithTheServiceMessageAndKeepsTheSession() throws Exception {
         n1.responder = r -> FakeNode.reply(r, new Reply.ApplicationError("insufficient funds"));
         connect();

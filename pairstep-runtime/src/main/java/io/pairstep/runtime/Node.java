@@ -55,11 +55,13 @@ public final class Node implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Node.class);
     private static final long HEARTBEAT_INTERVAL_MS = 50;
-    private static final long SUPERVISOR_TICK_MS = 10;
+    private static final long SUPERVISOR_TICK_MS = 5;
     /** How often the leader checks where the controller's lead should be. */
     private static final long LEADERSHIP_CHECK_NANOS = 200_000_000L;
-    /** After moving the lead, how long before it may move again. */
-    private static final long LEADERSHIP_MOVE_PAUSE_NANOS = 3_000_000_000L;
+    /** After an attempt to move the lead, how long before the next. */
+    private static final long LEADERSHIP_MOVE_PAUSE_NANOS = 1_000_000_000L;
+    /** How long a node must have been registered before the lead moves to it. */
+    private static final long LEADERSHIP_TARGET_SETTLE_NANOS = 1_000_000_000L;
     private static final long SEGMENT_SIZE_BYTES = 64L * 1024 * 1024;
     private static final long FRESH_STATE_MILLIS = 1000;
 
@@ -84,7 +86,7 @@ public final class Node implements AutoCloseable {
     private volatile long incarnation;
     private final ReplicaCore.Settings replicaSettings = new ReplicaCore.Settings(
             20_000_000L, 250_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 50_000, 1_000_000);
-    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 20_000_000L, 120_000_000L));
+    private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 5_000_000L, 120_000_000L));
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "pairstep-supervisor");
         thread.setDaemon(true);
@@ -102,6 +104,8 @@ public final class Node implements AutoCloseable {
     private volatile boolean leader;
     /** When the supervisor thread next checks where the controller's lead should be. */
     private long nextLeadershipCheckNanos;
+    /** When the leader first saw each node incarnation ({@code id#incarnation}) alive; supervisor thread only. */
+    private final Map<String, Long> aliveSinceNanos = new java.util.HashMap<>();
     /**
      * True once this incarnation has seen itself registered and alive in the controller state.
      * Before that its view of the system may be empty or old, so it answers nothing final.
@@ -343,6 +347,16 @@ public final class Node implements AutoCloseable {
             propose(new ControlCommand.ControllerLeader(config.id()));
             return;
         }
+        long now = System.nanoTime();
+        Map<String, Long> seen = new java.util.HashMap<>();
+        for (Member member : state.members().values()) {
+            if (member.alive()) {
+                String key = member.id() + "#" + member.incarnation();
+                seen.put(key, aliveSinceNanos.getOrDefault(key, now));
+            }
+        }
+        aliveSinceNanos.clear();
+        aliveSinceNanos.putAll(seen);
         if (primariesOn(state, config.id()) == 0) {
             return;
         }
@@ -352,6 +366,10 @@ public final class Node implements AutoCloseable {
             if (seed.id().equals(config.id()) || member == null || !member.alive() || primariesOn(state, seed.id()) > 0) {
                 continue;
             }
+            // A node that registered a moment ago is still starting; its controller replica may not keep a lead yet.
+            if (now - aliveSinceNanos.get(seed.id() + "#" + member.incarnation()) < LEADERSHIP_TARGET_SETTLE_NANOS) {
+                continue;
+            }
             if (target == null || replicasOn(state, seed.id()) < replicasOn(state, target)) {
                 target = seed.id();
             }
@@ -359,14 +377,9 @@ public final class Node implements AutoCloseable {
         if (target == null) {
             return;
         }
-        String to = target;
-        nextLeadershipCheckNanos = System.nanoTime() + LEADERSHIP_MOVE_PAUSE_NANOS;
-        LOG.info("moving the controller lead to {}, which hosts no primary", to);
-        controller.transferLeadership(to, Duration.ofSeconds(1)).thenAccept(moved -> {
-            if (!moved) {
-                LOG.info("the controller lead stayed on {}", config.id());
-            }
-        });
+        nextLeadershipCheckNanos = now + LEADERSHIP_MOVE_PAUSE_NANOS;
+        LOG.info("moving the controller lead to {}, which hosts no primary", target);
+        controller.transferLeadership(target, Duration.ofSeconds(1)); // a failure is logged, and tried again later
     }
 
     private static int primariesOn(ControllerState state, String node) {
@@ -424,7 +437,20 @@ public final class Node implements AutoCloseable {
             return;
         }
         ready = true;
+        // First the replicas that stay (a promotion among them), then the clients watching for
+        // that, and only then the slow part: starting and stopping replicas.
+        List<GroupConfig> changing = new ArrayList<>();
         for (GroupConfig group : state.groups().values()) {
+            ReplicaAssignment assignment = group.replicaOn(config.id());
+            ReplicaAgent agent = agents.get(group.group());
+            if (agent != null && assignment != null && agent.core().identity().sameInstance(assignment)) {
+                agent.configure(group);
+            } else if (agent != null || (assignment != null && assignment.incarnation() == incarnation)) {
+                changing.add(group);
+            }
+        }
+        answerWatches(state);
+        for (GroupConfig group : changing) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
             ReplicaAgent agent = agents.get(group.group());
             if (agent != null && (assignment == null || !agent.core().identity().sameInstance(assignment))) {

@@ -44,9 +44,11 @@ public final class ProgramDelivery implements Delivery {
             }
         } finally {
             if (process.isAlive()) {
-                // Children first: once the parent is gone they are harder to find.
-                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                // Find the children while the parent still holds them, but kill the parent first:
+                // a parent that outlives its children goes on running its script after them.
+                java.util.List<ProcessHandle> children = process.descendants().toList();
                 process.destroyForcibly();
+                children.forEach(ProcessHandle::destroyForcibly);
             }
         }
         if (process.exitValue() != 0) {
