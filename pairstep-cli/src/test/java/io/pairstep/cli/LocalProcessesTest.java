@@ -95,7 +95,7 @@ class LocalProcessesTest {
     void launchPrefixRunsThisCliWithTheNodeFlags() {
         List<String> prefix = LocalProcesses.cliLaunchPrefix("-Dfoo=1  -Xlog:gc ");
         assertThat(prefix.get(0)).endsWith("java");
-        assertThat(prefix.subList(1, 8)).containsExactly("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+AlwaysPreTouch",
+        assertThat(prefix.subList(1, 7)).containsExactly("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC",
                 "--enable-native-access=ALL-UNNAMED", "-Dfoo=1", "-Xlog:gc");
         // tests run from target/classes, so the CLI is started by class name rather than -jar
         assertThat(prefix).containsAnyOf("-jar", Main.class.getName());

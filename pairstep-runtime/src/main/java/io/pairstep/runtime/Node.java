@@ -174,10 +174,6 @@ public final class Node implements AutoCloseable {
 
     /** Starts every part; throws with a clear message when the node cannot run. */
     public void start() throws IOException {
-        if (config.seeds().stream().noneMatch(s -> s.id().equals(config.id()))) {
-            throw new IllegalArgumentException("node " + config.id() + " is not one of the --seeds; this version runs "
-                    + "controller nodes only (at most the first three nodes of a system)");
-        }
         Files.createDirectories(config.dataDirectory());
         InetSocketAddress raft = NodeConfig.controllerAddress(config.rpc());
         checkFree(config.http(), "http");
@@ -194,7 +190,9 @@ public final class Node implements AutoCloseable {
         }
         // A dead controller leader stalls every takeover until a new one is elected, so elections are
         // as quick as Ratis allows; a spurious election costs a stall, never safety.
-        controller = new ControllerServer(config.id(), peers, config.dataDirectory().resolve("controller"),
+        // A node among the seeds votes in the controller; any other follows its log as a listener.
+        controller = new ControllerServer(config.id(), raft.getHostString() + ":" + raft.getPort(), peers,
+                config.dataDirectory().resolve("controller"),
                 new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000));
         controller.addLeadershipListener(isLeader -> {
             try {
@@ -314,6 +312,15 @@ public final class Node implements AutoCloseable {
             if (!seed.id().equals(config.id())) {
                 transport.send(seed.id(), seed.rpc(), frame);
             }
+        }
+    }
+
+    /** Runs {@code task} on the supervisor thread, which owns the supervisor; nothing once the node is closing. */
+    private void onSupervisorThread(Runnable task) {
+        try {
+            scheduler.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // Closing: the supervisor has stopped.
         }
     }
 
@@ -547,19 +554,19 @@ public final class Node implements AutoCloseable {
                     }
                 }
                 case Frame.ClientRequest request -> onClientRequest(connection, request);
-                case Frame.Heartbeat heartbeat -> scheduler.execute(() -> {
+                case Frame.Heartbeat heartbeat -> onSupervisorThread(() -> {
                     Member member = latest.members().get(heartbeat.node());
                     if (member == null || member.incarnation() <= heartbeat.incarnation()) {
                         supervisor.heartbeat(heartbeat.node(), heartbeat.incarnation(), System.nanoTime());
                     }
                 });
-                case Frame.Suspect suspect -> scheduler.execute(() ->
+                case Frame.Suspect suspect -> onSupervisorThread(() ->
                         supervisor.suspected(suspect.suspect(), suspect.connectionClosed(), System.nanoTime()));
                 case Frame.TopologyRequest request -> connection.send(ready()
                         ? new Frame.TopologyResponse(request.requestId(), statusJson())
                         : notReady(request.requestId()));
                 case Frame.TopologyWatch watch -> onWatch(connection, watch);
-                case Frame.Hello hello -> scheduler.execute(() -> supervisor.connected(hello.node(), System.nanoTime()));
+                case Frame.Hello hello -> onSupervisorThread(() -> supervisor.connected(hello.node(), System.nanoTime()));
                 case Frame.ClientResponse response -> { }
                 case Frame.TopologyResponse response -> { }
                 case Frame.Error error -> { }
@@ -575,7 +582,7 @@ public final class Node implements AutoCloseable {
             for (ReplicaAgent agent : agents.values()) {
                 agent.connectionLost(peer);
             }
-            scheduler.execute(() -> supervisor.disconnected(peer, System.nanoTime()));
+            onSupervisorThread(() -> supervisor.disconnected(peer, System.nanoTime()));
         }
     }
 
@@ -695,7 +702,7 @@ public final class Node implements AutoCloseable {
             if (node.isEmpty()) {
                 return;
             }
-            scheduler.execute(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
+            onSupervisorThread(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
             toControllers(new Frame.Suspect(config.id(), node, connectionClosed, reason));
         }
     }

@@ -36,6 +36,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicy;
@@ -71,6 +72,8 @@ public final class ControllerServer implements AutoCloseable {
     private static final Duration RETRY_PAUSE = Duration.ofMillis(10);
     private static final TimeDuration RATIS_RETRY_PAUSE = TimeDuration.valueOf(RETRY_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
     private static final int SUBMIT_THREADS = 4;
+    /** How often a listener asks the leader for the state's version. */
+    private static final Duration LISTENER_PROBE_INTERVAL = Duration.ofMillis(200);
 
     /**
      * Timing of the controller group.
@@ -117,6 +120,18 @@ public final class ControllerServer implements AutoCloseable {
     private final RaftPeerId peerId;
     private final Map<String, String> peers;
     private final RaftGroup group;
+    /** The voting replicas. */
+    private final List<RaftPeer> voters;
+    /** This replica as a listener, or null when it votes. */
+    private final RaftPeer listener;
+    /**
+     * For a listener: a moment (System.nanoTime) at which the leader's state was no newer than what
+     * this replica has applied since; 0 before the first.
+     */
+    private volatile long lastLeaderAnswerNanos;
+    /** A leader version this listener has not applied yet, and when the leader had it; guarded by this. */
+    private long awaitedVersion = Long.MAX_VALUE;
+    private long awaitedSinceNanos;
     private final Path storageDir;
     private final Settings settings;
     private final RaftProperties properties;
@@ -147,21 +162,41 @@ public final class ControllerServer implements AutoCloseable {
     }
 
     public ControllerServer(String nodeId, Map<String, String> peers, Path storageDir, Settings settings) {
+        this(nodeId, Objects.requireNonNull(peers, "peers").get(nodeId), peers, storageDir, settings);
+        if (!this.peers.containsKey(nodeId)) {
+            throw new IllegalArgumentException("node " + nodeId + " is not one of the controller peers " + this.peers.keySet());
+        }
+    }
+
+    /**
+     * A controller replica that votes when {@code nodeId} is one of {@code peers}, else a listener:
+     * it asks the voters to add it, then receives and applies the same log without voting, so a
+     * node beyond the first three sees every state in order like the voters do.
+     *
+     * @param selfAddress the {@code host:port} of this replica's Raft endpoint
+     */
+    public ControllerServer(String nodeId, String selfAddress, Map<String, String> peers, Path storageDir, Settings settings) {
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
         this.storageDir = Objects.requireNonNull(storageDir, "storageDir");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.peers = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(peers, "peers")));
-        if (!this.peers.containsKey(nodeId)) {
-            throw new IllegalArgumentException("node " + nodeId + " is not one of the controller peers " + this.peers.keySet());
-        }
+        parseAddress(nodeId, Objects.requireNonNull(selfAddress, "selfAddress"));
         List<RaftPeer> raftPeers = new ArrayList<>();
         this.peers.forEach((id, address) -> {
             parseAddress(id, address);
             raftPeers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build());
         });
+        this.voters = List.copyOf(raftPeers);
+        this.listener = this.peers.containsKey(nodeId)
+                ? null
+                : RaftPeer.newBuilder().setId(nodeId).setAddress(selfAddress)
+                        .setStartupRole(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER).build();
+        if (listener != null) {
+            raftPeers.add(listener);
+        }
         this.peerId = RaftPeerId.valueOf(nodeId);
         this.group = RaftGroup.valueOf(GROUP_ID, raftPeers);
-        this.properties = serverProperties(this.peers.get(nodeId), storageDir, settings);
+        this.properties = serverProperties(selfAddress, storageDir, settings);
         this.stateMachine = new ControllerStateMachine(new StateMachineEvents());
         this.events = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 threads("pairstep-controller-events-" + nodeId, false));
@@ -277,7 +312,7 @@ public final class ControllerServer implements AutoCloseable {
             try {
                 raftServer.start();
                 client = RaftClient.newBuilder()
-                        .setRaftGroup(group)
+                        .setRaftGroup(RaftGroup.valueOf(GROUP_ID, voters))
                         .setProperties(properties)
                         .setRetryPolicy(this::retryDecision)
                         .build();
@@ -288,14 +323,132 @@ public final class ControllerServer implements AutoCloseable {
                 events.shutdown();
                 throw e;
             }
+            if (listener != null) {
+                Thread joining = new Thread(this::joinAsListener, "pairstep-controller-join-" + nodeId);
+                joining.setDaemon(true);
+                joining.start();
+            }
             stateMachine.copyState(state -> {
                 started = true;
                 List<Consumer<ControllerState>> targets = List.copyOf(listeners);
                 post(() -> deliver(targets, state));
                 return null;
             });
-            LOG.info("controller {} started at {} with peers {}", nodeId, peers.get(nodeId), peers);
+            LOG.info("controller {} started at {} as a {} with voters {}", nodeId, properties.get(NettyConfigKeys.Server.HOST_KEY)
+                    + ":" + properties.get(NettyConfigKeys.Server.PORT_KEY), listener == null ? "voter" : "listener", peers);
         }
+    }
+
+    /**
+     * Asks the voters, until they agree, to add this replica to the group as a listener; then keeps
+     * asking the leader for the state's version, which is how a listener knows its leader answers
+     * (a listener does not track the leader's heartbeats the way a voter does).
+     */
+    private void joinAsListener() {
+        join();
+        Message probe = Message.valueOf(ControllerStateMachine.VERSION_QUERY);
+        while (!closed) {
+            try {
+                long askedAt = System.nanoTime();
+                RaftClientReply reply = client.io().sendReadOnly(probe);
+                if (reply.isSuccess()) {
+                    leaderVersionSeen(Long.parseLong(reply.getMessage().getContent().toStringUtf8()), askedAt);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("controller {}: the leader did not answer: {}", nodeId, describe(e));
+            }
+            try {
+                Thread.sleep(LISTENER_PROBE_INTERVAL.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Adds this replica to the listeners of the current configuration, read from a voter. The
+     * change is compare-and-set: if the configuration moved meanwhile (another node joined), it is
+     * read again, so that no join undoes another.
+     */
+    private void join() {
+        String lastError = null;
+        int attempts = 0;
+        while (!closed) {
+            RaftPeerId asked = voters.get(attempts % voters.size()).getId();
+            attempts++;
+            try {
+                org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf =
+                        client.getGroupManagementApi(asked).info(GROUP_ID).getConf().orElse(null);
+                if (conf != null) {
+                    List<RaftPeer> servers = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+                    List<RaftPeer> listeners = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
+                    if (listeners.stream().anyMatch(p -> p.getId().equals(peerId))) {
+                        LOG.info("controller {} is a listener of the controller group", nodeId);
+                        return;
+                    }
+                    List<RaftPeer> withMe = new ArrayList<>(listeners);
+                    withMe.add(listener);
+                    RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+                            .setServersInNewConf(servers)
+                            .setListenersInNewConf(withMe)
+                            .setServersInCurrentConf(servers)
+                            .setListenersInCurrentConf(listeners)
+                            .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET)
+                            .build());
+                    if (reply.isSuccess()) {
+                        continue; // read it back: done once the configuration lists this replica
+                    }
+                    lastError = describe(reply.getException());
+                } else {
+                    lastError = asked + " did not tell its configuration";
+                }
+            } catch (IOException | RuntimeException e) {
+                lastError = describe(e);
+            }
+            if (attempts % 25 == 0) {
+                LOG.info("controller {} is not in the controller group yet ({} attempts; last: {})", nodeId, attempts, lastError);
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * The leader had {@code version} at {@code askedAtNanos} or later. Once this replica has applied
+     * that version, its state is known to be as new as the leader's was then.
+     */
+    private void leaderVersionSeen(long version, long askedAtNanos) {
+        // Read outside this object's lock: the state machine calls applied() holding its own lock.
+        long mine = stateMachine.copyState(ControllerState::version);
+        synchronized (this) {
+            leaderVersionSeen(version, askedAtNanos, mine);
+        }
+    }
+
+    private void leaderVersionSeen(long version, long askedAtNanos, long mine) {
+        if (mine >= version) {
+            lastLeaderAnswerNanos = askedAtNanos;
+            awaitedVersion = Long.MAX_VALUE;
+        } else if (awaitedVersion == Long.MAX_VALUE) {
+            awaitedVersion = version;
+            awaitedSinceNanos = askedAtNanos;
+        }
+    }
+
+    /** A listener applied {@code version}: if the leader had no more when last asked, the state is fresh from then. */
+    private synchronized void applied(long version) {
+        if (version >= awaitedVersion) {
+            lastLeaderAnswerNanos = awaitedSinceNanos;
+            awaitedVersion = Long.MAX_VALUE;
+        }
+    }
+
+    /** True when this replica votes; false for a listener. */
+    public boolean isVoter() {
+        return listener == null;
     }
 
     /**
@@ -484,6 +637,10 @@ public final class ControllerServer implements AutoCloseable {
      * for a while (its process was paused, or it is cut off) may hold an old state.
      */
     public long leaderSilenceMillis() {
+        if (listener != null) {
+            long answered = lastLeaderAnswerNanos;
+            return answered == 0 || closed ? Long.MAX_VALUE : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - answered);
+        }
         DivisionInfo info = info();
         if (info == null) {
             return Long.MAX_VALUE;
@@ -594,6 +751,9 @@ public final class ControllerServer implements AutoCloseable {
     private final class StateMachineEvents implements ControllerStateMachine.Events {
         @Override
         public void stateChanged(ControllerState copy) {
+            if (listener != null) {
+                applied(copy.version());
+            }
             if (started) {
                 // The listeners of this moment: one added later hears the current state on its own.
                 List<Consumer<ControllerState>> targets = List.copyOf(listeners);

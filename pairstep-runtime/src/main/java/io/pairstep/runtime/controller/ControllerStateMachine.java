@@ -154,9 +154,18 @@ final class ControllerStateMachine extends BaseStateMachine {
         return super.startTransaction(request);
     }
 
-    /** Any read-only query returns the whole current state, as {@link ControlJson#encodeState}. */
+    /** The query that returns only the state's version, in decimal: a cheap proof that the leader answers. */
+    static final String VERSION_QUERY = "version";
+
+    /**
+     * A read-only query: {@link #VERSION_QUERY} returns the state's version; any other the whole
+     * current state, as {@link ControlJson#encodeState}.
+     */
     @Override
     public CompletableFuture<Message> query(Message request) {
+        if (request.getContent().toStringUtf8().equals(VERSION_QUERY)) {
+            return CompletableFuture.completedFuture(Message.valueOf(Long.toString(copyState(ControllerState::version))));
+        }
         byte[] bytes = copyState(ControlJson::encodeState);
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes)));
     }
