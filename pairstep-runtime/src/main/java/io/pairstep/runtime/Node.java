@@ -111,6 +111,9 @@ public final class Node implements AutoCloseable {
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
+    /** The events found in the controller states this node applies; served by the admin API. */
+    private final io.pairstep.runtime.events.EventLog events =
+            new io.pairstep.runtime.events.EventLog(io.pairstep.runtime.events.EventLog.CAPACITY_DEFAULT, java.time.Clock.systemUTC());
 
     public Node(NodeConfig config) {
         this.config = config;
@@ -168,6 +171,14 @@ public final class Node implements AutoCloseable {
         return config;
     }
 
+    io.pairstep.runtime.events.EventLog events() {
+        return events;
+    }
+
+    HttpGateway gateway() {
+        return gateway;
+    }
+
     /** Starts every part; throws with a clear message when the node cannot run. */
     public void start() throws IOException {
         if (config.seeds().stream().noneMatch(s -> s.id().equals(config.id()))) {
@@ -206,6 +217,7 @@ public final class Node implements AutoCloseable {
             }
         });
         controller.addListener(this::onState);
+        controller.addListener(events::onState);
         controller.start();
         ControlResult bootstrap = submitUntilAnswered(new ControlCommand.Bootstrap(systemId));
         if (!bootstrap.accepted()) {
