@@ -7,6 +7,8 @@ const EVENTS_SHOWN_MAX = 500;
 const REPLICAS_BY_MODE = { pair: 2, dmr: 2, tmr: 3, none: 1 };
 
 let lastStatus = null;
+/** The status document last drawn, as text: an unchanged document is not drawn again. */
+let lastRendered = "";
 let lastSeq = 0;
 let stream = null;
 
@@ -61,6 +63,10 @@ async function pollStatus() {
 }
 
 function render(status) {
+  // Redrawing replaces the elements: skip it when nothing changed, so a click is never lost to it.
+  const text = JSON.stringify(status);
+  if (text === lastRendered) return;
+  lastRendered = text;
   $("system").textContent = "system " + status.system + " · served by " + location.host;
   renderNodes(status);
   renderServices(status);
@@ -75,8 +81,7 @@ function renderNodes(status) {
         el("span", { class: "badge " + (down ? "down" : "up") }, node.state),
         leader ? el("span", { class: "badge leader", title: "leads the controller" }, "★ leader") : null),
       el("div", { class: "details" }, "pid " + (node.pid || "?") + " · " + node.http),
-      el("button", { class: "kill", "data-node": node.id, disabled: down, title: "SIGKILL this node's process",
-        onclick: () => kill(node.id) }, "kill"));
+      el("button", { class: "kill", "data-node": node.id, disabled: down, title: "SIGKILL this node's process" }, "kill"));
   });
   $("nodes").replaceChildren(...cards);
 }
@@ -196,6 +201,12 @@ async function kill(id) {
     notice("Kill " + id + ": " + e, true);
   }
 }
+
+// One listener for every kill button, however often the nodes are redrawn.
+$("nodes").addEventListener("click", (e) => {
+  const button = e.target.closest("button.kill");
+  if (button && !button.disabled) kill(button.dataset.node);
+});
 
 pollStatus();
 followEvents();
