@@ -28,6 +28,8 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +73,8 @@ public final class AdminApi {
             .connectTimeout(Duration.ofSeconds(2))
             .build();
     private JavalinState server;
+    /** The threads feeding event streams; stopped before the server stops, while their responses still exist. */
+    private final Set<Thread> feeders = ConcurrentHashMap.newKeySet();
 
     /**
      * @param state the node's latest controller state
@@ -95,6 +99,7 @@ public final class AdminApi {
         config.routes.get("/v1/events/stream", this::stream);
         config.routes.get("/v1/nodes", this::nodes);
         config.routes.post("/v1/nodes/{id}/kill", this::kill);
+        config.events.serverStopping(this::stopStreams);
         config.staticFiles.add(files -> {
             files.hostedPath = "/";
             files.directory = CONSOLE_DIRECTORY;
@@ -199,7 +204,15 @@ public final class AdminApi {
             client.keepAlive();
             client.onClose(() -> closeQuietly(subscription));
             // One virtual thread per client, so that a slow client delays only itself.
-            Thread.ofVirtual().name("pairstep-event-stream").start(() -> feed(client, backlog, queue, overflowed, subscription));
+            Thread feeder = Thread.ofVirtual().name("pairstep-event-stream").unstarted(() -> {
+                try {
+                    feed(client, backlog, queue, overflowed, subscription);
+                } finally {
+                    feeders.remove(Thread.currentThread());
+                }
+            });
+            feeders.add(feeder);
+            feeder.start();
         }).handle(ctx);
     }
 
@@ -234,6 +247,21 @@ public final class AdminApi {
                 client.close();
             } catch (RuntimeException e) {
                 LOG.debug("closing an event stream: {}", e.toString());
+            }
+        }
+    }
+
+    /** Ends every event stream and waits for it to close its response. */
+    private void stopStreams() {
+        for (Thread feeder : List.copyOf(feeders)) {
+            feeder.interrupt();
+        }
+        for (Thread feeder : List.copyOf(feeders)) {
+            try {
+                feeder.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }
