@@ -115,7 +115,7 @@ class ConsoleIT {
                 wait.until(ExpectedConditions.alertIsPresent()).accept();
 
                 // The takeover, within a few seconds: a new primary for kv/0, the event, and the dead node.
-                FluentWait<WebDriver> takeover = new WebDriverWait(driver, Duration.ofSeconds(10), Duration.ofMillis(50))
+                FluentWait<WebDriver> takeover = new WebDriverWait(driver, Duration.ofSeconds(15), Duration.ofMillis(50))
                         .ignoring(StaleElementReferenceException.class);
                 takeover.until(d -> {
                     List<WebElement> rows = d.findElements(By.cssSelector("tr[data-group='kv/0']"));

@@ -54,7 +54,7 @@ async function pollStatus() {
       lastStatus = body;
       render(body);
     }
-    connection("live", "live · version " + body.version);
+    connection("live", "live · version " + lastStatus.version);
   } catch (e) {
     connection("lost", "lost contact with " + location.host);
   } finally {
@@ -67,6 +67,7 @@ function render(status) {
   const text = JSON.stringify(status);
   if (text === lastRendered) return;
   lastRendered = text;
+  connection("live", "live · version " + status.version);
   $("system").textContent = "system " + status.system + " · served by " + location.host;
   renderNodes(status);
   renderServices(status);
