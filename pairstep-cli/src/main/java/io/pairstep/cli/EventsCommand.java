@@ -38,8 +38,8 @@ public final class EventsCommand implements Callable<Integer> {
     SystemOptions system = new SystemOptions();
 
     @Option(names = "--since", paramLabel = "T",
-            description = "Only events after this: an ISO-8601 time (2026-11-21T10:15:30Z), an event number of the node"
-                    + " asked, or v<controller version> (the same on every node).")
+            description = "Only events since T: an ISO-8601 time (2026-11-21T10:15:30Z; events at or after it), an event number of the node"
+                    + " asked (events after it), or v<controller version> (events of later versions; the same on every node).")
     String since;
 
     @Option(names = {"-f", "--follow"}, description = "Keep printing new events as they happen, until interrupted.")

@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -75,6 +76,7 @@ class ConsoleIT {
             status.get("nodes").forEach(node -> nodes.add(node.get("http").asString()));
 
             ChromeDriver driver = browser();
+            Process follower = null;
             try {
                 // The page redraws when the system changes, so an element found may be replaced before it is read.
                 FluentWait<WebDriver> wait = new WebDriverWait(driver, Duration.ofSeconds(20), Duration.ofMillis(100))
@@ -103,6 +105,11 @@ class ConsoleIT {
                 assertThat(driver.findElements(By.cssSelector(".node[data-leader='true']"))).as("one controller leader marked").hasSize(1);
                 assertThat(driver.findElements(By.cssSelector("tr[data-group='kv/0'] .replica"))).hasSize(2);
                 wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#events li[data-type='service-deployed']")));
+
+                // pairstep events --follow, reading the stream of the node about to die first.
+                follower = follow(system.clusterFile().node(victim).http() + "," + String.join(",", survivors));
+                Process following = follower;
+                await().atMost(Duration.ofSeconds(20)).until(() -> followed.stream().anyMatch(l -> l.contains("service-deployed")));
 
                 // Events already on the page (there may have been takeovers while the system started).
                 // Events are only ever added, never redrawn: the first is the newest.
@@ -137,6 +144,13 @@ class ConsoleIT {
                         || !d.findElements(By.cssSelector("#events li[data-type='replica-inserted']")).isEmpty());
                 screenshot(driver, target().resolve("console.png"));
 
+                // The follower lost its node, went on with another, and printed every event once.
+                await().atMost(Duration.ofSeconds(20)).until(() -> followed.stream().anyMatch(l -> l.contains("took over from " + victim)));
+                assertThat(followedErrors).anyMatch(l -> l.contains("trying"));
+                List<String> withoutTimes = followed.stream().map(l -> l.substring(l.indexOf("  v"))).toList();
+                assertThat(withoutTimes).doesNotHaveDuplicates();
+                assertThat(following.isAlive()).isTrue();
+
                 // The CLI shows the same takeover, and the surviving nodes' logs agree event for event.
                 String events = system.cli("events", "--dir", dir.toString());
                 assertThat(events).contains("takeover", "took over from " + victim);
@@ -154,8 +168,37 @@ class ConsoleIT {
                 throw e;
             } finally {
                 driver.quit();
+                if (follower != null) {
+                    follower.destroyForcibly();
+                }
             }
         }
+    }
+
+    private final List<String> followed = new CopyOnWriteArrayList<>();
+    private final List<String> followedErrors = new CopyOnWriteArrayList<>();
+
+    /** Starts {@code pairstep events --follow} on the given nodes; its lines land in {@link #followed} and {@link #followedErrors}. */
+    private Process follow(String cluster) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process process = new ProcessBuilder(java, "-jar", System.getProperty("pairstep.jar"), "events", "--follow", "--cluster", cluster)
+                .start();
+        process.getOutputStream().close();
+        collect(process.getInputStream(), followed);
+        collect(process.getErrorStream(), followedErrors);
+        return process;
+    }
+
+    private static void collect(java.io.InputStream stream, List<String> lines) {
+        Thread.ofPlatform().daemon().name("console-it-follow").start(() -> {
+            try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(stream, java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                // The process was stopped.
+            }
+        });
     }
 
     /** Whether a process runs: a dead one that nobody has reaped yet (a zombie) does not. */
