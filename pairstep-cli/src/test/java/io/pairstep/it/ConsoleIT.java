@@ -29,6 +29,7 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.FluentWait;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -106,6 +107,14 @@ class ConsoleIT {
                 assertThat(driver.findElements(By.cssSelector("tr[data-group='kv/0'] .replica"))).hasSize(2);
                 wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#events li[data-type='service-deployed']")));
 
+                // Deploy through the console: the new service's group appears; a taken name is refused on the page.
+                deployFromConsole(driver, "bank", "bank", "2");
+                wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-group='bank/1']")));
+                assertThat(driver.findElement(By.id("notice")).getText()).contains("Deployed bank");
+                deployFromConsole(driver, "kv", "kv", "1");
+                wait.until(d -> d.findElement(By.id("notice")).getText().contains("already deployed"));
+                assertThat(driver.findElement(By.id("notice")).getDomAttribute("class")).contains("error");
+
                 // pairstep events --follow, reading the stream of the node about to die first.
                 follower = follow(system.clusterFile().node(victim).http() + "," + String.join(",", survivors));
                 Process following = follower;
@@ -173,6 +182,18 @@ class ConsoleIT {
                 }
             }
         }
+    }
+
+    private static void deployFromConsole(WebDriver driver, String name, String example, String partitions) {
+        WebElement form = driver.findElement(By.id("deploy"));
+        WebElement nameField = form.findElement(By.name("name"));
+        nameField.clear();
+        nameField.sendKeys(name);
+        new Select(form.findElement(By.name("example"))).selectByVisibleText(example);
+        WebElement partitionsField = form.findElement(By.name("partitions"));
+        partitionsField.clear();
+        partitionsField.sendKeys(partitions);
+        form.findElement(By.cssSelector("button[type='submit']")).click();
     }
 
     private final List<String> followed = new CopyOnWriteArrayList<>();

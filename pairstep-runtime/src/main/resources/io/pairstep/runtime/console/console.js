@@ -203,6 +203,31 @@ async function kill(id) {
   }
 }
 
+async function deploy(form) {
+  const data = new FormData(form);
+  const request = { name: data.get("name"), example: data.get("example"), mode: data.get("mode"),
+    partitions: Number(data.get("partitions")) };
+  try {
+    const response = await fetch("/v1/services", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(request) });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 201) {
+      notice("Deployed " + body.name + ": " + body.mode + ", " + body.partitions + " partition" + (body.partitions === 1 ? "" : "s") + ".", false);
+      form.reset();
+      refreshSoon();
+    } else {
+      notice("Deploy " + request.name + ": " + (body.error || ("HTTP " + response.status)), true);
+    }
+  } catch (e) {
+    notice("Deploy " + request.name + ": " + e, true);
+  }
+}
+
+$("deploy").addEventListener("submit", (e) => {
+  e.preventDefault();
+  deploy(e.target);
+});
+
 // One listener for every kill button, however often the nodes are redrawn.
 $("nodes").addEventListener("click", (e) => {
   const button = e.target.closest("button.kill");
