@@ -252,9 +252,11 @@ class OpenApiDocumentTest {
         JsonNode sinceTime = JSON.readTree(get("/v1/events?since=" + deployed.get("time").asString()).body());
         assertThat(sinceTime.get(0).get("time").asString().compareTo(deployed.get("time").asString())).isGreaterThanOrEqualTo(0);
 
-        HttpResponse<String> bad = get("/v1/events?since=yesterday");
-        assertThat(bad.statusCode()).isEqualTo(400);
-        assertThat(JSON.readTree(bad.body()).get("code").asString()).isEqualTo("BAD_REQUEST");
+        for (String since : List.of("yesterday", "99999999999999999999", "v99999999999999999999")) {
+            HttpResponse<String> bad = get("/v1/events?since=" + since);
+            assertThat(bad.statusCode()).as(since).isEqualTo(400);
+            assertThat(JSON.readTree(bad.body()).get("code").asString()).isEqualTo("BAD_REQUEST");
+        }
     }
 
     @Test

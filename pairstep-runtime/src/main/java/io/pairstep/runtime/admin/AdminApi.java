@@ -129,12 +129,20 @@ public final class AdminApi {
         }
         String text = since.strip();
         if (text.chars().allMatch(Character::isDigit)) {
-            return events.afterSeq(Long.parseLong(text));
+            return events.afterSeq(parseNumber(text));
         }
         if (text.length() > 1 && (text.charAt(0) == 'v' || text.charAt(0) == 'V') && text.substring(1).chars().allMatch(Character::isDigit)) {
-            return events.afterVersion(Long.parseLong(text.substring(1)));
+            return events.afterVersion(parseNumber(text.substring(1)));
         }
         return events.since(parseTime(text));
+    }
+
+    private static long parseNumber(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new BadRequest("since " + digits + " is too large");
+        }
     }
 
     private static Instant parseTime(String text) {
@@ -200,20 +208,25 @@ public final class AdminApi {
             error(ctx, 400, "BAD_REQUEST", e.getMessage());
             return;
         }
-        new SseHandler(client -> {
-            client.keepAlive();
-            client.onClose(() -> closeQuietly(subscription));
-            // One virtual thread per client, so that a slow client delays only itself.
-            Thread feeder = Thread.ofVirtual().name("pairstep-event-stream").unstarted(() -> {
-                try {
-                    feed(client, backlog, queue, overflowed, subscription);
-                } finally {
-                    feeders.remove(Thread.currentThread());
-                }
-            });
-            feeders.add(feeder);
-            feeder.start();
-        }).handle(ctx);
+        try {
+            new SseHandler(client -> {
+                client.keepAlive();
+                client.onClose(() -> closeQuietly(subscription));
+                // One virtual thread per client, so that a slow client delays only itself.
+                Thread feeder = Thread.ofVirtual().name("pairstep-event-stream").unstarted(() -> {
+                    try {
+                        feed(client, backlog, queue, overflowed, subscription);
+                    } finally {
+                        feeders.remove(Thread.currentThread());
+                    }
+                });
+                feeders.add(feeder);
+                feeder.start();
+            }).handle(ctx);
+        } catch (Exception | Error e) {
+            closeQuietly(subscription);
+            throw e;
+        }
     }
 
     private static void feed(SseClient client, List<Event> backlog, BlockingQueue<Event> queue, AtomicBoolean overflowed,
