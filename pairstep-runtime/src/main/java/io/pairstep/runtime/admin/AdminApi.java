@@ -339,6 +339,13 @@ public final class AdminApi {
      */
     private void kill(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
+        // A browser sends Origin with every POST, and any web page may POST here without a preflight:
+        // only the console served by a node of this system (same origin) may kill, not another site.
+        String origin = ctx.header("Origin");
+        if (origin != null && !sameOrigin(origin, ctx.header("Host"))) {
+            error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not kill nodes; use the console or the API directly");
+            return;
+        }
         if (id.equals(nodeId)) {
             killThisNode(ctx);
             return;
@@ -379,6 +386,11 @@ public final class AdminApi {
             Thread.currentThread().interrupt();
             error(ctx, 503, "UNAVAILABLE", "interrupted while asking node " + id + " to die");
         }
+    }
+
+    private static boolean sameOrigin(String origin, String host) {
+        int scheme = origin.indexOf("://");
+        return host != null && scheme > 0 && origin.substring(scheme + 3).equalsIgnoreCase(host);
     }
 
     /** Answers 202, makes sure the answer left, then dies. */

@@ -108,6 +108,18 @@ class AdminApiTest {
         assertThat(misdirected.statusCode()).isEqualTo(409);
         assertThat(JSON.readTree(misdirected.body()).get("code").asString()).isEqualTo("MISDIRECTED");
 
+        // Another web site's page cannot kill through the visitor's browser.
+        HttpResponse<String> crossSite = post(first, "/v1/nodes/n2/kill", Map.of("Origin", "http://evil.example"));
+        assertThat(crossSite.statusCode()).isEqualTo(403);
+        assertThat(JSON.readTree(crossSite.body()).get("code").asString()).isEqualTo("FORBIDDEN");
+
         assertThat(deaths.get("n1").get() + deaths.get("n2").get()).isZero();
+    }
+
+    @Test
+    void theConsoleOfTheSameOriginMayKill() throws Exception {
+        HttpResponse<String> response = post(first, "/v1/nodes/n2/kill", Map.of("Origin", "http://127.0.0.1:" + first.port()));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n2").get() == 1);
     }
 }
