@@ -35,6 +35,7 @@ final class HttpGateway implements AutoCloseable {
     private final Node node;
     private PairstepClient client;
     private Javalin server;
+    private io.pairstep.runtime.admin.AdminApi admin;
 
     HttpGateway(Node node) {
         this.node = node;
@@ -45,6 +46,7 @@ final class HttpGateway implements AutoCloseable {
         seeds.add(node.config().rpc());
         node.config().seeds().forEach(s -> seeds.add(s.rpc()));
         client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS)));
+        admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events());
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
             config.jetty.port = address.getPort();
@@ -53,8 +55,13 @@ final class HttpGateway implements AutoCloseable {
             config.routes.get("/v1/status", this::status);
             config.routes.post("/v1/services", this::deploy);
             config.routes.post("/v1/services/{name}/call", this::call);
+            admin.install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
         }).start();
+    }
+
+    io.pairstep.runtime.admin.AdminApi admin() {
+        return admin;
     }
 
     private void status(Context ctx) {

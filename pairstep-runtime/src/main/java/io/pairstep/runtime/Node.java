@@ -115,6 +115,9 @@ public final class Node implements AutoCloseable {
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
+    /** The events found in the controller states this node applies; served by the admin API. */
+    private final io.pairstep.runtime.events.EventLog events =
+            new io.pairstep.runtime.events.EventLog(io.pairstep.runtime.events.EventLog.CAPACITY_DEFAULT, java.time.Clock.systemUTC());
 
     public Node(NodeConfig config) {
         this.config = config;
@@ -172,6 +175,14 @@ public final class Node implements AutoCloseable {
         return config;
     }
 
+    io.pairstep.runtime.events.EventLog events() {
+        return events;
+    }
+
+    HttpGateway gateway() {
+        return gateway;
+    }
+
     /** Starts every part; throws with a clear message when the node cannot run. */
     public void start() throws IOException {
         Files.createDirectories(config.dataDirectory());
@@ -208,6 +219,7 @@ public final class Node implements AutoCloseable {
             }
         });
         controller.addListener(this::onState);
+        controller.addListener(events::onState);
         controller.start();
         ControlResult bootstrap = submitUntilAnswered(new ControlCommand.Bootstrap(systemId));
         if (!bootstrap.accepted()) {

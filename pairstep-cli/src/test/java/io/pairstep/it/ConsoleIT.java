@@ -1,0 +1,260 @@
+package io.pairstep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pairstep.cli.LocalSystem;
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.FluentWait;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+/**
+ * The web console in a real browser (Debian's chromium, headless, through its chromedriver) against
+ * a 3-node system of real processes: it shows every node, the kill button of a primary's node
+ * really kills that process, and the takeover appears on the page within a few seconds. The page
+ * is saved as {@code target/console.png}.
+ */
+class ConsoleIT {
+
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private static Path target() {
+        return Path.of(System.getProperty("pairstep.jar", "target/pairstep.jar")).toAbsolutePath().getParent();
+    }
+
+    private ChromeDriver browser() throws IOException {
+        assertThat(CHROMIUM).as("chromium; scripts/install-test-deps installs it").isExecutable();
+        assertThat(CHROMEDRIVER).as("chromedriver; scripts/install-test-deps installs it").isExecutable();
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update",
+                "--disable-sync", "--window-size=1400,900",
+                "--user-data-dir=" + Files.createDirectories(dir.resolve("chromium-profile")));
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build();
+        return new ChromeDriver(service, options);
+    }
+
+    @Test
+    void theConsoleShowsEveryNodeAndATakeoverCausedThroughItsKillButton() throws Exception {
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
+            system.deploy("kv", "kv", "pair", 2);
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected").isTrue();
+            JsonNode status = system.status();
+            List<String> nodes = new ArrayList<>();
+            status.get("nodes").forEach(node -> nodes.add(node.get("http").asString()));
+
+            ChromeDriver driver = browser();
+            Process follower = null;
+            try {
+                // The page redraws when the system changes, so an element found may be replaced before it is read.
+                FluentWait<WebDriver> wait = new WebDriverWait(driver, Duration.ofSeconds(20), Duration.ofMillis(100))
+                        .ignoring(StaleElementReferenceException.class);
+                // The page must be served by a node that survives, so that it can show the takeover:
+                // open the console on a node that does not host kv/0's primary.
+                String primaryAtStart = null;
+                String consoleAddress = null;
+                for (String address : nodes) {
+                    driver.get("http://" + address + "/");
+                    for (JsonNode node : status.get("nodes")) {
+                        wait.until(ExpectedConditions.presenceOfElementLocated(
+                                By.cssSelector(".node[data-node='" + node.get("id").asString() + "'][data-state='up']")));
+                    }
+                    primaryAtStart = wait.until(d -> d.findElement(By.cssSelector("tr[data-group='kv/0']")).getDomAttribute("data-primary"));
+                    if (!address.equals(system.clusterFile().node(primaryAtStart).http())) {
+                        consoleAddress = address;
+                        break;
+                    }
+                }
+                assertThat(consoleAddress).as("a node without kv/0's primary").isNotNull();
+                String victim = primaryAtStart;
+                long victimPid = system.clusterFile().node(victim).pid();
+                List<String> survivors = nodes.stream().filter(a -> !a.equals(system.clusterFile().node(victim).http())).toList();
+                assertThat(driver.findElements(By.cssSelector(".node"))).hasSize(3);
+                assertThat(driver.findElements(By.cssSelector(".node[data-leader='true']"))).as("one controller leader marked").hasSize(1);
+                assertThat(driver.findElements(By.cssSelector("tr[data-group='kv/0'] .replica"))).hasSize(2);
+                wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#events li[data-type='service-deployed']")));
+
+                // Deploy through the console: the new service's group appears; a taken name is refused on the page.
+                deployFromConsole(driver, "bank", "bank", "2");
+                wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-group='bank/1']")));
+                assertThat(driver.findElement(By.id("notice")).getText()).contains("Deployed bank");
+                deployFromConsole(driver, "kv", "kv", "1");
+                wait.until(d -> d.findElement(By.id("notice")).getText().contains("already deployed"));
+                assertThat(driver.findElement(By.id("notice")).getDomAttribute("class")).contains("error");
+
+                // pairstep events --follow, reading the stream of the node about to die first.
+                follower = follow(system.clusterFile().node(victim).http() + "," + String.join(",", survivors));
+                Process following = follower;
+                await().atMost(Duration.ofSeconds(20)).until(() -> followed.stream().anyMatch(l -> l.contains("service-deployed")));
+
+                // Events already on the page (there may have been takeovers while the system started).
+                // Events are only ever added, never redrawn: the first is the newest.
+                long lastSeqBefore = Long.parseLong(driver.findElement(By.cssSelector("#events li")).getDomAttribute("data-seq"));
+                String killButton = "button.kill[data-node='" + victim + "']";
+                wait.until(d -> {
+                    d.findElement(By.cssSelector(killButton)).click();
+                    return true;
+                });
+                wait.until(ExpectedConditions.alertIsPresent()).accept();
+
+                // The takeover, within a few seconds: a new primary for kv/0, the event, and the dead node.
+                FluentWait<WebDriver> takeover = new WebDriverWait(driver, Duration.ofSeconds(15), Duration.ofMillis(50))
+                        .ignoring(StaleElementReferenceException.class);
+                takeover.until(d -> {
+                    List<WebElement> rows = d.findElements(By.cssSelector("tr[data-group='kv/0']"));
+                    String primary = rows.isEmpty() ? "" : rows.get(0).getDomAttribute("data-primary");
+                    return primary != null && !primary.isEmpty() && !primary.equals(victim);
+                });
+                WebElement takeoverEvent = takeover.until(d -> d.findElements(By.cssSelector("#events li[data-type='takeover']")).stream()
+                        .filter(li -> Long.parseLong(li.getDomAttribute("data-seq")) > lastSeqBefore)
+                        .filter(li -> li.getText().contains("kv/0") && li.getText().contains("took over from " + victim))
+                        .findFirst().orElse(null));
+                takeover.until(ExpectedConditions.presenceOfElementLocated(
+                        By.cssSelector(".node[data-node='" + victim + "'][data-state='down']")));
+                assertThat(takeoverEvent.getText()).contains("TAKEOVER");
+                assertThat(driver.findElement(By.id("notice")).getText()).contains(victim, "SIGKILL");
+                // The kill button killed the real process.
+                await().atMost(Duration.ofSeconds(5)).until(() -> !runs(victimPid));
+                // The rebuilt backup shows up (syncing or already in sync) on the page too.
+                wait.until(d -> d.findElements(By.cssSelector("tr[data-group='kv/0'] .replica")).size() == 2
+                        || !d.findElements(By.cssSelector("#events li[data-type='replica-inserted']")).isEmpty());
+                screenshot(driver, target().resolve("console.png"));
+
+                // The follower lost its node, went on with another, and printed every event once.
+                await().atMost(Duration.ofSeconds(20)).until(() -> followed.stream().anyMatch(l -> l.contains("took over from " + victim)));
+                assertThat(followedErrors).anyMatch(l -> l.contains("trying"));
+                List<String> withoutTimes = followed.stream().map(l -> l.substring(l.indexOf("  v"))).toList();
+                assertThat(withoutTimes).doesNotHaveDuplicates();
+                assertThat(following.isAlive()).isTrue();
+
+                // The CLI shows the same takeover, and the surviving nodes' logs agree event for event.
+                String events = system.cli("events", "--dir", dir.toString());
+                assertThat(events).contains("takeover", "took over from " + victim);
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                    List<String> first = comparable(survivors.get(0));
+                    List<String> second = comparable(survivors.get(1));
+                    // Each node's log starts when the node started: compare from the later start.
+                    long from = Math.max(version(first.get(0)), version(second.get(0)));
+                    assertThat(first.stream().filter(e -> version(e) >= from).toList())
+                            .isEqualTo(second.stream().filter(e -> version(e) >= from).toList())
+                            .anyMatch(e -> e.contains("took over from " + victim));
+                });
+            } catch (RuntimeException | AssertionError e) {
+                screenshot(driver, target().resolve("console-failure.png"));
+                throw e;
+            } finally {
+                driver.quit();
+                if (follower != null) {
+                    follower.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    private static void deployFromConsole(WebDriver driver, String name, String example, String partitions) {
+        WebElement form = driver.findElement(By.id("deploy"));
+        WebElement nameField = form.findElement(By.name("name"));
+        nameField.clear();
+        nameField.sendKeys(name);
+        new Select(form.findElement(By.name("example"))).selectByVisibleText(example);
+        WebElement partitionsField = form.findElement(By.name("partitions"));
+        partitionsField.clear();
+        partitionsField.sendKeys(partitions);
+        form.findElement(By.cssSelector("button[type='submit']")).click();
+    }
+
+    private final List<String> followed = new CopyOnWriteArrayList<>();
+    private final List<String> followedErrors = new CopyOnWriteArrayList<>();
+
+    /** Starts {@code pairstep events --follow} on the given nodes; its lines land in {@link #followed} and {@link #followedErrors}. */
+    private Process follow(String cluster) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process process = new ProcessBuilder(java, "-jar", System.getProperty("pairstep.jar"), "events", "--follow", "--cluster", cluster)
+                .start();
+        process.getOutputStream().close();
+        collect(process.getInputStream(), followed);
+        collect(process.getErrorStream(), followedErrors);
+        return process;
+    }
+
+    private static void collect(java.io.InputStream stream, List<String> lines) {
+        Thread.ofPlatform().daemon().name("console-it-follow").start(() -> {
+            try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(stream, java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                // The process was stopped.
+            }
+        });
+    }
+
+    /** Whether a process runs: a dead one that nobody has reaped yet (a zombie) does not. */
+    private static boolean runs(long pid) throws IOException {
+        Path stat = Path.of("/proc/" + pid + "/stat");
+        if (!Files.exists(stat)) {
+            return false;
+        }
+        String text = Files.readString(stat);
+        int close = text.lastIndexOf(')');
+        return close < 0 || close + 2 >= text.length() || text.charAt(close + 2) != 'Z';
+    }
+
+    private static long version(String comparableEvent) {
+        return Long.parseLong(comparableEvent.substring(0, comparableEvent.indexOf('.')));
+    }
+
+    /** A node's events as (version, index, type, message): the same on every node. */
+    private static List<String> comparable(String http) throws Exception {
+        try (HttpClient client = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://" + http + "/v1/events"))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            List<String> events = new ArrayList<>();
+            for (JsonNode event : JSON.readTree(response.body())) {
+                events.add(event.get("version").asLong() + "." + event.get("index").asInt() + " " + event.get("type").asString()
+                        + " " + event.get("message").asString());
+            }
+            return events;
+        }
+    }
+
+    private static void screenshot(WebDriver driver, Path file) throws IOException {
+        File shot = ((ChromeDriver) driver).getScreenshotAs(OutputType.FILE);
+        Files.copy(shot.toPath(), file, StandardCopyOption.REPLACE_EXISTING);
+        System.out.println("ConsoleIT: screenshot " + file);
+    }
+}

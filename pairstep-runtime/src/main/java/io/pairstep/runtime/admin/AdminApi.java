@@ -1,0 +1,436 @@
+package io.pairstep.runtime.admin;
+
+import io.javalin.config.JavalinConfig;
+import io.javalin.config.JavalinState;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.javalin.http.sse.SseClient;
+import io.javalin.http.sse.SseHandler;
+import io.javalin.http.staticfiles.Location;
+import io.javalin.router.ParsedEndpoint;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.Role;
+import io.pairstep.runtime.events.Event;
+import io.pairstep.runtime.events.EventJson;
+import io.pairstep.runtime.events.EventLog;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The admin API of a node, which answers for the whole system: the event log ({@code GET
+ * /v1/events}, and {@code GET /v1/events/stream} as server-sent events), the nodes ({@code GET
+ * /v1/nodes}), fault injection ({@code POST /v1/nodes/{id}/kill}), and the web console's files at
+ * {@code /}. {@code docs/openapi.yaml} describes every route.
+ */
+public final class AdminApi {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Marks a kill request that one node forwarded to the target node, so it is never forwarded again. */
+    static final String FORWARDED_HEADER = "Pairstep-Forwarded-By";
+    /** Where the console's files are in the jar. */
+    static final String CONSOLE_DIRECTORY = "/io/pairstep/runtime/console";
+    private static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(5);
+    /** Events a stream client may fall behind by before it is cut off (it can reconnect with since). */
+    private static final int STREAM_BACKLOG_MAX = 4096;
+    /** How often an idle stream sends a comment, so that a vanished client is noticed. */
+    private static final long STREAM_KEEPALIVE_SECONDS = 15;
+
+    private final String nodeId;
+    private final Supplier<ControllerState> state;
+    private final BooleanSupplier ready;
+    private final EventLog events;
+    private final Runnable killSelf;
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
+    private JavalinState server;
+    /** The threads feeding event streams; stopped before the server stops, while their responses still exist. */
+    private final Set<Thread> feeders = ConcurrentHashMap.newKeySet();
+
+    /**
+     * @param state the node's latest controller state
+     * @param ready true when the node's state is current enough to answer for the system
+     */
+    public AdminApi(String nodeId, Supplier<ControllerState> state, BooleanSupplier ready, EventLog events) {
+        this(nodeId, state, ready, events, AdminApi::sigkillSelf);
+    }
+
+    AdminApi(String nodeId, Supplier<ControllerState> state, BooleanSupplier ready, EventLog events, Runnable killSelf) {
+        this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
+        this.state = Objects.requireNonNull(state, "state");
+        this.ready = Objects.requireNonNull(ready, "ready");
+        this.events = Objects.requireNonNull(events, "events");
+        this.killSelf = Objects.requireNonNull(killSelf, "killSelf");
+    }
+
+    /** Adds the admin routes and the console's files to a Javalin configuration. */
+    public void install(JavalinConfig config) {
+        server = config.unsafe;
+        config.routes.get("/v1/events", this::events);
+        config.routes.get("/v1/events/stream", this::stream);
+        config.routes.get("/v1/nodes", this::nodes);
+        config.routes.post("/v1/nodes/{id}/kill", this::kill);
+        config.events.serverStopping(this::stopStreams);
+        config.staticFiles.add(files -> {
+            files.hostedPath = "/";
+            files.directory = CONSOLE_DIRECTORY;
+            files.location = Location.CLASSPATH;
+        });
+    }
+
+    /** Every route the server answers, as {@code "METHOD /path"}, for the check against the OpenAPI document. */
+    public List<String> routes() {
+        List<String> routes = new ArrayList<>();
+        for (ParsedEndpoint parsed : server.internalRouter.allHttpHandlers()) {
+            HandlerType method = parsed.endpoint.method;
+            if (method.isHttpMethod()) {
+                routes.add(method.name() + " " + parsed.endpoint.path);
+            }
+        }
+        return routes;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Events
+
+    /** Which events a {@code since} parameter selects; null selects all. */
+    private List<Event> select(String since) {
+        if (since == null || since.isBlank()) {
+            return events.all();
+        }
+        String text = since.strip();
+        if (text.chars().allMatch(Character::isDigit)) {
+            return events.afterSeq(parseNumber(text));
+        }
+        if (text.length() > 1 && (text.charAt(0) == 'v' || text.charAt(0) == 'V') && text.substring(1).chars().allMatch(Character::isDigit)) {
+            return events.afterVersion(parseNumber(text.substring(1)));
+        }
+        return events.since(parseTime(text));
+    }
+
+    private static long parseNumber(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new BadRequest("since " + digits + " is too large");
+        }
+    }
+
+    private static Instant parseTime(String text) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            try {
+                return OffsetDateTime.parse(text).toInstant();
+            } catch (DateTimeParseException again) {
+                throw new BadRequest("since must be an event sequence number, v<controller version> or an ISO-8601 time"
+                        + " such as 2026-11-21T10:15:30Z; was \"" + text + "\"");
+            }
+        }
+    }
+
+    /** A request with a bad parameter; answered 400. */
+    private static final class BadRequest extends RuntimeException {
+        BadRequest(String message) {
+            super(message);
+        }
+    }
+
+    private void events(Context ctx) {
+        List<Event> selected;
+        try {
+            selected = select(ctx.queryParam("since"));
+        } catch (BadRequest e) {
+            error(ctx, 400, "BAD_REQUEST", e.getMessage());
+            return;
+        }
+        ctx.contentType("application/json").result(EventJson.json(selected));
+    }
+
+    /**
+     * Server-sent events: first the retained events {@code since} selects (none without it, or
+     * after the {@code Last-Event-ID} a reconnecting browser sends), then every new event as it is
+     * recorded. Each event's SSE id is its sequence number on this node.
+     */
+    private void stream(Context ctx) throws Exception {
+        String accept = ctx.header("Accept");
+        if (accept == null || !accept.contains("text/event-stream")) {
+            error(ctx, 406, "NOT_ACCEPTABLE", "the event stream is server-sent events: send Accept: text/event-stream");
+            return;
+        }
+        String since = ctx.queryParam("since");
+        String lastEventId = ctx.header("Last-Event-ID");
+        if ((since == null || since.isBlank()) && lastEventId != null && !lastEventId.isBlank()) {
+            since = lastEventId;
+        }
+        List<Event> backlog;
+        // Subscribe before reading the backlog, so that nothing falls between the two.
+        BlockingQueue<Event> queue = new ArrayBlockingQueue<>(STREAM_BACKLOG_MAX);
+        AtomicBoolean overflowed = new AtomicBoolean();
+        AutoCloseable subscription = events.subscribe(event -> {
+            if (!queue.offer(event)) {
+                overflowed.set(true);
+            }
+        });
+        try {
+            backlog = since == null || since.isBlank() ? List.of() : select(since);
+        } catch (BadRequest e) {
+            subscription.close();
+            error(ctx, 400, "BAD_REQUEST", e.getMessage());
+            return;
+        }
+        try {
+            new SseHandler(client -> {
+                client.keepAlive();
+                client.onClose(() -> closeQuietly(subscription));
+                // One virtual thread per client, so that a slow client delays only itself.
+                Thread feeder = Thread.ofVirtual().name("pairstep-event-stream").unstarted(() -> {
+                    try {
+                        feed(client, backlog, queue, overflowed, subscription);
+                    } finally {
+                        feeders.remove(Thread.currentThread());
+                    }
+                });
+                feeders.add(feeder);
+                feeder.start();
+            }).handle(ctx);
+        } catch (Exception | Error e) {
+            closeQuietly(subscription);
+            throw e;
+        }
+    }
+
+    private static void feed(SseClient client, List<Event> backlog, BlockingQueue<Event> queue, AtomicBoolean overflowed,
+            AutoCloseable subscription) {
+        long last = 0;
+        try {
+            for (Event event : backlog) {
+                send(client, event);
+                last = event.seq();
+            }
+            while (!client.terminated()) {
+                Event event = queue.poll(STREAM_KEEPALIVE_SECONDS, TimeUnit.SECONDS);
+                if (overflowed.get()) {
+                    client.sendComment("this client fell " + STREAM_BACKLOG_MAX + " events behind; reconnect with since=" + last);
+                    break;
+                }
+                if (event == null) {
+                    client.sendComment("keep-alive");
+                } else if (event.seq() > last) {
+                    send(client, event);
+                    last = event.seq();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.debug("event stream ended: {}", e.toString());
+        } finally {
+            closeQuietly(subscription);
+            try {
+                client.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing an event stream: {}", e.toString());
+            }
+        }
+    }
+
+    /** Ends every event stream and waits for it to close its response. */
+    private void stopStreams() {
+        for (Thread feeder : List.copyOf(feeders)) {
+            feeder.interrupt();
+        }
+        for (Thread feeder : List.copyOf(feeders)) {
+            try {
+                feeder.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static void send(SseClient client, Event event) {
+        client.sendEvent("message", EventJson.json(event), Long.toString(event.seq()));
+    }
+
+    private static void closeQuietly(AutoCloseable closeable) {
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            LOG.debug("closing: {}", e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Nodes
+
+    private boolean requireReady(Context ctx) {
+        if (ready.getAsBoolean()) {
+            return true;
+        }
+        error(ctx, 503, "UNAVAILABLE", "node " + nodeId + " is still joining the system; ask another node");
+        return false;
+    }
+
+    private void nodes(Context ctx) {
+        if (!requireReady(ctx)) {
+            return;
+        }
+        ControllerState current = state.get();
+        ArrayNode array = JSON.createArrayNode();
+        for (Member member : current.members().values()) {
+            int primaries = 0;
+            int replicas = 0;
+            for (GroupConfig group : current.groups().values()) {
+                ReplicaAssignment replica = group.replicaOn(member.id());
+                if (replica != null) {
+                    replicas++;
+                    primaries += replica.role() == Role.PRIMARY ? 1 : 0;
+                }
+            }
+            ObjectNode node = array.addObject();
+            node.put("id", member.id());
+            node.put("state", member.alive() ? "up" : "down");
+            node.put("pid", member.pid());
+            node.put("incarnation", member.incarnation());
+            node.put("http", member.http());
+            node.put("rpc", member.rpc());
+            node.put("controllerLeader", member.id().equals(current.controllerLeader()));
+            node.put("primaries", primaries);
+            node.put("replicas", replicas);
+        }
+        ctx.contentType("application/json").result(JSON.writeValueAsString(array));
+    }
+
+    /**
+     * Kills a node with SIGKILL, as a fault injection. The node that receives the request forwards
+     * it to the target's own HTTP address; the target answers 202 and then kills itself, so the
+     * fault is a real process death wherever the target runs.
+     */
+    private void kill(Context ctx) throws IOException {
+        String id = ctx.pathParam("id");
+        // A browser sends Origin with every POST, and any web page may POST here without a preflight:
+        // only the console served by a node of this system (same origin) may kill, not another site.
+        String origin = ctx.header("Origin");
+        if (origin != null && !sameOrigin(origin, ctx.header("Host"))) {
+            error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not kill nodes; use the console or the API directly");
+            return;
+        }
+        if (id.equals(nodeId)) {
+            killThisNode(ctx);
+            return;
+        }
+        String forwardedBy = ctx.header(FORWARDED_HEADER);
+        if (forwardedBy != null) {
+            error(ctx, 409, "MISDIRECTED", "node " + forwardedBy + " sent the kill of " + id + " to " + nodeId
+                    + "; its picture of the system is out of date, try again");
+            return;
+        }
+        if (!requireReady(ctx)) {
+            return;
+        }
+        ControllerState current = state.get();
+        Member target = current.members().get(id);
+        if (target == null) {
+            error(ctx, 404, "UNKNOWN_NODE", "unknown node " + id + " (known: " + String.join(", ", current.members().keySet()) + ")");
+            return;
+        }
+        if (!target.alive()) {
+            error(ctx, 409, "NODE_DOWN", "node " + id + " is down already");
+            return;
+        }
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/" + id + "/kill"))
+                .timeout(FORWARD_TIMEOUT)
+                .header(FORWARDED_HEADER, nodeId)
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build();
+        try {
+            HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            LOG.warn("fault injection: node {} was asked to kill itself and answered {}", id, response.statusCode());
+            ctx.status(response.statusCode())
+                    .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
+                    .result(response.body());
+        } catch (IOException e) {
+            error(ctx, 503, "UNAVAILABLE", "cannot reach node " + id + " at " + target.http() + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            error(ctx, 503, "UNAVAILABLE", "interrupted while asking node " + id + " to die");
+        }
+    }
+
+    private static boolean sameOrigin(String origin, String host) {
+        int scheme = origin.indexOf("://");
+        return host != null && scheme > 0 && origin.substring(scheme + 3).equalsIgnoreCase(host);
+    }
+
+    /** Answers 202, makes sure the answer left, then dies. */
+    private void killThisNode(Context ctx) throws IOException {
+        long pid = ProcessHandle.current().pid();
+        ObjectNode answer = JSON.createObjectNode();
+        answer.put("node", nodeId);
+        answer.put("pid", pid);
+        answer.put("signal", "KILL");
+        byte[] body = JSON.writeValueAsBytes(answer);
+        LOG.warn("fault injection: node {} (pid {}) kills itself with SIGKILL", nodeId, pid);
+        // Written and flushed by hand: the node dies before Javalin would write a result.
+        ctx.status(202);
+        ctx.res().setContentType("application/json");
+        ctx.res().setContentLength(body.length);
+        ctx.res().getOutputStream().write(body);
+        ctx.res().flushBuffer();
+        killSelf.run();
+    }
+
+    /** SIGKILL to this process: no shutdown hooks, no flushing, as in a real crash. */
+    private static void sigkillSelf() {
+        long pid = ProcessHandle.current().pid();
+        try {
+            new ProcessBuilder("kill", "-KILL", Long.toString(pid)).inheritIO().start().waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            LOG.error("cannot run kill: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // Still alive: kill is missing or failed. Halting skips the shutdown hooks just the same.
+        Runtime.getRuntime().halt(137);
+    }
+
+    /** Answers with the gateway's error format, {@code {"error","code"}}. */
+    static void error(Context ctx, int status, String code, String message) {
+        ObjectNode error = JSON.createObjectNode();
+        error.put("error", message == null ? code : message);
+        error.put("code", code);
+        ctx.status(status).contentType("application/json").result(JSON.writeValueAsString(error));
+    }
+
+}

@@ -1,0 +1,48 @@
+package io.pairstep.runtime.events;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One change found between two controller states: an {@link Event} before this node gives it a
+ * number and a time.
+ *
+ * @param fields structured details; iteration order is the order given, and null values are kept
+ */
+public record Change(String type, String node, String component, String message, Map<String, Object> fields) {
+
+    public static final String NODE_UP = "node-up";
+    public static final String NODE_DOWN = "node-down";
+    public static final String CONTROLLER_LEADER = "controller-leader";
+    public static final String SERVICE_DEPLOYED = "service-deployed";
+    public static final String SERVICE_CHANGED = "service-changed";
+    public static final String SERVICE_REMOVED = "service-removed";
+    public static final String GROUP_PLACED = "group-placed";
+    public static final String GROUP_REMOVED = "group-removed";
+    public static final String TAKEOVER = "takeover";
+    public static final String PRIMARY_RECOVERED = "primary-recovered";
+    public static final String REPLICA_INSERTED = "replica-inserted";
+    public static final String REPLICA_SYNCED = "replica-synced";
+    public static final String REPLICA_REMOVED = "replica-removed";
+
+    public Change {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(component, "component");
+        Objects.requireNonNull(message, "message");
+        fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
+    }
+
+    /** Builds the fields map from alternating names and values. */
+    static Map<String, Object> fields(Object... namesAndValues) {
+        if (namesAndValues.length % 2 != 0) {
+            throw new IllegalArgumentException("fields need a value for every name");
+        }
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            map.put((String) namesAndValues[i], namesAndValues[i + 1]);
+        }
+        return map;
+    }
+}

@@ -1,0 +1,237 @@
+package io.pairstep.runtime.events;
+
+import static io.pairstep.runtime.events.Change.fields;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ReplicaState;
+import io.pairstep.core.control.Role;
+import io.pairstep.core.control.ServiceSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Finds what changed between two controller states, as events.
+ *
+ * <p>Pure: the result depends only on the two states, so every node, which applies the same
+ * sequence of controller states, derives the same events in the same order. The order inside one
+ * diff is fixed too: the controller's leader, then members by id, then services by name, then
+ * groups by service and partition.
+ */
+public final class EventDiff {
+
+    /** What the controller state says about why a node went down: nothing, today. */
+    static final String REASON_UNKNOWN = "not recorded in the controller state";
+
+    private EventDiff() {}
+
+    /** The changes from {@code before} to {@code after}; {@code before} may be an empty state. */
+    public static List<Change> between(ControllerState before, ControllerState after) {
+        Objects.requireNonNull(before, "before");
+        Objects.requireNonNull(after, "after");
+        List<Change> changes = new ArrayList<>();
+        controllerLeader(before, after, changes);
+        members(before, after, changes);
+        services(before, after, changes);
+        groups(before, after, changes);
+        return changes;
+    }
+
+    private static void controllerLeader(ControllerState before, ControllerState after, List<Change> changes) {
+        String was = before.controllerLeader();
+        String now = after.controllerLeader();
+        if (now == null || now.equals(was)) {
+            return;
+        }
+        changes.add(new Change(Change.CONTROLLER_LEADER, now, "controller",
+                now + " leads the controller" + (was == null ? "" : " (was " + was + ")"),
+                was == null ? fields("leader", now) : fields("leader", now, "previous", was)));
+    }
+
+    private static void members(ControllerState before, ControllerState after, List<Change> changes) {
+        for (Member now : after.members().values()) {
+            Member was = before.members().get(now.id());
+            if (was == null) {
+                if (now.alive()) {
+                    changes.add(up(now, false));
+                } else {
+                    changes.add(down(now));
+                }
+                continue;
+            }
+            if (now.incarnation() != was.incarnation()) {
+                // A new process: the old one is gone, whether or not it was declared down first.
+                if (was.alive()) {
+                    changes.add(new Change(Change.NODE_DOWN, was.id(), was.id(),
+                            was.id() + " incarnation " + was.incarnation() + " (pid " + was.pid()
+                                    + ") is gone: a new process of the node registered",
+                            fields("incarnation", was.incarnation(), "pid", was.pid(), "reason", "replaced by a new incarnation")));
+                }
+                changes.add(now.alive() ? up(now, true) : down(now));
+                continue;
+            }
+            if (was.alive() && !now.alive()) {
+                changes.add(down(now));
+            } else if (!was.alive() && now.alive()) {
+                changes.add(up(now, true));
+            }
+        }
+        for (Member was : before.members().values()) {
+            if (!after.members().containsKey(was.id())) {
+                changes.add(new Change(Change.NODE_DOWN, was.id(), was.id(), was.id() + " was removed from the system",
+                        fields("incarnation", was.incarnation(), "pid", was.pid(), "reason", "removed")));
+            }
+        }
+    }
+
+    private static Change up(Member member, boolean again) {
+        return new Change(Change.NODE_UP, member.id(), member.id(),
+                member.id() + (again ? " is up again" : " joined the system") + " (incarnation " + member.incarnation()
+                        + ", pid " + member.pid() + ", http " + member.http() + ")",
+                fields("incarnation", member.incarnation(), "pid", member.pid(), "http", member.http(), "rpc", member.rpc()));
+    }
+
+    private static Change down(Member member) {
+        return new Change(Change.NODE_DOWN, member.id(), member.id(),
+                member.id() + " is down (incarnation " + member.incarnation() + ", pid " + member.pid()
+                        + "); the reason is " + REASON_UNKNOWN,
+                fields("incarnation", member.incarnation(), "pid", member.pid(), "reason", REASON_UNKNOWN));
+    }
+
+    private static void services(ControllerState before, ControllerState after, List<Change> changes) {
+        for (ServiceSpec now : after.services().values()) {
+            ServiceSpec was = before.services().get(now.name());
+            if (was == null) {
+                changes.add(new Change(Change.SERVICE_DEPLOYED, null, now.name(),
+                        now.name() + " deployed: version " + now.version() + ", mode " + now.mode().label() + ", "
+                                + now.partitions() + (now.partitions() == 1 ? " partition" : " partitions") + ", " + now.artifact(),
+                        serviceFields(now)));
+            } else if (!was.equals(now)) {
+                changes.add(new Change(Change.SERVICE_CHANGED, null, now.name(),
+                        now.name() + " changed: version " + was.version() + " to " + now.version() + ", " + now.artifact(),
+                        serviceFields(now)));
+            }
+        }
+        for (ServiceSpec was : before.services().values()) {
+            if (!after.services().containsKey(was.name())) {
+                changes.add(new Change(Change.SERVICE_REMOVED, null, was.name(), was.name() + " was removed",
+                        fields("version", was.version())));
+            }
+        }
+    }
+
+    private static java.util.Map<String, Object> serviceFields(ServiceSpec spec) {
+        return fields("version", spec.version(), "mode", spec.mode().label(), "partitions", spec.partitions(),
+                "artifact", spec.artifact(), "digest", spec.artifactDigest());
+    }
+
+    private static void groups(ControllerState before, ControllerState after, List<Change> changes) {
+        for (GroupConfig now : after.groups().values()) {
+            GroupConfig was = before.groups().get(now.group());
+            if (was == null) {
+                placed(now, changes);
+            } else {
+                group(after, was, now, changes);
+            }
+        }
+        for (GroupConfig was : before.groups().values()) {
+            if (!after.groups().containsKey(was.group())) {
+                String component = component(was.group());
+                changes.add(new Change(Change.GROUP_REMOVED, null, component, component + " was removed",
+                        fields("epoch", was.epoch())));
+            }
+        }
+    }
+
+    private static void placed(GroupConfig group, List<Change> changes) {
+        String component = component(group.group());
+        StringBuilder message = new StringBuilder(component).append(" placed:");
+        List<String> nodes = new ArrayList<>();
+        for (ReplicaAssignment replica : group.replicas()) {
+            message.append(nodes.isEmpty() ? " " : ", ").append(label(replica.role())).append(' ').append(replica.node());
+            nodes.add(replica.node());
+        }
+        message.append(" (epoch ").append(group.epoch()).append(')');
+        ReplicaAssignment primary = group.primary();
+        changes.add(new Change(Change.GROUP_PLACED, primary == null ? null : primary.node(), component, message.toString(),
+                fields("service", group.group().service(), "partition", group.group().partition(), "epoch", group.epoch(),
+                        "primary", primary == null ? "" : primary.node(), "replicas", String.join(",", nodes))));
+    }
+
+    private static void group(ControllerState after, GroupConfig was, GroupConfig now, List<Change> changes) {
+        String component = component(now.group());
+        ReplicaAssignment oldPrimary = was.primary();
+        ReplicaAssignment newPrimary = now.primary();
+        boolean primaryChanged = newPrimary != null && !newPrimary.sameInstance(oldPrimary);
+        if (primaryChanged) {
+            if (oldPrimary != null && !oldPrimary.node().equals(newPrimary.node())) {
+                changes.add(new Change(Change.TAKEOVER, newPrimary.node(), component,
+                        component + ": " + newPrimary.node() + " took over from " + oldPrimary.node() + " (epoch " + was.epoch()
+                                + " to " + now.epoch() + ")",
+                        groupFields(now, "from", oldPrimary.node(), "to", newPrimary.node(), "previousEpoch", was.epoch())));
+            } else {
+                changes.add(new Change(Change.PRIMARY_RECOVERED, newPrimary.node(), component,
+                        component + ": " + newPrimary.node() + " is primary again in a new process and recovers from its own log"
+                                + " (epoch " + now.epoch() + ")",
+                        groupFields(now, "to", newPrimary.node(), "previousEpoch", was.epoch())));
+            }
+        }
+        for (ReplicaAssignment old : was.replicas()) {
+            if (find(now, old) != null || (primaryChanged && old.sameInstance(oldPrimary))) {
+                continue;
+            }
+            Member member = after.members().get(old.node());
+            boolean nodeGone = member == null || !member.alive() || member.incarnation() != old.incarnation();
+            String why = nodeGone ? "its node is down" : "it stopped acknowledging its primary";
+            changes.add(new Change(Change.REPLICA_REMOVED, old.node(), component,
+                    component + ": the " + label(old.role()) + " on " + old.node() + " was removed: " + why + " (epoch " + now.epoch() + ")",
+                    groupFields(now, "replicaNode", old.node(), "role", label(old.role()), "reason", why)));
+        }
+        for (ReplicaAssignment replica : now.replicas()) {
+            ReplicaAssignment old = find(was, replica);
+            if (old == null) {
+                if (primaryChanged && replica.sameInstance(newPrimary)) {
+                    continue;
+                }
+                changes.add(new Change(Change.REPLICA_INSERTED, replica.node(), component,
+                        component + ": new " + label(replica.role()) + " on " + replica.node() + ", " + label(replica.state())
+                                + " (epoch " + now.epoch() + ")",
+                        groupFields(now, "replicaNode", replica.node(), "role", label(replica.role()), "state", label(replica.state()))));
+            } else if (old.state() == ReplicaState.SYNCING && replica.state() == ReplicaState.OK) {
+                changes.add(new Change(Change.REPLICA_SYNCED, replica.node(), component,
+                        component + ": the " + label(replica.role()) + " on " + replica.node() + " is in sync (epoch " + now.epoch() + ")",
+                        groupFields(now, "replicaNode", replica.node(), "role", label(replica.role()), "state", label(replica.state()))));
+            }
+        }
+    }
+
+    private static java.util.Map<String, Object> groupFields(GroupConfig group, Object... more) {
+        java.util.Map<String, Object> map = fields("service", group.group().service(), "partition", group.group().partition(),
+                "epoch", group.epoch());
+        map.putAll(fields(more));
+        return map;
+    }
+
+    /** The replica of {@code group} that is the same instance as {@code replica}, or null. */
+    private static ReplicaAssignment find(GroupConfig group, ReplicaAssignment replica) {
+        for (ReplicaAssignment candidate : group.replicas()) {
+            if (candidate.sameInstance(replica)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    static String component(GroupId group) {
+        return group.service() + "/" + group.partition();
+    }
+
+    private static String label(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,125 @@
+package io.pairstep.runtime.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.javalin.Javalin;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.runtime.events.EventLog;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+/**
+ * Fault injection between two admin APIs on real HTTP servers, with the self-kill replaced by a
+ * counter: the node asked forwards to the target, and only the target "dies".
+ */
+class AdminApiTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final AtomicReference<ControllerState> state = new AtomicReference<>(new ControllerState());
+    private final Map<String, AtomicInteger> deaths = Map.of("n1", new AtomicInteger(), "n2", new AtomicInteger());
+    private Javalin first;
+    private Javalin second;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    private Javalin server(String id) {
+        AdminApi admin = new AdminApi(id, state::get, () -> true, new EventLog(10, Clock.systemUTC()),
+                () -> deaths.get(id).incrementAndGet());
+        return Javalin.create(config -> {
+            config.jetty.host = "127.0.0.1";
+            config.jetty.port = 0;
+            config.startup.showJavalinBanner = false;
+            admin.install(config);
+        }).start();
+    }
+
+    @BeforeEach
+    void start() {
+        first = server("n1");
+        second = server("n2");
+        ControllerState system = new ControllerState();
+        system.apply(new ControlCommand.Bootstrap("s"));
+        system.apply(new ControlCommand.RegisterNode("n1", "127.0.0.1:" + first.port(), "127.0.0.1:1", 1, 101));
+        system.apply(new ControlCommand.RegisterNode("n2", "127.0.0.1:" + second.port(), "127.0.0.1:2", 1, 102));
+        system.apply(new ControlCommand.RegisterNode("n3", "127.0.0.1:9", "127.0.0.1:3", 1, 103));
+        system.apply(new ControlCommand.NodeDown("n3", 1, "test"));
+        state.set(system);
+    }
+
+    @AfterEach
+    void stop() {
+        first.stop();
+        second.stop();
+    }
+
+    private HttpResponse<String> post(Javalin server, String path, Map<String, String> headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody());
+        headers.forEach(request::header);
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aKillIsForwardedToTheTargetWhichAnswersThenDies() throws Exception {
+        HttpResponse<String> response = post(first, "/v1/nodes/n2/kill", Map.of());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+        JsonNode body = JSON.readTree(response.body());
+        assertThat(body.get("node").asString()).isEqualTo("n2");
+        assertThat(body.get("signal").asString()).isEqualTo("KILL");
+        // The target answers first and dies after its answer left.
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n2").get() == 1);
+        assertThat(deaths.get("n1").get()).isZero();
+    }
+
+    @Test
+    void aNodeAskedToKillItselfDiesWithoutForwarding() throws Exception {
+        assertThat(post(first, "/v1/nodes/n1/kill", Map.of()).statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n1").get() == 1);
+        assertThat(deaths.get("n2").get()).isZero();
+    }
+
+    @Test
+    void unknownDownAndMisdirectedKillsAreRefusedAndKillNobody() throws Exception {
+        HttpResponse<String> unknown = post(first, "/v1/nodes/n9/kill", Map.of());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(JSON.readTree(unknown.body()).get("code").asString()).isEqualTo("UNKNOWN_NODE");
+        assertThat(JSON.readTree(unknown.body()).get("error").asString()).isEqualTo("unknown node n9 (known: n1, n2, n3)");
+
+        HttpResponse<String> down = post(first, "/v1/nodes/n3/kill", Map.of());
+        assertThat(down.statusCode()).isEqualTo(409);
+        assertThat(JSON.readTree(down.body()).get("code").asString()).isEqualTo("NODE_DOWN");
+
+        // A forwarded request that reaches the wrong node is never forwarded again.
+        HttpResponse<String> misdirected = post(second, "/v1/nodes/n1/kill", Map.of(AdminApi.FORWARDED_HEADER, "n3"));
+        assertThat(misdirected.statusCode()).isEqualTo(409);
+        assertThat(JSON.readTree(misdirected.body()).get("code").asString()).isEqualTo("MISDIRECTED");
+
+        // Another web site's page cannot kill through the visitor's browser.
+        HttpResponse<String> crossSite = post(first, "/v1/nodes/n2/kill", Map.of("Origin", "http://evil.example"));
+        assertThat(crossSite.statusCode()).isEqualTo(403);
+        assertThat(JSON.readTree(crossSite.body()).get("code").asString()).isEqualTo("FORBIDDEN");
+
+        assertThat(deaths.get("n1").get() + deaths.get("n2").get()).isZero();
+    }
+
+    @Test
+    void theConsoleOfTheSameOriginMayKill() throws Exception {
+        HttpResponse<String> response = post(first, "/v1/nodes/n2/kill", Map.of("Origin", "http://127.0.0.1:" + first.port()));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n2").get() == 1);
+    }
+}

@@ -1,0 +1,164 @@
+package io.pairstep.runtime.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Mode;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.ServiceSpec;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The events found between controller states, driven through the real controller state machine so
+ * that every transition is one the controller really makes.
+ */
+class EventDiffTest {
+
+    private final ControllerState state = new ControllerState();
+
+    /** Applies a command and returns the events between the state before and after it. */
+    private List<Change> apply(ControlCommand command) {
+        ControllerState before = state.copy();
+        ControlResult result = state.apply(command);
+        assertThat(result.accepted()).as("%s: %s", command, result.reason()).isTrue();
+        return EventDiff.between(before, state);
+    }
+
+    private static List<String> types(List<Change> changes) {
+        return changes.stream().map(Change::type).toList();
+    }
+
+    private void threeNodes() {
+        apply(new ControlCommand.Bootstrap("system"));
+        for (int i = 1; i <= 3; i++) {
+            apply(new ControlCommand.RegisterNode("n" + i, "127.0.0.1:710" + i, "127.0.0.1:720" + i, 1, 100 + i));
+        }
+    }
+
+    @Test
+    void aRegisteredNodeIsUpWithItsIncarnationAndPid() {
+        apply(new ControlCommand.Bootstrap("system"));
+        List<Change> changes = apply(new ControlCommand.RegisterNode("n1", "127.0.0.1:7101", "127.0.0.1:7102", 1, 4242));
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.NODE_UP);
+            assertThat(c.node()).isEqualTo("n1");
+            assertThat(c.component()).isEqualTo("n1");
+            assertThat(c.fields()).containsEntry("incarnation", 1L).containsEntry("pid", 4242L).containsEntry("http", "127.0.0.1:7101");
+            assertThat(c.message()).contains("n1 joined", "pid 4242");
+        });
+    }
+
+    @Test
+    void deployingAServiceIsOneDeployEventAndOnePlacementPerGroup() {
+        threeNodes();
+        List<Change> changes = apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 2, "example:kv", "", "")));
+        assertThat(types(changes)).containsExactly(Change.SERVICE_DEPLOYED, Change.GROUP_PLACED, Change.GROUP_PLACED);
+        assertThat(changes.get(0).component()).isEqualTo("kv");
+        assertThat(changes.get(0).fields()).containsEntry("partitions", 2).containsEntry("mode", "pair");
+        GroupConfig group = state.groups().get(new GroupId("kv", 0));
+        assertThat(changes.get(1).component()).isEqualTo("kv/0");
+        assertThat(changes.get(1).fields()).containsEntry("primary", group.primary().node()).containsEntry("epoch", 1L);
+    }
+
+    @Test
+    void losingAPrimarysNodeIsNodeDownTakeoverThenANewSyncingBackup() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 1, "example:kv", "", "")));
+        GroupId kv0 = new GroupId("kv", 0);
+        GroupConfig before = state.groups().get(kv0);
+        String oldPrimary = before.primary().node();
+        String oldBackup = before.backup().node();
+
+        List<Change> changes = apply(new ControlCommand.NodeDown(oldPrimary, 1, "connection closed"));
+
+        assertThat(types(changes)).containsExactly(Change.NODE_DOWN, Change.TAKEOVER, Change.REPLICA_INSERTED);
+        Change down = changes.get(0);
+        assertThat(down.node()).isEqualTo(oldPrimary);
+        assertThat(down.fields()).containsEntry("reason", EventDiff.REASON_UNKNOWN);
+        assertThat(down.message()).contains("is down", "not recorded");
+        Change takeover = changes.get(1);
+        GroupConfig after = state.groups().get(kv0);
+        assertThat(takeover.component()).isEqualTo("kv/0");
+        assertThat(takeover.node()).isEqualTo(oldBackup);
+        assertThat(takeover.fields()).containsEntry("from", oldPrimary).containsEntry("to", oldBackup)
+                .containsEntry("epoch", after.epoch()).containsEntry("previousEpoch", before.epoch());
+        assertThat(takeover.message()).contains(oldBackup + " took over from " + oldPrimary);
+        Change inserted = changes.get(2);
+        String third = after.backup().node();
+        assertThat(third).isNotIn(oldPrimary, oldBackup);
+        assertThat(inserted.fields()).containsEntry("replicaNode", third).containsEntry("role", "backup")
+                .containsEntry("state", "syncing");
+
+        // The primary reports the new backup caught up: it is in sync.
+        List<Change> synced = apply(new ControlCommand.ReplicaCaughtUp(kv0, after.epoch(), third, 1));
+        assertThat(synced).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.REPLICA_SYNCED);
+            assertThat(c.node()).isEqualTo(third);
+            assertThat(c.fields()).containsEntry("state", "ok");
+        });
+    }
+
+    @Test
+    void aBackupThatStopsAcknowledgingIsRemovedAndReplaced() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 1, "example:kv", "", "")));
+        GroupId kv0 = new GroupId("kv", 0);
+        GroupConfig group = state.groups().get(kv0);
+        String primary = group.primary().node();
+        String backup = group.backup().node();
+
+        List<Change> changes = apply(new ControlCommand.ReplicaFailed(kv0, group.epoch(), primary, backup, "silent"));
+
+        assertThat(types(changes)).containsExactly(Change.REPLICA_REMOVED, Change.REPLICA_INSERTED);
+        assertThat(changes.get(0).fields()).containsEntry("replicaNode", backup).containsEntry("role", "backup");
+        assertThat(changes.get(0).message()).contains("stopped acknowledging");
+    }
+
+    @Test
+    void aRestartedNodeIsDownThenUpAgain() {
+        threeNodes();
+        List<Change> changes = apply(new ControlCommand.RegisterNode("n2", "127.0.0.1:7102", "127.0.0.1:7202", 2, 999));
+        assertThat(types(changes)).containsExactly(Change.NODE_DOWN, Change.NODE_UP);
+        assertThat(changes.get(0).fields()).containsEntry("incarnation", 1L).containsEntry("reason", "replaced by a new incarnation");
+        assertThat(changes.get(1).fields()).containsEntry("incarnation", 2L).containsEntry("pid", 999L);
+        assertThat(changes.get(1).message()).contains("up again");
+    }
+
+    @Test
+    void aPrimaryWithoutAnInSyncBackupRecoversInItsNewProcess() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("solo", 1, Mode.NONE, 1, "example:kv", "", "")));
+        GroupId solo = new GroupId("solo", 0);
+        String primary = state.groups().get(solo).primary().node();
+        apply(new ControlCommand.NodeDown(primary, 1, "gone"));
+        List<Change> changes = apply(new ControlCommand.RegisterNode(primary, "h", "r", 2, 77));
+        assertThat(types(changes)).containsExactly(Change.NODE_UP, Change.PRIMARY_RECOVERED);
+        assertThat(changes.get(1).node()).isEqualTo(primary);
+    }
+
+    @Test
+    void aNewControllerLeaderNamesThePreviousOne() {
+        threeNodes();
+        assertThat(apply(new ControlCommand.ControllerLeader("n1"))).singleElement()
+                .satisfies(c -> assertThat(c.fields()).containsOnlyKeys("leader"));
+        assertThat(apply(new ControlCommand.ControllerLeader("n3"))).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.CONTROLLER_LEADER);
+            assertThat(c.component()).isEqualTo("controller");
+            assertThat(c.fields()).containsEntry("leader", "n3").containsEntry("previous", "n1");
+        });
+    }
+
+    @Test
+    void theSameStatesGiveTheSameEventsAndEqualStatesNone() {
+        threeNodes();
+        ControllerState before = state.copy();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 3, "example:kv", "", "")));
+        apply(new ControlCommand.NodeDown("n1", 1, "gone"));
+        assertThat(EventDiff.between(before.copy(), state.copy())).isEqualTo(EventDiff.between(before, state));
+        assertThat(EventDiff.between(state, state.copy())).isEmpty();
+    }
+}
