@@ -162,10 +162,15 @@ public final class ControllerServer implements AutoCloseable {
     }
 
     public ControllerServer(String nodeId, Map<String, String> peers, Path storageDir, Settings settings) {
-        this(nodeId, Objects.requireNonNull(peers, "peers").get(nodeId), peers, storageDir, settings);
-        if (!this.peers.containsKey(nodeId)) {
-            throw new IllegalArgumentException("node " + nodeId + " is not one of the controller peers " + this.peers.keySet());
+        this(nodeId, voterAddress(nodeId, peers), peers, storageDir, settings);
+    }
+
+    private static String voterAddress(String nodeId, Map<String, String> peers) {
+        String address = Objects.requireNonNull(peers, "peers").get(nodeId);
+        if (address == null) {
+            throw new IllegalArgumentException("node " + nodeId + " is not one of the controller peers " + peers.keySet());
         }
+        return address;
     }
 
     /**
