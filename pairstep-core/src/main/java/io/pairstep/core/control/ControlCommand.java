@@ -29,4 +29,15 @@ public sealed interface ControlCommand {
 
     /** A primary reports that its backup stopped acknowledging; the primary goes on alone. */
     record ReplicaFailed(GroupId group, long epoch, String reporter, String node, String reason) implements ControlCommand {}
+
+    /**
+     * A lockstep orderer reports that a member of its group produced another output or state than
+     * the agreed one, and must be removed. The orderer may name itself when the others outvoted it
+     * or when its own self-check failed.
+     *
+     * @param index the log entry where the divergence showed
+     * @param evidence what differed, for operators
+     */
+    record ReplicaDiverged(GroupId group, long epoch, String reporter, String node, long index, String evidence)
+            implements ControlCommand {}
 }
