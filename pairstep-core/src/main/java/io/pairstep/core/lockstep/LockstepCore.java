@@ -863,6 +863,12 @@ public final class LockstepCore {
                 || nowNanos - activityNanos < settings.heartbeatIntervalNanos()) {
             return;
         }
+        if (lastIndex == 0) {
+            // Every member starts empty and nothing was applied: there is no state to differ.
+            stateCheckedIndex = 0;
+            stateCheckedNanos = nowNanos;
+            return;
+        }
         checkIndex = lastIndex;
         checkDigest = Digests.of(encodeState());
         for (Peer peer : peers.values()) {
