@@ -40,4 +40,10 @@ public sealed interface ControlCommand {
      */
     record ReplicaDiverged(GroupId group, long epoch, String reporter, String node, long index, String evidence)
             implements ControlCommand {}
+
+    /**
+     * A lockstep orderer reports that its group's voters disagree at {@code index} and nothing shows
+     * which is right: the group must release nothing more, whoever orders it from now on.
+     */
+    record GroupHalted(GroupId group, long epoch, String reporter, long index, String evidence) implements ControlCommand {}
 }

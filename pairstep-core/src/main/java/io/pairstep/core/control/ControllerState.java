@@ -4,6 +4,7 @@ import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
 import io.pairstep.core.control.ControlCommand.Bootstrap;
 import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.GroupHalted;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
@@ -81,6 +82,7 @@ public final class ControllerState {
                     case ReplicaCaughtUp caughtUp -> caughtUp(caughtUp);
                     case ReplicaFailed failed -> replicaFailed(failed);
                     case ReplicaDiverged diverged -> replicaDiverged(diverged);
+                    case GroupHalted halted -> groupHalted(halted);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -313,6 +315,24 @@ public final class ControllerState {
         return ControlResult.CHANGED;
     }
 
+    /** A lockstep group stops releasing results; the halt outlives every change of its orderer. */
+    private ControlResult groupHalted(GroupHalted command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment primary = config.primary();
+        if (!config.mode().lockstep() || config.epoch() != command.epoch() || primary == null || !primary.node().equals(command.reporter())) {
+            return ControlResult.refused("stale halt report for " + command.group() + " at epoch " + command.epoch());
+        }
+        if (config.halted() != null) {
+            return ControlResult.UNCHANGED;
+        }
+        String evidence = "halted at entry " + command.index() + " by " + command.reporter() + ": " + command.evidence();
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence));
+        return ControlResult.CHANGED;
+    }
+
     /**
      * Gives every group whose primary is live the backups its mode asks for, as syncing replicas
      * on the least loaded live nodes that do not host the group yet.
@@ -321,7 +341,9 @@ public final class ControllerState {
         List<Member> live = liveMembers();
         for (GroupConfig config : List.copyOf(groups.values())) {
             ReplicaAssignment primary = config.primary();
-            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.mode().replicaCount()) {
+            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.mode().replicaCount()
+                    || config.halted() != null) {
+                // A halted group's states are kept as they are for diagnosis: nothing is rebuilt from them.
                 continue;
             }
             List<String> hosting = new ArrayList<>(config.replicas().stream().map(ReplicaAssignment::node).toList());
@@ -377,7 +399,7 @@ public final class ControllerState {
 
     /** Every change of a group's replicas or roles raises its epoch. */
     private void put(GroupConfig config, List<ReplicaAssignment> replicas) {
-        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas));
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, config.halted()));
     }
 
     /** Checks the structural invariants; called after every command. */

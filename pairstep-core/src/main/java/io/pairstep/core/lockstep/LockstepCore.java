@@ -196,10 +196,16 @@ public final class LockstepCore {
     /** Why the group halted, or null. */
     private String halted;
 
+    /** Orderer: its encoded state at every K-th index not yet released, kept to become a verified snapshot. */
+    private final TreeMap<Long, byte[]> boundaryStates = new TreeMap<>();
+    /** Orderer: its latest state that the voters agreed on, the only state it sends to rebuild a member. */
+    private byte[] verifiedState;
+    private long verifiedStateIndex = -1;
+
     private long activityIndex = -1;
     private long activityNanos;
     private long checkIndex;
-    private long checkDigest;
+    private byte[] checkState;
     private long stateCheckedIndex = -1;
     private long stateCheckedNanos = Long.MIN_VALUE;
 
@@ -271,16 +277,30 @@ public final class LockstepCore {
         Role before = role;
         config = next;
         role = me.role();
+        if (next.halted() != null) {
+            halted = next.halted();
+        }
         // Any new member must take part in a state check before the group counts as verified.
         stateCheckedIndex = -1;
         checkIndex = 0;
+        // An injected fault hits this configuration only: once a member is gone, nobody could outvote it.
+        divergeNextOutput = false;
+        failNextSelfCheck = false;
         if (role == Role.PRIMARY) {
+            if (rebuildRequested && installsInFlight == 0) {
+                // Its log took another turn than the last orderer's, but that orderer is gone: every
+                // released entry is durable here too, so this history is as good as the other.
+                awaitingSnapshot = false;
+                rebuildRequested = false;
+            }
             Invariants.check(!awaitingSnapshot, "%s: a member without state became orderer", group);
             if (before != Role.PRIMARY) {
                 peers = new TreeMap<>();
                 ordererInstance = null;
                 // Entries it got in a snapshot carry no vote of its own: they count as agreed.
                 commitIndex = Math.max(commitIndex, votes.floor());
+                verifiedState = null;
+                verifiedStateIndex = -1;
             }
             trackPeers(next, nowNanos);
             if (steppedDown) {
@@ -448,7 +468,7 @@ public final class LockstepCore {
             if (peer.snapshotPending) {
                 sendSnapshot(peer, nowNanos);
             }
-            while (peer.nextIndex <= lastIndex) {
+            while (!peer.snapshotPending && peer.nextIndex <= lastIndex) {
                 int count = (int) Math.min(settings.appendEntriesMax(), lastIndex - peer.nextIndex + 1);
                 List<LogEntry> entries = new ArrayList<>(count);
                 for (long index = peer.nextIndex; index < peer.nextIndex + count; index++) {
@@ -570,8 +590,8 @@ public final class LockstepCore {
             return;
         }
         restore(StateCodec.decode(install.state()));
-        votes.resetTo(install.index());
         log.clear();
+        commitIndex = Math.min(commitIndex, install.index());
         durableIndex = 0;
         installsInFlight++;
         awaitingSnapshot = false;
@@ -733,6 +753,10 @@ public final class LockstepCore {
                 break;
             }
             commitIndex = index;
+            byte[] state = boundaryStates.remove(index);
+            if (state != null) {
+                verify(index, state);
+            }
         }
         for (Peer peer : peers.values()) {
             advanceAgreement(peer);
@@ -851,9 +875,10 @@ public final class LockstepCore {
         out.control(new ControlCommand.ReplicaDiverged(group, config.epoch(), identity.node(), identity.node(), index, divergence));
     }
 
+    /** Stops releasing, and has the controller record it so that no later orderer releases either. */
     private void halt(long index, String evidence) {
         halted = evidence;
-        out.halted(index, evidence);
+        out.control(new ControlCommand.GroupHalted(group, config.epoch(), identity.node(), index, evidence));
     }
 
     /** When the group is idle, asks every member for a digest of its state at the last index. */
@@ -867,10 +892,11 @@ public final class LockstepCore {
             // Every member starts empty and nothing was applied: there is no state to differ.
             stateCheckedIndex = 0;
             stateCheckedNanos = nowNanos;
+            verify(0, encodeState());
             return;
         }
         checkIndex = lastIndex;
-        checkDigest = Digests.of(encodeState());
+        checkState = encodeState();
         for (Peer peer : peers.values()) {
             peer.checkIndex = 0;
             peer.lastSentNanos = Long.MIN_VALUE / 2;
@@ -888,7 +914,7 @@ public final class LockstepCore {
             return;
         }
         long index = checkIndex;
-        Vote own = new Vote(index, 0, 0, checkDigest, false);
+        Vote own = new Vote(index, 0, 0, Digests.of(checkState), false);
         Function<Peer, Vote> voteOf = peer -> peer.checkIndex == index ? new Vote(index, 0, 0, peer.checkDigest, false) : null;
         if (judge(index, own, voteOf, true) != Verdict.PROCEED) {
             return;
@@ -901,6 +927,19 @@ public final class LockstepCore {
         stateCheckedIndex = index;
         stateCheckedNanos = nowNanos;
         checkIndex = 0;
+        verify(index, checkState);
+        checkState = null;
+    }
+
+    /**
+     * The voters agreed on this orderer's state at {@code index}: from now on a member is rebuilt
+     * from it. Never from the orderer's current state, which nobody checked yet: a member rebuilt
+     * from a corrupted orderer would agree with it and outvote the healthy one.
+     */
+    private void verify(long index, byte[] state) {
+        boundaryStates.headMap(index, true).clear();
+        verifiedStateIndex = index;
+        verifiedState = state;
     }
 
     private void reportCaughtUpIfSo(Peer peer) {
@@ -936,13 +975,19 @@ public final class LockstepCore {
         }
     }
 
+    /** Sends the latest verified state; without one yet, the member waits for the next state check. */
     private void sendSnapshot(Peer peer, long nowNanos) {
+        if (verifiedState == null) {
+            return;
+        }
+        Invariants.check(verifiedStateIndex == lastIndex || !log.isEmpty() && log.firstIndex() <= verifiedStateIndex + 1,
+                "%s: entries after the verified state %d are gone", group, verifiedStateIndex);
         peer.snapshotPending = false;
         peer.snapshotAcknowledged = false;
-        peer.snapshotIndex = lastIndex;
-        peer.nextIndex = lastIndex + 1;
+        peer.snapshotIndex = verifiedStateIndex;
+        peer.nextIndex = verifiedStateIndex + 1;
         peer.votes.clear();
-        send(peer, new InstallSnapshot(group, config.epoch(), lastIndex, encodeState()), nowNanos);
+        send(peer, new InstallSnapshot(group, config.epoch(), verifiedStateIndex, verifiedState), nowNanos);
     }
 
     private void send(Peer peer, LockstepMessage message, long nowNanos) {
@@ -954,7 +999,8 @@ public final class LockstepCore {
     private void trimLog() {
         long needed = commitIndex;
         if (role == Role.PRIMARY) {
-            needed = lastIndex;
+            // A member rebuilt from the verified state catches up from the entries after it.
+            needed = verifiedState == null ? 0 : verifiedStateIndex;
             for (Peer peer : peers.values()) {
                 if (!peer.divergent) {
                     needed = Math.min(needed, peer.needsAfter());
@@ -1067,7 +1113,14 @@ public final class LockstepCore {
             }
             sessions.record(entry.session(), entry.sequence(), entry.index(), reply);
         }
-        long stateDigest = entry.index() % settings.stateDigestIntervalEntries() == 0 ? Digests.of(encodeState()) : 0;
+        long stateDigest = 0;
+        if (entry.index() % settings.stateDigestIntervalEntries() == 0) {
+            byte[] state = encodeState();
+            stateDigest = Digests.of(state);
+            if (role == Role.PRIMARY) {
+                boundaryStates.put(entry.index(), state);
+            }
+        }
         votes.add(new Vote(entry.index(), entry.epoch(), Digests.of(reply), stateDigest, selfCheckFailed));
         return reply;
     }

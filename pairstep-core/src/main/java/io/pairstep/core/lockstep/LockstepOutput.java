@@ -44,10 +44,4 @@ public interface LockstepOutput {
      * @param lastEntries the member's most recent entries, oldest first
      */
     void dump(String reason, long index, byte[] state, List<LogEntry> lastEntries);
-
-    /**
-     * The group stopped releasing results because its members disagree and nothing shows which of
-     * them is right. It stays stopped until an operator or a later version resolves it.
-     */
-    void halted(long index, String evidence);
 }
