@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
 
@@ -196,9 +197,12 @@ public final class LockstepCore {
     /** Why the group halted, or null. */
     private String halted;
 
-    /** Orderer: its encoded state at every K-th index not yet released, kept to become a verified snapshot. */
+    /** Its encoded state at every K-th index not yet agreed on, kept to become a verified state. */
     private final TreeMap<Long, byte[]> boundaryStates = new TreeMap<>();
-    /** Orderer: its latest state that the voters agreed on, the only state it sends to rebuild a member. */
+    /**
+     * Its latest state that the voters agreed on: as orderer, the only state it sends to rebuild a
+     * member. Every member keeps one, so that a new orderer has one from the start.
+     */
     private byte[] verifiedState;
     private long verifiedStateIndex = -1;
 
@@ -235,6 +239,10 @@ public final class LockstepCore {
         this.sessions = new SessionTable(settings.sessionCapacity());
         this.votes = new VoteLog(settings.votesRetainedMax());
         this.awaitingSnapshot = identity.state() == ReplicaState.SYNCING;
+        if (!awaitingSnapshot) {
+            // A member in sync from the start is in a new group, where every member is empty.
+            verify(0, encodeState());
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -257,9 +265,13 @@ public final class LockstepCore {
         }
         durableIndex = lastIndex;
         // Everything it holds was durable on every in-sync member before it was released, and it
-        // is the only member left: what it holds is the group's history.
+        // is the only member left: what it holds is the group's history. Nobody checked its state
+        // since the restart: the next state check does.
         commitIndex = lastIndex;
         awaitingSnapshot = false;
+        verifiedState = null;
+        verifiedStateIndex = -1;
+        boundaryStates.clear();
     }
 
     /** A configuration from the controller. Older or equal epochs are ignored. */
@@ -299,8 +311,6 @@ public final class LockstepCore {
                 ordererInstance = null;
                 // Entries it got in a snapshot carry no vote of its own: they count as agreed.
                 commitIndex = Math.max(commitIndex, votes.floor());
-                verifiedState = null;
-                verifiedStateIndex = -1;
             }
             trackPeers(next, nowNanos);
             if (steppedDown) {
@@ -523,6 +533,7 @@ public final class LockstepCore {
         heardFromOrderer(nowNanos);
         ordererLastIndexSeen = Math.max(ordererLastIndexSeen, append.lastIndex());
         commitIndex = Math.max(commitIndex, Math.min(append.agreedIndex(), lastIndex));
+        verifyThrough(commitIndex);
         votesWanted = append.votesThrough();
         checkRequested = append.checkIndex();
         if (awaitingSnapshot) {
@@ -591,6 +602,9 @@ public final class LockstepCore {
         }
         restore(StateCodec.decode(install.state()));
         log.clear();
+        boundaryStates.clear();
+        // The orderer sends only states its voters agreed on.
+        verify(install.index(), install.state());
         commitIndex = Math.min(commitIndex, install.index());
         durableIndex = 0;
         installsInFlight++;
@@ -753,11 +767,8 @@ public final class LockstepCore {
                 break;
             }
             commitIndex = index;
-            byte[] state = boundaryStates.remove(index);
-            if (state != null) {
-                verify(index, state);
-            }
         }
+        verifyThrough(commitIndex);
         for (Peer peer : peers.values()) {
             advanceAgreement(peer);
         }
@@ -931,13 +942,24 @@ public final class LockstepCore {
         checkState = null;
     }
 
+    /** The voters agreed on every entry up to {@code index}, so on every state digest among them. */
+    private void verifyThrough(long index) {
+        Map.Entry<Long, byte[]> latest = boundaryStates.floorEntry(index);
+        if (latest != null) {
+            verify(latest.getKey(), latest.getValue());
+        }
+    }
+
     /**
-     * The voters agreed on this orderer's state at {@code index}: from now on a member is rebuilt
+     * The voters agreed on this member's state at {@code index}: from now on a member is rebuilt
      * from it. Never from the orderer's current state, which nobody checked yet: a member rebuilt
      * from a corrupted orderer would agree with it and outvote the healthy one.
      */
     private void verify(long index, byte[] state) {
         boundaryStates.headMap(index, true).clear();
+        if (index < verifiedStateIndex) {
+            return;
+        }
         verifiedStateIndex = index;
         verifiedState = state;
     }
@@ -997,10 +1019,9 @@ public final class LockstepCore {
 
     /** Keeps the entries some member may still need, and at least the last few for a dump. */
     private void trimLog() {
-        long needed = commitIndex;
+        // A member rebuilt from the verified state catches up from the entries after it.
+        long needed = verifiedState == null ? 0 : verifiedStateIndex;
         if (role == Role.PRIMARY) {
-            // A member rebuilt from the verified state catches up from the entries after it.
-            needed = verifiedState == null ? 0 : verifiedStateIndex;
             for (Peer peer : peers.values()) {
                 if (!peer.divergent) {
                     needed = Math.min(needed, peer.needsAfter());
@@ -1117,9 +1138,7 @@ public final class LockstepCore {
         if (entry.index() % settings.stateDigestIntervalEntries() == 0) {
             byte[] state = encodeState();
             stateDigest = Digests.of(state);
-            if (role == Role.PRIMARY) {
-                boundaryStates.put(entry.index(), state);
-            }
+            boundaryStates.put(entry.index(), state);
         }
         votes.add(new Vote(entry.index(), entry.epoch(), Digests.of(reply), stateDigest, selfCheckFailed));
         return reply;
