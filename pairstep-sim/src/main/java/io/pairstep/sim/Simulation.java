@@ -312,7 +312,8 @@ public final class Simulation {
         List<LockstepReplica> members = new ArrayList<>();
         for (GroupConfig config : controller.groups().values()) {
             List<Replica> present = config.replicas().stream().map(assignment -> replicaFor(config, assignment)).toList();
-            if (config.fullyProtected() && !present.contains(null) && connected(config)) {
+            if (config.fullyProtected() && !present.contains(null) && connected(config)
+                    && present.stream().noneMatch(replica -> ((LockstepReplica) replica).core.injectedFaultPending())) {
                 present.forEach(replica -> members.add((LockstepReplica) replica));
             }
         }

@@ -266,12 +266,14 @@ public final class LockstepCore {
         durableIndex = lastIndex;
         // Everything it holds was durable on every in-sync member before it was released, and it
         // is the only member left: what it holds is the group's history. Nobody checked its state
-        // since the restart: the next state check does.
+        // since the restart: the next state check does, unless it holds nothing.
         commitIndex = lastIndex;
         awaitingSnapshot = false;
-        verifiedState = null;
-        verifiedStateIndex = -1;
-        boundaryStates.clear();
+        if (lastIndex > 0) {
+            verifiedState = null;
+            verifiedStateIndex = -1;
+            boundaryStates.clear();
+        }
     }
 
     /** A configuration from the controller. Older or equal epochs are ignored. */
@@ -452,6 +454,10 @@ public final class LockstepCore {
         maybeStartStateCheck(nowNanos);
         for (Peer peer : peers.values()) {
             boolean behind = peer.durableIndex < lastIndex || peer.snapshotPending || !peer.snapshotAcknowledged;
+            if (!behind) {
+                // Silence while there is nothing to acknowledge is no failure: the clock starts when work does.
+                peer.lastProgressNanos = nowNanos;
+            }
             if (behind && nowNanos - peer.lastProgressNanos > settings.memberTimeoutNanos()) {
                 reportFailure(peer, "no acknowledgement for " + (nowNanos - peer.lastProgressNanos) / 1_000_000 + " ms");
             }
@@ -508,6 +514,11 @@ public final class LockstepCore {
         state[(int) (bit / 8)] ^= (byte) (1 << (bit % 8));
         service.restore(state);
         return true;
+    }
+
+    /** True while an injected output divergence or self-check failure waits for this member's next command. */
+    public boolean injectedFaultPending() {
+        return divergeNextOutput || failNextSelfCheck;
     }
 
     /** This member's output for its next command will differ from what the service returned. */
@@ -810,6 +821,11 @@ public final class LockstepCore {
                 return Verdict.WAIT;
             }
             voters.add(peer);
+        }
+        if (voters.isEmpty() && own.selfCheckFailed()) {
+            // Alone, it cannot tell a fault of its own from a service that throws everywhere. A
+            // new member rebuilt from an earlier state executes this entry too, and decides.
+            return Verdict.WAIT;
         }
         List<Peer> dissenters = voters.stream().filter(peer -> !voteOf.apply(peer).agreesWith(own)).toList();
         if (dissenters.isEmpty()) {

@@ -314,6 +314,10 @@ public final class ReplicaCore {
             return;
         }
         boolean behind = backup.durableIndex < lastIndex || backup.snapshotPending || !backup.snapshotAcknowledged;
+        if (!behind) {
+            // Silence while there is nothing to acknowledge is no failure: the clock starts when work does.
+            backup.lastProgressNanos = nowNanos;
+        }
         if (behind && nowNanos - backup.lastProgressNanos > settings.backupTimeoutNanos()) {
             reportBackupFailure("no acknowledgement for " + (nowNanos - backup.lastProgressNanos) / 1_000_000 + " ms");
         }
