@@ -153,7 +153,7 @@ public final class Simulation {
         this.replicaSettings = new ReplicaCore.Settings(20 * MS, 150 * MS, 50 * MS, 500 * MS, 64, 1000,
                 options.snapshotIntervalEntries(), 10_000);
         this.lockstepSettings = new LockstepCore.Settings(20 * MS, 150 * MS, 50 * MS, 500 * MS, 100 * MS, 64, 1000,
-                options.snapshotIntervalEntries(), 10_000, 1 + options.snapshotIntervalEntries() % 32, 16_384, 16);
+                options.snapshotIntervalEntries(), 10_000, 8 + options.snapshotIntervalEntries() % 32, 16_384, 16);
     }
 
     /** Runs one seed of the process-pair protocol with options drawn from it. */
