@@ -348,7 +348,15 @@ public final class LockstepCore {
             return;
         }
         SessionTable.Entry last = sessions.get(command.session());
-        if (last != null && command.sequence() <= last.sequence()) {
+        boolean executed = last != null && command.sequence() <= last.sequence();
+        if (halted != null) {
+            // Not even a stored result: which of the members' results is right is what nobody knows.
+            if (!executed) {
+                out.reply(command.requestId(), new Reply.Rejected(Reply.GROUP_HALTED, "the group's members disagree: " + halted));
+            }
+            return;
+        }
+        if (executed) {
             if (command.sequence() < last.sequence()) {
                 out.reply(command.requestId(), new Reply.Rejected(Reply.STALE_SEQUENCE, "sequence " + command.sequence()
                         + " is older than the session's last command " + last.sequence()));
@@ -357,15 +365,6 @@ public final class LockstepCore {
             } else {
                 waitFor(command, last);
             }
-            return;
-        }
-        if (halted != null) {
-            out.reply(command.requestId(), new Reply.Rejected(Reply.GROUP_HALTED, "the group's members disagree: " + halted));
-            return;
-        }
-        if (last == null && command.sequence() != 1) {
-            out.reply(command.requestId(), new Reply.Rejected(Reply.SESSION_EXPIRED,
-                    "session " + Long.toHexString(command.session()) + " is unknown or expired; start a new session"));
             return;
         }
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
@@ -1124,7 +1123,10 @@ public final class LockstepCore {
             reply = entry.sequence() == last.sequence() ? last.reply()
                     : new Reply.Rejected(Reply.STALE_SEQUENCE, "sequence " + entry.sequence() + " is stale");
         } else if (last == null && entry.sequence() != 1) {
-            reply = new Reply.Rejected(Reply.SESSION_EXPIRED, "session unknown or expired");
+            // Decided in the log, not when the command arrives: a stale orderer does not know the
+            // session either, and must not answer for the group.
+            reply = new Reply.Rejected(Reply.SESSION_EXPIRED,
+                    "session " + Long.toHexString(entry.session()) + " is unknown or expired; start a new session");
         } else {
             context.moveTo(entry.index(), entry.timestampMillis());
             if (failNextSelfCheck) {
