@@ -101,9 +101,14 @@ public final class Simulation {
         }
     }
 
-    /** What a finished run reports. */
-    public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long dumps,
-            long halts, long simulatedNanos) {}
+    /**
+     * What a finished run reports.
+     *
+     * @param divergences members the controller removed as divergent
+     * @param repairs times a group that lost a divergent member was back at full strength
+     */
+    public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
+            long dumps, long halts, long simulatedNanos) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -132,6 +137,8 @@ public final class Simulation {
     private long faults;
     private long takeovers;
     private long divergences;
+    private long repairs;
+    private final Set<GroupId> degradedByDivergence = new HashSet<>();
     private long dumps;
     private final Map<GroupId, String> haltedGroups = new TreeMap<>();
     private final Map<GroupId, Integer> memberFaults = new TreeMap<>();
@@ -216,7 +223,7 @@ public final class Simulation {
                     + describeUnsettled());
         }
         checkFinalState();
-        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, dumps, haltedGroups.size(), now);
+        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now);
     }
 
     private void runUntil(long time) {
@@ -446,8 +453,15 @@ public final class Simulation {
             return;
         }
         note("controller: " + command + " -> version " + controller.version());
-        if (command instanceof ControlCommand.ReplicaDiverged) {
+        if (command instanceof ControlCommand.ReplicaDiverged diverged) {
             divergences++;
+            degradedByDivergence.add(diverged.group());
+        }
+        for (GroupConfig config : controller.groups().values()) {
+            if (config.fullyProtected() && degradedByDivergence.remove(config.group())) {
+                repairs++;
+                note("repaired: " + config.group() + " back at full strength at epoch " + config.epoch());
+            }
         }
 
         for (Map.Entry<GroupId, GroupConfig> entry : controller.groups().entrySet()) {

@@ -20,17 +20,18 @@ class LockstepSimulationTest {
 
     @Test
     void dmr() {
-        Totals totals = runSeeds(Mode.DMR);
-        if (totals.seeds >= 20) {
-            assertThat(totals.divergences).as("members were found divergent and removed").isPositive();
-        }
+        checkCoverage(runSeeds(Mode.DMR));
     }
 
     @Test
     void tmr() {
-        Totals totals = runSeeds(Mode.TMR);
+        checkCoverage(runSeeds(Mode.TMR));
+    }
+
+    private static void checkCoverage(Totals totals) {
         if (totals.seeds >= 20) {
             assertThat(totals.divergences).as("members were found divergent and removed").isPositive();
+            assertThat(totals.repairs).as("groups that lost a divergent member came back to full strength").isPositive();
             assertThat(totals.dumps).as("divergent members handed their state over for a dump").isPositive();
         }
     }
@@ -46,6 +47,7 @@ class LockstepSimulationTest {
         long faults;
         long takeovers;
         long divergences;
+        long repairs;
         long dumps;
         long halts;
     }
@@ -65,6 +67,7 @@ class LockstepSimulationTest {
                 totals.faults += result.faults();
                 totals.takeovers += result.takeovers();
                 totals.divergences += result.divergences();
+                totals.repairs += result.repairs();
                 totals.dumps += result.dumps();
                 totals.halts += result.halts();
             } catch (Simulation.Failure failure) {
@@ -76,9 +79,9 @@ class LockstepSimulationTest {
             }
         }
         System.out.printf("simulated %s seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d divergent members"
-                        + " removed, %d dumps, %d groups halted%n",
+                        + " removed, %d repairs to full strength, %d dumps, %d groups halted%n",
                 mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
-                totals.dumps, totals.halts);
+                totals.repairs, totals.dumps, totals.halts);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
         return totals;

@@ -91,7 +91,8 @@ public final class LockstepCore {
         ReplicaAssignment assignment;
         /** An in-sync voter: the orderer waits for its durable vote before releasing. */
         boolean required;
-        boolean divergent;
+        /** Why it was found divergent, or null; reported again at each new epoch until it is removed. */
+        ControlCommand.ReplicaDiverged divergence;
         boolean agreementKnown;
         long durableIndex;
         long nextIndex;
@@ -520,7 +521,11 @@ public final class LockstepCore {
         return divergeNextOutput || failNextSelfCheck;
     }
 
-    /** This member's output for its next command will differ from what the service returned. */
+    /**
+     * This member's output for its next command will differ from what the service returned. Like
+     * {@link #injectSelfCheckFailure}, it lapses at the next configuration: with a member gone there
+     * may be nobody left to outvote it.
+     */
     public void injectOutputDivergence() {
         divergeNextOutput = true;
     }
@@ -680,6 +685,12 @@ public final class LockstepCore {
                 peer.required = peer.required || assignment.state() == ReplicaState.OK;
                 peer.caughtUpReported = false;
                 peer.failureReported = false;
+                if (peer.divergence != null) {
+                    // The report named an epoch that is gone, and the controller refused it.
+                    peer.divergence = new ControlCommand.ReplicaDiverged(group, next.epoch(), identity.node(), peer.node(),
+                            peer.divergence.index(), peer.divergence.evidence());
+                    out.control(peer.divergence);
+                }
             } else {
                 peer = new Peer(assignment, nowNanos);
                 peer.required = assignment.state() == ReplicaState.OK;
@@ -731,7 +742,7 @@ public final class LockstepCore {
                 peer.votes.clear();
             }
         }
-        if (!peer.divergent) {
+        if (peer.divergence == null) {
             for (Vote vote : message.votes()) {
                 Vote own = votes.get(vote.index());
                 // A vote for another entry at that index is from a log this orderer never had. Below
@@ -793,7 +804,7 @@ public final class LockstepCore {
             // A member this far behind is rebuilt from a snapshot rather than held in memory.
             for (Peer peer : peers.values()) {
                 if (peer.needsAfter() < log.firstIndex()) {
-                    if (peer.required && !peer.divergent) {
+                    if (peer.required && peer.divergence == null) {
                         reportFailure(peer, "more than " + settings.unacknowledgedEntriesMax() + " entries unacknowledged");
                     } else {
                         peer.snapshotPending = true;
@@ -813,7 +824,7 @@ public final class LockstepCore {
     private Verdict judge(long index, Vote own, Function<Peer, Vote> voteOf, boolean stateCheck) {
         List<Peer> voters = new ArrayList<>();
         for (Peer peer : peers.values()) {
-            if (!peer.required || peer.divergent || (!stateCheck && peer.voteFloor >= index)) {
+            if (!peer.required || peer.divergence != null || (!stateCheck && peer.voteFloor >= index)) {
                 continue;
             }
             if (voteOf.apply(peer) == null) {
@@ -872,7 +883,7 @@ public final class LockstepCore {
     /** Compares the votes of a member that did not vote on a release (it was catching up) afterwards. */
     private void advanceAgreement(Peer peer) {
         long through = Math.min(commitIndex, peer.votedIndex);
-        while (!peer.divergent && peer.agreedIndex < through) {
+        while (peer.divergence == null && peer.agreedIndex < through) {
             long index = peer.agreedIndex + 1;
             if (index > peer.voteFloor) {
                 Vote vote = peer.votes.get(index);
@@ -888,11 +899,11 @@ public final class LockstepCore {
     }
 
     private void markDivergent(Peer peer, long index, String evidence) {
-        peer.divergent = true;
         peer.votes.clear();
         String text = peer.node() + " diverged at " + evidence;
+        peer.divergence = new ControlCommand.ReplicaDiverged(group, config.epoch(), identity.node(), peer.node(), index, text);
         out.send(peer.node(), new Diverged(group, config.epoch(), index, text));
-        out.control(new ControlCommand.ReplicaDiverged(group, config.epoch(), identity.node(), peer.node(), index, text));
+        out.control(peer.divergence);
     }
 
     private void stepDown(long index, String evidence) {
@@ -946,7 +957,7 @@ public final class LockstepCore {
             return;
         }
         for (Peer peer : peers.values()) {
-            if (!peer.required && !peer.divergent && voteOf.apply(peer) != null && !voteOf.apply(peer).agreesWith(own)) {
+            if (!peer.required && peer.divergence == null && voteOf.apply(peer) != null && !voteOf.apply(peer).agreesWith(own)) {
                 markDivergent(peer, index, "state at " + index + " of a catching-up member" + describe(own, voteOf.apply(peer)));
             }
         }
@@ -980,7 +991,7 @@ public final class LockstepCore {
     }
 
     private void reportCaughtUpIfSo(Peer peer) {
-        if (peer.assignment.state() != ReplicaState.SYNCING || peer.caughtUpReported || peer.divergent || peer.snapshotPending
+        if (peer.assignment.state() != ReplicaState.SYNCING || peer.caughtUpReported || peer.divergence != null || peer.snapshotPending
                 || peer.snapshotIndex < 0 || !peer.snapshotAcknowledged || peer.durableIndex < commitIndex
                 || commitIndex < peer.snapshotIndex || peer.votedIndex < commitIndex || steppedDown || halted != null) {
             return;
@@ -1038,7 +1049,7 @@ public final class LockstepCore {
         long needed = verifiedState == null ? 0 : verifiedStateIndex;
         if (role == Role.PRIMARY) {
             for (Peer peer : peers.values()) {
-                if (!peer.divergent) {
+                if (peer.divergence == null) {
                     needed = Math.min(needed, peer.needsAfter());
                 }
             }
@@ -1251,10 +1262,12 @@ public final class LockstepCore {
 
     /**
      * The orderer's time of the last idle state check that every voter passed at the current last
-     * index, or {@link Long#MIN_VALUE} when there is none since the last change of members.
+     * index, or {@link Long#MIN_VALUE} when there is none since the last change of members or a
+     * member found divergent still waits to be removed.
      */
     public long stateCheckedNanos() {
-        return stateCheckedIndex == lastIndex ? stateCheckedNanos : Long.MIN_VALUE;
+        boolean allAgree = peers.values().stream().noneMatch(peer -> peer.divergence != null);
+        return stateCheckedIndex == lastIndex && allAgree ? stateCheckedNanos : Long.MIN_VALUE;
     }
 
     /** Checks the member's invariants; the simulator calls it after every step. */
