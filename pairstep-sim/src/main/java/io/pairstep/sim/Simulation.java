@@ -309,17 +309,18 @@ public final class Simulation {
     /**
      * Damages one lockstep member without crashing anything: corrupts its state, changes its next
      * output, or fails its next self-check. Only members of groups at full strength whose members
-     * all run and reach each other: a group that lost a member, or is about to, has nobody left to
-     * outvote a second fault, so there a fault becomes the group's truth, as it would in mode
-     * {@code none}. In DMR a silent fault halts the group
-     * (nothing tells which member is right), so there most faults are self-check failures, which
-     * the group survives.
+     * all run and reach each other, and whose orderer decided everything so far: a group that lost
+     * a member, is about to, or still handles an earlier fault has nobody left to outvote a second
+     * one, so there a fault becomes the group's truth, as it would in mode {@code none}. In DMR a
+     * silent fault halts the group (nothing tells which member is right), so there most faults are
+     * self-check failures, which the group survives.
      */
     private void injectMemberFault() {
         List<LockstepReplica> members = new ArrayList<>();
         for (GroupConfig config : controller.groups().values()) {
             List<Replica> present = config.replicas().stream().map(assignment -> replicaFor(config, assignment)).toList();
             if (config.fullyProtected() && !present.contains(null) && connected(config)
+                    && ((LockstepReplica) replicaFor(config, config.primary())).core.quiescent()
                     && present.stream().noneMatch(replica -> ((LockstepReplica) replica).core.injectedFaultPending())) {
                 present.forEach(replica -> members.add((LockstepReplica) replica));
             }

@@ -618,7 +618,9 @@ public final class LockstepCore {
         restore(StateCodec.decode(install.state()));
         log.clear();
         boundaryStates.clear();
-        // The orderer sends only states its voters agreed on.
+        // The orderer sends only states its voters agreed on. One it held before may be of another
+        // history, later than this one.
+        verifiedStateIndex = -1;
         verify(install.index(), install.state());
         commitIndex = Math.min(commitIndex, install.index());
         durableIndex = 0;
@@ -1253,6 +1255,15 @@ public final class LockstepCore {
     /** Why the group halted, or null while it releases results. */
     public String halted() {
         return halted;
+    }
+
+    /**
+     * True for an orderer that decided every entry it ordered and has no member waiting to be
+     * removed as divergent: a fault injected now meets a group with nothing pending.
+     */
+    public boolean quiescent() {
+        return role == Role.PRIMARY && commitIndex == lastIndex && !steppedDown && halted == null
+                && peers.values().stream().allMatch(peer -> peer.divergence == null);
     }
 
     /** True once this orderer found itself divergent; it releases nothing until it is replaced. */
