@@ -656,9 +656,8 @@ public final class LockstepCore {
                 digest = Digests.of(encodeState());
             }
         }
-        long agreed = Math.max(commitIndex, votes.floor());
         out.send(ordererInstance.node(), new Votes(group, config.epoch(), reportedDurable, lastIndex + 1, gap, rebuildRequested,
-                agreed, list, checkAt, digest));
+                commitIndex, votes.floor(), list, checkAt, digest));
     }
 
     private void heardFromOrderer(long nowNanos) {
@@ -737,12 +736,19 @@ public final class LockstepCore {
         }
         if (!peer.agreementKnown && !message.rebuild()) {
             peer.agreementKnown = true;
-            if (message.agreedIndex() < peer.agreedIndex) {
+            long agreed = Math.max(message.agreedIndex(), message.voteFloor());
+            if (agreed < peer.agreedIndex) {
                 // It agreed on less than this orderer did: its votes since then are checked again.
-                peer.agreedIndex = message.agreedIndex();
-                peer.votedIndex = message.agreedIndex();
+                peer.agreedIndex = agreed;
+                peer.votedIndex = agreed;
                 peer.votes.clear();
             }
+        }
+        if (!message.rebuild() && message.voteFloor() > peer.voteFloor) {
+            // Entries it got in a snapshot, perhaps from an earlier orderer: it abstains on them.
+            peer.voteFloor = message.voteFloor();
+            peer.votedIndex = Math.max(peer.votedIndex, peer.voteFloor);
+            peer.votes.headMap(peer.votedIndex, true).clear();
         }
         if (peer.divergence == null) {
             for (Vote vote : message.votes()) {
@@ -1028,6 +1034,14 @@ public final class LockstepCore {
     /** Sends the latest verified state; without one yet, the member waits for the next state check. */
     private void sendSnapshot(Peer peer, long nowNanos) {
         if (verifiedState == null) {
+            return;
+        }
+        if (peer.required && verifiedStateIndex < commitIndex) {
+            // Installing it would take an in-sync member back below released entries: were this
+            // orderer lost before it caught up, it could be promoted without them. A syncing
+            // member, which is never promoted before it caught up, replaces it instead.
+            peer.snapshotPending = false;
+            reportFailure(peer, "it needs a rebuild from a state older than the released entries");
             return;
         }
         Invariants.check(verifiedStateIndex == lastIndex || !log.isEmpty() && log.firstIndex() <= verifiedStateIndex + 1,

@@ -38,12 +38,13 @@ public sealed interface LockstepMessage {
      * @param rebuild true when the member's log took another turn than the orderer's and it needs a
      *     snapshot
      * @param agreedIndex the highest entry an orderer told this member it agreed on
+     * @param voteFloor the member got the entries up to here in a snapshot and has no vote for them
      * @param votes votes for durable entries after the {@code votesThrough} the orderer asked for
      * @param checkIndex the index of {@code checkDigest}, or 0
      * @param checkDigest the member's state digest at {@code checkIndex}
      */
     record Votes(GroupId group, long epoch, long durableIndex, long nextIndex, boolean gap, boolean rebuild,
-            long agreedIndex, List<Vote> votes, long checkIndex, long checkDigest) implements LockstepMessage {}
+            long agreedIndex, long voteFloor, List<Vote> votes, long checkIndex, long checkDigest) implements LockstepMessage {}
 
     /** Orderer to a member being rebuilt: the whole state as of {@code index}. */
     record InstallSnapshot(GroupId group, long epoch, long index, byte[] state) implements LockstepMessage {}
