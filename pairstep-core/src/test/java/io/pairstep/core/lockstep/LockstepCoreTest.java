@@ -238,4 +238,23 @@ class LockstepCoreTest {
         assertThat(total(group.replies.get(99L))).isEqualTo(5);
         assertThat(group.members.get("n1").lastIndex()).isEqualTo(1);
     }
+
+    @Test
+    void anOutvotedMemberPromotedBeforeItsRemovalNeverReleasesItsOwnResult() {
+        Group group = new Group(Mode.TMR);
+        group.members.get("n3").injectOutputDivergence();
+        assertThat(total(group.call(1, 5))).isEqualTo(5);
+        // The orderer dies before the controller applied its report, and the controller promotes n3.
+        group.members.remove("n1");
+        List<ReplicaAssignment> replicas = List.of(
+                new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 1),
+                new ReplicaAssignment("n3", 1, Role.PRIMARY, ReplicaState.OK, 1));
+        group.config = new GroupConfig(GROUP, Mode.TMR, group.config.epoch() + 1, replicas);
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        group.proposals.clear();
+        group.members.get("n3").onClientCommand(new ClientCommand(50, 7, 1, "5".getBytes(StandardCharsets.UTF_8)), 0);
+        group.idle(50 * MS);
+        assertThat(group.replies.get(50L)).as("n3 was never told it agreed on entry 1: it asks n2 again").isNull();
+        assertThat(group.proposals).singleElement().isInstanceOf(ControlCommand.GroupHalted.class);
+    }
 }
