@@ -316,6 +316,10 @@ public final class LockstepCore {
                 commitIndex = Math.max(commitIndex, votes.floor());
             }
             trackPeers(next, nowNanos);
+            if (before != Role.PRIMARY && divergence != null) {
+                // Its orderer found it divergent and was lost before the controller removed it.
+                steppedDown = true;
+            }
             if (steppedDown) {
                 // The earlier report named a stale epoch; the controller must still replace this orderer.
                 out.control(new ControlCommand.ReplicaDiverged(group, next.epoch(), identity.node(), identity.node(), lastIndex, divergence));

@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -63,6 +64,7 @@ class LockstepCoreTest {
         final ArrayDeque<Runnable> pending = new ArrayDeque<>();
         long now;
         GroupConfig config;
+        Predicate<LockstepMessage> delivered = message -> true;
 
         Group(Mode mode) {
             List<ReplicaAssignment> replicas = new ArrayList<>();
@@ -98,7 +100,7 @@ class LockstepCoreTest {
                 @Override
                 public void send(String to, LockstepMessage message) {
                     pending.add(() -> {
-                        if (members.containsKey(to)) {
+                        if (members.containsKey(to) && delivered.test(message)) {
                             members.get(to).onMessage(node, message, now);
                         }
                     });
@@ -126,6 +128,12 @@ class LockstepCoreTest {
 
         /** Sends what the members batched, then delivers every message and storage completion until nothing is left. */
         void settle() {
+            settle(message -> true);
+        }
+
+        /** The same, losing the messages {@code delivered} refuses. */
+        void settle(Predicate<LockstepMessage> delivered) {
+            this.delivered = delivered;
             members.values().forEach(member -> member.flush(now));
             while (!pending.isEmpty()) {
                 pending.poll().run();
@@ -240,18 +248,37 @@ class LockstepCoreTest {
     }
 
     @Test
-    void anOutvotedMemberPromotedBeforeItsRemovalNeverReleasesItsOwnResult() {
+    void anOutvotedMemberPromotedBeforeItsRemovalStepsDownAtOnce() {
         Group group = new Group(Mode.TMR);
         group.members.get("n3").injectOutputDivergence();
-        assertThat(total(group.call(1, 5))).isEqualTo(5);
-        // The orderer dies before the controller applied its report, and the controller promotes n3.
+        group.call(1, 5);
+        promoteN3AfterLosingN1(group);
+        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class, diverged -> {
+            assertThat(diverged.reporter()).isEqualTo("n3");
+            assertThat(diverged.node()).isEqualTo("n3");
+        });
+    }
+
+    /** The orderer dies before the controller applied its report, and the controller promotes n3. */
+    private static void promoteN3AfterLosingN1(Group group) {
         group.members.remove("n1");
         List<ReplicaAssignment> replicas = List.of(
                 new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 1),
                 new ReplicaAssignment("n3", 1, Role.PRIMARY, ReplicaState.OK, 1));
         group.config = new GroupConfig(GROUP, Mode.TMR, group.config.epoch() + 1, replicas);
-        group.members.values().forEach(member -> member.configure(group.config, group.now));
         group.proposals.clear();
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+    }
+
+    @Test
+    void anOutvotedMemberPromotedWithoutKnowingItAsksTheOthersAgainAndNeverReleasesItsOwnResult() {
+        Group group = new Group(Mode.TMR);
+        group.members.get("n3").injectOutputDivergence();
+        // The notice to n3 is lost.
+        group.members.get("n1").onClientCommand(new ClientCommand(1, 7, 1, "5".getBytes(StandardCharsets.UTF_8)), 0);
+        group.settle(message -> !(message instanceof LockstepMessage.Diverged));
+        assertThat(total(group.replies.get(1L))).isEqualTo(5);
+        promoteN3AfterLosingN1(group);
         group.members.get("n3").onClientCommand(new ClientCommand(50, 7, 1, "5".getBytes(StandardCharsets.UTF_8)), 0);
         group.idle(50 * MS);
         assertThat(group.replies.get(50L)).as("n3 was never told it agreed on entry 1: it asks n2 again").isNull();
