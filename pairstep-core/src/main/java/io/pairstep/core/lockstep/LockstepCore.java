@@ -695,6 +695,7 @@ public final class LockstepCore {
                     peer.divergence = new ControlCommand.ReplicaDiverged(group, next.epoch(), identity.node(), peer.node(),
                             peer.divergence.index(), peer.divergence.evidence());
                     out.control(peer.divergence);
+                    out.send(peer.node(), new Diverged(group, next.epoch(), peer.divergence.index(), peer.divergence.evidence()));
                 }
             } else {
                 peer = new Peer(assignment, nowNanos);
