@@ -6,6 +6,10 @@ import java.util.Locale;
 public enum Mode {
     /** Primary plus backup on two nodes: the NonStop process pair. */
     PAIR(2),
+    /** Two lockstep members whose outputs must agree: Stratus DMR. */
+    DMR(2),
+    /** Three lockstep members; two of three must agree: Stratus TMR. */
+    TMR(3),
     /** A single replica: no protection, for comparison and tests. */
     NONE(1);
 
@@ -20,14 +24,26 @@ public enum Mode {
         return replicaCount;
     }
 
-    /** The name users type: {@code pair} or {@code none}. */
+    /** True for the modes where every member executes every command and outputs are voted on. */
+    public boolean lockstep() {
+        return this == DMR || this == TMR;
+    }
+
+    /** The name users type: {@code pair}, {@code dmr}, {@code tmr} or {@code none}. */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Parses a user-typed mode, with a message naming the accepted values. */
+    /**
+     * Parses a user-typed mode, with a message naming the accepted values. The lockstep modes are
+     * refused until the node runtime hosts them: the protocol exists in the core and the simulator
+     * only.
+     */
     public static Mode parse(String text) {
         for (Mode mode : values()) {
+            if (mode.label().equals(text) && mode.lockstep()) {
+                throw new IllegalArgumentException("mode " + text + " is not supported by the node runtime yet (use pair or none)");
+            }
             if (mode.label().equals(text)) {
                 return mode;
             }

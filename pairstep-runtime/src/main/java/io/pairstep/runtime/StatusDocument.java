@@ -49,6 +49,9 @@ final class StatusDocument {
             group.put("partition", config.group().partition());
             group.put("mode", config.mode().label());
             group.put("epoch", config.epoch());
+            if (config.halted() != null) {
+                group.put("halted", config.halted()); // a lockstep group that stopped releasing, and why
+            }
             ArrayNode replicas = group.putArray("replicas");
             for (ReplicaAssignment assignment : config.replicas()) {
                 ObjectNode replica = replicas.addObject();

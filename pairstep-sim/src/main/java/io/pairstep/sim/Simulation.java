@@ -8,9 +8,13 @@ import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.core.control.Supervisor;
+import io.pairstep.core.lockstep.LockstepCore;
+import io.pairstep.core.lockstep.LockstepMessage;
+import io.pairstep.core.lockstep.LockstepOutput;
 import io.pairstep.core.replica.ClientCommand;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.PeerMessage;
@@ -32,18 +36,23 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 
 /**
- * Runs a whole Pairstep system of the process-pair protocol in one thread from one seed: nodes with
- * replicas, the controller, clients, a network that delays, drops, duplicates and reorders, disks
- * that lose what was not yet durable, and crashes, pauses and partitions. The same seed replays
- * the same run exactly.
+ * Runs a whole Pairstep system in one thread from one seed, in mode {@code pair}, {@code dmr} or
+ * {@code tmr}: nodes with replicas, the controller, clients, a network that delays, drops,
+ * duplicates and reorders, disks that lose what was not yet durable, and crashes, pauses and
+ * partitions. Lockstep groups also get their members' state corrupted, outputs changed and
+ * self-checks failed. The same seed replays the same run exactly.
  *
  * <p>The controller stands for the Ratis group: a linearizable service that nodes reach unless
  * they are cut off. Everything else is the production protocol code.
  *
  * <p>Checked: no two nodes release results in the same epoch of a group; every acknowledged
- * command is in the final state exactly once and at the position its result named; no command is
- * in the final state twice; the replicas of each group end byte-identical; and once faults stop,
- * every group heals and every client's command completes.
+ * command is in the final state exactly once and at the position its result named, which is the
+ * result a fault-free service would have returned (so no wrong result reached a client); no command
+ * is in the final state twice and nothing else is in it; the replicas of each group end
+ * byte-identical, so every corrupted or divergent member was removed; and once faults stop, every
+ * group heals to full strength and every client's command completes. The one exception is a
+ * lockstep group that halted because two voters disagreed with nothing to tell which was right:
+ * that is allowed only where no majority existed, and no result may leave such a group.
  */
 public final class Simulation {
 
@@ -52,6 +61,7 @@ public final class Simulation {
 
     /** What one run simulates. */
     public record Options(
+            Mode mode,
             int nodeCount,
             int partitions,
             int clientCount,
@@ -65,9 +75,10 @@ public final class Simulation {
             long snapshotIntervalEntries) {
 
         /** Options drawn from the seed, so many seeds cover many shapes of system. */
-        public static Options random(SplittableRandom random) {
+        public static Options random(SplittableRandom random, Mode mode) {
             return new Options(
-                    2 + random.nextInt(3),
+                    mode,
+                    mode.replicaCount() + random.nextInt(3),
                     1 + random.nextInt(3),
                     random.nextInt(7),
                     (1500 + random.nextInt(2500)) * MS,
@@ -90,8 +101,14 @@ public final class Simulation {
         }
     }
 
-    /** What a finished run reports. */
-    public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long simulatedNanos) {}
+    /**
+     * What a finished run reports.
+     *
+     * @param divergences members the controller removed as divergent
+     * @param repairs times a group that lost a divergent member was back at full strength
+     */
+    public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
+            long dumps, long halts, long simulatedNanos) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -109,6 +126,7 @@ public final class Simulation {
     private final ControllerState controller = new ControllerState();
     private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(300 * MS, 20 * MS, 100 * MS));
     private final ReplicaCore.Settings replicaSettings;
+    private final LockstepCore.Settings lockstepSettings;
     private final TreeMap<String, Node> nodes = new TreeMap<>();
     private final Set<String> cutLinks = new HashSet<>();
     private final Set<String> isolated = new HashSet<>();
@@ -118,6 +136,22 @@ public final class Simulation {
     private boolean issuing = true;
     private long faults;
     private long takeovers;
+    private long divergences;
+    private long repairs;
+    private final Set<GroupId> degradedByDivergence = new HashSet<>();
+    private long dumps;
+    private final Map<GroupId, String> haltedGroups = new TreeMap<>();
+    private final Map<GroupId, Integer> memberFaults = new TreeMap<>();
+    private final Set<String> sentPayloads = new HashSet<>();
+    /**
+     * The commands every group's orderers numbered at each index (an unreleased entry may be
+     * numbered again by a later orderer). A fault-free service returns the entry's index as the
+     * result (the history service counts the commands applied): the model every acknowledged result
+     * is checked against, even where no final state can be trusted.
+     */
+    private final Map<GroupId, Map<Long, Set<String>>> orderedLog = new HashMap<>();
+    private long lastFaultNanos;
+    private long memberFaultQuietUntil;
 
     private Simulation(long seed, Options options) {
         this.seed = seed;
@@ -125,11 +159,18 @@ public final class Simulation {
         this.options = options;
         this.replicaSettings = new ReplicaCore.Settings(20 * MS, 150 * MS, 50 * MS, 500 * MS, 64, 1000,
                 options.snapshotIntervalEntries(), 10_000);
+        this.lockstepSettings = new LockstepCore.Settings(20 * MS, 150 * MS, 50 * MS, 500 * MS, 100 * MS, 64, 1000,
+                options.snapshotIntervalEntries(), 10_000, 8 + options.snapshotIntervalEntries() % 32, 16_384, 16);
     }
 
-    /** Runs one seed with options drawn from it. */
+    /** Runs one seed of the process-pair protocol with options drawn from it. */
     public static Result run(long seed) {
-        return run(seed, Options.random(new SplittableRandom(seed)));
+        return run(seed, Mode.PAIR);
+    }
+
+    /** Runs one seed in the given mode with options drawn from the seed. */
+    public static Result run(long seed, Mode mode) {
+        return run(seed, Options.random(new SplittableRandom(seed), mode));
     }
 
     public static Result run(long seed, Options options) {
@@ -157,7 +198,7 @@ public final class Simulation {
         }
         // The controller applies registrations before the deploy: the deploy waits for every node.
         runUntil(50 * MS);
-        propose(new ControlCommand.Deploy(new ServiceSpec(SERVICE, 1, Mode.PAIR, options.partitions(), "example:history", "", "")));
+        propose(new ControlCommand.Deploy(new ServiceSpec(SERVICE, 1, options.mode(), options.partitions(), "example:history", "", "")));
         runUntil(100 * MS);
         for (int i = 0; i < options.clientCount(); i++) {
             Client client = new Client(i);
@@ -182,7 +223,7 @@ public final class Simulation {
                     + describeUnsettled());
         }
         checkFinalState();
-        return new Result(seed, options, acknowledged.size(), faults, takeovers, now);
+        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now);
     }
 
     private void runUntil(long time) {
@@ -219,11 +260,19 @@ public final class Simulation {
         if (now >= faultPhaseEnd) {
             return;
         }
+        if (now < memberFaultQuietUntil) {
+            // A damaged member is caught within a few commands or one idle state check. Until then
+            // no second fault: together they could leave it alone in its group, beyond what any
+            // group of that size can mask.
+            schedule(memberFaultQuietUntil - now, null, () -> injectFault(faultPhaseEnd));
+            return;
+        }
         faults++;
         List<String> ids = new ArrayList<>(nodes.keySet());
         Node node = nodes.get(ids.get(random.nextInt(ids.size())));
         long duration = (30 + random.nextInt(900)) * MS;
-        switch (random.nextInt(5)) {
+        lastFaultNanos = now;
+        switch (random.nextInt(options.mode().lockstep() ? 8 : 5)) {
             case 0, 1 -> {
                 if (node.alive) {
                     note("fault: crash " + node.id + " for " + duration / MS + " ms");
@@ -243,6 +292,7 @@ public final class Simulation {
                     isolated.remove(node.id);
                 });
             }
+            case 5, 6, 7 -> injectMemberFault();
             default -> {
                 Node other = nodes.get(ids.get(random.nextInt(ids.size())));
                 if (other != node) {
@@ -254,6 +304,74 @@ public final class Simulation {
             }
         }
         schedule(options.faultIntervalNanos() / 2 + random.nextLong(options.faultIntervalNanos()), null, () -> injectFault(faultPhaseEnd));
+    }
+
+    /**
+     * Damages one lockstep member without crashing anything: corrupts its state, changes its next
+     * output, or fails its next self-check. Only members of groups at full strength whose members
+     * all run and reach each other, and whose orderer decided everything so far: a group that lost
+     * a member, is about to, or still handles an earlier fault has nobody left to outvote a second
+     * one, so there a fault becomes the group's truth, as it would in mode {@code none}. In DMR a
+     * silent fault halts the group (nothing tells which member is right), so there most faults are
+     * self-check failures, which the group survives.
+     */
+    private void injectMemberFault() {
+        List<LockstepReplica> members = new ArrayList<>();
+        for (GroupConfig config : controller.groups().values()) {
+            List<Replica> present = config.replicas().stream().map(assignment -> replicaFor(config, assignment)).toList();
+            if (config.fullyProtected() && !present.contains(null) && connected(config)
+                    && ((LockstepReplica) replicaFor(config, config.primary())).core.quiescent()
+                    && present.stream().noneMatch(replica -> ((LockstepReplica) replica).core.injectedFaultPending())) {
+                present.forEach(replica -> members.add((LockstepReplica) replica));
+            }
+        }
+        if (members.isEmpty()) {
+            return;
+        }
+        LockstepReplica member = members.get(random.nextInt(members.size()));
+        memberFaultQuietUntil = now + 300 * MS;
+        memberFaults.merge(member.group, 1, Integer::sum);
+        int kind = random.nextInt(options.mode() == Mode.DMR ? 10 : 3);
+        String target = member.node.id + " " + member.group + " (" + member.core.role() + ")";
+        if (kind == 0) {
+            if (member.core.injectStateCorruption(random.nextLong())) {
+                note("fault: corrupt the state of " + target);
+            }
+        } else if (kind == 1) {
+            note("fault: the next output of " + target + " differs");
+            member.core.injectOutputDivergence();
+        } else {
+            note("fault: the next self-check of " + target + " fails");
+            member.core.injectSelfCheckFailure();
+        }
+    }
+
+    /** True when every member of the group runs and reaches every other: no fault is pending there. */
+    private boolean connected(GroupConfig config) {
+        for (ReplicaAssignment a : config.replicas()) {
+            if (nodes.get(a.node()).pausedUntil > now) {
+                return false;
+            }
+            for (ReplicaAssignment b : config.replicas()) {
+                if (a != b && !reachable(a.node(), b.node())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * An orderer halted its group. That is the right answer only where no majority could exist:
+     * two voters, or two faulty members.
+     */
+    private void onHalt(ControlCommand.GroupHalted halted) {
+        GroupConfig config = controller.groups().get(halted.group());
+        boolean threeInSync = config.replicas().size() == 3 && config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK);
+        if (options.mode() == Mode.TMR && threeInSync && memberFaults.getOrDefault(halted.group(), 0) < 2) {
+            throw failure(halted.group() + " halted with three members in sync and only one faulty member: " + halted.evidence());
+        }
+        haltedGroups.putIfAbsent(halted.group(), halted.evidence());
     }
 
     private void restartIfDown(Node node) {
@@ -336,6 +454,17 @@ public final class Simulation {
             return;
         }
         note("controller: " + command + " -> version " + controller.version());
+        if (command instanceof ControlCommand.ReplicaDiverged diverged) {
+            divergences++;
+            degradedByDivergence.add(diverged.group());
+        }
+        for (GroupConfig config : controller.groups().values()) {
+            if (config.fullyProtected() && degradedByDivergence.remove(config.group())) {
+                repairs++;
+                note("repaired: " + config.group() + " back at full strength at epoch " + config.epoch());
+            }
+        }
+
         for (Map.Entry<GroupId, GroupConfig> entry : controller.groups().entrySet()) {
             GroupConfig old = before.get(entry.getKey());
             if (old != null && old.primary() != null && !old.primary().node().equals(entry.getValue().primary().node())) {
@@ -400,9 +529,7 @@ public final class Simulation {
             scheduleRecurring(5 * MS, id, () -> {
                 if (alive && boot == thisBoot) {
                     for (Replica replica : List.copyOf(replicas.values())) {
-                        replica.core.tick(now);
-                        replica.core.flush(now);
-                        replica.core.checkInvariants();
+                        replica.step(replica::tick);
                     }
                 }
             });
@@ -441,8 +568,7 @@ public final class Simulation {
                     schedule(delay(), other.id, () -> {
                         if (other.alive && other.boot == otherBoot) {
                             for (Replica replica : List.copyOf(other.replicas.values())) {
-                                replica.core.connectionLost(id, now);
-                                replica.core.flush(now);
+                                replica.step(() -> replica.connectionLost(id));
                             }
                         }
                     });
@@ -488,8 +614,8 @@ public final class Simulation {
             for (GroupConfig config : state.groups().values()) {
                 ReplicaAssignment assignment = config.replicaOn(id);
                 Replica replica = replicas.get(config.group());
-                if (replica != null && (assignment == null || !replica.core.identity().sameInstance(assignment))) {
-                    replica.core.configure(config, now);
+                if (replica != null && (assignment == null || !replica.assignment.sameInstance(assignment))) {
+                    replica.configure(config);
                     replica.gone = true;
                     replicas.remove(config.group());
                     replica = null;
@@ -498,17 +624,17 @@ public final class Simulation {
                     continue;
                 }
                 if (replica == null) {
-                    replica = new Replica(this, config.group(), assignment);
+                    replica = options.mode().lockstep() ? new LockstepReplica(this, config.group(), assignment)
+                            : new PairReplica(this, config.group(), assignment);
                     replicas.put(config.group(), replica);
                     if (assignment.role() == Role.PRIMARY) {
                         Disk disk = disks.computeIfAbsent(config.group(), g -> new Disk());
-                        replica.core.recover(disk.snapshot, List.copyOf(disk.entries));
-                        note(id + ": " + config.group() + " primary recovers from disk up to " + replica.core.lastIndex());
+                        replica.recover(disk.snapshot, List.copyOf(disk.entries));
+                        note(id + ": " + config.group() + " primary recovers from disk up to " + replica.lastIndex());
                     }
                 }
-                replica.core.configure(config, now);
-                replica.core.flush(now);
-                replica.core.checkInvariants();
+                Replica configured = replica;
+                configured.step(() -> configured.configure(config));
             }
         }
 
@@ -518,9 +644,7 @@ public final class Simulation {
                 client.reply(this, requestId, new Reply.NotPrimary(0, ""));
                 return;
             }
-            replica.core.onClientCommand(new ClientCommand(requestId, session, sequence, payload), now / MS);
-            replica.core.flush(now);
-            replica.core.checkInvariants();
+            replica.step(() -> replica.onClientCommand(new ClientCommand(requestId, session, sequence, payload)));
         }
 
         /** Runs a disk operation after the ones queued before it; lost if the node crashes first. */
@@ -546,24 +670,70 @@ public final class Simulation {
         }
     }
 
-    private final class Replica implements ReplicaOutput {
+    /**
+     * One replica or lockstep member on a node: the simulated disk, network and controller behind
+     * the core's output, and the core's inputs under one name whatever the mode.
+     */
+    private abstract class Replica {
         final Node node;
         final GroupId group;
-        final ReplicaCore core;
+        final ReplicaAssignment assignment;
         boolean gone;
 
         Replica(Node node, GroupId group, ReplicaAssignment assignment) {
             this.node = node;
             this.group = group;
-            this.core = new ReplicaCore(group, assignment, new HistoryService(), replicaSettings, this);
+            this.assignment = assignment;
         }
 
-        private boolean current() {
+        abstract void configure(GroupConfig config);
+
+        abstract void recover(byte[] snapshot, List<LogEntry> tail);
+
+        abstract void onClientCommand(ClientCommand command);
+
+        abstract void persisted(long index);
+
+        abstract void snapshotInstalled(long index);
+
+        abstract void connectionLost(String peer);
+
+        abstract void tick();
+
+        abstract void flush();
+
+        abstract void checkInvariants();
+
+        abstract Role role();
+
+        abstract long epoch();
+
+        abstract long lastIndex();
+
+        abstract long durableIndex();
+
+        abstract long commitIndex();
+
+        abstract boolean awaitingSnapshot();
+
+        abstract byte[] encodeState();
+
+        /** Runs one input on the core, then sends what it batched and checks its invariants. */
+        void step(Runnable input) {
+            input.run();
+            flush();
+            checkInvariants();
+        }
+
+        boolean current() {
             return !gone && node.replicas.get(group) == this;
         }
 
-        @Override
         public void persist(LogEntry entry) {
+            if (role() == Role.PRIMARY) {
+                orderedLog.computeIfAbsent(group, g -> new HashMap<>()).computeIfAbsent(entry.index(), i -> new HashSet<>())
+                        .add(new String(entry.payload(), StandardCharsets.UTF_8));
+            }
             node.disk(() -> {
                 Disk disk = node.disks.computeIfAbsent(group, g -> new Disk());
                 if (entry.index() != disk.lastIndex() + 1) {
@@ -571,13 +741,11 @@ public final class Simulation {
                 }
                 disk.entries.add(entry);
                 if (current()) {
-                    core.persisted(entry.index());
-                    core.flush(now);
+                    step(() -> persisted(entry.index()));
                 }
             });
         }
 
-        @Override
         public void installSnapshot(long index, byte[] state) {
             node.disk(() -> {
                 Disk disk = node.disks.computeIfAbsent(group, g -> new Disk());
@@ -585,13 +753,11 @@ public final class Simulation {
                 disk.snapshot = state;
                 disk.snapshotIndex = index;
                 if (current()) {
-                    core.snapshotInstalled(index);
-                    core.flush(now);
+                    step(() -> snapshotInstalled(index));
                 }
             });
         }
 
-        @Override
         public void saveSnapshot(long index, byte[] state) {
             node.disk(() -> {
                 Disk disk = node.disks.computeIfAbsent(group, g -> new Disk());
@@ -604,28 +770,25 @@ public final class Simulation {
             });
         }
 
-        @Override
-        public void send(String to, PeerMessage message) {
+        /** Delivers a message to the replica of this group on {@code to}, if it is still there then. */
+        void sendTo(String to, java.util.function.Consumer<Replica> onArrival) {
             deliver(node.id, to, () -> {
                 Replica target = nodes.get(to).replicas.get(group);
                 if (target != null) {
-                    target.core.onMessage(node.id, message, now);
-                    target.core.flush(now);
-                    target.core.checkInvariants();
+                    target.step(() -> onArrival.accept(target));
                 }
             });
         }
 
-        @Override
         public void reply(long requestId, Reply reply) {
             if (reply instanceof Reply.Ok) {
-                String key = group + "@" + core.epoch();
+                String key = group + "@" + epoch();
                 String previous = releaserByGroupEpoch.putIfAbsent(key, node.id);
                 if (previous != null && !previous.equals(node.id)) {
                     throw failure("split brain: " + previous + " and " + node.id + " both released results in " + key);
                 }
-                if (core.role() != Role.PRIMARY) {
-                    throw failure(node.id + " released a result for " + group + " while " + core.role());
+                if (role() != Role.PRIMARY) {
+                    throw failure(node.id + " released a result for " + group + " while " + role());
                 }
             }
             Client client = clients.get((int) (requestId >>> 40));
@@ -634,17 +797,88 @@ public final class Simulation {
             }
         }
 
-        @Override
         public void control(ControlCommand command) {
             note(node.id + " " + group + ": proposes " + command);
+            if (command instanceof ControlCommand.GroupHalted halted) {
+                onHalt(halted);
+            }
             toController(node, () -> applyControl(command));
         }
 
-        @Override
         public void suspect(String suspect, boolean connectionClosed, String reason) {
             note(node.id + " " + group + ": suspects " + suspect + " (" + reason + ")");
             toController(node, () -> supervisor.suspected(suspect, connectionClosed, now));
         }
+    }
+
+    /** A replica of the process-pair protocol. */
+    private final class PairReplica extends Replica implements ReplicaOutput {
+        final ReplicaCore core;
+
+        PairReplica(Node node, GroupId group, ReplicaAssignment assignment) {
+            super(node, group, assignment);
+            this.core = new ReplicaCore(group, assignment, new HistoryService(), replicaSettings, this);
+        }
+
+        @Override
+        public void send(String to, PeerMessage message) {
+            sendTo(to, target -> ((PairReplica) target).core.onMessage(node.id, message, now));
+        }
+
+        @Override void configure(GroupConfig config) { core.configure(config, now); }
+        @Override void recover(byte[] snapshot, List<LogEntry> tail) { core.recover(snapshot, tail); }
+        @Override void onClientCommand(ClientCommand command) { core.onClientCommand(command, now / MS); }
+        @Override void persisted(long index) { core.persisted(index); }
+        @Override void snapshotInstalled(long index) { core.snapshotInstalled(index); }
+        @Override void connectionLost(String peer) { core.connectionLost(peer, now); }
+        @Override void tick() { core.tick(now); }
+        @Override void flush() { core.flush(now); }
+        @Override void checkInvariants() { core.checkInvariants(); }
+        @Override Role role() { return core.role(); }
+        @Override long epoch() { return core.epoch(); }
+        @Override long lastIndex() { return core.lastIndex(); }
+        @Override long durableIndex() { return core.durableIndex(); }
+        @Override long commitIndex() { return core.commitIndex(); }
+        @Override boolean awaitingSnapshot() { return core.awaitingSnapshot(); }
+        @Override byte[] encodeState() { return core.encodeState(); }
+    }
+
+    /** A member of a lockstep group. */
+    private final class LockstepReplica extends Replica implements LockstepOutput {
+        final LockstepCore core;
+
+        LockstepReplica(Node node, GroupId group, ReplicaAssignment assignment) {
+            super(node, group, assignment);
+            this.core = new LockstepCore(group, assignment, new HistoryService(), lockstepSettings, this);
+        }
+
+        @Override
+        public void send(String to, LockstepMessage message) {
+            sendTo(to, target -> ((LockstepReplica) target).core.onMessage(node.id, message, now));
+        }
+
+        @Override
+        public void dump(String reason, long index, byte[] state, List<LogEntry> lastEntries) {
+            note(node.id + " " + group + ": dump at " + index + " with " + lastEntries.size() + " entries: " + reason);
+            dumps++;
+        }
+
+        @Override void configure(GroupConfig config) { core.configure(config, now); }
+        @Override void recover(byte[] snapshot, List<LogEntry> tail) { core.recover(snapshot, tail); }
+        @Override void onClientCommand(ClientCommand command) { core.onClientCommand(command, now / MS); }
+        @Override void persisted(long index) { core.persisted(index); }
+        @Override void snapshotInstalled(long index) { core.snapshotInstalled(index); }
+        @Override void connectionLost(String peer) { core.connectionLost(peer, now); }
+        @Override void tick() { core.tick(now); }
+        @Override void flush() { core.flush(now); }
+        @Override void checkInvariants() { core.checkInvariants(); }
+        @Override Role role() { return core.role(); }
+        @Override long epoch() { return core.epoch(); }
+        @Override long lastIndex() { return core.lastIndex(); }
+        @Override long durableIndex() { return core.durableIndex(); }
+        @Override long commitIndex() { return core.commitIndex(); }
+        @Override boolean awaitingSnapshot() { return core.awaitingSnapshot(); }
+        @Override byte[] encodeState() { return core.encodeState(); }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -678,6 +912,7 @@ public final class Simulation {
             sequence = ++state[1];
             commandNumber++;
             payload = "c" + id + "-" + commandNumber;
+            sentPayloads.add(payload);
             attempt = 0;
             busy = true;
             send(primaryGuess.getOrDefault(group, randomNode()));
@@ -742,7 +977,14 @@ public final class Simulation {
                         }
                     });
                 }
-                case Reply.Rejected rejected -> throw failure("client " + id + " command " + payload + " rejected: " + rejected);
+                case Reply.Rejected rejected -> {
+                    if (!rejected.code().equals(Reply.GROUP_HALTED) || !haltedGroups.containsKey(group)) {
+                        throw failure("client " + id + " command " + payload + " rejected: " + rejected);
+                    }
+                    // Never executed: the client goes on with another command, likely for another group.
+                    busy = false;
+                    schedule(random.nextLong(5 * MS), null, this::next);
+                }
                 case Reply.ApplicationError error -> throw failure("client " + id + " command " + payload + " failed: " + error);
             }
         }
@@ -752,16 +994,23 @@ public final class Simulation {
     // Checks
 
     private boolean settled() {
-        if (clients.stream().anyMatch(c -> c.busy) || !controller.allGroupsHealthy()) {
+        if (clients.stream().anyMatch(c -> c.busy && !haltedGroups.containsKey(c.group))) {
             return false;
         }
         for (GroupConfig config : controller.groups().values()) {
-            ReplicaCore primary = replicaFor(config, config.primary());
-            if (primary == null || primary.commitIndex() != primary.lastIndex()) {
+            if (haltedGroups.containsKey(config.group())) {
+                continue;
+            }
+            Replica primary = replicaFor(config, config.primary());
+            if (!config.fullyProtected() || primary == null || primary.commitIndex() != primary.lastIndex()) {
+                return false;
+            }
+            if (primary instanceof LockstepReplica orderer && orderer.core.stateCheckedNanos() <= lastFaultNanos) {
+                // A corruption may still hide in a member: wait for a state check after the last fault.
                 return false;
             }
             for (ReplicaAssignment assignment : config.replicas()) {
-                ReplicaCore replica = replicaFor(config, assignment);
+                Replica replica = replicaFor(config, assignment);
                 if (replica == null || replica.epoch() != config.epoch() || replica.lastIndex() != primary.lastIndex()
                         || replica.durableIndex() != primary.lastIndex()) {
                     return false;
@@ -771,10 +1020,10 @@ public final class Simulation {
         return true;
     }
 
-    private ReplicaCore replicaFor(GroupConfig config, ReplicaAssignment assignment) {
+    private Replica replicaFor(GroupConfig config, ReplicaAssignment assignment) {
         Node node = nodes.get(assignment.node());
         Replica replica = node.replicas.get(config.group());
-        return replica != null && node.alive && replica.core.identity().sameInstance(assignment) ? replica.core : null;
+        return replica != null && node.alive && replica.assignment.sameInstance(assignment) ? replica : null;
     }
 
     private String describeUnsettled() {
@@ -783,12 +1032,18 @@ public final class Simulation {
         for (GroupConfig config : controller.groups().values()) {
             text.append("\n  ").append(config);
             for (ReplicaAssignment assignment : config.replicas()) {
-                ReplicaCore core = replicaFor(config, assignment);
-                text.append("\n    ").append(assignment.node()).append(": ").append(core == null ? "absent"
-                        : core.role() + " epoch=" + core.epoch() + " last=" + core.lastIndex() + " durable=" + core.durableIndex()
-                                + " commit=" + core.commitIndex() + " awaitingSnapshot=" + core.awaitingSnapshot());
+                Replica replica = replicaFor(config, assignment);
+                text.append("\n    ").append(assignment.node()).append(": ").append(replica == null ? "absent"
+                        : replica.role() + " epoch=" + replica.epoch() + " last=" + replica.lastIndex() + " durable="
+                                + replica.durableIndex() + " commit=" + replica.commitIndex() + " awaitingSnapshot="
+                                + replica.awaitingSnapshot());
+                if (replica instanceof LockstepReplica member) {
+                    text.append(" stateChecked=").append(member.core.stateCheckedNanos() / MS).append(" ms halted=")
+                            .append(member.core.halted()).append(" steppedDown=").append(member.core.steppedDown());
+                }
             }
         }
+        text.append("\n  last fault at ").append(lastFaultNanos / MS).append(" ms, halted=").append(haltedGroups);
         text.append("\n  members=").append(controller.members().values());
         return text.toString();
     }
@@ -796,6 +1051,10 @@ public final class Simulation {
     private void checkFinalState() {
         Map<GroupId, List<String>> histories = new TreeMap<>();
         for (GroupConfig config : controller.groups().values()) {
+            if (haltedGroups.containsKey(config.group())) {
+                // Its members disagree: there is no one final state to check, only the results it released.
+                continue;
+            }
             byte[] primaryState = replicaFor(config, config.primary()).encodeState();
             for (ReplicaAssignment assignment : config.replicas()) {
                 byte[] state = replicaFor(config, assignment).encodeState();
@@ -808,17 +1067,33 @@ public final class Simulation {
             if (distinct.size() != history.size()) {
                 throw failure("duplicate: a command was applied twice in " + config.group());
             }
+            for (String command : history) {
+                if (!sentPayloads.contains(command)) {
+                    throw failure("corrupt: the history of " + config.group() + " holds \"" + command + "\", which no client sent");
+                }
+            }
             histories.put(config.group(), history);
         }
         for (Ack ack : acknowledged) {
+            Set<String> ordered = orderedLog.get(ack.group()).getOrDefault(ack.position(), Set.of());
+            if (!ordered.contains(ack.payload())) {
+                throw failure("wrong result: acknowledged " + ack + " but the commands ordered at " + ack.position() + " are " + ordered);
+            }
             List<String> history = histories.get(ack.group());
-            if (ack.position() < 1 || ack.position() > history.size()) {
-                throw failure("lost: acknowledged " + ack + " but the history of " + ack.group() + " has " + history.size() + " commands");
+            if (history != null) {
+                checkAck(ack, history);
             }
-            String actual = history.get((int) ack.position() - 1);
-            if (!actual.equals(ack.payload())) {
-                throw failure("lost or reordered: acknowledged " + ack + " but position " + ack.position() + " holds " + actual);
-            }
+        }
+    }
+
+    /** The result a client received is the command's position in the final history. */
+    private void checkAck(Ack ack, List<String> history) {
+        if (ack.position() < 1 || ack.position() > history.size()) {
+            throw failure("lost: acknowledged " + ack + " but the history of " + ack.group() + " has " + history.size() + " commands");
+        }
+        String actual = history.get((int) ack.position() - 1);
+        if (!actual.equals(ack.payload())) {
+            throw failure("wrong result, lost or reordered: acknowledged " + ack + " but position " + ack.position() + " holds " + actual);
         }
     }
 
@@ -836,7 +1111,9 @@ public final class Simulation {
         StringBuilder text = new StringBuilder();
         text.append("seed ").append(seed).append(" failed at ").append(now / MS).append(" ms: ").append(message)
                 .append("\n  options: ").append(options)
-                .append("\n  replay: ./mvnw -pl pairstep-sim -am test -Dtest=PairSimulationTest -Dpairstep.sim.seed=").append(seed)
+                .append("\n  replay: ./mvnw -pl pairstep-sim -am test -Dtest=")
+                .append(options.mode().lockstep() ? "LockstepSimulationTest#" + options.mode().label() : "PairSimulationTest")
+                .append(" -Dpairstep.sim.seed=").append(seed)
                 .append(" -Dsurefire.failIfNoSpecifiedTests=false\n  last events:\n");
         for (String line : trace) {
             text.append("    ").append(line).append('\n');

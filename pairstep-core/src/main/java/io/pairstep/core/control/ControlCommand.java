@@ -35,4 +35,21 @@ public sealed interface ControlCommand {
      * it can, so that losing a primary's node does not also cost a controller election.
      */
     record ControllerLeader(String node) implements ControlCommand {}
+
+    /**
+     * A lockstep orderer reports that a member of its group produced another output or state than
+     * the agreed one, and must be removed. The orderer may name itself when the others outvoted it
+     * or when its own self-check failed.
+     *
+     * @param index the log entry where the divergence showed
+     * @param evidence what differed, for operators
+     */
+    record ReplicaDiverged(GroupId group, long epoch, String reporter, String node, long index, String evidence)
+            implements ControlCommand {}
+
+    /**
+     * A lockstep orderer reports that its group's voters disagree at {@code index} and nothing shows
+     * which is right: the group must release nothing more, whoever orders it from now on.
+     */
+    record GroupHalted(GroupId group, long epoch, String reporter, long index, String evidence) implements ControlCommand {}
 }

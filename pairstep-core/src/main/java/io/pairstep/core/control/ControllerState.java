@@ -5,9 +5,11 @@ import io.pairstep.core.Invariants;
 import io.pairstep.core.control.ControlCommand.Bootstrap;
 import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.GroupHalted;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
+import io.pairstep.core.control.ControlCommand.ReplicaDiverged;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -95,6 +97,8 @@ public final class ControllerState {
                     case ReplicaCaughtUp caughtUp -> caughtUp(caughtUp);
                     case ReplicaFailed failed -> replicaFailed(failed);
                     case ControllerLeader leader -> controllerLeader(leader);
+                    case ReplicaDiverged diverged -> replicaDiverged(diverged);
+                    case GroupHalted halted -> groupHalted(halted);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -259,10 +263,12 @@ public final class ControllerState {
                     : List.of();
             Member primary = leastLoaded(live, avoid, true);
             replicas.add(new ReplicaAssignment(primary.id(), primary.incarnation(), Role.PRIMARY, ReplicaState.OK, 1));
-            if (spec.mode().replicaCount() > 1 && live.size() > 1) {
-                // Both replicas of a new group start empty, so both are in sync from the start.
-                Member backup = leastLoaded(live, List.of(primary.id()), false);
+            List<String> hosting = new ArrayList<>(List.of(primary.id()));
+            while (replicas.size() < spec.mode().replicaCount() && replicas.size() < live.size()) {
+                // Every replica of a new group starts empty, so all are in sync from the start.
+                Member backup = leastLoaded(live, hosting, false);
                 replicas.add(new ReplicaAssignment(backup.id(), backup.incarnation(), Role.BACKUP, ReplicaState.OK, 1));
+                hosting.add(backup.id());
             }
             groups.put(group, new GroupConfig(group, spec.mode(), 1, replicas));
         }
@@ -308,6 +314,58 @@ public final class ControllerState {
     }
 
     /**
+     * A lockstep member disagreed with the others: it leaves the group. When it is the orderer, an
+     * in-sync member takes over; every in-sync member holds every released command.
+     */
+    private ControlResult replicaDiverged(ReplicaDiverged command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment replica = config.replicaOn(command.node());
+        if (!config.mode().lockstep()
+                || config.epoch() != command.epoch()
+                || primary == null
+                || !primary.node().equals(command.reporter())
+                || replica == null) {
+            return ControlResult.refused("stale divergence report for " + command.group() + " at epoch " + command.epoch());
+        }
+        if (replica.role() == Role.BACKUP) {
+            put(config, without(config, replica));
+            return ControlResult.CHANGED;
+        }
+        ReplicaAssignment successor = promotable(config);
+        if (successor == null) {
+            return ControlResult.refused("no in-sync member can replace the divergent orderer of " + command.group());
+        }
+        List<ReplicaAssignment> replicas = new ArrayList<>();
+        for (ReplicaAssignment r : without(config, primary)) {
+            replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+        }
+        put(config, replicas);
+        return ControlResult.CHANGED;
+    }
+
+    /** A lockstep group stops releasing results; the halt outlives every change of its orderer. */
+    private ControlResult groupHalted(GroupHalted command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment primary = config.primary();
+        if (!config.mode().lockstep() || config.epoch() != command.epoch() || primary == null || !primary.node().equals(command.reporter())) {
+            return ControlResult.refused("stale halt report for " + command.group() + " at epoch " + command.epoch());
+        }
+        if (config.halted() != null) {
+            return ControlResult.UNCHANGED;
+        }
+        String evidence = "halted at entry " + command.index() + " by " + command.reporter() + ": " + command.evidence();
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence));
+        return ControlResult.CHANGED;
+    }
+
+    /**
      * Gives every group whose primary is live the backups its mode asks for, as syncing replicas
      * on the least loaded live nodes that do not host the group yet.
      */
@@ -315,18 +373,23 @@ public final class ControllerState {
         List<Member> live = liveMembers();
         for (GroupConfig config : List.copyOf(groups.values())) {
             ReplicaAssignment primary = config.primary();
-            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.mode().replicaCount()) {
+            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.mode().replicaCount()
+                    || config.halted() != null) {
+                // A halted group's states are kept as they are for diagnosis: nothing is rebuilt from them.
                 continue;
             }
-            List<String> hosting = config.replicas().stream().map(ReplicaAssignment::node).toList();
-            Member candidate = leastLoaded(live, hosting, false);
-            if (candidate == null) {
-                continue;
-            }
+            List<String> hosting = new ArrayList<>(config.replicas().stream().map(ReplicaAssignment::node).toList());
             List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
-            replicas.add(new ReplicaAssignment(
-                    candidate.id(), candidate.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
-            put(config, replicas);
+            Member candidate = leastLoaded(live, hosting, false);
+            while (candidate != null && replicas.size() < config.mode().replicaCount()) {
+                replicas.add(new ReplicaAssignment(
+                        candidate.id(), candidate.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                hosting.add(candidate.id());
+                candidate = leastLoaded(live, hosting, false);
+            }
+            if (replicas.size() > config.replicas().size()) {
+                put(config, replicas);
+            }
         }
     }
 
@@ -368,7 +431,7 @@ public final class ControllerState {
 
     /** Every change of a group's replicas or roles raises its epoch. */
     private void put(GroupConfig config, List<ReplicaAssignment> replicas) {
-        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas));
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, config.halted()));
     }
 
     /** Checks the structural invariants; called after every command. */

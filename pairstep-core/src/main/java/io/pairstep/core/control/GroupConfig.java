@@ -7,11 +7,20 @@ import java.util.List;
 /**
  * The configuration of one replica group at one epoch. A new epoch is made by the controller at
  * every change of roles; replicas act only on the configuration of their current epoch.
+ *
+ * @param halted null while the group serves; for a lockstep group whose members disagreed with
+ *     nothing to show which is right, the evidence. A halted group releases no result whoever
+ *     orders it, until an operator resolves it.
  */
-public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas) {
+public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted) {
 
     public GroupConfig {
         replicas = List.copyOf(replicas);
+    }
+
+    /** A group that serves. */
+    public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas) {
+        this(group, mode, epoch, replicas, null);
     }
 
     public ReplicaAssignment primary() {
@@ -42,8 +51,8 @@ public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssi
         return null;
     }
 
-    /** True when every replica the mode asks for is present and in sync. */
+    /** True when the group serves and every replica the mode asks for is present and in sync. */
     public boolean fullyProtected() {
-        return replicas.size() == mode.replicaCount() && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
+        return halted == null && replicas.size() == mode.replicaCount() && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
     }
 }

@@ -4,32 +4,33 @@ import io.pairstep.core.Invariants;
 
 /**
  * Log entries with contiguous indexes kept in memory for retransmission to a backup, as a ring
- * with access by index. Appending and dropping from the front never allocate beyond growth.
+ * with access by index. Appending and dropping from the front never allocate beyond growth. Public
+ * for the lockstep protocol, which keeps its entries the same way.
  */
-final class EntryBuffer {
+public final class EntryBuffer {
 
     private LogEntry[] ring = new LogEntry[1024];
     private int head;
     private int size;
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return size == 0;
     }
 
-    int size() {
+    public int size() {
         return size;
     }
 
     /** Index of the oldest entry; only when not empty. */
-    long firstIndex() {
+    public long firstIndex() {
         return ring[head].index();
     }
 
-    long lastIndex() {
+    public long lastIndex() {
         return ring[(head + size - 1) & (ring.length - 1)].index();
     }
 
-    void add(LogEntry entry) {
+    public void add(LogEntry entry) {
         Invariants.check(size == 0 || entry.index() == lastIndex() + 1, "entry buffer gap at %d", entry.index());
         if (size == ring.length) {
             grow();
@@ -38,14 +39,14 @@ final class EntryBuffer {
         size++;
     }
 
-    LogEntry get(long index) {
+    public LogEntry get(long index) {
         long offset = index - firstIndex();
         Invariants.check(offset >= 0 && offset < size, "entry %d not buffered", index);
         return ring[(int) ((head + offset) & (ring.length - 1))];
     }
 
     /** Drops every entry up to and including {@code index}. */
-    void dropThrough(long index) {
+    public void dropThrough(long index) {
         while (size > 0 && ring[head].index() <= index) {
             ring[head] = null;
             head = (head + 1) & (ring.length - 1);
@@ -53,7 +54,7 @@ final class EntryBuffer {
         }
     }
 
-    void clear() {
+    public void clear() {
         dropThrough(Long.MAX_VALUE);
         head = 0;
     }

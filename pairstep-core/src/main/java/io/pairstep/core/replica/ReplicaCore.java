@@ -227,11 +227,6 @@ public final class ReplicaCore {
             }
             return;
         }
-        if (last == null && command.sequence() != 1) {
-            out.reply(command.requestId(), new Reply.Rejected(Reply.SESSION_EXPIRED,
-                    "session " + Long.toHexString(command.session()) + " is unknown or expired; start a new session"));
-            return;
-        }
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
         LogEntry entry = new LogEntry(lastIndex + 1, config.epoch(), timestampMillis, command.session(), command.sequence(), command.payload());
         Reply reply = apply(entry);
@@ -314,6 +309,10 @@ public final class ReplicaCore {
             return;
         }
         boolean behind = backup.durableIndex < lastIndex || backup.snapshotPending || !backup.snapshotAcknowledged;
+        if (!behind) {
+            // Silence while there is nothing to acknowledge is no failure: the clock starts when work does.
+            backup.lastProgressNanos = nowNanos;
+        }
         if (behind && nowNanos - backup.lastProgressNanos > settings.backupTimeoutNanos()) {
             reportBackupFailure("no acknowledgement for " + (nowNanos - backup.lastProgressNanos) / 1_000_000 + " ms");
         }
@@ -621,7 +620,10 @@ public final class ReplicaCore {
                     : new Reply.Rejected(Reply.STALE_SEQUENCE, "sequence " + entry.sequence() + " is stale");
         }
         if (last == null && entry.sequence() != 1) {
-            return new Reply.Rejected(Reply.SESSION_EXPIRED, "session unknown or expired");
+            // Decided in the log, not when the command arrives: a stale primary does not know the
+            // session either, and must not answer for the group.
+            return new Reply.Rejected(Reply.SESSION_EXPIRED,
+                    "session " + Long.toHexString(entry.session()) + " is unknown or expired; start a new session");
         }
         context.moveTo(entry.index(), entry.timestampMillis());
         Reply reply;

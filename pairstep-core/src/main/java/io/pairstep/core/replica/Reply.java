@@ -28,4 +28,6 @@ public sealed interface Reply {
 
     String SESSION_EXPIRED = "SESSION_EXPIRED";
     String STALE_SEQUENCE = "STALE_SEQUENCE";
+    /** A lockstep group whose members disagree with nothing to show which is right: it releases nothing. */
+    String GROUP_HALTED = "GROUP_HALTED";
 }

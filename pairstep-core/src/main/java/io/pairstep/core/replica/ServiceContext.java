@@ -5,19 +5,22 @@ import io.pairstep.core.GroupId;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
-/** The deterministic context of one command, reused from command to command. */
-final class ServiceContext implements Context {
+/**
+ * The deterministic context of one command, reused from command to command. Public for the
+ * lockstep protocol, whose members must draw the same numbers as a pair's.
+ */
+public final class ServiceContext implements Context {
 
     private final GroupId group;
     private long index;
     private long timestampMillis;
     private SplittableRandom random;
 
-    ServiceContext(GroupId group) {
+    public ServiceContext(GroupId group) {
         this.group = group;
     }
 
-    void moveTo(long index, long timestampMillis) {
+    public void moveTo(long index, long timestampMillis) {
         this.index = index;
         this.timestampMillis = timestampMillis;
         this.random = null;

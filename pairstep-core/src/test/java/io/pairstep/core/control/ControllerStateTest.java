@@ -134,4 +134,67 @@ class ControllerStateTest {
         assertThat(result.accepted()).isFalse();
         assertThat(kv0()).isEqualTo(before);
     }
+
+    private GroupConfig deployTmr() {
+        state.apply(new Deploy(new ServiceSpec("vote", 1, Mode.TMR, 1, "example:kv", "", "")));
+        return state.groups().get(new GroupId("vote", 0));
+    }
+
+    @Test
+    void aTmrGroupStartsWithThreeInSyncMembersOnThreeNodes() {
+        GroupConfig group = deployTmr();
+        assertThat(group.replicas()).hasSize(3);
+        assertThat(group.replicas().stream().map(ReplicaAssignment::node).distinct()).hasSize(3);
+        assertThat(group.fullyProtected()).isTrue();
+    }
+
+    @Test
+    void aDivergentMemberIsRemovedAndAFreshOneSyncsInItsPlace() {
+        GroupConfig group = deployTmr();
+        ReplicaAssignment divergent = group.replicas().get(2);
+        ControlResult result = state.apply(new ControlCommand.ReplicaDiverged(
+                group.group(), group.epoch(), group.primary().node(), divergent.node(), 9, "test"));
+        assertThat(result.changed()).isTrue();
+        GroupConfig after = state.groups().get(group.group());
+        assertThat(after.replicas()).hasSize(3);
+        ReplicaAssignment fresh = after.replicaOn(divergent.node());
+        assertThat(fresh.state()).as("with three nodes the fresh member lands on the same node").isEqualTo(ReplicaState.SYNCING);
+        assertThat(fresh.sameInstance(divergent)).isFalse();
+    }
+
+    @Test
+    void aDivergentOrdererIsReplacedByAnInSyncMember() {
+        GroupConfig group = deployTmr();
+        String orderer = group.primary().node();
+        state.apply(new ControlCommand.ReplicaDiverged(group.group(), group.epoch(), orderer, orderer, 9, "outvoted"));
+        GroupConfig after = state.groups().get(group.group());
+        assertThat(after.primary().node()).isNotEqualTo(orderer);
+        assertThat(after.replicaOn(orderer).state()).isEqualTo(ReplicaState.SYNCING);
+    }
+
+    @Test
+    void aStaleOrForeignDivergenceReportIsRefused() {
+        GroupConfig group = deployTmr();
+        String backup = group.backup().node();
+        assertThat(state.apply(new ControlCommand.ReplicaDiverged(group.group(), group.epoch() + 1, group.primary().node(), backup, 1, ""))
+                .accepted()).isFalse();
+        assertThat(state.apply(new ControlCommand.ReplicaDiverged(group.group(), group.epoch(), backup, backup, 1, "")).accepted())
+                .as("only the orderer reports").isFalse();
+        assertThat(state.apply(new ControlCommand.ReplicaDiverged(kv0, kv0().epoch(), kv0().primary().node(), kv0().backup().node(), 1, ""))
+                .accepted()).as("a pair has no votes").isFalse();
+    }
+
+    @Test
+    void aHaltOutlivesAChangeOfOrdererAndNothingIsRebuiltFromTheHaltedStates() {
+        GroupConfig group = deployTmr();
+        String orderer = group.primary().node();
+        state.apply(new ControlCommand.GroupHalted(group.group(), group.epoch(), orderer, 9, "no majority"));
+        assertThat(state.groups().get(group.group()).halted()).contains("no majority");
+        state.apply(new NodeDown(orderer, 1, "test"));
+        GroupConfig after = state.groups().get(group.group());
+        assertThat(after.primary().node()).isNotEqualTo(orderer);
+        assertThat(after.halted()).contains("no majority");
+        assertThat(after.replicas()).as("no fresh member").hasSize(2);
+        assertThat(after.fullyProtected()).isFalse();
+    }
 }

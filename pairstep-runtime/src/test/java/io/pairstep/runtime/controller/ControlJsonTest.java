@@ -41,7 +41,9 @@ class ControlJsonTest {
                 new Deploy(new ServiceSpec("jarred", 4, Mode.NONE, 1, "jar:/tmp/x.jar", "ab12", "com.example.Svc")),
                 new ReplicaCaughtUp(new GroupId("kv", 1), 5, "n3", 2),
                 new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"),
-                new ControlCommand.ControllerLeader("n3"));
+                new ControlCommand.ControllerLeader("n3"),
+                new ControlCommand.ReplicaDiverged(new GroupId("kv", 1), 4, "n1", "n3", 77, "output digest 0x1f != 0x2e"),
+                new ControlCommand.GroupHalted(new GroupId("kv", 0), 6, "n2", 90, "two voters disagree, no self-check failed"));
     }
 
     @ParameterizedTest

@@ -1,0 +1,89 @@
+package io.pairstep.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pairstep.core.Mode;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the lockstep protocol through many seeded simulations, in DMR and in TMR, with the pair
+ * simulation's crashes, pauses, partitions and message faults plus corrupted member state, changed
+ * outputs and failed self-checks.
+ *
+ * <p>{@code -Dpairstep.sim.seed=N} replays one seed of the mode the test method names; {@code
+ * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 500
+ * seeds per mode from 1).
+ */
+class LockstepSimulationTest {
+
+    @Test
+    void dmr() {
+        checkCoverage(runSeeds(Mode.DMR));
+    }
+
+    @Test
+    void tmr() {
+        checkCoverage(runSeeds(Mode.TMR));
+    }
+
+    private static void checkCoverage(Totals totals) {
+        if (totals.seeds >= 20) {
+            assertThat(totals.divergences).as("members were found divergent and removed").isPositive();
+            assertThat(totals.repairs).as("groups that lost a divergent member came back to full strength").isPositive();
+            assertThat(totals.dumps).as("divergent members handed their state over for a dump").isPositive();
+        }
+    }
+
+    @Test
+    void sameSeedReplaysExactly() {
+        assertThat(Simulation.run(42, Mode.TMR)).isEqualTo(Simulation.run(42, Mode.TMR));
+    }
+
+    private static final class Totals {
+        long seeds;
+        long acknowledged;
+        long faults;
+        long takeovers;
+        long divergences;
+        long repairs;
+        long dumps;
+        long halts;
+    }
+
+    private static Totals runSeeds(Mode mode) {
+        String single = System.getProperty("pairstep.sim.seed");
+        long count = single != null ? 1 : Long.getLong("pairstep.sim.seeds", 500);
+        long first = single != null ? Long.parseLong(single) : Long.getLong("pairstep.sim.base", 1);
+        System.out.printf("simulating %d %s seed(s) from %d%n", count, mode.label(), first);
+        Totals totals = new Totals();
+        totals.seeds = count;
+        List<String> failures = new ArrayList<>();
+        for (long seed = first; seed < first + count; seed++) {
+            try {
+                Simulation.Result result = Simulation.run(seed, mode);
+                totals.acknowledged += result.acknowledged();
+                totals.faults += result.faults();
+                totals.takeovers += result.takeovers();
+                totals.divergences += result.divergences();
+                totals.repairs += result.repairs();
+                totals.dumps += result.dumps();
+                totals.halts += result.halts();
+            } catch (Simulation.Failure failure) {
+                failures.add(failure.getMessage());
+                System.out.println(failure.getMessage());
+                if (failures.size() >= 3) {
+                    break;
+                }
+            }
+        }
+        System.out.printf("simulated %s seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d divergent members"
+                        + " removed, %d repairs to full strength, %d dumps, %d groups halted%n",
+                mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
+                totals.repairs, totals.dumps, totals.halts);
+        assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
+        assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
+        return totals;
+    }
+}
