@@ -283,8 +283,10 @@ final class Call implements NodeConnection.Pending {
             if (finished.get()) {
                 return;
             }
-            LOG.debug("{} seq {}: watch past epoch {} answered: epoch {} primary {} ({})", group, sequence, epoch,
-                    epochOf(client.topology()), client.topology().livePrimary(group), error == null ? "ok" : error.toString());
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{} seq {}: watch past epoch {} answered: epoch {} primary {} ({})", group, sequence, epoch,
+                        epochOf(client.topology()), client.topology().livePrimary(group), error == null ? "ok" : error.toString());
+            }
             if (error == null && epochOf(client.topology()) > epoch) {
                 attempt();
             } else {

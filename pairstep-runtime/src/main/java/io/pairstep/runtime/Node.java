@@ -5,6 +5,7 @@ import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.LeadPlacement;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
@@ -104,8 +105,8 @@ public final class Node implements AutoCloseable {
     private volatile boolean leader;
     /** When the supervisor thread next checks where the controller's lead should be. */
     private long nextLeadershipCheckNanos;
-    /** When the leader first saw each node incarnation ({@code id#incarnation}) alive; supervisor thread only. */
-    private final Map<String, Long> aliveSinceNanos = new java.util.HashMap<>();
+    /** Where the controller's lead should be; supervisor thread only. */
+    private final LeadPlacement leadPlacement = new LeadPlacement(LEADERSHIP_TARGET_SETTLE_NANOS);
     /**
      * True once this incarnation has seen itself registered and alive in the controller state.
      * Before that its view of the system may be empty or old, so it answers nothing final.
@@ -205,19 +206,13 @@ public final class Node implements AutoCloseable {
         controller = new ControllerServer(config.id(), raft.getHostString() + ":" + raft.getPort(), peers,
                 config.dataDirectory().resolve("controller"),
                 new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000));
-        controller.addLeadershipListener(isLeader -> {
-            try {
-                scheduler.execute(() -> {
-                    leader = isLeader;
-                    if (isLeader) {
-                        supervisor.becameLeader(System.nanoTime());
-                        nextLeadershipCheckNanos = System.nanoTime();
-                    }
-                });
-            } catch (java.util.concurrent.RejectedExecutionException closing) {
-                // The node is closing: nothing to supervise any more.
+        controller.addLeadershipListener(isLeader -> onSupervisorThread(() -> {
+            leader = isLeader;
+            if (isLeader) {
+                supervisor.becameLeader(System.nanoTime());
+                nextLeadershipCheckNanos = System.nanoTime();
             }
-        });
+        }));
         controller.addListener(this::onState);
         controller.addListener(events::onState);
         controller.start();
@@ -356,10 +351,8 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * Keeps the controller's lead on a node that hosts no primary, where there is one. When the lead
-     * and a primary share a node, losing that node costs an election before the takeover can even be
-     * decided; apart, a primary's node dies and the leader decides the takeover at once. Runs on the
-     * leader only; also records the leader in the controller state, which placement reads.
+     * Records this node as the controller's leader, then hands the lead to a node without primaries
+     * when this one hosts some (see {@link LeadPlacement}). Runs on the leader's supervisor thread.
      */
     private void placeLeadership(ControllerState state) {
         if (!config.id().equals(state.controllerLeader())) {
@@ -367,55 +360,13 @@ public final class Node implements AutoCloseable {
             return;
         }
         long now = System.nanoTime();
-        Map<String, Long> seen = new java.util.HashMap<>();
-        for (Member member : state.members().values()) {
-            if (member.alive()) {
-                String key = member.id() + "#" + member.incarnation();
-                seen.put(key, aliveSinceNanos.getOrDefault(key, now));
-            }
-        }
-        aliveSinceNanos.clear();
-        aliveSinceNanos.putAll(seen);
-        if (primariesOn(state, config.id()) == 0) {
-            return;
-        }
-        String target = null;
-        for (NodeConfig.Seed seed : config.seeds()) {
-            Member member = state.members().get(seed.id());
-            if (seed.id().equals(config.id()) || member == null || !member.alive() || primariesOn(state, seed.id()) > 0) {
-                continue;
-            }
-            // A node that registered a moment ago is still starting; its controller replica may not keep a lead yet.
-            if (now - aliveSinceNanos.get(seed.id() + "#" + member.incarnation()) < LEADERSHIP_TARGET_SETTLE_NANOS) {
-                continue;
-            }
-            if (target == null || replicasOn(state, seed.id()) < replicasOn(state, target)) {
-                target = seed.id();
-            }
-        }
+        String target = leadPlacement.target(state, config.id(), config.seeds().stream().map(NodeConfig.Seed::id).toList(), now);
         if (target == null) {
             return;
         }
         nextLeadershipCheckNanos = now + LEADERSHIP_MOVE_PAUSE_NANOS;
         LOG.info("moving the controller lead to {}, which hosts no primary", target);
         controller.transferLeadership(target, Duration.ofSeconds(1)); // a failure is logged, and tried again later
-    }
-
-    private static int primariesOn(ControllerState state, String node) {
-        int count = 0;
-        for (GroupConfig group : state.groups().values()) {
-            ReplicaAssignment primary = group.primary();
-            count += primary != null && primary.node().equals(node) ? 1 : 0;
-        }
-        return count;
-    }
-
-    private static int replicasOn(ControllerState state, String node) {
-        int count = 0;
-        for (GroupConfig group : state.groups().values()) {
-            count += group.replicaOn(node) != null ? 1 : 0;
-        }
-        return count;
     }
 
     private InetSocketAddress rpcAddressOf(String node) {
