@@ -160,33 +160,47 @@ final class NodeMonitoring implements AutoCloseable {
         }
     }
 
+    /** A component change for the availability manager, as read from one event. */
+    record ComponentReport(ComponentType type, String id, ComponentChange change, ComponentState previous, String reason) {}
+
     /** Reports a component change of the event log, on the controller leader only (see the class comment). */
     private void onEvent(Event event) {
         if (!node.leader()) {
             return;
         }
-        long time = event.time().toEpochMilli();
+        ComponentReport report = report(event);
+        if (report != null) {
+            availability.componentChanged(report.type(), report.id(), report.change(), report.previous(), report.reason(),
+                    event.time().toEpochMilli());
+        }
+    }
+
+    /** The component change an event stands for, or null for events that change no component's state. */
+    static ComponentReport report(Event event) {
         String reason = event.message();
-        switch (event.type()) {
-            case Change.NODE_DOWN -> availability.componentChanged(ComponentType.NODE, event.component(),
+        return switch (event.type()) {
+            case Change.NODE_DOWN -> new ComponentReport(ComponentType.NODE, event.component(),
                     "removed".equals(event.fields().get("reason")) ? ComponentChange.REMOVED : ComponentChange.BROKEN,
-                    ComponentState.UP, reason, time);
+                    ComponentState.UP, reason);
             case Change.NODE_UP -> {
                 // EventDiff says "joined the system" for a node's first registration, "is up again" otherwise.
-                boolean first = event.message().startsWith(event.component() + " joined the system");
-                availability.componentChanged(ComponentType.NODE, event.component(),
+                boolean first = reason.startsWith(event.component() + " joined the system");
+                yield new ComponentReport(ComponentType.NODE, event.component(),
                         first ? ComponentChange.INSERTED : ComponentChange.FIXED,
-                        first ? ComponentState.ABSENT : ComponentState.BROKEN, reason, time);
+                        first ? ComponentState.ABSENT : ComponentState.BROKEN, reason);
             }
-            case Change.REPLICA_REMOVED -> availability.componentChanged(ComponentType.REPLICA, replicaId(event),
-                    ComponentChange.REMOVED, ComponentState.UP, reason, time);
-            case Change.REPLICA_INSERTED -> availability.componentChanged(ComponentType.REPLICA, replicaId(event),
-                    ComponentChange.INSERTED, ComponentState.ABSENT, reason, time);
+            // The replaced primary leaves its group; EventDiff reports that as the takeover only.
+            case Change.TAKEOVER -> new ComponentReport(ComponentType.REPLICA, event.component() + "@" + event.fields().get("from"),
+                    ComponentChange.REMOVED, ComponentState.UP, reason);
+            case Change.REPLICA_REMOVED -> new ComponentReport(ComponentType.REPLICA, replicaId(event),
+                    ComponentChange.REMOVED, ComponentState.UP, reason);
+            case Change.REPLICA_INSERTED -> new ComponentReport(ComponentType.REPLICA, replicaId(event),
+                    ComponentChange.INSERTED, ComponentState.ABSENT, reason);
             // A replica that catches up was not in service before: reported as fixed from broken.
-            case Change.REPLICA_SYNCED -> availability.componentChanged(ComponentType.REPLICA, replicaId(event),
-                    ComponentChange.FIXED, ComponentState.BROKEN, reason, time);
-            default -> { }
-        }
+            case Change.REPLICA_SYNCED -> new ComponentReport(ComponentType.REPLICA, replicaId(event),
+                    ComponentChange.FIXED, ComponentState.BROKEN, reason);
+            default -> null;
+        };
     }
 
     /** {@code service/partition@node}, the MIB's replica id. */
