@@ -61,6 +61,9 @@ class AvailabilityIT {
                 """.formatted(trapPort));
         try (LocalSystem system = LocalSystem.start(dir.resolve("system"), 3, LocalSystem.freeBasePort(), "always", false,
                 List.of("--availability", availability.toString()))) {
+            // Every node got the file, and start-node will give it again (it reuses the stored command).
+            assertThat(system.clusterFile().nodes()).allSatisfy(node ->
+                    assertThat(node.command()).containsSubsequence("--availability", availability.toString()));
             system.deploy("kv", "kv", "pair", 2);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected").isTrue();
 
