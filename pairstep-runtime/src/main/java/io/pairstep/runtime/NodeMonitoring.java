@@ -93,6 +93,10 @@ final class NodeMonitoring implements AutoCloseable {
 
         Path file = node.config().availabilityFile();
         if (file != null) {
+            if (!Files.exists(file)) {
+                // The manager waits for it quietly, so a mistyped path would otherwise go unnoticed.
+                LOG.warn("availability file {} does not exist: no thresholds and no alert actions until it appears", file);
+            }
             availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file,
                     alert -> LOG.info("alert {}: {}", alert.kind(), alert.fields()),
                     problem -> LOG.warn("availability: {}", problem)));
