@@ -41,8 +41,9 @@
  *   <li>{@link io.pairstep.avail.snmp}: traps, and the OIDs of {@code mib/PAIRSTEP-MIB.txt}.
  * </ul>
  *
- * <p>Not here yet: the monitors that measure (CPU, heap, GC, disk, files; per partition throughput,
- * latency, queue depth, lag, progress), the metrics endpoint and JMX, incidents and call-home, and
- * an SNMP GET agent. The runtime wiring is also still to do.
+ * <p>The node runtime drives it from {@code io.pairstep.runtime.NodeMonitoring}, which also holds
+ * the node monitors (CPU, heap, GC, disk, open files) and serves {@code /metrics}. Not built yet:
+ * per-partition monitors (throughput, latency, queue depth, lag, progress), JMX, incidents and
+ * call-home, and an SNMP GET agent.
  */
 package io.pairstep.avail;

@@ -43,6 +43,10 @@ public final class ClusterStartCommand implements Callable<Integer> {
             description = "Passed to every node (default: the node's default, always).")
     String fsync;
 
+    @Option(names = "--availability", paramLabel = "FILE",
+            description = "Availability configuration (YAML) passed to every node; see 'pairstep node --help'.")
+    Path availability;
+
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "60",
             description = "How long to wait for the cluster to be up (default: ${DEFAULT-VALUE}).")
     int waitSeconds;
@@ -139,6 +143,10 @@ public final class ClusterStartCommand implements Callable<Integer> {
                         "--seeds", String.join(",", seeds), "--system", system));
                 if (fsyncPolicy != null) {
                     command.addAll(List.of("--fsync", fsyncPolicy));
+                }
+                if (availability != null) {
+                    // Absolute: the node runs in its own directory, and start-node reuses this command.
+                    command.addAll(List.of("--availability", availability.toAbsolutePath().normalize().toString()));
                 }
                 Process p = LocalProcesses.launch(command, nodeDir, ClusterFile.logFile(root, l.id()));
                 started.put(l.id(), p);

@@ -42,9 +42,17 @@ public final class LocalSystem implements AutoCloseable {
      * @param deleteOnClose remove the directory when the system is closed
      */
     public static LocalSystem start(Path dir, int nodes, int basePort, String fsync, boolean deleteOnClose) {
+        return start(dir, nodes, basePort, fsync, deleteOnClose, List.of());
+    }
+
+    /** As {@link #start(Path, int, int, String, boolean)}, with more options of {@code cluster start}. */
+    public static LocalSystem start(Path dir, int nodes, int basePort, String fsync, boolean deleteOnClose,
+            List<String> moreOptions) {
         LocalSystem system = new LocalSystem(dir, deleteOnClose);
-        system.cli("cluster", "start", "--nodes", Integer.toString(nodes), "--dir", dir.toString(),
-                "--base-port", Integer.toString(basePort), "--fsync", fsync);
+        List<String> arguments = new ArrayList<>(List.of("cluster", "start", "--nodes", Integer.toString(nodes),
+                "--dir", dir.toString(), "--base-port", Integer.toString(basePort), "--fsync", fsync));
+        arguments.addAll(moreOptions);
+        system.cli(arguments.toArray(String[]::new));
         return system;
     }
 

@@ -54,6 +54,12 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Largest command accepted, in bytes (default: ${DEFAULT-VALUE}).")
     int maxCommandBytes;
 
+    @Option(names = "--availability", paramLabel = "FILE",
+            description = {"Availability configuration (YAML): thresholds and alert actions (e-mail, webhook, program,",
+                    "SNMP trap). Re-read when it changes; a missing or wrong file is reported in the log and the node",
+                    "keeps its last good configuration. Without this option the node runs no availability manager."})
+    Path availability;
+
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
@@ -92,7 +98,8 @@ public final class NodeCommand implements Callable<Integer> {
             throw new CliException("the data directory " + dataDir + " is not writable");
         }
         return new NodeConfig(nodeId, dataDir, bindable(httpAddr, "--http"), bindable(rpcAddr, "--rpc"),
-                seedList, systemId, fsyncPolicy, maxCommandBytes);
+                seedList, systemId, fsyncPolicy, maxCommandBytes,
+                availability == null ? null : availability.toAbsolutePath().normalize());
     }
 
     static String checkNodeId(String value, String what) {

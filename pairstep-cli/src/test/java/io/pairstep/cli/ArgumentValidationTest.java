@@ -158,8 +158,9 @@ class ArgumentValidationTest {
         Path data = tmp.resolve("n2").resolve("data");
         new CommandLine(n).parseArgs("--id", "n2", "--data", data.toString(), "--http", "127.0.0.1:7121",
                 "--rpc", "127.0.0.1:7122", "--seeds", "n1@127.0.0.1:7112,n2@127.0.0.1:7122,n3@localhost:7132",
-                "--system", "sys-1", "--fsync", "INTERVAL");
+                "--system", "sys-1", "--fsync", "INTERVAL", "--availability", "avail.yaml");
         NodeConfig c = n.config();
+        assertThat(c.availabilityFile()).isEqualTo(Path.of("avail.yaml").toAbsolutePath());
         assertThat(c.id()).isEqualTo("n2");
         assertThat(c.dataDirectory()).isEqualTo(data.toAbsolutePath()).isDirectory();
         assertThat(c.http().getPort()).isEqualTo(7121);
@@ -176,6 +177,7 @@ class ArgumentValidationTest {
                 "--rpc", "127.0.0.1:7112", "--seeds", "n1@127.0.0.1:7112");
         assertThat(defaults.config().systemId()).isNull();
         assertThat(defaults.config().fsyncPolicy()).isEqualTo("always");
+        assertThat(defaults.config().availabilityFile()).as("no availability manager by default").isNull();
     }
 
     @Test

@@ -55,6 +55,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.get("/v1/status", this::status);
             config.routes.post("/v1/services", this::deploy);
             config.routes.post("/v1/services/{name}/call", this::call);
+            config.routes.get("/metrics", this::metrics);
             admin.install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
         }).start();
@@ -70,6 +71,11 @@ final class HttpGateway implements AutoCloseable {
             return;
         }
         ctx.contentType("application/json").result(node.statusJson());
+    }
+
+    /** Prometheus text format (version 0.0.4), answered by every node for itself, ready or not. */
+    private void metrics(Context ctx) {
+        ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(node.monitoring().scrape());
     }
 
     private void call(Context ctx) {

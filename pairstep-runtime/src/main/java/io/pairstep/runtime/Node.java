@@ -116,6 +116,8 @@ public final class Node implements AutoCloseable {
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
+    /** Metrics, node monitors and the availability manager. */
+    private NodeMonitoring monitoring;
     /** The events found in the controller states this node applies; served by the admin API. */
     private final io.pairstep.runtime.events.EventLog events =
             new io.pairstep.runtime.events.EventLog(io.pairstep.runtime.events.EventLog.CAPACITY_DEFAULT, java.time.Clock.systemUTC());
@@ -184,6 +186,18 @@ public final class Node implements AutoCloseable {
         return gateway;
     }
 
+    NodeMonitoring monitoring() {
+        return monitoring;
+    }
+
+    /**
+     * True while this node leads the controller. Only the leader reports component changes to the
+     * availability manager, so that a change raises one alert in the system, not one per node.
+     */
+    public boolean leader() {
+        return leader;
+    }
+
     /** Starts every part; throws with a clear message when the node cannot run. */
     public void start() throws IOException {
         Files.createDirectories(config.dataDirectory());
@@ -215,6 +229,9 @@ public final class Node implements AutoCloseable {
         }));
         controller.addListener(this::onState);
         controller.addListener(events::onState);
+        // Before the controller starts, so that the leader reports the first registrations too.
+        monitoring = new NodeMonitoring(this);
+        monitoring.start();
         controller.start();
         ControlResult bootstrap = submitUntilAnswered(new ControlCommand.Bootstrap(systemId));
         if (!bootstrap.accepted()) {
@@ -681,6 +698,9 @@ public final class Node implements AutoCloseable {
     public void close() {
         if (gateway != null) {
             gateway.close();
+        }
+        if (monitoring != null) {
+            monitoring.close();
         }
         scheduler.shutdownNow();
         for (ReplicaAgent agent : agents.values()) {

@@ -16,6 +16,8 @@ import java.util.List;
  *     or derive it from the seeds
  * @param fsyncPolicy {@code always}, {@code interval} or {@code none}
  * @param maxCommandBytes the largest command a client may send
+ * @param availabilityFile the availability configuration (YAML: thresholds and alert actions), or
+ *     null to run no availability manager; see {@code io.pairstep.avail.config.ConfigParser}
  */
 public record NodeConfig(
         String id,
@@ -25,7 +27,8 @@ public record NodeConfig(
         List<Seed> seeds,
         String systemId,
         String fsyncPolicy,
-        int maxCommandBytes) {
+        int maxCommandBytes,
+        Path availabilityFile) {
 
     /** A controller node. */
     public record Seed(String id, InetSocketAddress rpc) {}
@@ -34,6 +37,12 @@ public record NodeConfig(
 
     public NodeConfig {
         seeds = List.copyOf(seeds);
+    }
+
+    /** A node without an availability manager. */
+    public NodeConfig(String id, Path dataDirectory, InetSocketAddress http, InetSocketAddress rpc, List<Seed> seeds,
+            String systemId, String fsyncPolicy, int maxCommandBytes) {
+        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, null);
     }
 
     /** The Raft address of a controller node: its rpc port plus one. */

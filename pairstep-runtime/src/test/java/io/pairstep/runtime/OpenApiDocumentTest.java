@@ -158,6 +158,11 @@ class OpenApiDocumentTest {
                 JsonNode content = spec.get("responses").get("200").get("content");
                 if (content.has("application/json")) {
                     checkShape(JSON.readTree(response.body()), content.get("application/json").get("schema"), what);
+                } else if (content.has("text/plain")) {
+                    // Prometheus text: JVM metrics and the node's own gauges.
+                    assertThat(response.headers().firstValue("Content-Type").orElse("")).as(what).startsWith("text/plain");
+                    assertThat(response.body()).as(what).contains("# TYPE jvm_memory_used_bytes gauge",
+                            "pairstep_nodes_up 1", "pairstep_groups 2", "pairstep_controller_leader 1");
                 } else {
                     assertThat(response.headers().firstValue("Content-Type").orElse("")).as(what).startsWith("text/html");
                     assertThat(response.body()).as(what).contains("<html", "Pairstep console");

@@ -1,0 +1,231 @@
+package io.pairstep.runtime;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pairstep.avail.AvailabilityManager;
+import io.pairstep.avail.Metric;
+import io.pairstep.avail.alert.ComponentChange;
+import io.pairstep.avail.alert.ComponentState;
+import io.pairstep.avail.alert.ComponentType;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Member;
+import io.pairstep.runtime.events.Change;
+import io.pairstep.runtime.events.Event;
+import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's watch on itself (issue 5): the Prometheus registry behind {@code GET /metrics}, the
+ * monitors that sample the process every second, and, when the node was given an availability file,
+ * the {@link AvailabilityManager} that turns samples and component changes into alerts.
+ *
+ * <p><b>Who reports component changes.</b> Every node derives the same events from the same
+ * controller states, so if each reported them, every receiver would get one trap per node. Only
+ * the node that leads the controller reports a change when it records its event. The leader is also
+ * the node that declares others down, so it is alive whenever a node-down event is made. What this
+ * costs: an event recorded while the lead is moving may be reported by no node, or by two (the old
+ * leader before it learns it lost the lead, and the new one); a receiver drops duplicates by
+ * component, change and time, not by alert id, which differs per node.
+ *
+ * <p>Thresholds are node-local: every node samples and alerts for itself.
+ */
+final class NodeMonitoring implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NodeMonitoring.class);
+    static final long SAMPLE_INTERVAL_MS = 1_000;
+    static final long TICK_INTERVAL_MS = 2_000;
+
+    private final Node node;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "pairstep-monitor");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private AvailabilityManager availability;
+    private AutoCloseable subscription;
+    /** Collection time of every collector at the last sample; monitor thread only. */
+    private long lastGcMillis = -1;
+
+    NodeMonitoring(Node node) {
+        this.node = node;
+    }
+
+    /** Registers the metrics, loads the availability file if there is one, and starts sampling. */
+    void start() {
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        Gauge.builder("pairstep.nodes.up", node, n -> n.state().members().values().stream().filter(Member::alive).count())
+                .description("Nodes the controller holds alive").register(registry);
+        Gauge.builder("pairstep.groups", node, n -> n.state().groups().size())
+                .description("Replica groups (service partitions)").register(registry);
+        Gauge.builder("pairstep.groups.fully.protected", node,
+                        n -> n.state().groups().values().stream().filter(GroupConfig::fullyProtected).count())
+                .description("Replica groups with every replica in place and in sync").register(registry);
+        Gauge.builder("pairstep.controller.state.version", node, n -> n.state().version())
+                .description("Version of the controller state this node applied last").register(registry);
+        Gauge.builder("pairstep.controller.leader", node, n -> n.leader() ? 1 : 0)
+                .description("1 while this node leads the controller").register(registry);
+
+        Path file = node.config().availabilityFile();
+        if (file != null) {
+            if (!Files.exists(file)) {
+                // The manager waits for it quietly, so a mistyped path would otherwise go unnoticed.
+                LOG.warn("availability file {} does not exist: no thresholds and no alert actions until it appears", file);
+            }
+            availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file,
+                    alert -> LOG.info("alert {}: {}", alert.kind(), alert.fields()),
+                    problem -> LOG.warn("availability: {}", problem)));
+            subscription = node.events().subscribe(this::onEvent);
+            monitor.scheduleWithFixedDelay(this::tick, TICK_INTERVAL_MS, TICK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+            monitor.scheduleWithFixedDelay(this::sample, 0, SAMPLE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+            LOG.info("availability manager started with {}", file);
+        }
+    }
+
+    /** The registry's Prometheus text. */
+    String scrape() {
+        return registry.scrape();
+    }
+
+    /** The manager, or null when the node runs without an availability file. */
+    AvailabilityManager availability() {
+        return availability;
+    }
+
+    private void tick() {
+        try {
+            availability.tick();
+        } catch (RuntimeException e) {
+            LOG.warn("availability tick failed: {}", e.toString(), e);
+        }
+    }
+
+    /** One round of the node monitors. */
+    private void sample() {
+        try {
+            String id = node.id();
+            long now = System.currentTimeMillis();
+            MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+            if (heap.getMax() > 0) {
+                availability.sample(Metric.NODE_HEAP_USED_RATIO, id, now, (double) heap.getUsed() / heap.getMax());
+            }
+            // The MXBeans give only total collection time: its growth since the last sample bounds
+            // the longest pause in that interval from above.
+            long gcMillis = 0;
+            for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+                gcMillis += Math.max(0, gc.getCollectionTime());
+            }
+            if (lastGcMillis >= 0) {
+                availability.sample(Metric.NODE_GC_PAUSE_MS, id, now, gcMillis - lastGcMillis);
+            }
+            lastGcMillis = gcMillis;
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                double cpu = os.getProcessCpuLoad();
+                if (cpu >= 0) {
+                    availability.sample(Metric.NODE_CPU, id, now, cpu);
+                }
+            }
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+                availability.sample(Metric.NODE_OPEN_FILES, id, now, unix.getOpenFileDescriptorCount());
+            }
+            Path data = node.config().dataDirectory();
+            try {
+                availability.sample(Metric.NODE_DISK_FREE_BYTES, data.toString(), now, Files.getFileStore(data).getUsableSpace());
+            } catch (IOException e) {
+                LOG.warn("cannot read the free space of {}: {}", data, e.toString());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("node monitors failed: {}", e.toString(), e);
+        }
+    }
+
+    /** A component change for the availability manager, as read from one event. */
+    record ComponentReport(ComponentType type, String id, ComponentChange change, ComponentState previous, String reason) {}
+
+    /** Reports a component change of the event log, on the controller leader only (see the class comment). */
+    private void onEvent(Event event) {
+        if (!node.leader()) {
+            return;
+        }
+        ComponentReport report = report(event);
+        if (report != null) {
+            availability.componentChanged(report.type(), report.id(), report.change(), report.previous(), report.reason(),
+                    event.time().toEpochMilli());
+        }
+    }
+
+    /** The component change an event stands for, or null for events that change no component's state. */
+    static ComponentReport report(Event event) {
+        String reason = event.message();
+        return switch (event.type()) {
+            case Change.NODE_DOWN -> new ComponentReport(ComponentType.NODE, event.component(),
+                    "removed".equals(event.fields().get("reason")) ? ComponentChange.REMOVED : ComponentChange.BROKEN,
+                    ComponentState.UP, reason);
+            case Change.NODE_UP -> {
+                // EventDiff says "joined the system" for a node's first registration, "is up again" otherwise.
+                boolean first = reason.startsWith(event.component() + " joined the system");
+                yield new ComponentReport(ComponentType.NODE, event.component(),
+                        first ? ComponentChange.INSERTED : ComponentChange.FIXED,
+                        first ? ComponentState.ABSENT : ComponentState.BROKEN, reason);
+            }
+            // The replaced primary leaves its group; EventDiff reports that as the takeover only.
+            case Change.TAKEOVER -> new ComponentReport(ComponentType.REPLICA, event.component() + "@" + event.fields().get("from"),
+                    ComponentChange.REMOVED, ComponentState.UP, reason);
+            case Change.REPLICA_REMOVED -> new ComponentReport(ComponentType.REPLICA, replicaId(event),
+                    ComponentChange.REMOVED, ComponentState.UP, reason);
+            case Change.REPLICA_INSERTED -> new ComponentReport(ComponentType.REPLICA, replicaId(event),
+                    ComponentChange.INSERTED, ComponentState.ABSENT, reason);
+            // A replica that catches up was not in service before: reported as fixed from broken.
+            case Change.REPLICA_SYNCED -> new ComponentReport(ComponentType.REPLICA, replicaId(event),
+                    ComponentChange.FIXED, ComponentState.BROKEN, reason);
+            default -> null;
+        };
+    }
+
+    /** {@code service/partition@node}, the MIB's replica id. */
+    private static String replicaId(Event event) {
+        return event.component() + "@" + event.fields().get("replicaNode");
+    }
+
+    @Override
+    public void close() {
+        monitor.shutdownNow();
+        if (subscription != null) {
+            try {
+                subscription.close();
+            } catch (Exception e) {
+                // Removing a subscriber cannot fail.
+            }
+        }
+        if (availability != null) {
+            availability.close();
+        }
+        gcMetrics.close();
+        registry.close();
+    }
+}
