@@ -11,6 +11,8 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.core.control.Supervisor;
+import io.pairstep.core.lockstep.LockstepCore;
+import io.pairstep.core.lockstep.LockstepMessage;
 import io.pairstep.core.replica.ClientCommand;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.PeerMessage;
@@ -50,7 +52,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One Pairstep node: the adapters around the protocol core. It runs a member of the controller
  * (Apache Ratis), the binary transport, the disk writer, one {@link ReplicaAgent} per hosted
- * replica, and, while it leads the controller, the {@link Supervisor} that declares nodes down.
+ * replica of a {@code pair} or {@code none} group and one {@link LockstepAgent} per member of a
+ * {@code dmr} or {@code tmr} group, and, while it leads the controller, the {@link Supervisor} that declares nodes down.
  */
 public final class Node implements AutoCloseable {
 
@@ -87,6 +90,7 @@ public final class Node implements AutoCloseable {
     private volatile long incarnation;
     private final ReplicaCore.Settings replicaSettings = new ReplicaCore.Settings(
             20_000_000L, 250_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 50_000, 1_000_000);
+    private final LockstepCore.Settings lockstepSettings = LockstepCore.Settings.defaults();
     private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 5_000_000L, 120_000_000L));
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "pairstep-supervisor");
@@ -94,7 +98,7 @@ public final class Node implements AutoCloseable {
         return thread;
     });
     private final ServiceFactory services = new ServiceFactory();
-    private final Map<GroupId, ReplicaAgent> agents = new ConcurrentHashMap<>();
+    private final Map<GroupId, GroupAgent> agents = new ConcurrentHashMap<>();
     private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
     private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
     /** Open watches; guarded by itself. */
@@ -412,8 +416,8 @@ public final class Node implements AutoCloseable {
         List<GroupConfig> changing = new ArrayList<>();
         for (GroupConfig group : state.groups().values()) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
-            ReplicaAgent agent = agents.get(group.group());
-            if (agent != null && assignment != null && agent.core().identity().sameInstance(assignment)) {
+            GroupAgent agent = agents.get(group.group());
+            if (agent != null && assignment != null && agent.identity().sameInstance(assignment)) {
                 agent.configure(group);
             } else if (agent != null || (assignment != null && assignment.incarnation() == incarnation)) {
                 changing.add(group);
@@ -422,8 +426,8 @@ public final class Node implements AutoCloseable {
         answerWatches(state);
         for (GroupConfig group : changing) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
-            ReplicaAgent agent = agents.get(group.group());
-            if (agent != null && (assignment == null || !agent.core().identity().sameInstance(assignment))) {
+            GroupAgent agent = agents.get(group.group());
+            if (agent != null && (assignment == null || !agent.identity().sameInstance(assignment))) {
                 agent.configure(group);
                 agent.stop();
                 agents.remove(group.group());
@@ -433,7 +437,7 @@ public final class Node implements AutoCloseable {
                 continue;
             }
             if (agent == null) {
-                agent = createAgent(state.services().get(group.group().service()), group.group(), assignment);
+                agent = createAgent(state.services().get(group.group().service()), group, assignment);
                 if (agent == null) {
                     continue;
                 }
@@ -442,7 +446,8 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private ReplicaAgent createAgent(ServiceSpec spec, GroupId group, ReplicaAssignment assignment) throws IOException {
+    private GroupAgent createAgent(ServiceSpec spec, GroupConfig groupConfig, ReplicaAssignment assignment) throws IOException {
+        GroupId group = groupConfig.group();
         io.pairstep.api.Service service;
         try {
             service = services.factory(spec).get();
@@ -451,7 +456,10 @@ public final class Node implements AutoCloseable {
             return null;
         }
         ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
-        ReplicaAgent agent = new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
+        GroupAgent agent = groupConfig.mode().lockstep()
+                ? new LockstepAgent(group, lockstepSettings, assignment, service, log, writer, config.dataDirectory().resolve("dumps"),
+                        new AgentHost())
+                : new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
         if (assignment.role() == Role.PRIMARY) {
             // Nobody else could take over: this replica continues from its own durable log.
             writer.barrier().join();
@@ -461,8 +469,8 @@ public final class Node implements AutoCloseable {
             if (log.lastIndex() >= from) {
                 log.read(from, log.lastIndex(), (index, record) -> tail.add(LogEntryCodec.decode(record)));
             }
-            agent.recover(snapshot == null ? null : snapshot.data(), tail);
-            LOG.info("{}: primary recovered from disk up to index {}", group, agent.core().lastIndex());
+            long recovered = agent.recover(snapshot == null ? null : snapshot.data(), tail);
+            LOG.info("{}: primary recovered from disk up to index {}", group, recovered);
         }
         agents.put(group, agent);
         agent.start();
@@ -484,7 +492,7 @@ public final class Node implements AutoCloseable {
      */
     private void reincarnate() throws IOException {
         LOG.warn("node {} incarnation {} was declared down; its replicas stop and it registers again", config.id(), incarnation);
-        for (ReplicaAgent agent : agents.values()) {
+        for (GroupAgent agent : agents.values()) {
             agent.stop();
         }
         agents.clear();
@@ -510,10 +518,15 @@ public final class Node implements AutoCloseable {
         public void onFrame(Connection connection, Frame frame) {
             switch (frame) {
                 case Frame.Peer peer -> {
-                    ReplicaAgent agent = agents.get(peer.message().group());
                     String from = connection.peerNode();
-                    if (agent != null && from != null) {
+                    if (agents.get(peer.message().group()) instanceof ReplicaAgent agent && from != null) {
                         agent.peerMessage(from, peer.message());
+                    }
+                }
+                case Frame.Lockstep lockstep -> {
+                    String from = connection.peerNode();
+                    if (agents.get(lockstep.message().group()) instanceof LockstepAgent agent && from != null) {
+                        agent.message(from, lockstep.message());
                     }
                 }
                 case Frame.ClientRequest request -> onClientRequest(connection, request);
@@ -542,7 +555,7 @@ public final class Node implements AutoCloseable {
             if (peer == null || peer.equals(config.id())) {
                 return;
             }
-            for (ReplicaAgent agent : agents.values()) {
+            for (GroupAgent agent : agents.values()) {
                 agent.connectionLost(peer);
             }
             onSupervisorThread(() -> supervisor.disconnected(peer, System.nanoTime()));
@@ -615,7 +628,7 @@ public final class Node implements AutoCloseable {
                     + " bytes is over the limit of " + config.maxCommandBytes()));
             return;
         }
-        ReplicaAgent agent = agents.get(group);
+        GroupAgent agent = agents.get(group);
         if (agent == null && !ready()) {
             connection.send(new Frame.ClientResponse(request.requestId(), new Reply.NotPrimary(0, "")));
             return;
@@ -637,13 +650,21 @@ public final class Node implements AutoCloseable {
         agent.clientCommand(new ClientCommand(requestId, request.session(), request.sequence(), request.payload()));
     }
 
-    private final class AgentHost implements ReplicaAgent.Host {
+    private final class AgentHost implements LockstepAgent.Host {
 
         @Override
         public void sendPeer(String node, PeerMessage message) {
             InetSocketAddress address = rpcAddressOf(node);
             if (address != null) {
                 transport.send(node, address, new Frame.Peer(message));
+            }
+        }
+
+        @Override
+        public void sendLockstep(String node, LockstepMessage message) {
+            InetSocketAddress address = rpcAddressOf(node);
+            if (address != null) {
+                transport.send(node, address, new Frame.Lockstep(message));
             }
         }
 
@@ -683,7 +704,7 @@ public final class Node implements AutoCloseable {
             gateway.close();
         }
         scheduler.shutdownNow();
-        for (ReplicaAgent agent : agents.values()) {
+        for (GroupAgent agent : agents.values()) {
             agent.stop();
         }
         if (controller != null) {
