@@ -133,14 +133,37 @@ final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
         enqueue(() -> core.connectionLost(node, System.nanoTime()));
     }
 
+    /** How many bits are tried before a corruption is given up: a service may refuse most damaged states. */
+    static final int CORRUPTION_ATTEMPTS = 256;
+
     /**
-     * Flips one bit of this member's service state, as a memory fault would.
+     * Flips one bit of this member's service state, as a memory fault would. A real service may
+     * refuse a damaged state in {@code restore} (kv's JSON does when a bit breaks its syntax): then
+     * the next bit chosen from the seed is tried, so that the fault is one the service accepts, the
+     * kind that goes unnoticed until the members are compared. A refused {@code restore} must
+     * leave the state as it was, as the bundled examples do.
      *
-     * @return completes with false when the state is empty (no bit to flip) or the member is gone
+     * @return completes with the seed of the bit flipped, or null when the state is empty, the
+     *     member is gone, or the service refused every attempt
      */
-    CompletableFuture<Boolean> injectStateCorruption(long seed) {
-        CompletableFuture<Boolean> done = new CompletableFuture<>();
-        enqueue(() -> done.complete(!core.removed() && core.injectStateCorruption(seed)));
+    CompletableFuture<Long> injectStateCorruption(long seed) {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        enqueue(() -> {
+            if (core.removed()) {
+                done.complete(null);
+                return;
+            }
+            for (int attempt = 0; attempt < CORRUPTION_ATTEMPTS; attempt++) {
+                long candidate = seed + attempt * 0x9E3779B97F4A7C15L;
+                try {
+                    done.complete(core.injectStateCorruption(candidate) ? candidate : null);
+                    return;
+                } catch (RuntimeException refused) {
+                    LOG.debug("{}: the service refused corruption seed {}: {}", group, candidate, refused.toString());
+                }
+            }
+            done.complete(null);
+        });
         return done;
     }
 

@@ -692,6 +692,41 @@ public final class Node implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Fault injection
+
+    /** Injects a fault into this node's member of a lockstep group, for the admin API. */
+    io.pairstep.runtime.admin.FaultInjector.Outcome injectFault(io.pairstep.runtime.admin.FaultInjector.Kind kind, GroupId group,
+            long seed) {
+        GroupAgent agent = agents.get(group);
+        if (agent == null) {
+            return new io.pairstep.runtime.admin.FaultInjector.Outcome(404, "NO_MEMBER",
+                    "node " + config.id() + " hosts no member of " + group.service() + " partition " + group.partition());
+        }
+        if (!(agent instanceof LockstepAgent member)) {
+            return new io.pairstep.runtime.admin.FaultInjector.Outcome(409, "NOT_LOCKSTEP",
+                    group.service() + " is not in mode dmr or tmr: only lockstep members take these faults");
+        }
+        boolean corrupt = kind == io.pairstep.runtime.admin.FaultInjector.Kind.CORRUPT;
+        Object injected;
+        try {
+            injected = (corrupt ? member.injectStateCorruption(seed) : member.injectOutputDivergence().thenApply(ok -> ok ? ok : null))
+                    .get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return new io.pairstep.runtime.admin.FaultInjector.Outcome(503, "UNAVAILABLE", "the member did not answer: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new io.pairstep.runtime.admin.FaultInjector.Outcome(503, "UNAVAILABLE", "interrupted");
+        }
+        if (injected == null) {
+            return new io.pairstep.runtime.admin.FaultInjector.Outcome(409, "NOT_INJECTED", corrupt
+                    ? "the member's state is empty, the member is leaving, or its service refused every damaged state tried"
+                    : "the member is leaving");
+        }
+        return io.pairstep.runtime.admin.FaultInjector.Outcome.injected(corrupt
+                ? "one bit of the member's state flipped (bit seed " + injected + ")" : "the member's next output will differ");
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Status
 
     String statusJson() {
