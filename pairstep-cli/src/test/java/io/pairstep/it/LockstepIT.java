@@ -41,17 +41,28 @@ class LockstepIT {
 
     @Test
     void corruptedTmrMemberIsOutvotedIsolatedDumpedAndReplaced() throws Exception {
-        faultInTmr("corrupt");
+        faultsInTmr("corrupt backup");
     }
 
     @Test
     void divergentTmrMemberIsOutvotedIsolatedDumpedAndReplaced() throws Exception {
-        faultInTmr("diverge");
+        faultsInTmr("diverge backup");
     }
 
-    private void faultInTmr(String fault) throws Exception {
+    /** The orderer itself is damaged first: it is outvoted, steps down, and another member orders. */
+    @Test
+    void corruptedOrdererThenADivergentMemberOnAnotherNodeAreEachIsolatedAndReplaced() throws Exception {
+        faultsInTmr("corrupt primary", "diverge other");
+    }
+
+    /**
+     * Each step is "FAULT WHO": FAULT is corrupt or diverge, WHO is primary (the orderer), backup
+     * (a member that does not order, chosen from the seed) or other (a member on another node than
+     * the previous step's victim, chosen from the seed). Each step waits for the group to heal.
+     */
+    private void faultsInTmr(String... steps) throws Exception {
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
-        System.out.println("LockstepIT " + fault + " seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
+        System.out.println("LockstepIT " + String.join(", ", steps) + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
         Random random = new Random(seed);
         try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
             system.deploy("kv", "kv", "tmr", 1);
@@ -60,42 +71,46 @@ class LockstepIT {
                 Load load = new Load(client, seed);
                 load.start();
                 await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
+                String previous = null;
+                for (String step : steps) {
+                    String fault = step.substring(0, step.indexOf(' '));
+                    String who = step.substring(step.indexOf(' ') + 1);
+                    JsonNode before = group(system);
+                    long epochBefore = before.get("epoch").asLong();
+                    String victim = victim(before, who, previous, random);
+                    previous = victim;
+                    Path dumps = Path.of(system.clusterFile().node(victim).data()).resolve("dumps");
+                    int dumpsBefore = dumpFiles(dumps).size();
+                    String answer = system.cli("fault", fault, "kv", "--partition", "0", "--node", victim, "--dir", dir.toString());
+                    System.out.println("LockstepIT: " + answer.strip());
+                    long ackedAtFault = load.acknowledged.get();
 
-                JsonNode before = group(system);
-                long epochBefore = before.get("epoch").asLong();
-                List<String> backups = new ArrayList<>();
-                for (JsonNode replica : before.get("replicas")) {
-                    if (!replica.get("role").asString().equals("primary")) {
-                        backups.add(replica.get("node").asString());
+                    // Isolated: the controller removes the member (the epoch rises), then adds a fresh one.
+                    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                            .until(() -> group(system).get("epoch").asLong() > epochBefore);
+                    assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("back to three members in sync after " + step)
+                            .isTrue();
+                    JsonNode after = group(system);
+                    assertThat(after.has("halted")).as("the group did not halt: %s", after).isFalse();
+                    assertThat(after.get("replicas")).hasSize(3);
+                    if (who.equals("primary")) {
+                        assertThat(primary(after)).as("the outvoted orderer no longer orders").isNotEqualTo(victim);
                     }
+                    List<Path> files = dumpFiles(dumps);
+                    assertThat(files).as("a dump of the isolated member in %s", dumps).hasSizeGreaterThan(dumpsBefore);
+                    String dump = Files.readString(files.get(files.size() - 1), StandardCharsets.UTF_8);
+                    System.out.println("LockstepIT: dump " + files.get(files.size() - 1) + "\n"
+                            + dump.lines().limit(10).reduce("", (a, b) -> a + "  " + b + "\n"));
+                    assertThat(dump).contains("reason: ", "node: " + victim, "epoch: ", "index: ", "state.service.text: ", "entry index=");
+
+                    // The healed group keeps serving.
+                    long ackedAtHeal = load.acknowledged.get();
+                    await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= ackedAtHeal + 200);
+                    System.out.printf("LockstepIT %s on %s: epoch %d -> %d, %d acknowledged before the fault, %d now; %d wrong, %d errors%n",
+                            step, victim, epochBefore, after.get("epoch").asLong(), ackedAtFault, load.acknowledged.get(),
+                            load.wrong.size(), load.errors.size());
                 }
-                Collections.sort(backups);
-                String victim = backups.get(random.nextInt(backups.size()));
-                String answer = system.cli("fault", fault, "kv", "--partition", "0", "--node", victim, "--dir", dir.toString());
-                System.out.println("LockstepIT: " + answer.strip());
-                long ackedAtFault = load.acknowledged.get();
-
-                // Isolated: the controller removes the member (the epoch rises), then adds a fresh one.
-                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
-                        .until(() -> group(system).get("epoch").asLong() > epochBefore);
-                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("back to three members in sync").isTrue();
-                JsonNode after = group(system);
-                assertThat(after.has("halted")).as("the group did not halt: %s", after).isFalse();
-                assertThat(after.get("replicas")).hasSize(3);
-                Path dumps = Path.of(system.clusterFile().node(victim).data()).resolve("dumps");
-                List<Path> files = dumpFiles(dumps);
-                assertThat(files).as("a dump of the isolated member in %s", dumps).isNotEmpty();
-                String dump = Files.readString(files.get(0), StandardCharsets.UTF_8);
-                System.out.println("LockstepIT: dump " + files.get(0) + "\n" + dump.lines().limit(10).reduce("", (a, b) -> a + "  " + b + "\n"));
-                assertThat(dump).contains("reason: ", "node: " + victim, "epoch: ", "index: ", "state.service.text: ", "entry index=");
-
-                // The healed group keeps serving.
-                long ackedAtHeal = load.acknowledged.get();
-                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= ackedAtHeal + 200);
                 load.stop();
-                System.out.printf("LockstepIT %s: epoch %d -> %d, %d acknowledged (%d before the fault), %d wrong, %d errors%n", fault,
-                        epochBefore, after.get("epoch").asLong(), load.acknowledged.get(), ackedAtFault, load.wrong.size(),
-                        load.errors.size());
                 assertThat(load.wrong).as("results that differ from the model").isEmpty();
                 assertThat(load.errors).as("client-visible errors").isEmpty();
                 // Every key reads back as the model says, through whichever member orders now.
@@ -105,6 +120,29 @@ class LockstepIT {
                 }
             }
         }
+    }
+
+    private static String victim(JsonNode group, String who, String previous, Random random) {
+        List<String> candidates = new ArrayList<>();
+        for (JsonNode replica : group.get("replicas")) {
+            String node = replica.get("node").asString();
+            boolean primary = replica.get("role").asString().equals("primary");
+            if (who.equals("primary") ? primary : who.equals("backup") ? !primary : !node.equals(previous)) {
+                candidates.add(node);
+            }
+        }
+        Collections.sort(candidates);
+        assertThat(candidates).as("members that are %s in %s", who, group).isNotEmpty();
+        return candidates.get(random.nextInt(candidates.size()));
+    }
+
+    private static String primary(JsonNode group) {
+        for (JsonNode replica : group.get("replicas")) {
+            if (replica.get("role").asString().equals("primary")) {
+                return replica.get("node").asString();
+            }
+        }
+        return null;
     }
 
     private static JsonNode group(LocalSystem system) {
