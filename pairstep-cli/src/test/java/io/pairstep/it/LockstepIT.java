@@ -56,6 +56,41 @@ class LockstepIT {
     }
 
     /**
+     * DMR has no majority: when its two members disagree and neither failed a self-check, nothing
+     * tells which is right, so the group must stop releasing results and say why, rather than guess.
+     * Clients then get errors (their calls time out), but never a wrong result.
+     */
+    @Test
+    void divergentDmrMemberHaltsTheGroupWithoutAWrongResult() throws Exception {
+        long seed = Long.getLong("pairstep.seed", System.nanoTime());
+        System.out.println("LockstepIT dmr diverge: seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
+        Random random = new Random(seed);
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
+            system.deploy("kv", "kv", "dmr", 1);
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv in dmr with two members in sync").isTrue();
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(5)))) {
+                Load load = new Load(client, seed);
+                load.start();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
+                assertThat(load.errors).as("client errors before the fault").isEmpty();
+                JsonNode before = group(system);
+                String victim = victim(before, random.nextBoolean() ? "primary" : "backup", null, random);
+                System.out.println("LockstepIT: " + system.cli("fault", "diverge", "kv", "--node", victim, "--dir", dir.toString()).strip());
+
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                        .until(() -> group(system).has("halted"));
+                JsonNode halted = group(system);
+                System.out.println("LockstepIT: halted: " + halted.get("halted").asString());
+                assertThat(halted.get("halted").asString()).as("the status says why").isNotBlank();
+                load.stop();
+                System.out.printf("LockstepIT dmr diverge on %s: %d acknowledged, %d wrong, %d errors (expected after the halt)%n",
+                        victim, load.acknowledged.get(), load.wrong.size(), load.errors.size());
+                assertThat(load.wrong).as("results that differ from the model").isEmpty();
+            }
+        }
+    }
+
+    /**
      * Each step is "FAULT WHO": FAULT is corrupt or diverge, WHO is primary (the orderer), backup
      * (a member that does not order, chosen from the seed) or other (a member on another node than
      * the previous step's victim, chosen from the seed). Each step waits for the group to heal.
