@@ -21,9 +21,9 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "fault", mixinStandardHelpOptions = true,
         description = {"Injects faults: kill-node, pause-node and resume-node signal a node's process on this machine",
                 "(the pid comes from DIR/cluster.json (--dir) or from the status document (--cluster));",
-                "corrupt and diverge damage one member of a dmr or tmr group through the admin API."},
+                "corrupt, diverge and self-check damage one member of a dmr or tmr group through the admin API."},
         subcommands = {FaultCommand.KillNode.class, FaultCommand.PauseNode.class, FaultCommand.ResumeNode.class,
-                FaultCommand.Corrupt.class, FaultCommand.Diverge.class})
+                FaultCommand.Corrupt.class, FaultCommand.Diverge.class, FaultCommand.SelfCheck.class})
 public final class FaultCommand implements Runnable {
 
     @Spec
@@ -32,7 +32,7 @@ public final class FaultCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing subcommand: kill-node, pause-node, resume-node, corrupt or diverge");
+                "missing subcommand: kill-node, pause-node, resume-node, corrupt, diverge or self-check");
     }
 
     /** A node to signal: its id and pid. */
@@ -224,6 +224,15 @@ public final class FaultCommand implements Runnable {
         @Override
         String kind() {
             return "diverge";
+        }
+    }
+
+    @Command(name = "self-check", mixinStandardHelpOptions = true,
+            description = "Fails the next command of a dmr or tmr member as if its service threw there only.")
+    static final class SelfCheck extends MemberFault {
+        @Override
+        String kind() {
+            return "self-check";
         }
     }
 }

@@ -25,11 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Lockstep groups with real JVM processes: {@code kv} in TMR under load from several clients, and
+ * Lockstep groups with real JVM processes: {@code kv} in TMR and DMR under load from several clients, and
  * a fault injected into one member through the CLI and the admin API. Every result a client gets
  * is checked against a model of kv (each client owns its keys, so the model is exact): there must
  * be no wrong result and no client-visible error, the damaged member must be isolated (the epoch
- * rises), dumped and replaced, and the group must be back to three members in sync.
+ * rises), dumped and replaced, and the group must be back to full strength, in sync. A DMR disagreement
+ * that no self-check settles must halt the group instead.
  */
 class LockstepIT {
 
@@ -41,18 +42,27 @@ class LockstepIT {
 
     @Test
     void corruptedTmrMemberIsOutvotedIsolatedDumpedAndReplaced() throws Exception {
-        faultsInTmr("corrupt backup");
+        faultsIn("tmr", "corrupt backup");
     }
 
     @Test
     void divergentTmrMemberIsOutvotedIsolatedDumpedAndReplaced() throws Exception {
-        faultsInTmr("diverge backup");
+        faultsIn("tmr", "diverge backup");
     }
 
     /** The orderer itself is damaged first: it is outvoted, steps down, and another member orders. */
     @Test
     void corruptedOrdererThenADivergentMemberOnAnotherNodeAreEachIsolatedAndReplaced() throws Exception {
-        faultsInTmr("corrupt primary", "diverge other");
+        faultsIn("tmr", "corrupt primary", "diverge other");
+    }
+
+    /**
+     * In DMR the member whose own self-check failed is the faulty one: it is removed, the group runs
+     * on one member, and heals back to two, with no client error.
+     */
+    @Test
+    void dmrMemberThatFailsItsSelfCheckIsIsolatedAndReplaced() throws Exception {
+        faultsIn("dmr", "self-check backup", "self-check primary");
     }
 
     /**
@@ -95,13 +105,14 @@ class LockstepIT {
      * (a member that does not order, chosen from the seed) or other (a member on another node than
      * the previous step's victim, chosen from the seed). Each step waits for the group to heal.
      */
-    private void faultsInTmr(String... steps) throws Exception {
+    private void faultsIn(String mode, String... steps) throws Exception {
+        int members = mode.equals("tmr") ? 3 : 2;
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
-        System.out.println("LockstepIT " + String.join(", ", steps) + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
+        System.out.println("LockstepIT " + mode + " " + String.join(", ", steps) + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
         Random random = new Random(seed);
         try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
-            system.deploy("kv", "kv", "tmr", 1);
-            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv in tmr with three members in sync").isTrue();
+            system.deploy("kv", "kv", mode, 1);
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv in %s with %d members in sync", mode, members).isTrue();
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
                 Load load = new Load(client, seed);
                 load.start();
@@ -123,11 +134,11 @@ class LockstepIT {
                     // Isolated: the controller removes the member (the epoch rises), then adds a fresh one.
                     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
                             .until(() -> group(system).get("epoch").asLong() > epochBefore);
-                    assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("back to three members in sync after " + step)
+                    assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("back to %d members in sync after %s", members, step)
                             .isTrue();
                     JsonNode after = group(system);
                     assertThat(after.has("halted")).as("the group did not halt: %s", after).isFalse();
-                    assertThat(after.get("replicas")).hasSize(3);
+                    assertThat(after.get("replicas")).hasSize(members);
                     if (who.equals("primary")) {
                         assertThat(primary(after)).as("the outvoted orderer no longer orders").isNotEqualTo(victim);
                     }

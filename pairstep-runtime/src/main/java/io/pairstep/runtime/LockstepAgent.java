@@ -181,6 +181,20 @@ final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
         return done;
     }
 
+    /** This member's next command fails as if its service threw there only; its self-check reports it. */
+    CompletableFuture<Boolean> injectSelfCheckFailure() {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        enqueue(() -> {
+            if (core.removed()) {
+                done.complete(false);
+                return;
+            }
+            core.injectSelfCheckFailure();
+            done.complete(true);
+        });
+        return done;
+    }
+
     private void enqueue(Runnable input) {
         inbox.add(input);
         if (sleeping) {

@@ -709,8 +709,11 @@ public final class Node implements AutoCloseable {
         boolean corrupt = kind == io.pairstep.runtime.admin.FaultInjector.Kind.CORRUPT;
         Object injected;
         try {
-            injected = (corrupt ? member.injectStateCorruption(seed) : member.injectOutputDivergence().thenApply(ok -> ok ? ok : null))
-                    .get(5, TimeUnit.SECONDS);
+            injected = (switch (kind) {
+                case CORRUPT -> member.injectStateCorruption(seed);
+                case DIVERGE -> member.injectOutputDivergence().thenApply(ok -> ok ? ok : null);
+                case SELF_CHECK -> member.injectSelfCheckFailure().thenApply(ok -> ok ? ok : null);
+            }).get(5, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
             return new io.pairstep.runtime.admin.FaultInjector.Outcome(503, "UNAVAILABLE", "the member did not answer: " + e);
         } catch (InterruptedException e) {
@@ -723,7 +726,9 @@ public final class Node implements AutoCloseable {
                     : "the member is leaving");
         }
         return io.pairstep.runtime.admin.FaultInjector.Outcome.injected(corrupt
-                ? "one bit of the member's state flipped (bit seed " + injected + ")" : "the member's next output will differ");
+                ? "one bit of the member's state flipped (bit seed " + injected + ")"
+                : kind == io.pairstep.runtime.admin.FaultInjector.Kind.DIVERGE ? "the member's next output will differ"
+                : "the member's next command will fail its self-check");
     }
 
     // ---------------------------------------------------------------------------------------------

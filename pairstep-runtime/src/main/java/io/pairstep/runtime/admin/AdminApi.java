@@ -404,7 +404,8 @@ public final class AdminApi {
 
     /**
      * Injects a fault into the member of one lockstep group on node {@code id}: {@code corrupt}
-     * flips a bit of its state, {@code diverge} changes its next output. Query parameters: {@code
+     * flips a bit of its state, {@code diverge} changes its next output, {@code self-check} fails
+     * its next command as if its service threw there only. Query parameters: {@code
      * service}, {@code partition} (default 0) and {@code seed} (which bit; random by default). As
      * with kill, the node asked forwards the request to the target node.
      */
@@ -415,11 +416,9 @@ public final class AdminApi {
             error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not inject faults; use the console or the API directly");
             return;
         }
-        FaultInjector.Kind kind;
-        try {
-            kind = FaultInjector.Kind.valueOf(ctx.pathParam("kind").toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            error(ctx, 400, "BAD_REQUEST", "unknown fault " + ctx.pathParam("kind") + " (expected corrupt or diverge)");
+        FaultInjector.Kind kind = FaultInjector.Kind.parse(ctx.pathParam("kind"));
+        if (kind == null) {
+            error(ctx, 400, "BAD_REQUEST", "unknown fault " + ctx.pathParam("kind") + " (expected corrupt, diverge or self-check)");
             return;
         }
         String service = ctx.queryParam("service");
@@ -454,7 +453,7 @@ public final class AdminApi {
             answer.put("node", nodeId);
             answer.put("service", service);
             answer.put("partition", partition);
-            answer.put("fault", kind.name().toLowerCase(java.util.Locale.ROOT));
+            answer.put("fault", kind.label());
             answer.put("seed", seed);
             answer.put("message", outcome.message());
             ctx.status(outcome.status()).contentType("application/json").result(JSON.writeValueAsString(answer));
@@ -483,7 +482,7 @@ public final class AdminApi {
                 + "&partition=" + partition + "&seed=" + seed;
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
                         + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
-                        + kind.name().toLowerCase(java.util.Locale.ROOT) + "?" + query))
+                        + kind.label() + "?" + query))
                 .timeout(FORWARD_TIMEOUT)
                 .header(FORWARDED_HEADER, nodeId)
                 .POST(HttpRequest.BodyPublishers.noBody())

@@ -11,7 +11,27 @@ public interface FaultInjector {
         /** Flip one bit of the member's service state. */
         CORRUPT,
         /** The member's next output differs from what its service computed. */
-        DIVERGE
+        DIVERGE,
+        /**
+         * The member's next command fails as if its service threw an unexpected error there only:
+         * the member's own self-check reports it, which settles a DMR disagreement.
+         */
+        SELF_CHECK;
+
+        /** The name in the route and the CLI: corrupt, diverge, self-check. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+
+        /** The kind of a label, or null. */
+        public static Kind parse(String label) {
+            for (Kind kind : values()) {
+                if (kind.label().equals(label)) {
+                    return kind;
+                }
+            }
+            return null;
+        }
     }
 
     /** What came of it: {@code status} is an HTTP status, {@code code} null when it was injected. */

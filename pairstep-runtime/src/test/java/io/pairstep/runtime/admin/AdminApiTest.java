@@ -141,6 +141,11 @@ class AdminApiTest {
         HttpResponse<String> local = post(first, "/v1/nodes/n1/faults/diverge?service=kv", Map.of());
         assertThat(local.statusCode()).as(local.body()).isEqualTo(202);
         assertThat(faults.get("n1")).hasSize(1).allMatch(f -> f.startsWith("DIVERGE kv/0 "));
+
+        HttpResponse<String> selfCheck = post(first, "/v1/nodes/n2/faults/self-check?service=kv", Map.of());
+        assertThat(selfCheck.statusCode()).as(selfCheck.body()).isEqualTo(202);
+        assertThat(JSON.readTree(selfCheck.body()).get("fault").asString()).isEqualTo("self-check");
+        assertThat(faults.get("n2")).hasSize(2).last().asString().startsWith("SELF_CHECK kv/0 ");
     }
 
     @Test
