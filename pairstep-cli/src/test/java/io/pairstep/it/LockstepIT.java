@@ -57,6 +57,46 @@ class LockstepIT {
     }
 
     /**
+     * A crash rather than a silent fault: the orderer's node is SIGKILLed under load and started
+     * again. Another member must take over ordering with no wrong result and no client error, and
+     * the restarted node must get a fresh member, so the group is back to three in sync.
+     */
+    @Test
+    void tmrOrdererKilledUnderLoadIsReplacedWithoutAWrongResult() throws Exception {
+        long seed = Long.getLong("pairstep.seed", System.nanoTime());
+        System.out.println("LockstepIT tmr kill orderer: seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
+            system.deploy("kv", "kv", "tmr", 1);
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+                Load load = new Load(client, seed);
+                load.start();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
+                long epochBefore = group(system).get("epoch").asLong();
+                String victim = system.primaryOf("kv", 0);
+                system.kill(victim);
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                        .until(() -> group(system).get("epoch").asLong() > epochBefore && !victim.equals(system.primaryOf("kv", 0)));
+                long ackedAtTakeover = load.acknowledged.get();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= ackedAtTakeover + 200);
+                system.restart(victim);
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("back to three members in sync").isTrue();
+                long ackedAtHeal = load.acknowledged.get();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= ackedAtHeal + 200);
+                load.stop();
+                System.out.printf("LockstepIT tmr kill of %s: epoch %d -> %d, %d acknowledged, %d wrong, %d errors%n", victim, epochBefore,
+                        group(system).get("epoch").asLong(), load.acknowledged.get(), load.wrong.size(), load.errors.size());
+                assertThat(load.wrong).as("results that differ from the model").isEmpty();
+                assertThat(load.errors).as("client-visible errors").isEmpty();
+                for (Map.Entry<String, Long> entry : load.model.entrySet()) {
+                    assertThat(LedgerLoad.call(client, "kv", entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
+                            .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
+                }
+            }
+        }
+    }
+
+    /**
      * In DMR the member whose own self-check failed is the faulty one: it is removed, the group runs
      * on one member, and heals back to two, with no client error.
      */
