@@ -19,6 +19,7 @@ import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.ReplicaCore;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
+import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
 import io.pairstep.runtime.storage.FsyncPolicy;
 import io.pairstep.runtime.storage.GroupCommitWriter;
@@ -42,9 +43,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,7 +56,8 @@ import org.slf4j.LoggerFactory;
  * One Pairstep node: the adapters around the protocol core. It runs a member of the controller
  * (Apache Ratis), the binary transport, the disk writer, one {@link ReplicaAgent} per hosted
  * replica of a {@code pair} or {@code none} group and one {@link LockstepAgent} per member of a
- * {@code dmr} or {@code tmr} group, and, while it leads the controller, the {@link Supervisor} that declares nodes down.
+ * {@code dmr} or {@code tmr} group, and, while it leads the controller, the {@link Supervisor} that
+ * declares nodes down.
  */
 public final class Node implements AutoCloseable {
 
@@ -695,18 +699,17 @@ public final class Node implements AutoCloseable {
     // Fault injection
 
     /** Injects a fault into this node's member of a lockstep group, for the admin API. */
-    io.pairstep.runtime.admin.FaultInjector.Outcome injectFault(io.pairstep.runtime.admin.FaultInjector.Kind kind, GroupId group,
-            long seed) {
+    FaultInjector.Outcome injectFault(FaultInjector.Kind kind, GroupId group, long seed) {
         GroupAgent agent = agents.get(group);
         if (agent == null) {
-            return new io.pairstep.runtime.admin.FaultInjector.Outcome(404, "NO_MEMBER",
+            return new FaultInjector.Outcome(404, "NO_MEMBER",
                     "node " + config.id() + " hosts no member of " + group.service() + " partition " + group.partition());
         }
         if (!(agent instanceof LockstepAgent member)) {
-            return new io.pairstep.runtime.admin.FaultInjector.Outcome(409, "NOT_LOCKSTEP",
+            return new FaultInjector.Outcome(409, "NOT_LOCKSTEP",
                     group.service() + " is not in mode dmr or tmr: only lockstep members take these faults");
         }
-        boolean corrupt = kind == io.pairstep.runtime.admin.FaultInjector.Kind.CORRUPT;
+        boolean corrupt = kind == FaultInjector.Kind.CORRUPT;
         Object injected;
         try {
             injected = (switch (kind) {
@@ -714,20 +717,20 @@ public final class Node implements AutoCloseable {
                 case DIVERGE -> member.injectOutputDivergence().thenApply(ok -> ok ? ok : null);
                 case SELF_CHECK -> member.injectSelfCheckFailure().thenApply(ok -> ok ? ok : null);
             }).get(5, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-            return new io.pairstep.runtime.admin.FaultInjector.Outcome(503, "UNAVAILABLE", "the member did not answer: " + e);
+        } catch (TimeoutException | ExecutionException e) {
+            return new FaultInjector.Outcome(503, "UNAVAILABLE", "the member did not answer: " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new io.pairstep.runtime.admin.FaultInjector.Outcome(503, "UNAVAILABLE", "interrupted");
+            return new FaultInjector.Outcome(503, "UNAVAILABLE", "interrupted");
         }
         if (injected == null) {
-            return new io.pairstep.runtime.admin.FaultInjector.Outcome(409, "NOT_INJECTED", corrupt
+            return new FaultInjector.Outcome(409, "NOT_INJECTED", corrupt
                     ? "the member's state is empty, the member is leaving, or its service refused every damaged state tried"
                     : "the member is leaving");
         }
-        return io.pairstep.runtime.admin.FaultInjector.Outcome.injected(corrupt
+        return FaultInjector.Outcome.injected(corrupt
                 ? "one bit of the member's state flipped (bit seed " + injected + ")"
-                : kind == io.pairstep.runtime.admin.FaultInjector.Kind.DIVERGE ? "the member's next output will differ"
+                : kind == FaultInjector.Kind.DIVERGE ? "the member's next output will differ"
                 : "the member's next command will fail its self-check");
     }
 
