@@ -54,7 +54,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", description = "seconds of load before measuring (default ${DEFAULT-VALUE})")
     int warmupSeconds = 5;
 
-    @Option(names = "--mode", description = "pair or none (default ${DEFAULT-VALUE})")
+    @Option(names = "--mode", description = "pair, dmr, tmr or none (default ${DEFAULT-VALUE})")
     String mode = "pair";
 
     @Option(names = "--partitions", description = "kv partitions (default ${DEFAULT-VALUE})")
@@ -103,8 +103,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (nodes < 1 || clients < 1 || pipeline < 1 || payload < 40 || durationSeconds < 1 || warmupSeconds < 0 || partitions < 1) {
             throw new CliException("--nodes, --clients, --pipeline, --duration and --partitions must be at least 1, --payload at least 40");
         }
-        if (!mode.equals("pair") && !mode.equals("none")) {
-            throw new CliException("--mode must be pair or none, was " + mode);
+        if (!DeployCommand.MODES.contains(mode)) {
+            throw new CliException("--mode must be pair, dmr, tmr or none, was " + mode);
         }
         if (!signal.equals("kill") && !signal.equals("stop")) {
             throw new CliException("--signal must be kill or stop, was " + signal);

@@ -39,7 +39,7 @@ public final class DeployCommand implements Callable<Integer> {
     @Option(names = "--class", paramLabel = "FQCN", description = "The service class in the jar.")
     String className;
 
-    @Option(names = "--mode", paramLabel = "pair|none", defaultValue = "pair",
+    @Option(names = "--mode", paramLabel = "pair|dmr|tmr|none", defaultValue = "pair",
             description = "Protection mode (default: ${DEFAULT-VALUE}).")
     String mode;
 
@@ -70,7 +70,7 @@ public final class DeployCommand implements Callable<Integer> {
         }
         String m = mode.toLowerCase(Locale.ROOT);
         if (!MODES.contains(m)) {
-            throw usage("--mode: expected pair or none (dmr, tmr where supported), got '" + mode + "'");
+            throw usage("--mode: expected pair, dmr, tmr or none, got '" + mode + "'");
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("name", name);

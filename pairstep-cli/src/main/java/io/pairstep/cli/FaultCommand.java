@@ -14,11 +14,16 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
-/** {@code pairstep fault ...}: injects process faults into nodes running on this machine. */
+/**
+ * {@code pairstep fault ...}: injects process faults into nodes running on this machine, and faults
+ * into the members of lockstep groups through the admin API.
+ */
 @Command(name = "fault", mixinStandardHelpOptions = true,
-        description = {"Injects faults into nodes running on this machine, by signalling their processes.",
-                "The pid comes from DIR/cluster.json (--dir) or from the status document (--cluster)."},
-        subcommands = {FaultCommand.KillNode.class, FaultCommand.PauseNode.class, FaultCommand.ResumeNode.class})
+        description = {"Injects faults: kill-node, pause-node and resume-node signal a node's process on this machine",
+                "(the pid comes from DIR/cluster.json (--dir) or from the status document (--cluster));",
+                "corrupt, diverge and self-check damage one member of a dmr or tmr group through the admin API."},
+        subcommands = {FaultCommand.KillNode.class, FaultCommand.PauseNode.class, FaultCommand.ResumeNode.class,
+                FaultCommand.Corrupt.class, FaultCommand.Diverge.class, FaultCommand.SelfCheck.class})
 public final class FaultCommand implements Runnable {
 
     @Spec
@@ -27,7 +32,7 @@ public final class FaultCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing subcommand: kill-node, pause-node or resume-node");
+                "missing subcommand: kill-node, pause-node, resume-node, corrupt, diverge or self-check");
     }
 
     /** A node to signal: its id and pid. */
@@ -147,6 +152,87 @@ public final class FaultCommand implements Runnable {
         @Override
         String done() {
             return "resumed";
+        }
+    }
+
+    /** A fault in one lockstep member, through {@code POST /v1/nodes/{id}/faults/{kind}} on any node. */
+    abstract static class MemberFault implements Callable<Integer> {
+
+        @Mixin
+        SystemOptions system = new SystemOptions();
+
+        @Parameters(index = "0", paramLabel = "SERVICE", description = "The service, in mode dmr or tmr.")
+        String service;
+
+        @CommandLine.Option(names = "--partition", paramLabel = "P", description = "The partition (default ${DEFAULT-VALUE}).")
+        int partition = 0;
+
+        @CommandLine.Option(names = "--node", paramLabel = "ID", required = true, description = "The node whose member is damaged.")
+        String node;
+
+        @Spec
+        CommandSpec spec;
+
+        abstract String kind();
+
+        String extraQuery() {
+            return "";
+        }
+
+        @Override
+        public Integer call() {
+            system.validate();
+            if (partition < 0) {
+                throw new CliException("--partition must be >= 0", ExitCodes.USAGE);
+            }
+            String path = "/v1/nodes/" + Urls.encode(node) + "/faults/" + kind() + "?service=" + Urls.encode(service)
+                    + "&partition=" + partition + extraQuery();
+            JsonNode answer;
+            try (ApiClient client = system.client()) {
+                // Not safe to repeat: a second corruption would be a second fault.
+                answer = client.post(path, new byte[0], "application/json", java.util.Map.of(), StatusCommand.TIMEOUT, false)
+                        .requireOk().json();
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%s: %s partition %d on %s (seed %d): %s%n", kind(), service, partition, Json.text(answer, "node", node),
+                    answer.path("seed").asLong(), Json.text(answer, "message", "injected"));
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "corrupt", mixinStandardHelpOptions = true,
+            description = "Flips one bit of the state of a dmr or tmr member, as a memory fault would.")
+    static final class Corrupt extends MemberFault {
+
+        @CommandLine.Option(names = "--seed", paramLabel = "N", description = "Chooses the bit (default: random).")
+        Long seed;
+
+        @Override
+        String kind() {
+            return "corrupt";
+        }
+
+        @Override
+        String extraQuery() {
+            return seed == null ? "" : "&seed=" + seed;
+        }
+    }
+
+    @Command(name = "diverge", mixinStandardHelpOptions = true,
+            description = "Makes the next output of a dmr or tmr member differ from what its service computed.")
+    static final class Diverge extends MemberFault {
+        @Override
+        String kind() {
+            return "diverge";
+        }
+    }
+
+    @Command(name = "self-check", mixinStandardHelpOptions = true,
+            description = "Fails the next command of a dmr or tmr member as if its service threw there only.")
+    static final class SelfCheck extends MemberFault {
+        @Override
+        String kind() {
+            return "self-check";
         }
     }
 }

@@ -191,8 +191,12 @@ public final class LocalSystem implements AutoCloseable {
             }
         }
         for (JsonNode group : status.get("groups")) {
-            int wanted = group.get("mode").asString().equals("none") ? 1 : 2;
-            if (group.get("replicas").size() != wanted) {
+            int wanted = switch (group.get("mode").asString()) {
+                case "none" -> 1;
+                case "tmr" -> 3;
+                default -> 2;
+            };
+            if (group.get("replicas").size() != wanted || group.has("halted")) {
                 return false;
             }
             for (JsonNode replica : group.get("replicas")) {

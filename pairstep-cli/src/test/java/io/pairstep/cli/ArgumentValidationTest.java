@@ -76,7 +76,7 @@ class ArgumentValidationTest {
         assertUsage(Cli.run("deploy", "kv", "--jar", jar.toString(), "--cluster", NOWHERE), "--jar needs --class");
         assertUsage(Cli.run("deploy", "kv", "--class", "A", "--cluster", NOWHERE), "--class needs --jar");
         assertUsage(Cli.run("deploy", "kv", "--example", "kv", "--mode", "triple", "--cluster", NOWHERE),
-                "--mode: expected pair or none");
+                "--mode: expected pair, dmr, tmr or none");
     }
 
     @Test

@@ -34,20 +34,13 @@ public enum Mode {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /**
-     * Parses a user-typed mode, with a message naming the accepted values. The lockstep modes are
-     * refused until the node runtime hosts them: the protocol exists in the core and the simulator
-     * only.
-     */
+    /** Parses a user-typed mode, with a message naming the accepted values. */
     public static Mode parse(String text) {
         for (Mode mode : values()) {
-            if (mode.label().equals(text) && mode.lockstep()) {
-                throw new IllegalArgumentException("mode " + text + " is not supported by the node runtime yet (use pair or none)");
-            }
             if (mode.label().equals(text)) {
                 return mode;
             }
         }
-        throw new IllegalArgumentException("unknown mode \"" + text + "\" (expected pair or none)");
+        throw new IllegalArgumentException("unknown mode \"" + text + "\" (expected pair, dmr, tmr or none)");
     }
 }

@@ -46,7 +46,7 @@ final class HttpGateway implements AutoCloseable {
         seeds.add(node.config().rpc());
         node.config().seeds().forEach(s -> seeds.add(s.rpc()));
         client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS)));
-        admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events());
+        admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault);
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
             config.jetty.port = address.getPort();

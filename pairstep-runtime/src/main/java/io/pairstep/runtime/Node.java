@@ -11,12 +11,15 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.core.control.Supervisor;
+import io.pairstep.core.lockstep.LockstepCore;
+import io.pairstep.core.lockstep.LockstepMessage;
 import io.pairstep.core.replica.ClientCommand;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.ReplicaCore;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
+import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
 import io.pairstep.runtime.storage.FsyncPolicy;
 import io.pairstep.runtime.storage.GroupCommitWriter;
@@ -40,9 +43,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +55,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One Pairstep node: the adapters around the protocol core. It runs a member of the controller
  * (Apache Ratis), the binary transport, the disk writer, one {@link ReplicaAgent} per hosted
- * replica, and, while it leads the controller, the {@link Supervisor} that declares nodes down.
+ * replica of a {@code pair} or {@code none} group and one {@link LockstepAgent} per member of a
+ * {@code dmr} or {@code tmr} group, and, while it leads the controller, the {@link Supervisor} that
+ * declares nodes down.
  */
 public final class Node implements AutoCloseable {
 
@@ -87,6 +94,7 @@ public final class Node implements AutoCloseable {
     private volatile long incarnation;
     private final ReplicaCore.Settings replicaSettings = new ReplicaCore.Settings(
             20_000_000L, 250_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 50_000, 1_000_000);
+    private final LockstepCore.Settings lockstepSettings = LockstepCore.Settings.defaults();
     private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 5_000_000L, 120_000_000L));
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "pairstep-supervisor");
@@ -94,7 +102,7 @@ public final class Node implements AutoCloseable {
         return thread;
     });
     private final ServiceFactory services = new ServiceFactory();
-    private final Map<GroupId, ReplicaAgent> agents = new ConcurrentHashMap<>();
+    private final Map<GroupId, GroupAgent> agents = new ConcurrentHashMap<>();
     private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
     private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
     /** Open watches; guarded by itself. */
@@ -429,8 +437,8 @@ public final class Node implements AutoCloseable {
         List<GroupConfig> changing = new ArrayList<>();
         for (GroupConfig group : state.groups().values()) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
-            ReplicaAgent agent = agents.get(group.group());
-            if (agent != null && assignment != null && agent.core().identity().sameInstance(assignment)) {
+            GroupAgent agent = agents.get(group.group());
+            if (agent != null && assignment != null && agent.identity().sameInstance(assignment)) {
                 agent.configure(group);
             } else if (agent != null || (assignment != null && assignment.incarnation() == incarnation)) {
                 changing.add(group);
@@ -439,8 +447,8 @@ public final class Node implements AutoCloseable {
         answerWatches(state);
         for (GroupConfig group : changing) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
-            ReplicaAgent agent = agents.get(group.group());
-            if (agent != null && (assignment == null || !agent.core().identity().sameInstance(assignment))) {
+            GroupAgent agent = agents.get(group.group());
+            if (agent != null && (assignment == null || !agent.identity().sameInstance(assignment))) {
                 agent.configure(group);
                 agent.stop();
                 agents.remove(group.group());
@@ -450,7 +458,7 @@ public final class Node implements AutoCloseable {
                 continue;
             }
             if (agent == null) {
-                agent = createAgent(state.services().get(group.group().service()), group.group(), assignment);
+                agent = createAgent(state.services().get(group.group().service()), group, assignment);
                 if (agent == null) {
                     continue;
                 }
@@ -459,7 +467,8 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private ReplicaAgent createAgent(ServiceSpec spec, GroupId group, ReplicaAssignment assignment) throws IOException {
+    private GroupAgent createAgent(ServiceSpec spec, GroupConfig groupConfig, ReplicaAssignment assignment) throws IOException {
+        GroupId group = groupConfig.group();
         io.pairstep.api.Service service;
         try {
             service = services.factory(spec).get();
@@ -468,7 +477,10 @@ public final class Node implements AutoCloseable {
             return null;
         }
         ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
-        ReplicaAgent agent = new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
+        GroupAgent agent = groupConfig.mode().lockstep()
+                ? new LockstepAgent(group, lockstepSettings, assignment, service, log, writer, config.dataDirectory().resolve("dumps"),
+                        new AgentHost())
+                : new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
         if (assignment.role() == Role.PRIMARY) {
             // Nobody else could take over: this replica continues from its own durable log.
             writer.barrier().join();
@@ -478,8 +490,8 @@ public final class Node implements AutoCloseable {
             if (log.lastIndex() >= from) {
                 log.read(from, log.lastIndex(), (index, record) -> tail.add(LogEntryCodec.decode(record)));
             }
-            agent.recover(snapshot == null ? null : snapshot.data(), tail);
-            LOG.info("{}: primary recovered from disk up to index {}", group, agent.core().lastIndex());
+            long recovered = agent.recover(snapshot == null ? null : snapshot.data(), tail);
+            LOG.info("{}: primary recovered from disk up to index {}", group, recovered);
         }
         agents.put(group, agent);
         agent.start();
@@ -501,7 +513,7 @@ public final class Node implements AutoCloseable {
      */
     private void reincarnate() throws IOException {
         LOG.warn("node {} incarnation {} was declared down; its replicas stop and it registers again", config.id(), incarnation);
-        for (ReplicaAgent agent : agents.values()) {
+        for (GroupAgent agent : agents.values()) {
             agent.stop();
         }
         agents.clear();
@@ -527,10 +539,15 @@ public final class Node implements AutoCloseable {
         public void onFrame(Connection connection, Frame frame) {
             switch (frame) {
                 case Frame.Peer peer -> {
-                    ReplicaAgent agent = agents.get(peer.message().group());
                     String from = connection.peerNode();
-                    if (agent != null && from != null) {
+                    if (agents.get(peer.message().group()) instanceof ReplicaAgent agent && from != null) {
                         agent.peerMessage(from, peer.message());
+                    }
+                }
+                case Frame.Lockstep lockstep -> {
+                    String from = connection.peerNode();
+                    if (agents.get(lockstep.message().group()) instanceof LockstepAgent agent && from != null) {
+                        agent.message(from, lockstep.message());
                     }
                 }
                 case Frame.ClientRequest request -> onClientRequest(connection, request);
@@ -559,7 +576,7 @@ public final class Node implements AutoCloseable {
             if (peer == null || peer.equals(config.id())) {
                 return;
             }
-            for (ReplicaAgent agent : agents.values()) {
+            for (GroupAgent agent : agents.values()) {
                 agent.connectionLost(peer);
             }
             onSupervisorThread(() -> supervisor.disconnected(peer, System.nanoTime()));
@@ -632,7 +649,7 @@ public final class Node implements AutoCloseable {
                     + " bytes is over the limit of " + config.maxCommandBytes()));
             return;
         }
-        ReplicaAgent agent = agents.get(group);
+        GroupAgent agent = agents.get(group);
         if (agent == null && !ready()) {
             connection.send(new Frame.ClientResponse(request.requestId(), new Reply.NotPrimary(0, "")));
             return;
@@ -654,13 +671,21 @@ public final class Node implements AutoCloseable {
         agent.clientCommand(new ClientCommand(requestId, request.session(), request.sequence(), request.payload()));
     }
 
-    private final class AgentHost implements ReplicaAgent.Host {
+    private final class AgentHost implements LockstepAgent.Host {
 
         @Override
         public void sendPeer(String node, PeerMessage message) {
             InetSocketAddress address = rpcAddressOf(node);
             if (address != null) {
                 transport.send(node, address, new Frame.Peer(message));
+            }
+        }
+
+        @Override
+        public void sendLockstep(String node, LockstepMessage message) {
+            InetSocketAddress address = rpcAddressOf(node);
+            if (address != null) {
+                transport.send(node, address, new Frame.Lockstep(message));
             }
         }
 
@@ -688,6 +713,45 @@ public final class Node implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Fault injection
+
+    /** Injects a fault into this node's member of a lockstep group, for the admin API. */
+    FaultInjector.Outcome injectFault(FaultInjector.Kind kind, GroupId group, long seed) {
+        GroupAgent agent = agents.get(group);
+        if (agent == null) {
+            return new FaultInjector.Outcome(404, "NO_MEMBER",
+                    "node " + config.id() + " hosts no member of " + group.service() + " partition " + group.partition());
+        }
+        if (!(agent instanceof LockstepAgent member)) {
+            return new FaultInjector.Outcome(409, "NOT_LOCKSTEP",
+                    group.service() + " is not in mode dmr or tmr: only lockstep members take these faults");
+        }
+        boolean corrupt = kind == FaultInjector.Kind.CORRUPT;
+        Object injected;
+        try {
+            injected = (switch (kind) {
+                case CORRUPT -> member.injectStateCorruption(seed);
+                case DIVERGE -> member.injectOutputDivergence().thenApply(ok -> ok ? ok : null);
+                case SELF_CHECK -> member.injectSelfCheckFailure().thenApply(ok -> ok ? ok : null);
+            }).get(5, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return new FaultInjector.Outcome(503, "UNAVAILABLE", "the member did not answer: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new FaultInjector.Outcome(503, "UNAVAILABLE", "interrupted");
+        }
+        if (injected == null) {
+            return new FaultInjector.Outcome(409, "NOT_INJECTED", corrupt
+                    ? "the member's state is empty, the member is leaving, or its service refused every damaged state tried"
+                    : "the member is leaving");
+        }
+        return FaultInjector.Outcome.injected(corrupt
+                ? "one bit of the member's state flipped (bit seed " + injected + ")"
+                : kind == FaultInjector.Kind.DIVERGE ? "the member's next output will differ"
+                : "the member's next command will fail its self-check");
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Status
 
     String statusJson() {
@@ -703,7 +767,7 @@ public final class Node implements AutoCloseable {
             monitoring.close();
         }
         scheduler.shutdownNow();
-        for (ReplicaAgent agent : agents.values()) {
+        for (GroupAgent agent : agents.values()) {
             agent.stop();
         }
         if (controller != null) {

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * decided, and sleeps until more arrives. Entries to persist are gathered over one drain and go to
  * the node's group-commit writer as one submission.
  */
-final class ReplicaAgent implements ReplicaOutput, Runnable {
+final class ReplicaAgent implements GroupAgent, ReplicaOutput, Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaAgent.class);
     private static final long TICK_INTERVAL_NANOS = 5_000_000L;
@@ -71,16 +71,25 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
         return core;
     }
 
-    /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
-    void recover(byte[] snapshot, List<LogEntry> tail) {
-        core.recover(snapshot, tail);
+    @Override
+    public io.pairstep.core.control.ReplicaAssignment identity() {
+        return core.identity();
     }
 
-    void start() {
+    /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
+    @Override
+    public long recover(byte[] snapshot, List<LogEntry> tail) {
+        core.recover(snapshot, tail);
+        return core.lastIndex();
+    }
+
+    @Override
+    public void start() {
         thread.start();
     }
 
-    void stop() {
+    @Override
+    public void stop() {
         running = false;
         LockSupport.unpark(thread);
     }
@@ -92,7 +101,8 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
     // ---------------------------------------------------------------------------------------------
     // Inputs, from any thread
 
-    void configure(GroupConfig config) {
+    @Override
+    public void configure(GroupConfig config) {
         io.pairstep.core.control.ReplicaAssignment me = config.replicaOn(core.identity().node());
         String now = me == null || !core.identity().sameInstance(me) ? "removed" : me.role().name().toLowerCase(java.util.Locale.ROOT)
                 + " " + me.state().name().toLowerCase(java.util.Locale.ROOT);
@@ -103,7 +113,8 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
         enqueue(() -> core.configure(config, System.nanoTime()));
     }
 
-    void clientCommand(ClientCommand command) {
+    @Override
+    public void clientCommand(ClientCommand command) {
         enqueue(() -> core.onClientCommand(command, System.currentTimeMillis()));
     }
 
@@ -111,7 +122,8 @@ final class ReplicaAgent implements ReplicaOutput, Runnable {
         enqueue(() -> core.onMessage(from, message, System.nanoTime()));
     }
 
-    void connectionLost(String node) {
+    @Override
+    public void connectionLost(String node) {
         enqueue(() -> core.connectionLost(node, System.nanoTime()));
     }
 

@@ -41,7 +41,7 @@ class OpenApiDocumentTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Values for the path parameters: the deployed service, and a node that does not exist (never this JVM). */
-    private static final Map<String, String> PATH_VALUES = Map.of("name", "kv", "id", "n404");
+    private static final Map<String, String> PATH_VALUES = Map.of("name", "kv", "id", "n404", "kind", "corrupt");
 
     @TempDir
     static Path dir;
@@ -134,6 +134,9 @@ class OpenApiDocumentTest {
             JsonNode spec = document.get("paths").get(template).get(method.toLowerCase(java.util.Locale.ROOT));
             if (template.equals("/v1/services/{name}/call")) {
                 path += "?key=a";
+            }
+            if (template.equals("/v1/nodes/{id}/faults/{kind}")) {
+                path += "?service=kv";
             }
             if (spec.path("responses").path("200").path("content").has("text/event-stream")) {
                 checkStream(path);

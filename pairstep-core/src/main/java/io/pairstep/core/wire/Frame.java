@@ -1,5 +1,6 @@
 package io.pairstep.core.wire;
 
+import io.pairstep.core.lockstep.LockstepMessage;
 import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.Reply;
 
@@ -12,8 +13,11 @@ public sealed interface Frame {
     /** First frame on a node-to-node connection: who is calling. */
     record Hello(String node, long incarnation) implements Frame {}
 
-    /** Replication traffic of one group. */
+    /** Replication traffic of one group in mode {@code pair} or {@code none}. */
     record Peer(PeerMessage message) implements Frame {}
+
+    /** Replication and voting traffic of one group in mode {@code dmr} or {@code tmr}. */
+    record Lockstep(LockstepMessage message) implements Frame {}
 
     /** A node renews its lease with the controller leader. */
     record Heartbeat(String node, long incarnation) implements Frame {}

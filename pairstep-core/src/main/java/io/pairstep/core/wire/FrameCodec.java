@@ -1,6 +1,8 @@
 package io.pairstep.core.wire;
 
 import io.pairstep.core.GroupId;
+import io.pairstep.core.lockstep.LockstepMessage;
+import io.pairstep.core.lockstep.Vote;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.Reply;
@@ -30,8 +32,8 @@ import java.util.Objects;
  * <p>The caller frames the body: on a socket each body is preceded by a 4-byte big-endian length,
  * at most {@link #FRAME_LENGTH_MAX}. {@link #decode} reads exactly one body.
  *
- * <p>Body layout: one type byte (one per frame kind, and one per {@link PeerMessage} kind so a
- * {@link Frame.Peer} costs no extra byte), then the fields in record order. Big-endian numbers;
+ * <p>Body layout: one type byte (one per frame kind, and one per {@link PeerMessage} and per
+ * {@link LockstepMessage} kind so a {@link Frame.Peer} or {@link Frame.Lockstep} costs no extra byte), then the fields in record order. Big-endian numbers;
  * ids and service names ({@code Hello.node}, {@code Suspect.reporter}, service names...) as
  * {@link DataOutput#writeUTF} (non-null, under 64 KiB); free text ({@code Suspect.reason},
  * {@code Error.code}/{@code message}, {@code TopologyResponse.json}, the texts of a {@link Reply})
@@ -62,6 +64,10 @@ public final class FrameCodec {
     static final int PEER_APPEND = 0x20;
     static final int PEER_APPEND_ACK = 0x21;
     static final int PEER_INSTALL_SNAPSHOT = 0x22;
+    static final int LOCKSTEP_APPEND = 0x30;
+    static final int LOCKSTEP_VOTES = 0x31;
+    static final int LOCKSTEP_INSTALL_SNAPSHOT = 0x32;
+    static final int LOCKSTEP_DIVERGED = 0x33;
 
     // Reply kinds inside a ClientResponse, as in StateCodec.
     static final int REPLY_OK = 0;
@@ -71,6 +77,9 @@ public final class FrameCodec {
 
     /** Smallest encoding of one log entry: five longs and a byte-array length. */
     private static final int LOG_ENTRY_MIN_BYTES = 5 * Long.BYTES + Integer.BYTES;
+
+    /** Encoding of one vote: four longs and a boolean. */
+    private static final int VOTE_BYTES = 4 * Long.BYTES + 1;
 
     /** Arrays above this size are read in growing chunks, so a lying length cannot reserve memory. */
     private static final int CHUNK = 1 << 20;
@@ -145,6 +154,75 @@ public final class FrameCodec {
                 writeText(out, error.message());
             }
             case Frame.Peer peer -> writePeer(out, Objects.requireNonNull(peer.message(), "Peer.message"));
+            case Frame.Lockstep lockstep -> writeLockstep(out, Objects.requireNonNull(lockstep.message(), "Lockstep.message"));
+        }
+    }
+
+    private static void writeLockstep(DataOutput out, LockstepMessage message) throws IOException {
+        switch (message) {
+            case LockstepMessage.Append append -> {
+                out.writeByte(LOCKSTEP_APPEND);
+                writeGroup(out, append.group(), "Append.group");
+                out.writeLong(append.epoch());
+                out.writeLong(append.previousIndex());
+                out.writeLong(append.previousEpoch());
+                writeEntries(out, append.entries());
+                out.writeLong(append.lastIndex());
+                out.writeLong(append.agreedIndex());
+                out.writeLong(append.votesThrough());
+                out.writeLong(append.checkIndex());
+            }
+            case LockstepMessage.Votes votes -> {
+                out.writeByte(LOCKSTEP_VOTES);
+                writeGroup(out, votes.group(), "Votes.group");
+                out.writeLong(votes.epoch());
+                out.writeLong(votes.durableIndex());
+                out.writeLong(votes.nextIndex());
+                out.writeBoolean(votes.gap());
+                out.writeBoolean(votes.rebuild());
+                out.writeLong(votes.agreedIndex());
+                out.writeLong(votes.voteFloor());
+                List<Vote> list = Objects.requireNonNull(votes.votes(), "Votes.votes");
+                out.writeInt(list.size());
+                for (Vote vote : list) {
+                    Objects.requireNonNull(vote, "Votes.votes element");
+                    out.writeLong(vote.index());
+                    out.writeLong(vote.epoch());
+                    out.writeLong(vote.outputDigest());
+                    out.writeLong(vote.stateDigest());
+                    out.writeBoolean(vote.selfCheckFailed());
+                }
+                out.writeLong(votes.checkIndex());
+                out.writeLong(votes.checkDigest());
+            }
+            case LockstepMessage.InstallSnapshot snapshot -> {
+                out.writeByte(LOCKSTEP_INSTALL_SNAPSHOT);
+                writeGroup(out, snapshot.group(), "InstallSnapshot.group");
+                out.writeLong(snapshot.epoch());
+                out.writeLong(snapshot.index());
+                writeBytes(out, snapshot.state(), "InstallSnapshot.state");
+            }
+            case LockstepMessage.Diverged diverged -> {
+                out.writeByte(LOCKSTEP_DIVERGED);
+                writeGroup(out, diverged.group(), "Diverged.group");
+                out.writeLong(diverged.epoch());
+                out.writeLong(diverged.index());
+                writeText(out, diverged.evidence());
+            }
+        }
+    }
+
+    private static void writeEntries(DataOutput out, List<LogEntry> list) throws IOException {
+        List<LogEntry> entries = Objects.requireNonNull(list, "Append.entries");
+        out.writeInt(entries.size());
+        for (LogEntry entry : entries) {
+            Objects.requireNonNull(entry, "Append.entries element");
+            out.writeLong(entry.index());
+            out.writeLong(entry.epoch());
+            out.writeLong(entry.timestampMillis());
+            out.writeLong(entry.session());
+            out.writeLong(entry.sequence());
+            writeBytes(out, entry.payload(), "LogEntry.payload");
         }
     }
 
@@ -155,17 +233,7 @@ public final class FrameCodec {
                 writeGroup(out, append.group(), "Append.group");
                 out.writeLong(append.epoch());
                 out.writeLong(append.previousIndex());
-                List<LogEntry> entries = Objects.requireNonNull(append.entries(), "Append.entries");
-                out.writeInt(entries.size());
-                for (LogEntry entry : entries) {
-                    Objects.requireNonNull(entry, "Append.entries element");
-                    out.writeLong(entry.index());
-                    out.writeLong(entry.epoch());
-                    out.writeLong(entry.timestampMillis());
-                    out.writeLong(entry.session());
-                    out.writeLong(entry.sequence());
-                    writeBytes(out, entry.payload(), "LogEntry.payload");
-                }
+                writeEntries(out, append.entries());
                 out.writeLong(append.commitIndex());
             }
             case PeerMessage.AppendAck ack -> {
@@ -280,6 +348,14 @@ public final class FrameCodec {
                         readGroup(in), in.readLong(), in.readLong(), in.readLong(), readBoolean(in, "AppendAck.gap")));
                 case PEER_INSTALL_SNAPSHOT -> new Frame.Peer(new PeerMessage.InstallSnapshot(
                         readGroup(in), in.readLong(), in.readLong(), readBytes(in, "InstallSnapshot.state")));
+                case LOCKSTEP_APPEND -> new Frame.Lockstep(new LockstepMessage.Append(
+                        readGroup(in), in.readLong(), in.readLong(), in.readLong(), readEntries(in),
+                        in.readLong(), in.readLong(), in.readLong(), in.readLong()));
+                case LOCKSTEP_VOTES -> new Frame.Lockstep(readVotes(in));
+                case LOCKSTEP_INSTALL_SNAPSHOT -> new Frame.Lockstep(new LockstepMessage.InstallSnapshot(
+                        readGroup(in), in.readLong(), in.readLong(), readBytes(in, "InstallSnapshot.state")));
+                case LOCKSTEP_DIVERGED -> new Frame.Lockstep(new LockstepMessage.Diverged(
+                        readGroup(in), in.readLong(), in.readLong(), readText(in, "Diverged.evidence")));
                 default -> throw new AssertionError("type without decoder: " + type);
             };
         } catch (MalformedFrameException e) {
@@ -297,6 +373,33 @@ public final class FrameCodec {
         GroupId group = readGroup(in);
         long epoch = in.readLong();
         long previousIndex = in.readLong();
+        List<LogEntry> entries = readEntries(in);
+        long commitIndex = in.readLong();
+        return new PeerMessage.Append(group, epoch, previousIndex, entries, commitIndex);
+    }
+
+    private static LockstepMessage.Votes readVotes(DataInput in) throws IOException {
+        GroupId group = readGroup(in);
+        long epoch = in.readLong();
+        long durableIndex = in.readLong();
+        long nextIndex = in.readLong();
+        boolean gap = readBoolean(in, "Votes.gap");
+        boolean rebuild = readBoolean(in, "Votes.rebuild");
+        long agreedIndex = in.readLong();
+        long voteFloor = in.readLong();
+        int count = in.readInt();
+        if (count < 0 || count > FRAME_LENGTH_MAX / VOTE_BYTES) {
+            throw new MalformedFrameException("bad Votes.votes count " + count);
+        }
+        List<Vote> votes = new ArrayList<>(Math.min(count, 1024));
+        for (int i = 0; i < count; i++) {
+            votes.add(new Vote(in.readLong(), in.readLong(), in.readLong(), in.readLong(), readBoolean(in, "Vote.selfCheckFailed")));
+        }
+        return new LockstepMessage.Votes(group, epoch, durableIndex, nextIndex, gap, rebuild, agreedIndex, voteFloor,
+                List.copyOf(votes), in.readLong(), in.readLong());
+    }
+
+    private static List<LogEntry> readEntries(DataInput in) throws IOException {
         int count = in.readInt();
         if (count < 0 || count > FRAME_LENGTH_MAX / LOG_ENTRY_MIN_BYTES) {
             throw new MalformedFrameException("bad Append.entries count " + count);
@@ -311,8 +414,7 @@ public final class FrameCodec {
                     in.readLong(),
                     readBytes(in, "LogEntry.payload")));
         }
-        long commitIndex = in.readLong();
-        return new PeerMessage.Append(group, epoch, previousIndex, List.copyOf(entries), commitIndex);
+        return List.copyOf(entries);
     }
 
     private static Reply readReply(DataInput in) throws IOException {
@@ -408,6 +510,10 @@ public final class FrameCodec {
             case PEER_APPEND -> "Peer/Append";
             case PEER_APPEND_ACK -> "Peer/AppendAck";
             case PEER_INSTALL_SNAPSHOT -> "Peer/InstallSnapshot";
+            case LOCKSTEP_APPEND -> "Lockstep/Append";
+            case LOCKSTEP_VOTES -> "Lockstep/Votes";
+            case LOCKSTEP_INSTALL_SNAPSHOT -> "Lockstep/InstallSnapshot";
+            case LOCKSTEP_DIVERGED -> "Lockstep/Diverged";
             default -> null;
         };
     }

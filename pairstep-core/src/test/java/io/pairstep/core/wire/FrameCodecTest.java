@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pairstep.core.GroupId;
+import io.pairstep.core.lockstep.LockstepMessage;
+import io.pairstep.core.lockstep.Vote;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.Reply;
@@ -60,7 +62,22 @@ class FrameCodecTest {
                 r -> new Frame.Error(r.nextLong(), text(r), text(r)),
                 r -> new Frame.Peer(new PeerMessage.Append(group(r), r.nextLong(), r.nextLong(), entries(r), r.nextLong())),
                 r -> new Frame.Peer(new PeerMessage.AppendAck(group(r), r.nextLong(), r.nextLong(), r.nextLong(), r.nextBoolean())),
-                r -> new Frame.Peer(new PeerMessage.InstallSnapshot(group(r), r.nextLong(), r.nextLong(), bytes(r))));
+                r -> new Frame.Peer(new PeerMessage.InstallSnapshot(group(r), r.nextLong(), r.nextLong(), bytes(r))),
+                r -> new Frame.Lockstep(new LockstepMessage.Append(group(r), r.nextLong(), r.nextLong(), r.nextLong(), entries(r),
+                        r.nextLong(), r.nextLong(), r.nextLong(), r.nextLong())),
+                r -> new Frame.Lockstep(new LockstepMessage.Votes(group(r), r.nextLong(), r.nextLong(), r.nextLong(), r.nextBoolean(),
+                        r.nextBoolean(), r.nextLong(), r.nextLong(), votes(r), r.nextLong(), r.nextLong())),
+                r -> new Frame.Lockstep(new LockstepMessage.InstallSnapshot(group(r), r.nextLong(), r.nextLong(), bytes(r))),
+                r -> new Frame.Lockstep(new LockstepMessage.Diverged(group(r), r.nextLong(), r.nextLong(), text(r))));
+    }
+
+    private static List<Vote> votes(Random r) {
+        int count = r.nextInt(4) == 0 ? 0 : r.nextInt(50);
+        List<Vote> votes = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            votes.add(new Vote(r.nextLong(), r.nextLong(), r.nextLong(), r.nextInt(3) == 0 ? r.nextLong() : 0, r.nextBoolean()));
+        }
+        return votes;
     }
 
     private static final int[] ALPHABET = "abcXYZ019-_./ éß€中文😀\u0000".codePoints().toArray();
@@ -148,12 +165,16 @@ class FrameCodecTest {
             if (frame instanceof Frame.Peer peer) {
                 seen.add(peer.message().getClass());
             }
+            if (frame instanceof Frame.Lockstep lockstep) {
+                seen.add(lockstep.message().getClass());
+            }
             if (frame instanceof Frame.ClientResponse response) {
                 seen.add(response.reply().getClass());
             }
         }
         assertThat(seen).contains(Frame.class.getPermittedSubclasses());
         assertThat(seen).contains(PeerMessage.class.getPermittedSubclasses());
+        assertThat(seen).contains(LockstepMessage.class.getPermittedSubclasses());
         assertThat(seen).contains(Reply.class.getPermittedSubclasses());
     }
 
@@ -164,12 +185,64 @@ class FrameCodecTest {
         Set<Class<?>> kinds = new HashSet<>();
         for (Function<Random, Frame> generator : generators()) {
             Frame frame = generator.apply(r);
-            Class<?> kind = frame instanceof Frame.Peer peer ? peer.message().getClass() : frame.getClass();
+            Class<?> kind = frame instanceof Frame.Peer peer ? peer.message().getClass()
+                    : frame instanceof Frame.Lockstep lockstep ? lockstep.message().getClass() : frame.getClass();
             if (kinds.add(kind)) {
                 assertThat(typeBytes.add(FrameCodec.toBytes(frame)[0] & 0xff)).as("type byte of %s", kind).isTrue();
             }
         }
-        assertThat(typeBytes).hasSize(Frame.class.getPermittedSubclasses().length - 1 + PeerMessage.class.getPermittedSubclasses().length);
+        assertThat(typeBytes).hasSize(Frame.class.getPermittedSubclasses().length - 2 + PeerMessage.class.getPermittedSubclasses().length
+                + LockstepMessage.class.getPermittedSubclasses().length);
+    }
+
+    @Test
+    void lockstepTypeBytesAreTheDocumentedOnes() {
+        // The wire format: changing these breaks mixed-version systems.
+        GroupId g = new GroupId("s", 0);
+        assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.Append(g, 1, 0, 0, List.of(), 0, 0, 0, 0)))[0]).isEqualTo((byte) 0x30);
+        assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.Votes(g, 1, 0, 1, false, false, 0, 0, List.of(), 0, 0)))[0])
+                .isEqualTo((byte) 0x31);
+        assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.InstallSnapshot(g, 1, 0, new byte[0])))[0]).isEqualTo((byte) 0x32);
+        assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.Diverged(g, 1, 0, null)))[0]).isEqualTo((byte) 0x33);
+    }
+
+    @Test
+    void absurdVoteCountIsMalformed() throws IOException {
+        for (int count : new int[] {-1, Integer.MAX_VALUE, 3_000_000}) {
+            byte[] body = body(out -> {
+                out.writeByte(FrameCodec.LOCKSTEP_VOTES);
+                out.writeUTF("svc");
+                out.writeInt(0);
+                out.writeLong(1);
+                out.writeLong(0);
+                out.writeLong(1);
+                out.writeBoolean(false);
+                out.writeBoolean(false);
+                out.writeLong(0);
+                out.writeLong(0);
+                out.writeInt(count);
+            });
+            assertThatThrownBy(() -> FrameCodec.fromBytes(body))
+                    .isInstanceOf(MalformedFrameException.class)
+                    .hasMessageContaining("Lockstep/Votes frame: bad Votes.votes count " + count);
+        }
+    }
+
+    @Test
+    void badVoteBooleanIsMalformed() throws IOException {
+        byte[] body = body(out -> {
+            out.writeByte(FrameCodec.LOCKSTEP_VOTES);
+            out.writeUTF("svc");
+            out.writeInt(0);
+            out.writeLong(1);
+            out.writeLong(0);
+            out.writeLong(1);
+            out.writeBoolean(false);
+            out.writeByte(7);
+        });
+        assertThatThrownBy(() -> FrameCodec.fromBytes(body))
+                .isInstanceOf(MalformedFrameException.class)
+                .hasMessageContaining("bad boolean 7 in Votes.rebuild");
     }
 
     @Test

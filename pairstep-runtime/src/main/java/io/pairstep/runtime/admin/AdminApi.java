@@ -45,7 +45,8 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * The admin API of a node, which answers for the whole system: the event log ({@code GET
  * /v1/events}, and {@code GET /v1/events/stream} as server-sent events), the nodes ({@code GET
- * /v1/nodes}), fault injection ({@code POST /v1/nodes/{id}/kill}), and the web console's files at
+ * /v1/nodes}), fault injection ({@code POST /v1/nodes/{id}/kill} and {@code POST
+ * /v1/nodes/{id}/faults/{kind}} for lockstep members), and the web console's files at
  * {@code /}. {@code docs/openapi.yaml} describes every route.
  */
 public final class AdminApi {
@@ -68,6 +69,7 @@ public final class AdminApi {
     private final BooleanSupplier ready;
     private final EventLog events;
     private final Runnable killSelf;
+    private final FaultInjector faults;
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2))
@@ -81,10 +83,21 @@ public final class AdminApi {
      * @param ready true when the node's state is current enough to answer for the system
      */
     public AdminApi(String nodeId, Supplier<ControllerState> state, BooleanSupplier ready, EventLog events) {
-        this(nodeId, state, ready, events, AdminApi::sigkillSelf);
+        this(nodeId, state, ready, events, AdminApi::sigkillSelf, FaultInjector.NONE);
+    }
+
+    /** @param faults injects faults into the lockstep members of this node */
+    public AdminApi(String nodeId, Supplier<ControllerState> state, BooleanSupplier ready, EventLog events, FaultInjector faults) {
+        this(nodeId, state, ready, events, AdminApi::sigkillSelf, faults);
     }
 
     AdminApi(String nodeId, Supplier<ControllerState> state, BooleanSupplier ready, EventLog events, Runnable killSelf) {
+        this(nodeId, state, ready, events, killSelf, FaultInjector.NONE);
+    }
+
+    AdminApi(String nodeId, Supplier<ControllerState> state, BooleanSupplier ready, EventLog events, Runnable killSelf,
+            FaultInjector faults) {
+        this.faults = Objects.requireNonNull(faults, "faults");
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
         this.state = Objects.requireNonNull(state, "state");
         this.ready = Objects.requireNonNull(ready, "ready");
@@ -99,6 +112,7 @@ public final class AdminApi {
         config.routes.get("/v1/events/stream", this::stream);
         config.routes.get("/v1/nodes", this::nodes);
         config.routes.post("/v1/nodes/{id}/kill", this::kill);
+        config.routes.post("/v1/nodes/{id}/faults/{kind}", this::fault);
         config.events.serverStopping(this::stopStreams);
         config.staticFiles.add(files -> {
             files.hostedPath = "/";
@@ -385,6 +399,104 @@ public final class AdminApi {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             error(ctx, 503, "UNAVAILABLE", "interrupted while asking node " + id + " to die");
+        }
+    }
+
+    /**
+     * Injects a fault into the member of one lockstep group on node {@code id}: {@code corrupt}
+     * flips a bit of its state, {@code diverge} changes its next output, {@code self-check} fails
+     * its next command as if its service threw there only. Query parameters: {@code
+     * service}, {@code partition} (default 0) and {@code seed} (which bit; random by default). As
+     * with kill, the node asked forwards the request to the target node.
+     */
+    private void fault(Context ctx) throws IOException {
+        String id = ctx.pathParam("id");
+        String origin = ctx.header("Origin");
+        if (origin != null && !sameOrigin(origin, ctx.header("Host"))) {
+            error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not inject faults; use the console or the API directly");
+            return;
+        }
+        FaultInjector.Kind kind = FaultInjector.Kind.parse(ctx.pathParam("kind"));
+        if (kind == null) {
+            error(ctx, 400, "BAD_REQUEST", "unknown fault " + ctx.pathParam("kind") + " (expected corrupt, diverge or self-check)");
+            return;
+        }
+        String service = ctx.queryParam("service");
+        if (service == null || service.isBlank()) {
+            error(ctx, 400, "BAD_REQUEST", "the query parameter service is required");
+            return;
+        }
+        int partition;
+        long seed;
+        try {
+            String p = ctx.queryParam("partition");
+            partition = p == null ? 0 : Integer.parseInt(p.strip());
+            String s = ctx.queryParam("seed");
+            seed = s == null ? java.util.concurrent.ThreadLocalRandom.current().nextLong() : Long.parseLong(s.strip());
+        } catch (NumberFormatException e) {
+            error(ctx, 400, "BAD_REQUEST", "partition and seed must be integers: " + e.getMessage());
+            return;
+        }
+        if (partition < 0) {
+            error(ctx, 400, "BAD_REQUEST", "partition must be >= 0");
+            return;
+        }
+        if (id.equals(nodeId)) {
+            FaultInjector.Outcome outcome = faults.inject(kind, new io.pairstep.core.GroupId(service, partition), seed);
+            if (outcome.code() != null) {
+                error(ctx, outcome.status(), outcome.code(), outcome.message());
+                return;
+            }
+            LOG.warn("fault injection: {} on {} partition {} of node {} (seed {}): {}", kind, service, partition, nodeId, seed,
+                    outcome.message());
+            ObjectNode answer = JSON.createObjectNode();
+            answer.put("node", nodeId);
+            answer.put("service", service);
+            answer.put("partition", partition);
+            answer.put("fault", kind.label());
+            answer.put("seed", seed);
+            answer.put("message", outcome.message());
+            ctx.status(outcome.status()).contentType("application/json").result(JSON.writeValueAsString(answer));
+            return;
+        }
+        String forwardedBy = ctx.header(FORWARDED_HEADER);
+        if (forwardedBy != null) {
+            error(ctx, 409, "MISDIRECTED", "node " + forwardedBy + " sent a fault for " + id + " to " + nodeId
+                    + "; its picture of the system is out of date, try again");
+            return;
+        }
+        if (!requireReady(ctx)) {
+            return;
+        }
+        ControllerState current = state.get();
+        Member target = current.members().get(id);
+        if (target == null) {
+            error(ctx, 404, "UNKNOWN_NODE", "unknown node " + id + " (known: " + String.join(", ", current.members().keySet()) + ")");
+            return;
+        }
+        if (!target.alive()) {
+            error(ctx, 409, "NODE_DOWN", "node " + id + " is down");
+            return;
+        }
+        String query = "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
+                + "&partition=" + partition + "&seed=" + seed;
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
+                        + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
+                        + kind.label() + "?" + query))
+                .timeout(FORWARD_TIMEOUT)
+                .header(FORWARDED_HEADER, nodeId)
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build();
+        try {
+            HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            ctx.status(response.statusCode())
+                    .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
+                    .result(response.body());
+        } catch (IOException e) {
+            error(ctx, 503, "UNAVAILABLE", "cannot reach node " + id + " at " + target.http() + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            error(ctx, 503, "UNAVAILABLE", "interrupted while forwarding a fault to node " + id);
         }
     }
 

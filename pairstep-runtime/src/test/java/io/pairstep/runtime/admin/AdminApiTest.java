@@ -13,7 +13,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -32,13 +34,21 @@ class AdminApiTest {
 
     private final AtomicReference<ControllerState> state = new AtomicReference<>(new ControllerState());
     private final Map<String, AtomicInteger> deaths = Map.of("n1", new AtomicInteger(), "n2", new AtomicInteger());
+    /** The faults each node's injector was given, as "kind service/partition seed". */
+    private final Map<String, List<String>> faults = Map.of("n1", new CopyOnWriteArrayList<>(), "n2", new CopyOnWriteArrayList<>());
     private Javalin first;
     private Javalin second;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     private Javalin server(String id) {
         AdminApi admin = new AdminApi(id, state::get, () -> true, new EventLog(10, Clock.systemUTC()),
-                () -> deaths.get(id).incrementAndGet());
+                () -> deaths.get(id).incrementAndGet(), (kind, group, seed) -> {
+                    if (!group.service().equals("kv")) {
+                        return new FaultInjector.Outcome(404, "NO_MEMBER", "no member of " + group + " on " + id);
+                    }
+                    faults.get(id).add(kind + " " + group.service() + "/" + group.partition() + " " + seed);
+                    return FaultInjector.Outcome.injected("done on " + id);
+                });
         return Javalin.create(config -> {
             config.jetty.host = "127.0.0.1";
             config.jetty.port = 0;
@@ -114,6 +124,51 @@ class AdminApiTest {
         assertThat(JSON.readTree(crossSite.body()).get("code").asString()).isEqualTo("FORBIDDEN");
 
         assertThat(deaths.get("n1").get() + deaths.get("n2").get()).isZero();
+    }
+
+    @Test
+    void aFaultIsForwardedToTheTargetNodeAndInjectedThereOnly() throws Exception {
+        HttpResponse<String> response = post(first, "/v1/nodes/n2/faults/corrupt?service=kv&partition=3&seed=42", Map.of());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+        JsonNode body = JSON.readTree(response.body());
+        assertThat(body.get("node").asString()).isEqualTo("n2");
+        assertThat(body.get("fault").asString()).isEqualTo("corrupt");
+        assertThat(body.get("seed").asLong()).isEqualTo(42);
+        assertThat(body.get("message").asString()).isEqualTo("done on n2");
+        assertThat(faults.get("n2")).containsExactly("CORRUPT kv/3 42");
+        assertThat(faults.get("n1")).isEmpty();
+
+        HttpResponse<String> local = post(first, "/v1/nodes/n1/faults/diverge?service=kv", Map.of());
+        assertThat(local.statusCode()).as(local.body()).isEqualTo(202);
+        assertThat(faults.get("n1")).hasSize(1).allMatch(f -> f.startsWith("DIVERGE kv/0 "));
+
+        HttpResponse<String> selfCheck = post(first, "/v1/nodes/n2/faults/self-check?service=kv", Map.of());
+        assertThat(selfCheck.statusCode()).as(selfCheck.body()).isEqualTo(202);
+        assertThat(JSON.readTree(selfCheck.body()).get("fault").asString()).isEqualTo("self-check");
+        assertThat(faults.get("n2")).hasSize(2).last().asString().startsWith("SELF_CHECK kv/0 ");
+    }
+
+    @Test
+    void badFaultRequestsAreRefusedAndInjectNothing() throws Exception {
+        Map<String, String> none = Map.of();
+        assertThat(code(post(first, "/v1/nodes/n2/faults/explode?service=kv", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=kv&partition=x", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=kv&partition=-1", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n9/faults/corrupt?service=kv", none))).isEqualTo("404 UNKNOWN_NODE");
+        assertThat(code(post(first, "/v1/nodes/n3/faults/corrupt?service=kv", none))).isEqualTo("409 NODE_DOWN");
+        // The target's own refusal comes back through the forwarding node.
+        assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=bank", none))).isEqualTo("404 NO_MEMBER");
+        assertThat(code(post(second, "/v1/nodes/n1/faults/corrupt?service=kv", Map.of(AdminApi.FORWARDED_HEADER, "n3"))))
+                .isEqualTo("409 MISDIRECTED");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=kv", Map.of("Origin", "http://evil.example"))))
+                .isEqualTo("403 FORBIDDEN");
+        assertThat(faults.get("n1")).isEmpty();
+        assertThat(faults.get("n2")).isEmpty();
+    }
+
+    private static String code(HttpResponse<String> response) {
+        return response.statusCode() + " " + JSON.readTree(response.body()).get("code").asString();
     }
 
     @Test

@@ -1,0 +1,369 @@
+package io.pairstep.runtime;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.lockstep.LockstepCore;
+import io.pairstep.core.lockstep.LockstepMessage;
+import io.pairstep.core.lockstep.LockstepOutput;
+import io.pairstep.core.replica.ClientCommand;
+import io.pairstep.core.replica.LogEntry;
+import io.pairstep.core.replica.Reply;
+import io.pairstep.core.replica.StateCodec;
+import io.pairstep.runtime.storage.Entry;
+import io.pairstep.runtime.storage.GroupCommitWriter;
+import io.pairstep.runtime.storage.ReplicaLog;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hosts one member of a lockstep group ({@code dmr} or {@code tmr}) on its own thread: the single
+ * writer of its {@link LockstepCore}, as {@link ReplicaAgent} is for a pair replica. Other threads
+ * hand it inputs through a queue; it drains the queue, ticks the core, flushes what the core
+ * decided, and sleeps until more arrives. Entries go to the node's group-commit writer, one
+ * submission per drain. A member that leaves with a suspect state writes it to a dump file under
+ * {@code DATA/dumps/}.
+ */
+final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LockstepAgent.class);
+    private static final long TICK_INTERVAL_NANOS = 5_000_000L;
+    private static final int DRAIN_MAX = 4096;
+
+    /** What the agent needs from its node. */
+    interface Host extends ReplicaAgent.Host {
+        void sendLockstep(String node, LockstepMessage message);
+    }
+
+    private final GroupId group;
+    private final LockstepCore core;
+    private final ReplicaLog log;
+    private final GroupCommitWriter writer;
+    private final Host host;
+    private final Path dumps;
+    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    private final Thread thread;
+    private volatile boolean sleeping;
+    private volatile boolean running = true;
+    private List<Entry> pendingPersist = new ArrayList<>();
+    private long nextTickNanos;
+    /** The epoch of the last configuration applied; for the dump file. Agent thread only. */
+    private long epoch;
+    private String configured = "";
+
+    LockstepAgent(GroupId group, LockstepCore.Settings settings, ReplicaAssignment identity, io.pairstep.api.Service service,
+            ReplicaLog log, GroupCommitWriter writer, Path dumps, Host host) {
+        this.group = group;
+        this.log = log;
+        this.writer = writer;
+        this.host = host;
+        this.dumps = dumps;
+        this.core = new LockstepCore(group, identity, service, settings, this);
+        this.thread = new Thread(this, "pairstep-lockstep-" + group.service() + "-" + group.partition());
+        this.thread.setDaemon(true);
+    }
+
+    @Override
+    public ReplicaAssignment identity() {
+        return core.identity();
+    }
+
+    /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
+    @Override
+    public long recover(byte[] snapshot, List<LogEntry> tail) {
+        core.recover(snapshot, tail);
+        return core.lastIndex();
+    }
+
+    @Override
+    public void start() {
+        thread.start();
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        LockSupport.unpark(thread);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Inputs, from any thread
+
+    @Override
+    public void configure(GroupConfig config) {
+        ReplicaAssignment me = config.replicaOn(core.identity().node());
+        String now = me == null || !core.identity().sameInstance(me) ? "removed"
+                : me.role().name().toLowerCase(Locale.ROOT) + " " + me.state().name().toLowerCase(Locale.ROOT);
+        if (!now.equals(configured)) {
+            LOG.info("{}: lockstep {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
+            configured = now;
+        }
+        enqueue(() -> {
+            core.configure(config, System.nanoTime());
+            epoch = Math.max(epoch, config.epoch());
+        });
+    }
+
+    @Override
+    public void clientCommand(ClientCommand command) {
+        enqueue(() -> core.onClientCommand(command, System.currentTimeMillis()));
+    }
+
+    void message(String from, LockstepMessage message) {
+        enqueue(() -> core.onMessage(from, message, System.nanoTime()));
+    }
+
+    @Override
+    public void connectionLost(String node) {
+        enqueue(() -> core.connectionLost(node, System.nanoTime()));
+    }
+
+    /** How many bits are tried before a corruption is given up: a service may refuse most damaged states. */
+    static final int CORRUPTION_ATTEMPTS = 256;
+
+    /**
+     * Flips one bit of this member's service state, as a memory fault would. A real service may
+     * refuse a damaged state in {@code restore} (kv's JSON does when a bit breaks its syntax): then
+     * the next bit chosen from the seed is tried, so that the fault is one the service accepts, the
+     * kind that goes unnoticed until the members are compared. A refused {@code restore} must
+     * leave the state as it was, as the bundled examples do.
+     *
+     * @return completes with the seed of the bit flipped, or null when the state is empty, the
+     *     member is gone, or the service refused every attempt
+     */
+    CompletableFuture<Long> injectStateCorruption(long seed) {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        enqueue(() -> {
+            if (core.removed()) {
+                done.complete(null);
+                return;
+            }
+            for (int attempt = 0; attempt < CORRUPTION_ATTEMPTS; attempt++) {
+                long candidate = seed + attempt * 0x9E3779B97F4A7C15L;
+                try {
+                    done.complete(core.injectStateCorruption(candidate) ? candidate : null);
+                    return;
+                } catch (RuntimeException refused) {
+                    LOG.debug("{}: the service refused corruption seed {}: {}", group, candidate, refused.toString());
+                }
+            }
+            done.complete(null);
+        });
+        return done;
+    }
+
+    /** This member's output for its next command will differ from what its service computed. */
+    CompletableFuture<Boolean> injectOutputDivergence() {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        enqueue(() -> {
+            if (core.removed()) {
+                done.complete(false);
+                return;
+            }
+            core.injectOutputDivergence();
+            done.complete(true);
+        });
+        return done;
+    }
+
+    /** This member's next command fails as if its service threw there only; its self-check reports it. */
+    CompletableFuture<Boolean> injectSelfCheckFailure() {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        enqueue(() -> {
+            if (core.removed()) {
+                done.complete(false);
+                return;
+            }
+            core.injectSelfCheckFailure();
+            done.complete(true);
+        });
+        return done;
+    }
+
+    private void enqueue(Runnable input) {
+        inbox.add(input);
+        if (sleeping) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The agent loop
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                int work = 0;
+                Runnable input;
+                while (work < DRAIN_MAX && (input = inbox.poll()) != null) {
+                    input.run();
+                    work++;
+                }
+                long now = System.nanoTime();
+                if (now >= nextTickNanos) {
+                    core.tick(now);
+                    nextTickNanos = now + TICK_INTERVAL_NANOS;
+                }
+                core.flush(now);
+                submitPersist();
+                if (work == 0) {
+                    sleeping = true;
+                    if (inbox.isEmpty() && running) {
+                        LockSupport.parkNanos(TICK_INTERVAL_NANOS);
+                    }
+                    sleeping = false;
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            // A broken invariant or a failing service: this member stops and the group goes on without it.
+            LOG.error("lockstep member {} stopped: {}", group, e.toString(), e);
+            host.suspect("", false, "lockstep member " + group + " failed: " + e);
+        }
+        // Inputs left behind would only complete futures: do so, so that no caller waits for nothing.
+        Runnable input;
+        while ((input = inbox.poll()) != null) {
+            try {
+                input.run();
+            } catch (RuntimeException ignored) {
+                // the core is gone or broken; its answer does not matter any more
+            }
+        }
+    }
+
+    private void submitPersist() {
+        if (pendingPersist.isEmpty()) {
+            return;
+        }
+        List<Entry> batch = pendingPersist;
+        pendingPersist = new ArrayList<>();
+        writer.submit(log, batch, index -> enqueue(() -> core.persisted(index)));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Outputs, on the agent thread
+
+    @Override
+    public void persist(LogEntry entry) {
+        pendingPersist.add(new Entry(entry.index(), LogEntryCodec.encode(entry)));
+    }
+
+    @Override
+    public void installSnapshot(long index, byte[] state) {
+        submitPersist();
+        writer.submitReset(log, index, state, done -> enqueue(() -> core.snapshotInstalled(done)));
+    }
+
+    @Override
+    public void saveSnapshot(long index, byte[] state) {
+        submitPersist();
+        writer.submitSnapshot(log, index, state);
+    }
+
+    @Override
+    public void send(String node, LockstepMessage message) {
+        host.sendLockstep(node, message);
+    }
+
+    @Override
+    public void reply(long requestId, Reply reply) {
+        host.reply(requestId, reply);
+    }
+
+    @Override
+    public void control(ControlCommand command) {
+        if (command instanceof ControlCommand.ReplicaDiverged || command instanceof ControlCommand.GroupHalted) {
+            LOG.warn("{}: proposes {}", group, command);
+        }
+        host.propose(command);
+    }
+
+    @Override
+    public void suspect(String node, boolean connectionClosed, String reason) {
+        host.suspect(node, connectionClosed, reason);
+    }
+
+    @Override
+    public void dump(String reason, long index, byte[] state, List<LogEntry> lastEntries) {
+        try {
+            Path file = writeDump(dumps, group, core.identity().node(), epoch, reason, index, state, lastEntries);
+            LOG.warn("{}: member leaves with a suspect state; dump at index {} written to {}: {}", group, index, file, reason);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{}: cannot write the dump at index {} ({}): {}", group, index, reason, e.toString());
+        }
+    }
+
+    /**
+     * Writes a dump as a text file: a header of {@code key: value} lines (reason, group, node,
+     * epoch, index), the state decoded as far as the runtime knows it, the whole encoded state in
+     * Base64, and the last entries one per line.
+     */
+    static Path writeDump(Path directory, GroupId group, String node, long epoch, String reason, long index, byte[] state,
+            List<LogEntry> lastEntries) throws IOException {
+        Files.createDirectories(directory);
+        String name = group.service() + "-" + group.partition() + "-e" + epoch + "-i" + index + "-" + System.currentTimeMillis() + ".dump";
+        StringBuilder text = new StringBuilder();
+        text.append("pairstep lockstep member dump\n");
+        text.append("written: ").append(Instant.now()).append('\n');
+        text.append("reason: ").append(oneLine(reason)).append('\n');
+        text.append("service: ").append(group.service()).append('\n');
+        text.append("partition: ").append(group.partition()).append('\n');
+        text.append("node: ").append(node).append('\n');
+        text.append("epoch: ").append(epoch).append('\n');
+        text.append("index: ").append(index).append('\n');
+        try {
+            StateCodec.State decoded = StateCodec.decode(state);
+            text.append("state.index: ").append(decoded.index()).append('\n');
+            text.append("state.epoch: ").append(decoded.epoch()).append('\n');
+            text.append("state.service.bytes: ").append(decoded.service().length).append('\n');
+            text.append("state.service.text: ").append(printable(decoded.service())).append('\n');
+        } catch (RuntimeException e) {
+            text.append("state.undecodable: ").append(oneLine(e.toString())).append('\n');
+        }
+        text.append("state.base64: ").append(Base64.getEncoder().encodeToString(state)).append('\n');
+        text.append("entries: ").append(lastEntries.size()).append('\n');
+        for (LogEntry entry : lastEntries) {
+            text.append("entry index=").append(entry.index())
+                    .append(" epoch=").append(entry.epoch())
+                    .append(" time=").append(entry.timestampMillis())
+                    .append(" session=").append(entry.session())
+                    .append(" sequence=").append(entry.sequence())
+                    .append(" payload=").append(printable(entry.payload()))
+                    .append('\n');
+        }
+        Path file = directory.resolve(name);
+        Path temporary = directory.resolve(name + ".tmp");
+        Files.writeString(temporary, text, StandardCharsets.UTF_8);
+        Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return file;
+    }
+
+    /** Valid UTF-8 as a quoted, escaped string; anything else as {@code base64:...}. */
+    private static String printable(byte[] bytes) {
+        try {
+            String s = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+            return '"' + oneLine(s.replace("\\", "\\\\").replace("\"", "\\\"")) + '"';
+        } catch (CharacterCodingException e) {
+            return "base64:" + Base64.getEncoder().encodeToString(bytes);
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replace("\r", "\\r").replace("\n", "\\n");
+    }
+}
