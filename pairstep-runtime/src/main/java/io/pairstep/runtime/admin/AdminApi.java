@@ -308,6 +308,34 @@ public final class AdminApi {
     // ---------------------------------------------------------------------------------------------
     // Nodes
 
+    /**
+     * The live node that a request for node {@code id} goes on to, or null once the request was
+     * answered with why it cannot go on: it was forwarded here already (the sender's picture of the
+     * system is out of date), this node is not ready, or the node is unknown or down.
+     */
+    private Member forwardTarget(Context ctx, String id, String what) {
+        String forwardedBy = ctx.header(FORWARDED_HEADER);
+        if (forwardedBy != null) {
+            error(ctx, 409, "MISDIRECTED", "node " + forwardedBy + " sent " + what + " to " + nodeId
+                    + "; its picture of the system is out of date, try again");
+            return null;
+        }
+        if (!requireReady(ctx)) {
+            return null;
+        }
+        ControllerState current = state.get();
+        Member target = current.members().get(id);
+        if (target == null) {
+            error(ctx, 404, "UNKNOWN_NODE", "unknown node " + id + " (known: " + String.join(", ", current.members().keySet()) + ")");
+            return null;
+        }
+        if (!target.alive()) {
+            error(ctx, 409, "NODE_DOWN", "node " + id + " is down");
+            return null;
+        }
+        return target;
+    }
+
     private boolean requireReady(Context ctx) {
         if (ready.getAsBoolean()) {
             return true;
@@ -364,23 +392,8 @@ public final class AdminApi {
             killThisNode(ctx);
             return;
         }
-        String forwardedBy = ctx.header(FORWARDED_HEADER);
-        if (forwardedBy != null) {
-            error(ctx, 409, "MISDIRECTED", "node " + forwardedBy + " sent the kill of " + id + " to " + nodeId
-                    + "; its picture of the system is out of date, try again");
-            return;
-        }
-        if (!requireReady(ctx)) {
-            return;
-        }
-        ControllerState current = state.get();
-        Member target = current.members().get(id);
+        Member target = forwardTarget(ctx, id, "the kill of " + id);
         if (target == null) {
-            error(ctx, 404, "UNKNOWN_NODE", "unknown node " + id + " (known: " + String.join(", ", current.members().keySet()) + ")");
-            return;
-        }
-        if (!target.alive()) {
-            error(ctx, 409, "NODE_DOWN", "node " + id + " is down already");
             return;
         }
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/" + id + "/kill"))
@@ -459,23 +472,8 @@ public final class AdminApi {
             ctx.status(outcome.status()).contentType("application/json").result(JSON.writeValueAsString(answer));
             return;
         }
-        String forwardedBy = ctx.header(FORWARDED_HEADER);
-        if (forwardedBy != null) {
-            error(ctx, 409, "MISDIRECTED", "node " + forwardedBy + " sent a fault for " + id + " to " + nodeId
-                    + "; its picture of the system is out of date, try again");
-            return;
-        }
-        if (!requireReady(ctx)) {
-            return;
-        }
-        ControllerState current = state.get();
-        Member target = current.members().get(id);
+        Member target = forwardTarget(ctx, id, "a fault for " + id);
         if (target == null) {
-            error(ctx, 404, "UNKNOWN_NODE", "unknown node " + id + " (known: " + String.join(", ", current.members().keySet()) + ")");
-            return;
-        }
-        if (!target.alive()) {
-            error(ctx, 409, "NODE_DOWN", "node " + id + " is down");
             return;
         }
         String query = "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
