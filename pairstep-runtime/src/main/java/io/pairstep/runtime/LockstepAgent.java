@@ -11,7 +11,6 @@ import io.pairstep.core.replica.ClientCommand;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.core.replica.StateCodec;
-import io.pairstep.runtime.storage.Entry;
 import io.pairstep.runtime.storage.GroupCommitWriter;
 import io.pairstep.runtime.storage.ReplicaLog;
 import java.io.IOException;
@@ -21,13 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,43 +35,28 @@ import org.slf4j.LoggerFactory;
  * submission per drain. A member that leaves with a suspect state writes it to a dump file under
  * {@code DATA/dumps/}.
  */
-final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
+final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOutput {
 
     private static final Logger LOG = LoggerFactory.getLogger(LockstepAgent.class);
-    private static final long TICK_INTERVAL_NANOS = 5_000_000L;
-    private static final int DRAIN_MAX = 4096;
 
     /** What the agent needs from its node. */
     interface Host extends ReplicaAgent.Host {
         void sendLockstep(String node, LockstepMessage message);
     }
 
-    private final GroupId group;
     private final LockstepCore core;
-    private final ReplicaLog log;
-    private final GroupCommitWriter writer;
     private final Host host;
     private final Path dumps;
-    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
-    private final Thread thread;
-    private volatile boolean sleeping;
-    private volatile boolean running = true;
-    private List<Entry> pendingPersist = new ArrayList<>();
-    private long nextTickNanos;
     /** The epoch of the last configuration applied; for the dump file. Agent thread only. */
     private long epoch;
     private String configured = "";
 
     LockstepAgent(GroupId group, LockstepCore.Settings settings, ReplicaAssignment identity, io.pairstep.api.Service service,
             ReplicaLog log, GroupCommitWriter writer, Path dumps, Host host) {
-        this.group = group;
-        this.log = log;
-        this.writer = writer;
+        super(group, log, writer, "pairstep-lockstep-");
         this.host = host;
         this.dumps = dumps;
         this.core = new LockstepCore(group, identity, service, settings, this);
-        this.thread = new Thread(this, "pairstep-lockstep-" + group.service() + "-" + group.partition());
-        this.thread.setDaemon(true);
     }
 
     @Override
@@ -88,17 +69,6 @@ final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
     public long recover(byte[] snapshot, List<LogEntry> tail) {
         core.recover(snapshot, tail);
         return core.lastIndex();
-    }
-
-    @Override
-    public void start() {
-        thread.start();
-    }
-
-    @Override
-    public void stop() {
-        running = false;
-        LockSupport.unpark(thread);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -195,49 +165,41 @@ final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
         return done;
     }
 
-    private void enqueue(Runnable input) {
-        inbox.add(input);
-        if (sleeping) {
-            LockSupport.unpark(thread);
-        }
-    }
-
     // ---------------------------------------------------------------------------------------------
-    // The agent loop
+    // The core on its thread
 
     @Override
-    public void run() {
-        try {
-            while (running) {
-                int work = 0;
-                Runnable input;
-                while (work < DRAIN_MAX && (input = inbox.poll()) != null) {
-                    input.run();
-                    work++;
-                }
-                long now = System.nanoTime();
-                if (now >= nextTickNanos) {
-                    core.tick(now);
-                    nextTickNanos = now + TICK_INTERVAL_NANOS;
-                }
-                core.flush(now);
-                submitPersist();
-                if (work == 0) {
-                    sleeping = true;
-                    if (inbox.isEmpty() && running) {
-                        LockSupport.parkNanos(TICK_INTERVAL_NANOS);
-                    }
-                    sleeping = false;
-                }
-            }
-        } catch (RuntimeException | Error e) {
-            // A broken invariant or a failing service: this member stops and the group goes on without it.
-            LOG.error("lockstep member {} stopped: {}", group, e.toString(), e);
-            host.suspect("", false, "lockstep member " + group + " failed: " + e);
-        }
-        // Inputs left behind would only complete futures: do so, so that no caller waits for nothing.
+    void tickCore(long nowNanos) {
+        core.tick(nowNanos);
+    }
+
+    @Override
+    void flushCore(long nowNanos) {
+        core.flush(nowNanos);
+    }
+
+    @Override
+    void persistedUpTo(long index) {
+        core.persisted(index);
+    }
+
+    @Override
+    void snapshotInstalledAt(long index) {
+        core.snapshotInstalled(index);
+    }
+
+    @Override
+    void failed(Throwable error) {
+        // A broken invariant or a failing service: this member stops and the group goes on without it.
+        LOG.error("lockstep member {} stopped: {}", group, error.toString(), error);
+        host.suspect("", false, "lockstep member " + group + " failed: " + error);
+    }
+
+    /** Inputs left behind would only complete futures: run them, so that no caller waits for nothing. */
+    @Override
+    void afterLoop() {
         Runnable input;
-        while ((input = inbox.poll()) != null) {
+        while ((input = pollLeftover()) != null) {
             try {
                 input.run();
             } catch (RuntimeException ignored) {
@@ -246,34 +208,8 @@ final class LockstepAgent implements GroupAgent, LockstepOutput, Runnable {
         }
     }
 
-    private void submitPersist() {
-        if (pendingPersist.isEmpty()) {
-            return;
-        }
-        List<Entry> batch = pendingPersist;
-        pendingPersist = new ArrayList<>();
-        writer.submit(log, batch, index -> enqueue(() -> core.persisted(index)));
-    }
-
     // ---------------------------------------------------------------------------------------------
-    // Outputs, on the agent thread
-
-    @Override
-    public void persist(LogEntry entry) {
-        pendingPersist.add(new Entry(entry.index(), LogEntryCodec.encode(entry)));
-    }
-
-    @Override
-    public void installSnapshot(long index, byte[] state) {
-        submitPersist();
-        writer.submitReset(log, index, state, done -> enqueue(() -> core.snapshotInstalled(done)));
-    }
-
-    @Override
-    public void saveSnapshot(long index, byte[] state) {
-        submitPersist();
-        writer.submitSnapshot(log, index, state);
-    }
+    // Outputs, on the agent thread (persist and the snapshots are the base's)
 
     @Override
     public void send(String node, LockstepMessage message) {

@@ -1,0 +1,146 @@
+package io.pairstep.runtime;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.replica.LogEntry;
+import io.pairstep.runtime.storage.Entry;
+import io.pairstep.runtime.storage.GroupCommitWriter;
+import io.pairstep.runtime.storage.ReplicaLog;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * What every hosted group member shares, whatever its protocol: one thread, the single writer of
+ * its protocol core. Other threads hand it inputs through a queue; it drains the queue, ticks the
+ * core, flushes what the core decided, and sleeps until more arrives. Entries to persist are
+ * gathered over one drain and go to the node's group-commit writer as one submission.
+ * {@link ReplicaAgent} binds it to a pair replica, {@link LockstepAgent} to a lockstep member.
+ */
+abstract class AgentThread implements Runnable {
+
+    private static final long TICK_INTERVAL_NANOS = 5_000_000L;
+    private static final int DRAIN_MAX = 4096;
+
+    protected final GroupId group;
+    private final ReplicaLog log;
+    private final GroupCommitWriter writer;
+    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    private final Thread thread;
+    private volatile boolean sleeping;
+    private volatile boolean running = true;
+    private List<Entry> pendingPersist = new ArrayList<>();
+    private long nextTickNanos;
+
+    AgentThread(GroupId group, ReplicaLog log, GroupCommitWriter writer, String threadPrefix) {
+        this.group = group;
+        this.log = log;
+        this.writer = writer;
+        this.thread = new Thread(this, threadPrefix + group.service() + "-" + group.partition());
+        this.thread.setDaemon(true);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The core, as seen from its thread
+
+    abstract void tickCore(long nowNanos);
+
+    abstract void flushCore(long nowNanos);
+
+    /** The log is durable up to {@code index}. */
+    abstract void persistedUpTo(long index);
+
+    /** A snapshot install finished, at {@code index}. */
+    abstract void snapshotInstalledAt(long index);
+
+    /** The loop stopped on a broken invariant or a failing service. */
+    abstract void failed(Throwable error);
+
+    /** Runs on the agent thread once the loop ended, however it ended. */
+    void afterLoop() {}
+
+    // ---------------------------------------------------------------------------------------------
+    // Life cycle and inputs, from any thread
+
+    public void start() {
+        thread.start();
+    }
+
+    public void stop() {
+        running = false;
+        LockSupport.unpark(thread);
+    }
+
+    void join() throws InterruptedException {
+        thread.join(5000);
+    }
+
+    final void enqueue(Runnable input) {
+        inbox.add(input);
+        if (sleeping) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /** The next input left in the queue, or null; for {@link #afterLoop}. */
+    final Runnable pollLeftover() {
+        return inbox.poll();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                int work = 0;
+                Runnable input;
+                while (work < DRAIN_MAX && (input = inbox.poll()) != null) {
+                    input.run();
+                    work++;
+                }
+                long now = System.nanoTime();
+                if (now >= nextTickNanos) {
+                    tickCore(now);
+                    nextTickNanos = now + TICK_INTERVAL_NANOS;
+                }
+                flushCore(now);
+                submitPersist();
+                if (work == 0) {
+                    sleeping = true;
+                    if (inbox.isEmpty() && running) {
+                        LockSupport.parkNanos(TICK_INTERVAL_NANOS);
+                    }
+                    sleeping = false;
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            failed(e);
+        }
+        afterLoop();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Storage outputs of the core, on the agent thread
+
+    private void submitPersist() {
+        if (pendingPersist.isEmpty()) {
+            return;
+        }
+        List<Entry> batch = pendingPersist;
+        pendingPersist = new ArrayList<>();
+        writer.submit(log, batch, index -> enqueue(() -> persistedUpTo(index)));
+    }
+
+    public void persist(LogEntry entry) {
+        pendingPersist.add(new Entry(entry.index(), LogEntryCodec.encode(entry)));
+    }
+
+    public void installSnapshot(long index, byte[] state) {
+        submitPersist();
+        writer.submitReset(log, index, state, done -> enqueue(() -> snapshotInstalledAt(done)));
+    }
+
+    public void saveSnapshot(long index, byte[] state) {
+        submitPersist();
+        writer.submitSnapshot(log, index, state);
+    }
+}
