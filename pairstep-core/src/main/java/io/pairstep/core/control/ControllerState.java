@@ -103,6 +103,7 @@ public final class ControllerState {
         if (result.changed()) {
             promoteWherePrimaryIsDown();
             addMissingBackups();
+            rebalance();
             version++;
         }
         checkInvariants();
@@ -391,6 +392,135 @@ public final class ControllerState {
                 put(config, replicas);
             }
         }
+    }
+
+    /**
+     * Spreads replicas, then pair primaries, over the live nodes, so that a node that returns (or
+     * joins) gets its share again. One move at a time, and only in a quiet system: every group
+     * fully protected on live nodes. A move leaves its group with a syncing replica, which holds
+     * back the next move until it has caught up; each move narrows the gap between the most and
+     * the least loaded node by two, so moves stop.
+     *
+     * <p>A backup moves by leaving its group and a syncing backup joining on the emptier node. A
+     * primary moves by trading roles with its in-sync backup, as in a takeover: the old primary
+     * leaves and comes back as a syncing backup, because it may hold entries its partner never
+     * acknowledged. Its clients are redirected; nothing they were told succeeded is lost.
+     *
+     * <p>Only pair groups move: lockstep members are placed once and rebuilt where they are.
+     */
+    private void rebalance() {
+        List<Member> live = liveMembers();
+        if (live.size() < 2) {
+            return;
+        }
+        for (GroupConfig config : groups.values()) {
+            if (config.halted() == null && (!config.fullyProtected() || !config.replicas().stream().allMatch(this::isAlive))) {
+                return;
+            }
+        }
+        if (!moveBackup(live)) {
+            movePrimary(live);
+        }
+    }
+
+    /**
+     * Moves one backup from a node to one with at least two replicas fewer that does not host its
+     * group yet: the emptiest such target first, then the fullest source.
+     */
+    private boolean moveBackup(List<Member> live) {
+        Map<String, Integer> replicas = countPerLiveNode(live, false);
+        List<String> emptiestFirst = replicas.keySet().stream().sorted((a, b) -> replicas.get(a) - replicas.get(b)).toList();
+        for (String target : emptiestFirst) {
+            for (String source : emptiestFirst.reversed()) {
+                if (replicas.get(source) - replicas.get(target) < 2) {
+                    break;
+                }
+                for (GroupConfig config : groups.values()) {
+                    ReplicaAssignment backup = config.replicaOn(source);
+                    if (!config.mode().lockstep() && backup != null && backup.role() == Role.BACKUP && config.replicaOn(target) == null) {
+                        Member to = members.get(target);
+                        List<ReplicaAssignment> moved = new ArrayList<>(without(config, backup));
+                        moved.add(new ReplicaAssignment(to.id(), to.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                        put(config, moved);
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    private void movePrimary(List<Member> live) {
+        Map<String, Integer> primaries = countPerLiveNode(live, true);
+        // The controller leader's node is kept free of primaries (see deploy) when another node is
+        // live: it gives its primaries away and receives none.
+        Integer onLeader = controllerLeader == null ? null : primaries.remove(controllerLeader);
+        if (primaries.isEmpty()) {
+            return;
+        }
+        String least = emptiest(primaries);
+        boolean fromLeader = onLeader != null && onLeader > 0;
+        String most = fromLeader ? controllerLeader : fullest(primaries);
+        if (!fromLeader && primaries.get(most) - primaries.get(least) < 2) {
+            return;
+        }
+        // Prefer the group whose backup is on the emptiest node; off the leader, any will do.
+        if (!swapPrimary(most, least) && fromLeader) {
+            swapPrimary(most, null);
+        }
+    }
+
+    /** Swaps the roles in the first pair group with its primary on {@code from} and backup on {@code to} (any, if null). */
+    private boolean swapPrimary(String from, String to) {
+        for (GroupConfig config : groups.values()) {
+            ReplicaAssignment primary = config.primary();
+            ReplicaAssignment backup = config.backup();
+            if (!config.mode().lockstep() && primary.node().equals(from) && backup != null
+                    && (to == null || backup.node().equals(to))) {
+                List<ReplicaAssignment> swapped = new ArrayList<>();
+                swapped.add(backup.with(Role.PRIMARY, ReplicaState.OK));
+                swapped.add(new ReplicaAssignment(primary.node(), primary.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                put(config, swapped);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Replicas (or primaries) on every live node, nodes without any included. */
+    private Map<String, Integer> countPerLiveNode(List<Member> live, boolean primariesOnly) {
+        Map<String, Integer> counts = new TreeMap<>();
+        live.forEach(m -> counts.put(m.id(), 0));
+        for (GroupConfig config : groups.values()) {
+            for (ReplicaAssignment replica : config.replicas()) {
+                if (counts.containsKey(replica.node()) && (!primariesOnly || replica.role() == Role.PRIMARY)) {
+                    counts.merge(replica.node(), 1, Integer::sum);
+                }
+            }
+        }
+        return counts;
+    }
+
+    /** The node with the most, ties to the first id. */
+    private static String fullest(Map<String, Integer> counts) {
+        String best = null;
+        for (Map.Entry<String, Integer> e : counts.entrySet()) {
+            if (best == null || e.getValue() > counts.get(best)) {
+                best = e.getKey();
+            }
+        }
+        return best;
+    }
+
+    /** The node with the fewest, ties to the first id. */
+    private static String emptiest(Map<String, Integer> counts) {
+        String best = null;
+        for (Map.Entry<String, Integer> e : counts.entrySet()) {
+            if (best == null || e.getValue() < counts.get(best)) {
+                best = e.getKey();
+            }
+        }
+        return best;
     }
 
     private List<Member> liveMembers() {

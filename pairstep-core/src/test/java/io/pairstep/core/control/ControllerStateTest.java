@@ -197,4 +197,77 @@ class ControllerStateTest {
         assertThat(after.replicas()).as("no fresh member").hasSize(2);
         assertThat(after.fullyProtected()).isFalse();
     }
+
+    /** Reports every syncing replica caught up, as their primaries would, until none is left. */
+    private static int catchUpAll(ControllerState state) {
+        int moves = 0;
+        for (boolean again = true; again; ) {
+            again = false;
+            for (GroupConfig group : state.groups().values()) {
+                for (ReplicaAssignment replica : group.replicas()) {
+                    if (replica.state() == ReplicaState.SYNCING) {
+                        assertThat(state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), replica.node(), replica.incarnation())).changed())
+                                .isTrue();
+                        moves++;
+                        again = true;
+                        break;
+                    }
+                }
+            }
+        }
+        return moves;
+    }
+
+    private static java.util.Map<String, int[]> load(ControllerState state) {
+        java.util.Map<String, int[]> load = new java.util.TreeMap<>();
+        state.members().keySet().forEach(n -> load.put(n, new int[2]));
+        for (GroupConfig group : state.groups().values()) {
+            for (ReplicaAssignment replica : group.replicas()) {
+                load.get(replica.node())[0]++;
+                load.get(replica.node())[1] += replica.role() == Role.PRIMARY ? 1 : 0;
+            }
+        }
+        return load;
+    }
+
+    @Test
+    void aReturningNodeGetsItsShareOfReplicasAndPrimariesBackOneMoveAtATime() {
+        state.apply(new ControlCommand.ControllerLeader("n3"));
+        state.apply(new Deploy(new ServiceSpec("many", 1, Mode.PAIR, 6, "example:kv", "", "")));
+        state.apply(new NodeDown("n1", 1, "test"));
+        catchUpAll(state);
+        assertThat(load(state).get("n1")[0]).isZero();
+
+        state.apply(new RegisterNode("n1", "h1", "r1", 2, 11));
+        // Only one group at a time is short of a replica in sync.
+        long syncing = state.groups().values().stream().filter(g -> !g.fullyProtected()).count();
+        assertThat(syncing).isEqualTo(1);
+        int moves = catchUpAll(state);
+
+        java.util.Map<String, int[]> load = load(state);
+        assertThat(moves).isGreaterThan(1);
+        int mostReplicas = load.values().stream().mapToInt(c -> c[0]).max().orElseThrow();
+        int fewestReplicas = load.values().stream().mapToInt(c -> c[0]).min().orElseThrow();
+        // Greedy, one move at a time: within two of each other (a node's primaries pin their backups elsewhere).
+        assertThat(mostReplicas - fewestReplicas).as("replicas per node %s", state).isLessThanOrEqualTo(2);
+        assertThat(load.get("n1")[0] - load.get("n1")[1]).as("backups moved to the returning node").isGreaterThan(0);
+        assertThat(load.get("n1")[1]).as("primaries moved to the returning node").isGreaterThan(0);
+        assertThat(load.get("n3")[1]).as("none on the controller leader's node").isZero();
+        assertThat(Math.abs(load.get("n1")[1] - load.get("n2")[1])).isLessThanOrEqualTo(1);
+        assertThat(state.allGroupsHealthy()).isTrue();
+        long version = state.version();
+        assertThat(state.apply(new ControlCommand.ControllerLeader("n3")).changed()).isFalse();
+        assertThat(state.version()).as("a balanced system stays still").isEqualTo(version);
+    }
+
+    @Test
+    void nothingMovesWhileAGroupIsShortOfAReplica() {
+        state.apply(new Deploy(new ServiceSpec("many", 1, Mode.PAIR, 6, "example:kv", "", "")));
+        state.apply(new NodeDown("n1", 1, "test"));
+        // n1's groups get syncing backups; the rest of the system must not move until they are in sync.
+        state.apply(new RegisterNode("n1", "h1", "r1", 2, 11));
+        for (GroupConfig group : state.groups().values()) {
+            assertThat(group.replicaOn("n1")).as("n1 gets nothing before the system is quiet: %s", group).isNull();
+        }
+    }
 }
