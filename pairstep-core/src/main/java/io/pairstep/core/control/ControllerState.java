@@ -338,7 +338,15 @@ public final class ControllerState {
         }
         ReplicaAssignment successor = promotable(config);
         if (successor == null) {
-            return ControlResult.refused("no in-sync member can replace the divergent orderer of " + command.group());
+            // Nobody else holds a state known to be right (the partner left, or is still syncing
+            // from this very orderer): stop releasing results rather than guess.
+            if (config.halted() != null) {
+                return ControlResult.UNCHANGED;
+            }
+            String evidence = "halted at entry " + command.index() + ": the orderer " + command.node()
+                    + " diverged and no in-sync member can replace it: " + command.evidence();
+            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence));
+            return ControlResult.CHANGED;
         }
         List<ReplicaAssignment> replicas = new ArrayList<>();
         for (ReplicaAssignment r : without(config, primary)) {

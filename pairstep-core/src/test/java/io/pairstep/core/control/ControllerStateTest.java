@@ -173,6 +173,24 @@ class ControllerStateTest {
     }
 
     @Test
+    void aDivergentOrdererWithOnlyASyncingPartnerHaltsItsGroupInsteadOfWaitingForever() {
+        state.apply(new Deploy(new ServiceSpec("pairwise", 1, Mode.DMR, 1, "example:kv", "", "")));
+        GroupId id = new GroupId("pairwise", 0);
+        String partner = state.groups().get(id).backup().node();
+        state.apply(new NodeDown(partner, 1, "test"));
+        GroupConfig group = state.groups().get(id);
+        assertThat(group.backup().state()).as("a fresh partner syncs from the orderer").isEqualTo(ReplicaState.SYNCING);
+        String orderer = group.primary().node();
+
+        assertThat(state.apply(new ControlCommand.ReplicaDiverged(id, group.epoch(), orderer, orderer, 9, "self-check failed")).changed()).isTrue();
+
+        GroupConfig after = state.groups().get(id);
+        assertThat(after.halted()).contains("orderer " + orderer).contains("self-check failed");
+        assertThat(after.primary().node()).isEqualTo(orderer);
+        assertThat(after.epoch()).isEqualTo(group.epoch() + 1);
+    }
+
+    @Test
     void aStaleOrForeignDivergenceReportIsRefused() {
         GroupConfig group = deployTmr();
         String backup = group.backup().node();
