@@ -213,6 +213,7 @@ public final class Node implements AutoCloseable {
         checkFree(config.http(), "http");
         checkFree(raft, "controller (rpc port + 1)");
         incarnation = nextIncarnation();
+        rehearseInBackground();
         writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
         writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
         transport = new Transport(config.id(), incarnation, new TransportHandler());
@@ -348,6 +349,22 @@ public final class Node implements AutoCloseable {
     }
 
     /** Runs {@code task} on the supervisor thread, which owns the supervisor; nothing once the node is closing. */
+    /** See {@link Rehearsal}: the first takeover this node makes runs warm code. */
+    private void rehearseInBackground() {
+        Thread thread = new Thread(() -> {
+            try {
+                long started = System.nanoTime();
+                long answered = Rehearsal.run();
+                LOG.info("rehearsed a takeover in memory ({} commands) in {} ms", answered, (System.nanoTime() - started) / 1_000_000);
+            } catch (RuntimeException e) {
+                LOG.warn("the takeover rehearsal failed; the first takeover will run cold code: {}", e.toString(), e);
+            }
+        }, "pairstep-rehearsal");
+        thread.setDaemon(true);
+        thread.setPriority(Thread.MIN_PRIORITY);
+        thread.start();
+    }
+
     private void onSupervisorThread(Runnable task) {
         try {
             scheduler.execute(task);
