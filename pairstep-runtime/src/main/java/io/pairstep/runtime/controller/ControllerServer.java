@@ -242,10 +242,6 @@ public final class ControllerServer implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("1MB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("64KB"));
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
-        // By default a follower's next append waits 10 ms after the last one was sent, which a
-        // NodeDown right after a heartbeat pays in full before the takeover it decides can commit.
-        // Controller traffic is light; nothing is gained by batching it.
-        RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
 
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, settings.snapshotThreshold());
