@@ -119,6 +119,11 @@ final class ApiClient implements AutoCloseable {
         return send("POST", path, Objects.requireNonNull(body), contentType, headers, timeout, safeToRepeat);
     }
 
+    /** Removals are idempotent: a repeat finds nothing left to remove and says so. */
+    Response delete(String path, Duration timeout) {
+        return send("DELETE", path, null, null, Map.of(), timeout, true);
+    }
+
     private Response send(String method, String path, byte[] body, String contentType, Map<String, String> headers,
                           Duration timeout, boolean safeToRepeat) {
         List<String> failures = new ArrayList<>();
@@ -160,7 +165,7 @@ final class ApiClient implements AutoCloseable {
             throw new CliException("bad node address " + node + ": " + e.getMessage(), ExitCodes.USAGE);
         }
         if (body == null) {
-            b.GET();
+            b.method(method, HttpRequest.BodyPublishers.noBody());
         } else {
             b.method(method, HttpRequest.BodyPublishers.ofByteArray(body));
             if (contentType != null) {

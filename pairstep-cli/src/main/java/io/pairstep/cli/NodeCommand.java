@@ -19,27 +19,29 @@ import picocli.CommandLine.Option;
 /** {@code pairstep node ...}: runs one node in the foreground until it stops. */
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = {"Runs one node of a system in the foreground until it stops.",
-                "The node's controller (Raft) port is the rpc port + 1."})
+                "The node's controller (Raft) port is the rpc port + 1.",
+                "With a subcommand, drains, undrains or removes a node of a running system instead."},
+        subcommands = {NodeAdminCommands.Drain.class, NodeAdminCommands.Undrain.class, NodeAdminCommands.Remove.class})
 public final class NodeCommand implements Callable<Integer> {
 
     static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
     static final Set<String> FSYNC_POLICIES = Set.of("always", "interval", "none");
     static final int DEFAULT_MAX_COMMAND_BYTES = 1 << 20;
 
-    @Option(names = "--id", required = true, paramLabel = "ID", description = "This node's stable id, e.g. n1.")
+    @Option(names = "--id", paramLabel = "ID", description = "This node's stable id, e.g. n1.")
     String id;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Data directory (created if missing).")
+    @Option(names = "--data", paramLabel = "DIR", description = "Data directory (created if missing).")
     Path data;
 
-    @Option(names = "--http", required = true, paramLabel = "HOST:PORT", description = "Address of the HTTP API.")
+    @Option(names = "--http", paramLabel = "HOST:PORT", description = "Address of the HTTP API.")
     String http;
 
-    @Option(names = "--rpc", required = true, paramLabel = "HOST:PORT",
+    @Option(names = "--rpc", paramLabel = "HOST:PORT",
             description = "Address for node-to-node traffic; the controller uses the next port.")
     String rpc;
 
-    @Option(names = "--seeds", required = true, paramLabel = "ID@HOST:RPCPORT[,...]",
+    @Option(names = "--seeds", paramLabel = "ID@HOST:RPCPORT[,...]",
             description = "The controller members (the first 3 or 5 nodes), by id and rpc address.")
     String seeds;
 
@@ -69,6 +71,7 @@ public final class NodeCommand implements Callable<Integer> {
 
     /** Validates the options and builds the node's configuration; creates the data directory. */
     NodeConfig config() {
+        requireNodeOptions();
         String nodeId = checkNodeId(id, "--id");
         HostPort httpAddr = HostPort.parse(http, "--http");
         HostPort rpcAddr = HostPort.parse(rpc, "--rpc");
@@ -144,6 +147,32 @@ public final class NodeCommand implements Callable<Integer> {
             throw usage(what + ": cannot resolve host '" + hp.host() + "'");
         }
         return a;
+    }
+
+    /**
+     * Running a node needs all five; they are not marked required for picocli only because the
+     * drain/undrain/remove subcommands, which need none of them, would then be refused.
+     */
+    private void requireNodeOptions() {
+        List<String> missing = new ArrayList<>();
+        if (id == null) {
+            missing.add("'--id=ID'");
+        }
+        if (data == null) {
+            missing.add("'--data=DIR'");
+        }
+        if (http == null) {
+            missing.add("'--http=HOST:PORT'");
+        }
+        if (rpc == null) {
+            missing.add("'--rpc=HOST:PORT'");
+        }
+        if (seeds == null) {
+            missing.add("'--seeds=ID@HOST:RPCPORT[,...]'");
+        }
+        if (!missing.isEmpty()) {
+            throw usage("Missing required option" + (missing.size() > 1 ? "s" : "") + ": " + String.join(", ", missing));
+        }
     }
 
     private static CliException usage(String message) {

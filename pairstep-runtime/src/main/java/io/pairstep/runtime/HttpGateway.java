@@ -9,6 +9,9 @@ import io.pairstep.client.PairstepException;
 import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
+import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -56,6 +59,9 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/services", this::deploy);
             config.routes.post("/v1/services/{name}/call", this::call);
             config.routes.get("/metrics", this::metrics);
+            config.routes.post("/v1/nodes/{id}/drain", ctx -> drain(ctx, true));
+            config.routes.post("/v1/nodes/{id}/undrain", ctx -> drain(ctx, false));
+            config.routes.delete("/v1/nodes/{id}", this::removeNode);
             admin.install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
         }).start();
@@ -217,6 +223,53 @@ final class HttpGateway implements AutoCloseable {
         answer.put("partitions", spec.partitions());
         answer.put("artifact", spec.artifact());
         ctx.status(201).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
+    }
+
+    /**
+     * Drains a node (its replicas move away one at a time, and it gets no new ones) or lets it
+     * host replicas again. Answers at once; the node is drained when {@code replicas} reaches 0.
+     */
+    private void drain(Context ctx, boolean drain) throws Exception {
+        String id = ctx.pathParam("id");
+        ControlResult result = node.propose(new ControlCommand.DrainNode(id, drain)).get(15, TimeUnit.SECONDS);
+        if (!result.accepted()) {
+            boolean unknown = result.reason().startsWith("unknown node");
+            error(ctx, unknown ? 404 : 409, unknown ? "UNKNOWN_NODE" : "CONFLICT", result.reason());
+            return;
+        }
+        ctx.status(202).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(nodeLoad(id)));
+    }
+
+    /** Removes a node that is down, or drained and empty. The controller's voters stay. */
+    private void removeNode(Context ctx) throws Exception {
+        String id = ctx.pathParam("id");
+        if (node.config().seeds().stream().anyMatch(seed -> seed.id().equals(id))) {
+            error(ctx, 409, "CONFLICT", "node " + id + " votes in the controller (it is one of the seeds); only nodes beyond the voters"
+                    + " can be removed for now");
+            return;
+        }
+        ControlResult result = node.propose(new ControlCommand.RemoveNode(id)).get(15, TimeUnit.SECONDS);
+        if (!result.accepted()) {
+            boolean unknown = result.reason().startsWith("unknown node");
+            error(ctx, unknown ? 404 : 409, unknown ? "UNKNOWN_NODE" : "CONFLICT", result.reason());
+            return;
+        }
+        ObjectNode answer = StatusDocument.JSON.createObjectNode();
+        answer.put("node", id);
+        answer.put("removed", true);
+        ctx.contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
+    }
+
+    /** {@code {"node", "draining", "replicas", "primaries"}} as this node knows them now. */
+    private ObjectNode nodeLoad(String id) {
+        ControllerState state = node.state();
+        List<ReplicaAssignment> hosted = state.replicasOn(id);
+        ObjectNode answer = StatusDocument.JSON.createObjectNode();
+        answer.put("node", id);
+        answer.put("draining", state.draining().contains(id));
+        answer.put("replicas", hosted.size());
+        answer.put("primaries", hosted.stream().filter(r -> r.role() == Role.PRIMARY).count());
+        return answer;
     }
 
     private static String text(JsonNode body, String field) {

@@ -52,4 +52,14 @@ public sealed interface ControlCommand {
      * which is right: the group must release nothing more, whoever orders it from now on.
      */
     record GroupHalted(GroupId group, long epoch, String reporter, long index, String evidence) implements ControlCommand {}
+
+    /**
+     * An operator drains a node ({@code drain} true): it receives no new replicas, and its pair
+     * primaries and backups move to other nodes one at a time while every group stays protected.
+     * With {@code drain} false the node takes replicas again.
+     */
+    record DrainNode(String node, boolean drain) implements ControlCommand {}
+
+    /** An operator removes a node that is down, or drained and empty, from the system. */
+    record RemoveNode(String node) implements ControlCommand {}
 }

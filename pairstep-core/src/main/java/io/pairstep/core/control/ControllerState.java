@@ -5,9 +5,11 @@ import io.pairstep.core.Invariants;
 import io.pairstep.core.control.ControlCommand.Bootstrap;
 import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
+import io.pairstep.core.control.ControlCommand.RemoveNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
 import io.pairstep.core.control.ControlCommand.ReplicaDiverged;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The system's configuration: members, services, and the placement, roles and epoch of every
@@ -39,6 +42,8 @@ public final class ControllerState {
     private final TreeMap<String, Member> members = new TreeMap<>();
     private final TreeMap<String, ServiceSpec> services = new TreeMap<>();
     private final TreeMap<GroupId, GroupConfig> groups = new TreeMap<>();
+    /** Nodes an operator is draining: they get no new replicas and give theirs away. */
+    private final TreeSet<String> draining = new TreeSet<>();
 
     public ControllerState() {}
 
@@ -51,6 +56,13 @@ public final class ControllerState {
     /** Rebuilds a state from its parts, as read from a controller snapshot. */
     public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
             Collection<ServiceSpec> services, Collection<GroupConfig> groups) {
+        this(systemId, version, controllerLeader, members, services, groups, List.of());
+    }
+
+    /** Rebuilds a state from its parts, as read from a controller snapshot. */
+    public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
+            Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining) {
+        this.draining.addAll(draining);
         this.systemId = systemId;
         this.version = version;
         this.controllerLeader = controllerLeader;
@@ -78,6 +90,23 @@ public final class ControllerState {
         return Collections.unmodifiableSortedMap(members);
     }
 
+    /** The replicas a node hosts, in group order. */
+    public List<ReplicaAssignment> replicasOn(String node) {
+        List<ReplicaAssignment> hosted = new ArrayList<>();
+        for (GroupConfig config : groups.values()) {
+            ReplicaAssignment replica = config.replicaOn(node);
+            if (replica != null) {
+                hosted.add(replica);
+            }
+        }
+        return hosted;
+    }
+
+    /** The nodes being drained, whether or not they still host replicas. */
+    public java.util.SortedSet<String> draining() {
+        return Collections.unmodifiableSortedSet(draining);
+    }
+
     public SortedMap<String, ServiceSpec> services() {
         return Collections.unmodifiableSortedMap(services);
     }
@@ -99,6 +128,8 @@ public final class ControllerState {
                     case ControllerLeader leader -> controllerLeader(leader);
                     case ReplicaDiverged diverged -> replicaDiverged(diverged);
                     case GroupHalted halted -> groupHalted(halted);
+                    case DrainNode drain -> drain(drain);
+                    case RemoveNode remove -> remove(remove);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -162,6 +193,35 @@ public final class ControllerState {
                 }
                 put(config, replicas);
             }
+        }
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult drain(DrainNode command) {
+        if (!members.containsKey(command.node())) {
+            return ControlResult.refused("unknown node " + command.node() + " (nodes: " + String.join(", ", members.keySet()) + ")");
+        }
+        boolean changed = command.drain() ? draining.add(command.node()) : draining.remove(command.node());
+        return changed ? ControlResult.CHANGED : ControlResult.UNCHANGED;
+    }
+
+    private ControlResult remove(RemoveNode command) {
+        Member member = members.get(command.node());
+        if (member == null) {
+            return ControlResult.refused("unknown node " + command.node() + " (nodes: " + String.join(", ", members.keySet()) + ")");
+        }
+        if (member.alive() && !draining.contains(member.id())) {
+            return ControlResult.refused("node " + member.id() + " is up: drain it first and remove it once it hosts no replica");
+        }
+        List<String> hosted = groups.values().stream().filter(g -> g.replicaOn(member.id()) != null).map(g -> g.group().toString()).toList();
+        if (!hosted.isEmpty()) {
+            return ControlResult.refused("node " + member.id() + " still hosts replicas of " + String.join(", ", hosted)
+                    + (member.alive() ? " (draining moves them away; wait for it)" : " (the only copy of a primary that nobody could replace)"));
+        }
+        members.remove(member.id());
+        draining.remove(member.id());
+        if (member.id().equals(controllerLeader)) {
+            controllerLeader = null;
         }
         return ControlResult.CHANGED;
     }
@@ -418,7 +478,7 @@ public final class ControllerState {
      */
     private void rebalance() {
         List<Member> live = liveMembers();
-        if (live.size() < 2) {
+        if (live.isEmpty()) {
             return;
         }
         for (GroupConfig config : groups.values()) {
@@ -426,9 +486,47 @@ public final class ControllerState {
                 return;
             }
         }
+        if (drainOne(live) || live.size() < 2) {
+            return;
+        }
         if (!moveBackup(live)) {
             movePrimary(live);
         }
+    }
+
+    /**
+     * Moves one pair replica off a draining node: a primary trades roles with its backup when that
+     * backup is on a node that stays, a backup moves to the emptiest node outside its group.
+     */
+    private boolean drainOne(List<Member> live) {
+        Map<String, Integer> replicas = countPerLiveNode(live, false);
+        for (String node : draining) {
+            for (GroupConfig config : groups.values()) {
+                ReplicaAssignment replica = config.replicaOn(node);
+                if (replica == null || config.mode().lockstep() || config.halted() != null) {
+                    continue;
+                }
+                if (replica.role() == Role.PRIMARY) {
+                    ReplicaAssignment backup = config.backup();
+                    if (backup != null && !draining.contains(backup.node()) && swapPrimary(node, backup.node())) {
+                        return true;
+                    }
+                    continue;
+                }
+                String target = replicas.keySet().stream()
+                        .filter(n -> config.replicaOn(n) == null)
+                        .min((a, b) -> replicas.get(a) - replicas.get(b))
+                        .orElse(null);
+                if (target != null) {
+                    Member to = members.get(target);
+                    List<ReplicaAssignment> moved = new ArrayList<>(without(config, replica));
+                    moved.add(new ReplicaAssignment(to.id(), to.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                    put(config, moved);
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
@@ -531,8 +629,9 @@ public final class ControllerState {
         return best;
     }
 
+    /** Live members that may receive replicas: not being drained. */
     private List<Member> liveMembers() {
-        return members.values().stream().filter(Member::alive).toList();
+        return members.values().stream().filter(m -> m.alive() && !draining.contains(m.id())).toList();
     }
 
     /** The live member outside {@code excluded} hosting the fewest primaries (or replicas); ties by id. */
@@ -593,7 +692,7 @@ public final class ControllerState {
 
     /** A deep copy, for simulators and tests that need to keep an old state. */
     public ControllerState copy() {
-        return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values());
+        return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values(), draining);
     }
 
     /** True when every group of every service is fully protected with a live primary. */
@@ -609,6 +708,7 @@ public final class ControllerState {
     @Override
     public String toString() {
         return "ControllerState{system=" + systemId + ", version=" + version + ", leader=" + controllerLeader + ", members=" + members.values()
+                + ", draining=" + draining
                 + ", groups=" + groups.values() + "}";
     }
 }

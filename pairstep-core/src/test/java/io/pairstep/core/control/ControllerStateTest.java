@@ -288,4 +288,55 @@ class ControllerStateTest {
             assertThat(group.replicaOn("n1")).as("n1 gets nothing before the system is quiet: %s", group).isNull();
         }
     }
+
+    @Test
+    void aDrainedNodeGivesAwayItsPrimariesAndBackupsAndCanThenBeRemoved() {
+        state.apply(new Deploy(new ServiceSpec("many", 1, Mode.PAIR, 6, "example:kv", "", "")));
+        assertThat(load(state).get("n1")[0]).isPositive();
+
+        assertThat(state.apply(new ControlCommand.DrainNode("n1", true)).changed()).isTrue();
+        assertThat(state.draining()).containsExactly("n1");
+        assertThat(state.apply(new ControlCommand.RemoveNode("n1")).reason()).contains("n1 still hosts replicas").contains("wait");
+        catchUpAll(state);
+
+        for (GroupConfig group : state.groups().values()) {
+            assertThat(group.replicaOn("n1")).as("%s after the drain", group).isNull();
+            assertThat(group.fullyProtected()).isTrue();
+        }
+        assertThat(state.copy().draining()).containsExactly("n1");
+        assertThat(state.apply(new ControlCommand.RemoveNode("n1")).changed()).isTrue();
+        assertThat(state.members()).doesNotContainKey("n1");
+        assertThat(state.draining()).isEmpty();
+        // It may come back later as a fresh node, and then takes its share again.
+        state.apply(new RegisterNode("n1", "h1", "r1", 5, 15));
+        catchUpAll(state);
+        assertThat(load(state).get("n1")[0]).isPositive();
+    }
+
+    @Test
+    void aDrainingNodeGetsNoNewReplicasAndUndrainingLetsItTakeItsShareAgain() {
+        state.apply(new ControlCommand.DrainNode("n2", true));
+        catchUpAll(state);
+        state.apply(new Deploy(new ServiceSpec("later", 1, Mode.PAIR, 4, "example:kv", "", "")));
+        for (GroupConfig group : state.groups().values()) {
+            assertThat(group.replicaOn("n2")).isNull();
+        }
+        state.apply(new ControlCommand.DrainNode("n2", false));
+        catchUpAll(state);
+        assertThat(load(state).get("n2")[0]).isPositive();
+    }
+
+    @Test
+    void badDrainsAndRemovalsAreRefusedWithAReason() {
+        assertThat(state.apply(new ControlCommand.DrainNode("n9", true)).reason()).contains("unknown node n9");
+        assertThat(state.apply(new ControlCommand.RemoveNode("n9")).reason()).contains("unknown node n9");
+        assertThat(state.apply(new ControlCommand.RemoveNode("n3")).reason()).contains("n3 is up").contains("drain it first");
+        String primary = kv0().primary().node();
+        String backup = kv0().backup().node();
+        // The backup is lost and then the primary: the primary's node holds the only copy.
+        state.apply(new NodeDown(backup, 1, "test"));
+        state.apply(new NodeDown(primary, 1, "test"));
+        assertThat(state.apply(new ControlCommand.RemoveNode(primary)).reason()).contains("still hosts replicas of kv/0");
+        assertThat(state.members()).containsKey(primary);
+    }
 }

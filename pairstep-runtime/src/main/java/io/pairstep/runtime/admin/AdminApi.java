@@ -351,15 +351,7 @@ public final class AdminApi {
         ControllerState current = state.get();
         ArrayNode array = JSON.createArrayNode();
         for (Member member : current.members().values()) {
-            int primaries = 0;
-            int replicas = 0;
-            for (GroupConfig group : current.groups().values()) {
-                ReplicaAssignment replica = group.replicaOn(member.id());
-                if (replica != null) {
-                    replicas++;
-                    primaries += replica.role() == Role.PRIMARY ? 1 : 0;
-                }
-            }
+            List<ReplicaAssignment> hosted = current.replicasOn(member.id());
             ObjectNode node = array.addObject();
             node.put("id", member.id());
             node.put("state", member.alive() ? "up" : "down");
@@ -368,8 +360,9 @@ public final class AdminApi {
             node.put("http", member.http());
             node.put("rpc", member.rpc());
             node.put("controllerLeader", member.id().equals(current.controllerLeader()));
-            node.put("primaries", primaries);
-            node.put("replicas", replicas);
+            node.put("draining", current.draining().contains(member.id()));
+            node.put("primaries", hosted.stream().filter(r -> r.role() == Role.PRIMARY).count());
+            node.put("replicas", hosted.size());
         }
         ctx.contentType("application/json").result(JSON.writeValueAsString(array));
     }

@@ -49,7 +49,8 @@ public final class ControlJson {
 
     /** The JSON shape of a whole {@link ControllerState}. */
     record StateJson(
-            String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services, List<GroupConfig> groups) {}
+            String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services, List<GroupConfig> groups,
+            List<String> draining) {}
 
     @SuppressWarnings("unchecked")
     private static Map<String, Class<? extends ControlCommand>> registry() {
@@ -129,7 +130,8 @@ public final class ControlJson {
                 state.controllerLeader(),
                 List.copyOf(state.members().values()),
                 List.copyOf(state.services().values()),
-                List.copyOf(state.groups().values())));
+                List.copyOf(state.groups().values()),
+                List.copyOf(state.draining())));
     }
 
     /** Decodes a state written by {@link #encodeState}; its invariants are checked on the way. */
@@ -138,7 +140,9 @@ public final class ControlJson {
         if (json.members() == null || json.services() == null || json.groups() == null) {
             throw new IllegalArgumentException("malformed controller state: members, services and groups must be arrays");
         }
-        return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups());
+        // States written before nodes could be drained have no "draining".
+        return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups(),
+                json.draining() == null ? List.of() : json.draining());
     }
 
     private static JsonNode readTree(byte[] bytes, String what) {
