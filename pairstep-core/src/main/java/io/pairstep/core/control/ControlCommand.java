@@ -52,4 +52,18 @@ public sealed interface ControlCommand {
      * which is right: the group must release nothing more, whoever orders it from now on.
      */
     record GroupHalted(GroupId group, long epoch, String reporter, long index, String evidence) implements ControlCommand {}
+
+    /**
+     * The controller leader found a fault no unresolved incident records: open one. A second report
+     * of the same fault of the same component opens nothing (it may add a dump file).
+     *
+     * @param timeMillis when the leader saw it, by its clock; the controller reads none
+     */
+    record OpenIncident(IncidentReport report, long timeMillis) implements ControlCommand {}
+
+    /** An operator saw incident {@code id}; {@code by} says who, for the history (may be empty). */
+    record AcknowledgeIncident(long id, String by, long timeMillis) implements ControlCommand {}
+
+    /** The component of incident {@code id} is healed; refused while the controller's state says otherwise. */
+    record ResolveIncident(long id, String how, long timeMillis) implements ControlCommand {}
 }
