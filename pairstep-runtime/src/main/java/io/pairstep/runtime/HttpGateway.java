@@ -57,6 +57,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/services/{name}/call", this::call);
             config.routes.get("/metrics", this::metrics);
             admin.install(config);
+            new io.pairstep.runtime.admin.IncidentsApi(node::state, node::ready, node::propose, System::currentTimeMillis).install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
         }).start();
     }

@@ -21,6 +21,8 @@ import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
+import io.pairstep.runtime.incidents.IncidentJson;
+import io.pairstep.runtime.incidents.IncidentReporter;
 import io.pairstep.runtime.storage.FsyncPolicy;
 import io.pairstep.runtime.storage.GroupCommitWriter;
 import io.pairstep.runtime.storage.ReplicaLog;
@@ -237,6 +239,9 @@ public final class Node implements AutoCloseable {
         }));
         controller.addListener(this::onState);
         controller.addListener(events::onState);
+        // After the event log, so that an incident's evidence holds the events of its own change.
+        controller.addListener(new IncidentReporter(this::leader, this::propose, events, this::state, System::currentTimeMillis,
+                this::callHome)::onState);
         // Before the controller starts, so that the leader reports the first registrations too.
         monitoring = new NodeMonitoring(this);
         monitoring.start();
@@ -709,6 +714,15 @@ public final class Node implements AutoCloseable {
             }
             onSupervisorThread(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
             toControllers(new Frame.Suspect(config.id(), node, connectionClosed, reason));
+        }
+    }
+
+    /** Hands an incident update to the availability manager's call home, when the node has one. */
+    private void callHome(io.pairstep.runtime.events.Event event, io.pairstep.core.control.Incident incident) {
+        io.pairstep.avail.AvailabilityManager availability = monitoring == null ? null : monitoring.availability();
+        if (availability != null) {
+            availability.callHome(event.type().substring("incident-".length()), incident.id(), event.message(),
+                    IncidentJson.map(incident), event.time().toEpochMilli());
         }
     }
 
