@@ -188,6 +188,11 @@ public final class ConfigParser {
 
     private ActionConfig.Webhook webhook(JsonNode entry, String path) {
         onlyKnown(entry, path, "type", "url", "timeout");
+        return webhookTarget(entry, path);
+    }
+
+    /** The url and timeout of a webhook entry (also of a call home). */
+    private ActionConfig.Webhook webhookTarget(JsonNode entry, String path) {
         String url = requiredText(entry, path, "url");
         Long timeoutMillis = optionalDuration(entry, path, "timeout", DEFAULT_WEBHOOK_TIMEOUT_MILLIS);
         if (url == null || timeoutMillis == null) {
@@ -201,7 +206,7 @@ public final class ConfigParser {
     private ActionConfig.Webhook callHome(JsonNode node) {
         if (node.isObject()) {
             onlyKnown(node, "callHome", "url", "timeout");
-            return webhook(node, "callHome");
+            return webhookTarget(node, "callHome");
         }
         String url = text(node, "callHome");
         URI uri = url == null ? null : httpUrl(url, "callHome");
