@@ -111,20 +111,20 @@ public final class IncidentReporter {
         return List.copyOf(lines.subList(Math.max(0, lines.size() - keep), lines.size()));
     }
 
-    /** True when the event is about the component: the node itself, or the group (and then on that node, for a replica). */
+    /**
+     * True when the event is about the component: for a node, any event on it (a takeover from it,
+     * its replicas removed); for a group, its events; for a replica, its group's events on its node.
+     */
     static boolean about(Event event, IncidentComponent component) {
         if (isIncidentEvent(event.type())) {
             return false;
         }
-        if (component.group() == null) {
-            return component.node().equals(event.component()) || component.node().equals(event.node());
-        }
-        if (!component.group().toString().equals(event.component())) {
+        if (component.group() != null && !component.group().toString().equals(event.component())) {
             return false;
         }
-        return component.node() == null || component.node().equals(event.node())
-                || component.node().equals(String.valueOf(event.fields().get("replicaNode")))
-                || component.node().equals(String.valueOf(event.fields().get("from")));
+        String node = component.node();
+        return node == null || node.equals(event.node()) || node.equals(event.component())
+                || node.equals(event.fields().get("replicaNode")) || node.equals(event.fields().get("from"));
     }
 
     private void onEvent(Event event) {
