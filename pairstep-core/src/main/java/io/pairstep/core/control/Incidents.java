@@ -83,7 +83,25 @@ public final class Incidents {
         IncidentUpdate opening = new IncidentUpdate(timeMillis, IncidentState.OPEN, "opened: " + report.what());
         byId.put(id, new Incident(id, report.kind(), report.component(), timeMillis, report.what(), report.evidence(),
                 report.dumpFile(), report.suggestedAction(), IncidentState.OPEN, timeMillis, java.util.List.of(opening)));
+        if (report.kind() == IncidentKind.NODE_DOWN) {
+            supersedeReplicasOf(report.component().node(), id, timeMillis);
+        }
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * A replica's partner often notices a dead node before the controller declares it down, and
+     * reports the replica isolated. Once the node is known down, the node is the faulty component:
+     * its isolated replicas are resolved into the node's incident, so one fault is one open incident.
+     */
+    private void supersedeReplicasOf(String node, long nodeIncident, long timeMillis) {
+        for (Incident incident : java.util.List.copyOf(byId.values())) {
+            if (!incident.resolved() && incident.kind() == IncidentKind.REPLICA_ISOLATED && node.equals(incident.component().node())) {
+                byId.put(incident.id(), incident.updated(IncidentState.RESOLVED, timeMillis,
+                        "resolved: part of incident " + nodeIncident + " (node " + node + " is down)", incident.dumpFile()));
+            }
+        }
+        prune();
     }
 
     private static String problem(IncidentReport report, long timeMillis) {

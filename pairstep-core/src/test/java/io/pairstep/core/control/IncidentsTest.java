@@ -130,6 +130,20 @@ class IncidentsTest {
     }
 
     @Test
+    void aBackupReportedFailedJustBeforeItsNodeIsDeclaredDownBecomesPartOfTheNodeIncident() {
+        GroupConfig group = state.groups().get(kv0);
+        String backup = group.backup().node();
+        applyAsLeader(new ReplicaFailed(kv0, group.epoch(), group.primary().node(), backup, "connection closed"));
+        assertThat(incidents()).extracting(Incident::kind).containsExactly(IncidentKind.REPLICA_ISOLATED);
+
+        applyAsLeader(new NodeDown(backup, 1, "lease expired"));
+        assertThat(incidents()).extracting(Incident::kind, Incident::state).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(IncidentKind.REPLICA_ISOLATED, IncidentState.RESOLVED),
+                org.assertj.core.groups.Tuple.tuple(IncidentKind.NODE_DOWN, IncidentState.OPEN));
+        assertThat(incidents().get(0).history().getLast().message()).isEqualTo("resolved: part of incident 2 (node " + backup + " is down)");
+    }
+
+    @Test
     void aReplicaLostWithItsNodeIsPartOfTheNodeIncidentNotOneOfItsOwn() {
         applyAsLeader(new NodeDown(state.groups().get(kv0).primary().node(), 1, "lease expired"));
         assertThat(incidents()).extracting(Incident::kind).containsExactly(IncidentKind.NODE_DOWN);
