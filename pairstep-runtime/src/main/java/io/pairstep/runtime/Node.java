@@ -5,6 +5,7 @@ import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.IncidentRules;
 import io.pairstep.core.control.LeadPlacement;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
@@ -705,6 +706,14 @@ public final class Node implements AutoCloseable {
         @Override
         public void propose(ControlCommand command) {
             Node.this.propose(command);
+        }
+
+        @Override
+        public void dumped(GroupId group, Path file, String reason) {
+            // Texts are bounded in the controller: a long reason is cut rather than refused.
+            String why = reason.length() > 500 ? reason.substring(0, 500) + "..." : reason;
+            Node.this.propose(new ControlCommand.OpenIncident(IncidentRules.memberDumped(group, config.id(), config.id() + ":" + file, why),
+                    System.currentTimeMillis()));
         }
 
         @Override

@@ -85,11 +85,27 @@ public final class IncidentRules {
             found.add(new IncidentReport(IncidentKind.REPLICA_ISOLATED, component,
                     "the " + role + " of " + now.group() + " on " + old.node() + " was taken out of the group while " + old.node()
                             + " stays up: " + why + " (epoch " + was.epoch() + " to " + now.epoch() + ")",
-                    List.of(), null,
-                    "A new replica is rebuilt on a healthy node; nothing is needed for the service. Read " + old.node()
-                            + "'s node log" + (now.mode().lockstep() ? " and the member's dump under its DATA/dumps/" : "")
-                            + " to find the cause; if it happens again on " + old.node() + ", take that node out of service."));
+                    List.of(), null, isolatedAction(old.node(), now.mode().lockstep())));
         }
+    }
+
+    private static String isolatedAction(String node, boolean lockstep) {
+        return "A new replica is rebuilt on a healthy node; nothing is needed for the service. Read " + node + "'s node log"
+                + (lockstep ? " and the member's dump under its DATA/dumps/" : "") + " to find the cause; if it happens again on "
+                + node + ", take that node out of service.";
+    }
+
+    /**
+     * A lockstep member of {@code node} wrote a dump as it left its group: the evidence of its
+     * isolation. Proposed by that node; it fills in the dump file of the incident the leader opened,
+     * or opens it when the dump comes first.
+     *
+     * @param dumpFile {@code node:path}
+     */
+    public static IncidentReport memberDumped(GroupId group, String node, String dumpFile, String reason) {
+        return new IncidentReport(IncidentKind.REPLICA_ISOLATED, IncidentComponent.replica(group, node),
+                "the member of " + group + " on " + node + " left its group with a suspect state: " + reason, List.of(), dumpFile,
+                isolatedAction(node, true));
     }
 
     /** True when the component of {@code incident} is healed in {@code state}, or gone from the system. */

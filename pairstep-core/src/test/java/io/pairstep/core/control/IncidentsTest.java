@@ -227,6 +227,34 @@ class IncidentsTest {
     }
 
     @Test
+    void aMemberDumpFillsInTheIncidentOfItsIsolationWhicheverComesFirst() {
+        state.apply(new Deploy(new ServiceSpec("votes", 1, Mode.TMR, 1, "example:kv", "", "")));
+        GroupId votes = new GroupId("votes", 0);
+        GroupConfig group = state.groups().get(votes);
+        String member = group.backup().node();
+        applyAsLeader(new ControlCommand.ReplicaDiverged(votes, group.epoch(), group.primary().node(), member, 12, "state digest differs"));
+        assertThat(incidents()).singleElement().extracting(Incident::kind).isEqualTo(IncidentKind.REPLICA_ISOLATED);
+
+        IncidentReport dump = IncidentRules.memberDumped(votes, member, member + ":/data/dumps/votes-0.dump", "outvoted at entry 12");
+        assertThat(state.apply(new OpenIncident(dump, now)).changed()).isTrue();
+        assertThat(incidents()).singleElement().satisfies(incident -> {
+            assertThat(incident.dumpFile()).isEqualTo(member + ":/data/dumps/votes-0.dump");
+            assertThat(incident.what()).as("the leader's account stays").contains("taken out of the group");
+            assertThat(incident.suggestedAction()).contains("DATA/dumps/");
+        });
+
+        // The dump first: it opens the incident, and the leader's later finding adds nothing.
+        GroupId other = new GroupId("votes2", 0);
+        state.apply(new Deploy(new ServiceSpec("votes2", 1, Mode.TMR, 1, "example:kv", "", "")));
+        GroupConfig second = state.groups().get(other);
+        String outvoted = second.backup().node();
+        state.apply(new OpenIncident(IncidentRules.memberDumped(other, outvoted, outvoted + ":/d/x.dump", "outvoted"), now));
+        applyAsLeader(new ControlCommand.ReplicaDiverged(other, second.epoch(), second.primary().node(), outvoted, 3, "differs"));
+        assertThat(incidents()).filteredOn(i -> i.component().group().equals(other)).singleElement()
+                .satisfies(incident -> assertThat(incident.dumpFile()).isEqualTo(outvoted + ":/d/x.dump"));
+    }
+
+    @Test
     void aHaltedGroupOpensAGroupIncident() {
         state.apply(new Deploy(new ServiceSpec("votes", 1, Mode.TMR, 1, "example:kv", "", "")));
         GroupId votes = new GroupId("votes", 0);
