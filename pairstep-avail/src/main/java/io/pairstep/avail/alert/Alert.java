@@ -31,4 +31,15 @@ public sealed interface Alert permits ThresholdAlert, ComponentAlert, IncidentAl
      * strings or numbers, except the nested {@code incident} object of an {@link IncidentAlert}.
      */
     Map<String, Object> fields();
+
+    /** The facts every alert starts with, in their fixed order, for {@link #fields()} to add to. */
+    static Map<String, Object> commonFields(Alert alert) {
+        Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        fields.put("id", alert.id());
+        fields.put("kind", alert.kind());
+        fields.put("timeMillis", alert.timeMillis());
+        fields.put("node", alert.nodeId());
+        fields.put("summary", alert.summary());
+        return fields;
+    }
 }

@@ -27,12 +27,7 @@ public record IncidentAlert(String id, long timeMillis, String nodeId, String ch
     /** The alert's facts, then {@code incidentId} and the nested {@code incident} object. */
     @Override
     public Map<String, Object> fields() {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("id", id);
-        fields.put("kind", kind());
-        fields.put("timeMillis", timeMillis);
-        fields.put("node", nodeId);
-        fields.put("summary", summary);
+        Map<String, Object> fields = Alert.commonFields(this);
         fields.put("incidentId", incidentId);
         fields.put("incident", incident);
         return fields;
