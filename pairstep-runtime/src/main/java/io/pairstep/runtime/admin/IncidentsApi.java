@@ -110,6 +110,11 @@ public final class IncidentsApi {
         if (incident == null) {
             return;
         }
+        if (incident.resolved()) {
+            // Refused here without a controller entry; the controller refuses it too if it resolved meanwhile.
+            AdminApi.error(ctx, 409, "RESOLVED", "incident " + incident.id() + " is resolved already");
+            return;
+        }
         ControlResult result;
         try {
             result = propose.apply(new ControlCommand.AcknowledgeIncident(incident.id(), by, clockMillis.getAsLong()))
