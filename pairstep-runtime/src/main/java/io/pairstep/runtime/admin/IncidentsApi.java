@@ -155,7 +155,12 @@ public final class IncidentsApi {
                 AdminApi.error(ctx, 400, "BAD_REQUEST", "the body must be empty or a JSON object {\"by\": \"who acknowledges\"}");
                 return null;
             }
-            return who == null || who.isNull() ? "" : who.stringValue();
+            String text = who == null || who.isNull() ? "" : who.stringValue();
+            if (text.length() > Incidents.TEXT_CHARS_MAX) {
+                AdminApi.error(ctx, 400, "BAD_REQUEST", "\"by\" must be at most " + Incidents.TEXT_CHARS_MAX + " characters");
+                return null;
+            }
+            return text;
         } catch (JacksonException e) {
             AdminApi.error(ctx, 400, "BAD_REQUEST", "the body is not JSON: " + e.getOriginalMessage());
             return null;

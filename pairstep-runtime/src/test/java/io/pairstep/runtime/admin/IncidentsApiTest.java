@@ -144,6 +144,8 @@ class IncidentsApiTest {
         refused(send("POST", "/v1/incidents/1/ack", "{\"by\":", Map.of()), 400, "BAD_REQUEST", "not JSON");
         refused(send("POST", "/v1/incidents/1/ack", "{\"by\":42}", Map.of()), 400, "BAD_REQUEST", "{\"by\": \"who acknowledges\"}");
         refused(send("POST", "/v1/incidents/1/ack", "[]", Map.of()), 400, "BAD_REQUEST", "a JSON object");
+        refused(send("POST", "/v1/incidents/1/ack", "{\"by\":\"" + "x".repeat(2_001) + "\"}", Map.of()), 400, "BAD_REQUEST",
+                "at most 2000 characters");
         refused(send("POST", "/v1/incidents/1/ack", null, Map.of("Origin", "http://evil.example.com")), 403, "FORBIDDEN",
                 "may not acknowledge incidents");
         assertThat(state().incidents().all().get(1L).state().label()).isEqualTo("open");
