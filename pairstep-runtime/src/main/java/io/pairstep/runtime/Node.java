@@ -1,10 +1,12 @@
 package io.pairstep.runtime;
 
+import io.pairstep.avail.AvailabilityManager;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Incident;
 import io.pairstep.core.control.IncidentRules;
 import io.pairstep.core.control.LeadPlacement;
 import io.pairstep.core.control.Member;
@@ -22,6 +24,7 @@ import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
+import io.pairstep.runtime.events.Event;
 import io.pairstep.runtime.incidents.IncidentJson;
 import io.pairstep.runtime.incidents.IncidentReporter;
 import io.pairstep.runtime.storage.FsyncPolicy;
@@ -727,8 +730,8 @@ public final class Node implements AutoCloseable {
     }
 
     /** Hands an incident update to the availability manager's call home, when the node has one. */
-    private void callHome(io.pairstep.runtime.events.Event event, io.pairstep.core.control.Incident incident) {
-        io.pairstep.avail.AvailabilityManager availability = monitoring == null ? null : monitoring.availability();
+    private void callHome(Event event, Incident incident) {
+        AvailabilityManager availability = monitoring == null ? null : monitoring.availability();
         if (availability != null) {
             availability.callHome(event.type().substring("incident-".length()), incident.id(), event.message(),
                     IncidentJson.map(incident), event.time().toEpochMilli());

@@ -26,11 +26,6 @@ public record Incident(long id, IncidentKind kind, IncidentComponent component, 
         return state == IncidentState.RESOLVED;
     }
 
-    /** True when this incident and {@code report} are about the same fault of the same component. */
-    boolean sameFault(IncidentReport report) {
-        return kind == report.kind() && component.equals(report.component());
-    }
-
     /** This incident moved to {@code newState} (or kept its state) with one more update. */
     Incident updated(IncidentState newState, long timeMillis, String message, String newDumpFile) {
         List<IncidentUpdate> updates = new ArrayList<>(history);

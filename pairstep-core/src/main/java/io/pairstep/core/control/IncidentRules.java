@@ -3,6 +3,7 @@ package io.pairstep.core.control;
 import io.pairstep.core.GroupId;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Which faults open an incident and when an incident's component is healed, read from controller
@@ -152,7 +153,7 @@ public final class IncidentRules {
     private static String replicas(GroupConfig group) {
         List<String> parts = new ArrayList<>();
         for (ReplicaAssignment replica : group.replicas()) {
-            parts.add(replica.role().name().toLowerCase(java.util.Locale.ROOT) + " on " + replica.node());
+            parts.add(replica.role().name().toLowerCase(Locale.ROOT) + " on " + replica.node());
         }
         return String.join(", ", parts) + " (epoch " + group.epoch() + ")";
     }

@@ -3,6 +3,8 @@ package io.pairstep.core.control;
 import io.pairstep.core.Invariants;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -27,7 +29,7 @@ public final class Incidents {
     private long nextId;
 
     Incidents() {
-        this(java.util.List.of(), 1);
+        this(List.of(), 1);
     }
 
     /** Rebuilds the incidents of a snapshot; {@code nextId} 0 (a snapshot from before incidents) means 1. */
@@ -82,7 +84,7 @@ public final class Incidents {
         long id = nextId++;
         IncidentUpdate opening = new IncidentUpdate(timeMillis, IncidentState.OPEN, "opened: " + report.what());
         byId.put(id, new Incident(id, report.kind(), report.component(), timeMillis, report.what(), report.evidence(),
-                report.dumpFile(), report.suggestedAction(), IncidentState.OPEN, timeMillis, java.util.List.of(opening)));
+                report.dumpFile(), report.suggestedAction(), IncidentState.OPEN, timeMillis, List.of(opening)));
         if (report.kind() == IncidentKind.NODE_DOWN) {
             supersedeReplicasOf(report.component().node(), id, timeMillis);
         }
@@ -95,7 +97,7 @@ public final class Incidents {
      * its isolated replicas are resolved into the node's incident, so one fault is one open incident.
      */
     private void supersedeReplicasOf(String node, long nodeIncident, long timeMillis) {
-        for (Incident incident : java.util.List.copyOf(byId.values())) {
+        for (Incident incident : List.copyOf(byId.values())) {
             if (!incident.resolved() && incident.kind() == IncidentKind.REPLICA_ISOLATED && node.equals(incident.component().node())) {
                 byId.put(incident.id(), incident.updated(IncidentState.RESOLVED, timeMillis,
                         "resolved: part of incident " + nodeIncident + " (node " + node + " is down)", incident.dumpFile()));
@@ -174,7 +176,7 @@ public final class Incidents {
     /** Forgets the oldest resolved incidents beyond {@link #RESOLVED_KEPT_MAX}. */
     private void prune() {
         long resolved = byId.values().stream().filter(Incident::resolved).count();
-        var it = byId.values().iterator();
+        Iterator<Incident> it = byId.values().iterator();
         while (resolved > RESOLVED_KEPT_MAX && it.hasNext()) {
             if (it.next().resolved()) {
                 it.remove();
