@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
+import io.pairstep.cli.LedgerLoad;
 import io.pairstep.cli.LocalSystem;
+import io.pairstep.client.PairstepClient;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -30,7 +32,9 @@ import tools.jackson.databind.ObjectMapper;
  * itself naming that node, with evidence and a suggested action, and is POSTed to the receiver;
  * {@code pairstep incidents} shows it and {@code pairstep incidents ack} acknowledges it (POSTed
  * too); the node is started again and the incident resolves by itself, and that is POSTed as well.
- * Waits are generous and times are printed, not asserted.
+ * And a corrupted TMR member: outvoted and isolated, it opens one incident that names the dump file
+ * it wrote, and resolves by itself once the group is rebuilt. Waits are generous and times are
+ * printed, not asserted.
  */
 class IncidentsIT {
 
@@ -121,6 +125,63 @@ class IncidentsIT {
             assertThat(summary.stream().filter(s -> Long.parseLong(s.substring(0, s.indexOf(' '))) >= firstId
                     && s.contains(" node-down " + victim + " "))).hasSize(1);
             assertThat(summary).as("every incident resolved by itself").allSatisfy(s -> assertThat(s).endsWith(" resolved"));
+        }
+    }
+
+    @Test
+    void anOutvotedLockstepMemberOpensAnIncidentCarryingItsDumpThatResolvesWhenTheGroupIsRebuilt() throws Exception {
+        try (LocalSystem system = LocalSystem.start(dir.resolve("system"), 3, LocalSystem.freeBasePort(), "always", false)) {
+            system.deploy("votes", "kv", "tmr", 1);
+            assertThat(system.awaitFullyProtected(WAIT)).as("votes with three members in sync").isTrue();
+            long firstId = 1;
+            for (JsonNode earlier : incidents(system, "")) {
+                firstId = Math.max(firstId, earlier.get("id").asLong() + 1);
+            }
+            long after = firstId;
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+                for (int i = 0; i < 20; i++) {
+                    LedgerLoad.call(client, "votes", "k" + i, "{\"op\":\"put\",\"key\":\"k" + i + "\",\"value\":" + i + "}");
+                }
+                JsonNode group = system.status().get("groups").get(0);
+                String victim = null;
+                for (JsonNode replica : group.get("replicas")) {
+                    if (replica.get("role").asString().equals("backup")) {
+                        victim = replica.get("node").asString();
+                    }
+                }
+                String member = victim;
+                System.out.println("IncidentsIT: " + system.cli("fault", "corrupt", "votes", "--node", member, "--dir", system.dir().toString()).strip());
+                // Commands keep the members voting, so the damaged state shows at the next comparison.
+                JsonNode incident = await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() -> {
+                    LedgerLoad.call(client, "votes", "k0", "{\"op\":\"incr\",\"key\":\"k0\",\"by\":1}");
+                    for (JsonNode candidate : incidents(system, "")) {
+                        if (candidate.get("id").asLong() >= after && candidate.get("kind").asString().equals("replica-isolated")
+                                && candidate.get("component").get("id").asString().equals("votes/0@" + member)
+                                && !candidate.get("evidence").get("dumpFile").isNull()) {
+                            return candidate;
+                        }
+                    }
+                    return null;
+                }, found -> found != null);
+                long id = incident.get("id").asLong();
+                String dumpFile = incident.get("evidence").get("dumpFile").asString();
+                System.out.println("IncidentsIT: incident " + id + ": " + incident.get("what").asString() + "; dump " + dumpFile);
+                assertThat(dumpFile).startsWith(member + ":");
+                assertThat(Path.of(dumpFile.substring(member.length() + 1))).as("the dump file the incident names").exists()
+                        .startsWith(Path.of(system.clusterFile().node(member).data()).resolve("dumps"));
+                assertThat(incident.get("suggestedAction").asString()).contains("DATA/dumps/");
+
+                JsonNode resolved = await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                        .until(() -> get(system, "/v1/incidents/" + id), found -> found.get("state").asString().equals("resolved"));
+                JsonNode history = resolved.get("history");
+                assertThat(history.get(history.size() - 1).get("message").asString()).contains("votes/0 is back to full protection");
+                long isolations = 0;
+                for (JsonNode any : incidents(system, "")) {
+                    isolations += any.get("id").asLong() >= after && any.get("kind").asString().equals("replica-isolated")
+                            && any.get("component").get("id").asString().equals("votes/0@" + member) ? 1 : 0;
+                }
+                assertThat(isolations).as("one incident for the one isolation").isEqualTo(1);
+            }
         }
     }
 
