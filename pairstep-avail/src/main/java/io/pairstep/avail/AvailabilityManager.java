@@ -8,6 +8,7 @@ import io.pairstep.avail.alert.ComponentState;
 import io.pairstep.avail.alert.ComponentType;
 import io.pairstep.avail.alert.EmailDelivery;
 import io.pairstep.avail.alert.EventLogAction;
+import io.pairstep.avail.alert.IncidentAlert;
 import io.pairstep.avail.alert.ProgramDelivery;
 import io.pairstep.avail.alert.QueuedAction;
 import io.pairstep.avail.alert.RetryPolicy;
@@ -67,6 +68,9 @@ public final class AvailabilityManager implements AutoCloseable {
     private final String idPrefix;
     private final Map<MonitorKey, ThresholdMonitor> monitors = new HashMap<>();
     private final Map<ActionConfig, AlertAction> actions = new LinkedHashMap<>();
+    /** Where incidents are called home, or null; kept across reloads that leave its entry as it was. */
+    private ActionConfig.Webhook callHomeConfig;
+    private AlertAction callHome;
     private long alertCount;
     private boolean closed;
 
@@ -113,6 +117,13 @@ public final class AvailabilityManager implements AutoCloseable {
         actions.values().forEach(AlertAction::close);
         actions.clear();
         actions.putAll(kept);
+        if (!java.util.Objects.equals(callHomeConfig, config.callHome())) {
+            if (callHome != null) {
+                callHome.close();
+            }
+            callHomeConfig = config.callHome();
+            callHome = callHomeConfig == null ? null : createAction(callHomeConfig);
+        }
     }
 
     /** The configuration in force. */
@@ -157,12 +168,29 @@ public final class AvailabilityManager implements AutoCloseable {
         }
     }
 
+    /**
+     * An incident opened or changed: POSTs it to the call-home URL of the configuration, if there is
+     * one, without waiting (retried with back-off until the receiver takes it). The runtime calls
+     * this once per change, on the node that reports for the system.
+     *
+     * @param change {@code opened}, {@code acknowledged}, {@code updated} or {@code resolved}
+     * @param incident the incident as the admin API shows it
+     */
+    public synchronized void callHome(String change, long incidentId, String summary, Map<String, Object> incident, long timeMillis) {
+        if (!closed && callHome != null) {
+            callHome.offer(new IncidentAlert(nextId(), timeMillis, settings.nodeId(), change, incidentId, summary, incident));
+        }
+    }
+
     /** Stops every action; alerts still queued are reported as undelivered. */
     @Override
     public synchronized void close() {
         closed = true;
         actions.values().forEach(AlertAction::close);
         actions.clear();
+        if (callHome != null) {
+            callHome.close();
+        }
     }
 
     private void raise(Alert alert) {

@@ -42,8 +42,10 @@
  * </ul>
  *
  * <p>The node runtime drives it from {@code io.pairstep.runtime.NodeMonitoring}, which also holds
- * the node monitors (CPU, heap, GC, disk, open files) and serves {@code /metrics}. Not built yet:
- * per-partition monitors (throughput, latency, queue depth, lag, progress), JMX, incidents and
- * call-home, and an SNMP GET agent.
+ * the node monitors (CPU, heap, GC, disk, open files) and serves {@code /metrics}. Incidents live in
+ * the controller; the manager only calls them home ({@link
+ * io.pairstep.avail.AvailabilityManager#callHome}, to the file's {@code callHome} URL). Not built
+ * yet: per-partition monitors (throughput, latency, queue depth, lag, progress), JMX, and an SNMP
+ * GET agent.
  */
 package io.pairstep.avail;

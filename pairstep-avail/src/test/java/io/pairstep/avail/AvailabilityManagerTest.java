@@ -12,11 +12,17 @@ import io.pairstep.avail.alert.ComponentType;
 import io.pairstep.avail.alert.RetryPolicy;
 import io.pairstep.avail.alert.ThresholdAlert;
 import io.pairstep.avail.threshold.ThresholdTransition;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,6 +98,44 @@ class AvailabilityManagerTest {
             manager.sample(Metric.NODE_CPU, "n1", 5_000, 0.85);
             assertThat(events).hasSize(4);
             assertThat(events).extracting(Alert::id).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void callHomePostsEachIncidentUpdateThereOnlyAndFollowsTheFile() throws Exception {
+        List<String> received = new CopyOnWriteArrayList<>();
+        HttpServer receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 10);
+        receiver.createContext("/", exchange -> {
+            received.add(exchange.getRequestURI().getPath() + " " + new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        receiver.start();
+        String home = "http://127.0.0.1:" + receiver.getAddress().getPort();
+        Path file = dir.resolve("availability.yaml");
+        write(file, "actions: [{type: webhook, url: \"" + home + "/alerts\"}]\ncallHome: \"" + home + "/home\"\n");
+        Map<String, Object> incident = new LinkedHashMap<>();
+        incident.put("id", 7);
+        incident.put("kind", "node-down");
+        incident.put("dumpFile", null);
+        try (AvailabilityManager manager = AvailabilityManager.start(new AvailabilityManager.Settings("n1", file, events::add,
+                problems, RetryPolicy.backoff(20, 200), 100))) {
+            manager.callHome("opened", 7, "incident 7 opened", incident, 1_000);
+            await().until(() -> received.size() == 1);
+            assertThat(received.get(0)).startsWith("/home {\"id\":\"n1-").contains("\"kind\":\"incident.opened\"",
+                    "\"incidentId\":7", "\"incident\":{\"id\":7,\"kind\":\"node-down\",\"dumpFile\":null}");
+            assertThat(events).as("an incident is not an alert of the event log or the actions").isEmpty();
+
+            // Reloaded without callHome: nothing more is called home; the webhook stays.
+            write(file, "actions: [{type: webhook, url: \"" + home + "/alerts\"}]\n");
+            manager.tick();
+            manager.callHome("resolved", 7, "incident 7 resolved", incident, 2_000);
+            manager.componentChanged(ComponentType.NODE, "n3", ComponentChange.FIXED, ComponentState.BROKEN, "up", 2_000);
+            await().until(() -> received.size() == 2);
+            assertThat(received.get(1)).startsWith("/alerts ");
+            assertThat(manager.describeActions()).containsExactly("webhook " + home + "/alerts");
+        } finally {
+            receiver.stop(0);
         }
     }
 

@@ -37,8 +37,9 @@ import tools.jackson.databind.ObjectMapper;
 /**
  * The web console in a real browser (Debian's chromium, headless, through its chromedriver) against
  * a 3-node system of real processes: it shows every node, the kill button of a primary's node
- * really kills that process, and the takeover appears on the page within a few seconds. The page
- * is saved as {@code target/console.png}.
+ * really kills that process, and the takeover appears on the page within a few seconds, with an
+ * open incident naming the node that its button acknowledges. The page (with that incident open) is
+ * saved as {@code target/console.png}.
  */
 class ConsoleIT {
 
@@ -151,7 +152,19 @@ class ConsoleIT {
                 // The rebuilt backup shows up (syncing or already in sync) on the page too.
                 wait.until(d -> d.findElements(By.cssSelector("tr[data-group='kv/0'] .replica")).size() == 2
                         || !d.findElements(By.cssSelector("#events li[data-type='replica-inserted']")).isEmpty());
+                // The kill opened an incident naming the node: it stands out at the top, and its button acknowledges it.
+                WebElement incident = wait.until(d -> d.findElements(By.cssSelector("#incidents li[data-state='open']")).stream()
+                        .filter(li -> li.getText().contains("node-down · " + victim)).findFirst().orElse(null));
+                String incidentId = incident.getDomAttribute("data-incident");
+                assertThat(incident.getText()).contains("is down", "start-node --id " + victim);
                 screenshot(driver, target().resolve("console.png"));
+                wait.until(d -> {
+                    d.findElement(By.cssSelector("button.ack[data-incident='" + incidentId + "']")).click();
+                    return true;
+                });
+                wait.until(ExpectedConditions.presenceOfElementLocated(
+                        By.cssSelector("#incidents li[data-incident='" + incidentId + "'][data-state='acknowledged']")));
+                assertThat(driver.findElement(By.id("notice")).getText()).contains("Incident " + incidentId + " acknowledged");
 
                 // The follower lost its node, went on with another, and printed every event once.
                 await().atMost(Duration.ofSeconds(20)).until(() -> followed.stream().anyMatch(l -> l.contains("took over from " + victim)));

@@ -63,6 +63,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/nodes/{id}/undrain", ctx -> drain(ctx, false));
             config.routes.delete("/v1/nodes/{id}", this::removeNode);
             admin.install(config);
+            new io.pairstep.runtime.admin.IncidentsApi(node::state, node::ready, node::propose, System::currentTimeMillis).install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
         }).start();
     }

@@ -42,6 +42,9 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     /** What the agent needs from its node. */
     interface Host extends ReplicaAgent.Host {
         void sendLockstep(String node, LockstepMessage message);
+
+        /** A member of this node wrote a dump file as it left its group; for the incident's evidence. */
+        default void dumped(GroupId group, Path file, String reason) {}
     }
 
     private final LockstepCore core;
@@ -239,6 +242,7 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         try {
             Path file = writeDump(dumps, group, core.identity().node(), epoch, reason, index, state, lastEntries);
             LOG.warn("{}: member leaves with a suspect state; dump at index {} written to {}: {}", group, index, file, reason);
+            host.dumped(group, file, reason);
         } catch (IOException | RuntimeException e) {
             LOG.error("{}: cannot write the dump at index {} ({}): {}", group, index, reason, e.toString());
         }

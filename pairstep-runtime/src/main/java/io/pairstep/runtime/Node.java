@@ -1,10 +1,13 @@
 package io.pairstep.runtime;
 
+import io.pairstep.avail.AvailabilityManager;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Incident;
+import io.pairstep.core.control.IncidentRules;
 import io.pairstep.core.control.LeadPlacement;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
@@ -21,6 +24,9 @@ import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
+import io.pairstep.runtime.events.Event;
+import io.pairstep.runtime.incidents.IncidentJson;
+import io.pairstep.runtime.incidents.IncidentReporter;
 import io.pairstep.runtime.storage.FsyncPolicy;
 import io.pairstep.runtime.storage.GroupCommitWriter;
 import io.pairstep.runtime.storage.ReplicaLog;
@@ -238,6 +244,9 @@ public final class Node implements AutoCloseable {
         }));
         controller.addListener(this::onState);
         controller.addListener(events::onState);
+        // After the event log, so that an incident's evidence holds the events of its own change.
+        controller.addListener(new IncidentReporter(this::leader, this::propose, events, this::state, System::currentTimeMillis,
+                this::callHome)::onState);
         // Before the controller starts, so that the leader reports the first registrations too.
         monitoring = new NodeMonitoring(this);
         monitoring.start();
@@ -720,12 +729,29 @@ public final class Node implements AutoCloseable {
         }
 
         @Override
+        public void dumped(GroupId group, Path file, String reason) {
+            // Texts are bounded in the controller: a long reason is cut rather than refused.
+            String why = reason.length() > 500 ? reason.substring(0, 500) + "..." : reason;
+            Node.this.propose(new ControlCommand.OpenIncident(IncidentRules.memberDumped(group, config.id(), config.id() + ":" + file, why),
+                    System.currentTimeMillis()));
+        }
+
+        @Override
         public void suspect(String node, boolean connectionClosed, String reason) {
             if (node.isEmpty()) {
                 return;
             }
             onSupervisorThread(() -> supervisor.suspected(node, connectionClosed, System.nanoTime()));
             toControllers(new Frame.Suspect(config.id(), node, connectionClosed, reason));
+        }
+    }
+
+    /** Hands an incident update to the availability manager's call home, when the node has one. */
+    private void callHome(Event event, Incident incident) {
+        AvailabilityManager availability = monitoring == null ? null : monitoring.availability();
+        if (availability != null) {
+            availability.callHome(event.type().substring("incident-".length()), incident.id(), event.message(),
+                    IncidentJson.map(incident), event.time().toEpochMilli());
         }
     }
 

@@ -8,7 +8,7 @@ import java.util.Map;
  * decides what an alert says, so the webhook's JSON, the program's environment and the e-mail body
  * carry the same facts under the same names.
  */
-public sealed interface Alert permits ThresholdAlert, ComponentAlert {
+public sealed interface Alert permits ThresholdAlert, ComponentAlert, IncidentAlert {
 
     /** Unique per node and alert, e.g. {@code n1-42}; a receiver uses it to drop a redelivered alert. */
     String id();
@@ -28,7 +28,18 @@ public sealed interface Alert permits ThresholdAlert, ComponentAlert {
     /**
      * Every fact of the alert in a fixed order, under camel-case names: {@code id}, {@code kind},
      * {@code timeMillis}, {@code node}, {@code summary}, then the facts of its kind. Values are
-     * strings or numbers.
+     * strings or numbers, except the nested {@code incident} object of an {@link IncidentAlert}.
      */
     Map<String, Object> fields();
+
+    /** The facts every alert starts with, in their fixed order, for {@link #fields()} to add to. */
+    static Map<String, Object> commonFields(Alert alert) {
+        Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        fields.put("id", alert.id());
+        fields.put("kind", alert.kind());
+        fields.put("timeMillis", alert.timeMillis());
+        fields.put("node", alert.nodeId());
+        fields.put("summary", alert.summary());
+        return fields;
+    }
 }

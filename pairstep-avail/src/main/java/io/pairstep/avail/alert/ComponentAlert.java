@@ -1,6 +1,5 @@
 package io.pairstep.avail.alert;
 
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
@@ -27,12 +26,7 @@ public record ComponentAlert(String id, long timeMillis, String nodeId, Componen
 
     @Override
     public Map<String, Object> fields() {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("id", id);
-        fields.put("kind", kind());
-        fields.put("timeMillis", timeMillis);
-        fields.put("node", nodeId);
-        fields.put("summary", summary());
+        Map<String, Object> fields = Alert.commonFields(this);
         fields.put("componentType", lower(componentType));
         fields.put("componentId", componentId);
         fields.put("previousState", lower(previousState));

@@ -4,7 +4,6 @@ import io.pairstep.avail.Metric;
 import io.pairstep.avail.threshold.Direction;
 import io.pairstep.avail.threshold.ThresholdRule;
 import io.pairstep.avail.threshold.ThresholdTransition;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
@@ -49,12 +48,7 @@ public record ThresholdAlert(String id, long timeMillis, String nodeId, Metric m
 
     @Override
     public Map<String, Object> fields() {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        fields.put("id", id);
-        fields.put("kind", kind());
-        fields.put("timeMillis", timeMillis);
-        fields.put("node", nodeId);
-        fields.put("summary", summary());
+        Map<String, Object> fields = Alert.commonFields(this);
         fields.put("metric", metric.metricName());
         fields.put("subject", subject);
         fields.put("value", value);

@@ -43,6 +43,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *   - {type: snmp, target: "nms.example.com:162", version: v2c, community: public}
  *   - {type: snmp, target: "nms.example.com:162", version: v3, user: pairstep, auth: sha,
  *      authPassphrase: "...", privPassphrase: "...", engineId: "80001f8804..."}   # privacy: AES-128
+ * callHome: "https://support.example.com/pairstep/incidents"   # or {url: ..., timeout: 5s}
  * }</pre>
  */
 public final class ConfigParser {
@@ -96,7 +97,7 @@ public final class ConfigParser {
             problems.add("top level: expected a mapping with thresholds: and actions:");
             return null;
         }
-        onlyKnown(root, "top level", "thresholds", "actions");
+        onlyKnown(root, "top level", "thresholds", "actions", "callHome");
         List<ThresholdConfig> thresholds = new ArrayList<>();
         List<ActionConfig> actions = new ArrayList<>();
         JsonNode thresholdList = root.get("thresholds");
@@ -111,7 +112,9 @@ public final class ConfigParser {
                 actions.add(action(actionList.get(i), "actions[" + i + "]"));
             }
         }
-        return problems.isEmpty() ? new AvailabilityConfig(thresholds, actions) : null;
+        JsonNode callHomeNode = root.get("callHome");
+        ActionConfig.Webhook callHome = callHomeNode == null || callHomeNode.isNull() ? null : callHome(callHomeNode);
+        return problems.isEmpty() ? new AvailabilityConfig(thresholds, actions, callHome) : null;
     }
 
     private ThresholdConfig threshold(JsonNode entry, String path) {
@@ -183,22 +186,43 @@ public final class ConfigParser {
         return new ActionConfig.Email(host, port, tls, from, to, user, password, timeoutMillis);
     }
 
-    private ActionConfig webhook(JsonNode entry, String path) {
+    private ActionConfig.Webhook webhook(JsonNode entry, String path) {
         onlyKnown(entry, path, "type", "url", "timeout");
+        return webhookTarget(entry, path);
+    }
+
+    /** The url and timeout of a webhook entry (also of a call home). */
+    private ActionConfig.Webhook webhookTarget(JsonNode entry, String path) {
         String url = requiredText(entry, path, "url");
         Long timeoutMillis = optionalDuration(entry, path, "timeout", DEFAULT_WEBHOOK_TIMEOUT_MILLIS);
         if (url == null || timeoutMillis == null) {
             return null;
         }
+        URI uri = httpUrl(url, path + ".url");
+        return uri == null ? null : new ActionConfig.Webhook(uri, timeoutMillis);
+    }
+
+    /** {@code callHome: URL}, or {@code callHome: {url: URL, timeout: 5s}}: a webhook for incidents. */
+    private ActionConfig.Webhook callHome(JsonNode node) {
+        if (node.isObject()) {
+            onlyKnown(node, "callHome", "url", "timeout");
+            return webhookTarget(node, "callHome");
+        }
+        String url = text(node, "callHome");
+        URI uri = url == null ? null : httpUrl(url, "callHome");
+        return uri == null ? null : new ActionConfig.Webhook(uri, DEFAULT_WEBHOOK_TIMEOUT_MILLIS);
+    }
+
+    private URI httpUrl(String url, String path) {
         try {
             URI uri = new URI(url);
             if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-                problems.add(path + ".url: not an http or https URL: \"" + url + "\"");
+                problems.add(path + ": not an http or https URL: \"" + url + "\"");
                 return null;
             }
-            return new ActionConfig.Webhook(uri, timeoutMillis);
+            return uri;
         } catch (URISyntaxException e) {
-            problems.add(path + ".url: not a URL: \"" + url + "\" (" + e.getReason() + ")");
+            problems.add(path + ": not a URL: \"" + url + "\" (" + e.getReason() + ")");
             return null;
         }
     }

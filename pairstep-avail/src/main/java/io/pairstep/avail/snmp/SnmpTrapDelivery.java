@@ -2,6 +2,7 @@ package io.pairstep.avail.snmp;
 
 import io.pairstep.avail.alert.Alert;
 import io.pairstep.avail.alert.ComponentAlert;
+import io.pairstep.avail.alert.IncidentAlert;
 import io.pairstep.avail.alert.Delivery;
 import io.pairstep.avail.alert.ThresholdAlert;
 import io.pairstep.avail.config.ActionConfig;
@@ -114,6 +115,10 @@ public final class SnmpTrapDelivery implements Delivery {
         pdu.setType(PDU.TRAP);
         pdu.add(new VariableBinding(SnmpConstants.sysUpTime, new TimeTicks((System.nanoTime() - startNanos) / 10_000_000)));
         switch (alert) {
+            // Incidents are called home, not trapped: their component changes were trapped already.
+            case IncidentAlert incident -> {
+                return;
+            }
             case ComponentAlert component -> {
                 pdu.add(new VariableBinding(SnmpConstants.snmpTrapOID, PairstepMib.notification(component.change())));
                 addCommon(pdu, alert);

@@ -65,6 +65,22 @@ class ConfigParserTest {
     }
 
     @Test
+    void callHomeIsAUrlOrAUrlWithATimeoutAndAWrongOneIsNamed() throws Exception {
+        assertThat(ConfigParser.parse("callHome: \"https://support.example.com/incidents\"\n", "a.yaml").callHome())
+                .isEqualTo(new ActionConfig.Webhook(URI.create("https://support.example.com/incidents"), 5_000));
+        assertThat(ConfigParser.parse("callHome: {url: \"http://127.0.0.1:9/x\", timeout: 2s}\n", "a.yaml").callHome())
+                .isEqualTo(new ActionConfig.Webhook(URI.create("http://127.0.0.1:9/x"), 2_000));
+        assertThat(ConfigParser.parse("actions: []\n", "a.yaml").callHome()).isNull();
+
+        ConfigException wrong = catchThrowableOfType(ConfigException.class,
+                () -> ConfigParser.parse("callHome: \"mailto:ops@example.com\"\n", "a.yaml"));
+        assertThat(wrong.problems()).containsExactly("callHome: not an http or https URL: \"mailto:ops@example.com\"");
+        ConfigException field = catchThrowableOfType(ConfigException.class,
+                () -> ConfigParser.parse("callHome: {url: \"http://h/x\", retries: 3}\n", "a.yaml"));
+        assertThat(field.problems()).containsExactly("callHome.retries: unknown field (known here: url, timeout)");
+    }
+
+    @Test
     void anEmptyFileIsAnEmptyConfiguration() throws Exception {
         assertThat(ConfigParser.parse("", "a.yaml")).isEqualTo(AvailabilityConfig.EMPTY);
         assertThat(ConfigParser.parse("# nothing yet\n", "a.yaml")).isEqualTo(AvailabilityConfig.EMPTY);

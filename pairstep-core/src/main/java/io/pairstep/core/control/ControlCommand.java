@@ -62,4 +62,18 @@ public sealed interface ControlCommand {
 
     /** An operator removes a node that is down, or drained and empty, from the system. */
     record RemoveNode(String node) implements ControlCommand {}
+
+    /**
+     * The controller leader found a fault no unresolved incident records: open one. A second report
+     * of the same fault of the same component opens nothing (it may add a dump file).
+     *
+     * @param timeMillis when the leader saw it, by its clock; the controller reads none
+     */
+    record OpenIncident(IncidentReport report, long timeMillis) implements ControlCommand {}
+
+    /** An operator saw incident {@code id}; {@code by} says who, for the history (may be empty). */
+    record AcknowledgeIncident(long id, String by, long timeMillis) implements ControlCommand {}
+
+    /** The component of incident {@code id} is healed; refused while the controller's state says otherwise. */
+    record ResolveIncident(long id, String how, long timeMillis) implements ControlCommand {}
 }

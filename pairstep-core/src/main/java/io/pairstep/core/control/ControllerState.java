@@ -2,17 +2,20 @@ package io.pairstep.core.control;
 
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
+import io.pairstep.core.control.ControlCommand.AcknowledgeIncident;
 import io.pairstep.core.control.ControlCommand.Bootstrap;
 import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
 import io.pairstep.core.control.ControlCommand.NodeDown;
+import io.pairstep.core.control.ControlCommand.OpenIncident;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.RemoveNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
 import io.pairstep.core.control.ControlCommand.ReplicaDiverged;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
+import io.pairstep.core.control.ControlCommand.ResolveIncident;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -44,8 +47,11 @@ public final class ControllerState {
     private final TreeMap<GroupId, GroupConfig> groups = new TreeMap<>();
     /** Nodes an operator is draining: they get no new replicas and give theirs away. */
     private final TreeSet<String> draining = new TreeSet<>();
+    private final Incidents incidents;
 
-    public ControllerState() {}
+    public ControllerState() {
+        incidents = new Incidents();
+    }
 
     /** Rebuilds a state from its parts, as read from a controller snapshot. */
     public ControllerState(
@@ -56,13 +62,15 @@ public final class ControllerState {
     /** Rebuilds a state from its parts, as read from a controller snapshot. */
     public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
             Collection<ServiceSpec> services, Collection<GroupConfig> groups) {
-        this(systemId, version, controllerLeader, members, services, groups, List.of());
+        this(systemId, version, controllerLeader, members, services, groups, List.of(), List.of(), 1);
     }
 
-    /** Rebuilds a state from its parts, as read from a controller snapshot. */
+    /** Rebuilds a state from all its parts, as read from a controller snapshot. */
     public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
-            Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining) {
+            Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining,
+            Collection<Incident> incidents, long nextIncidentId) {
         this.draining.addAll(draining);
+        this.incidents = new Incidents(incidents, nextIncidentId);
         this.systemId = systemId;
         this.version = version;
         this.controllerLeader = controllerLeader;
@@ -115,6 +123,11 @@ public final class ControllerState {
         return Collections.unmodifiableSortedMap(groups);
     }
 
+    /** The incidents kept: every unresolved one and the latest resolved ones. */
+    public Incidents incidents() {
+        return incidents;
+    }
+
     /** Applies one command. Refused commands leave the state unchanged. */
     public ControlResult apply(ControlCommand command) {
         ControlResult result =
@@ -130,6 +143,9 @@ public final class ControllerState {
                     case GroupHalted halted -> groupHalted(halted);
                     case DrainNode drain -> drain(drain);
                     case RemoveNode remove -> remove(remove);
+                    case OpenIncident open -> incidents.open(open.report(), open.timeMillis());
+                    case AcknowledgeIncident ack -> incidents.acknowledge(ack.id(), ack.by(), ack.timeMillis());
+                    case ResolveIncident resolve -> resolveIncident(resolve);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -434,6 +450,12 @@ public final class ControllerState {
         return ControlResult.CHANGED;
     }
 
+    private ControlResult resolveIncident(ResolveIncident command) {
+        Incident incident = incidents.all().get(command.id());
+        boolean healed = incident != null && IncidentRules.healed(incident, this);
+        return incidents.resolve(command.id(), command.how(), command.timeMillis(), healed);
+    }
+
     /**
      * Gives every group whose primary is live the backups its mode asks for, as syncing replicas
      * on the least loaded live nodes that do not host the group yet.
@@ -673,6 +695,7 @@ public final class ControllerState {
 
     /** Checks the structural invariants; called after every command. */
     public void checkInvariants() {
+        incidents.checkInvariants();
         for (GroupConfig config : groups.values()) {
             Invariants.check(config.epoch() >= 1, "group %s has epoch %d", config.group(), config.epoch());
             Invariants.check(services.containsKey(config.group().service()), "group %s has no service", config.group());
@@ -692,7 +715,8 @@ public final class ControllerState {
 
     /** A deep copy, for simulators and tests that need to keep an old state. */
     public ControllerState copy() {
-        return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values(), draining);
+        return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values(), draining,
+                incidents.all().values(), incidents.nextId());
     }
 
     /** True when every group of every service is fully protected with a live primary. */
@@ -709,6 +733,7 @@ public final class ControllerState {
     public String toString() {
         return "ControllerState{system=" + systemId + ", version=" + version + ", leader=" + controllerLeader + ", members=" + members.values()
                 + ", draining=" + draining
-                + ", groups=" + groups.values() + "}";
+                + ", groups=" + groups.values()
+                + ", incidents=" + incidents.all().values() + "}";
     }
 }

@@ -491,7 +491,7 @@ public final class AdminApi {
         }
     }
 
-    private static boolean sameOrigin(String origin, String host) {
+    static boolean sameOrigin(String origin, String host) {
         int scheme = origin.indexOf("://");
         return host != null && scheme > 0 && origin.substring(scheme + 3).equalsIgnoreCase(host);
     }

@@ -4,6 +4,7 @@ import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Incident;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ServiceSpec;
 import java.lang.reflect.RecordComponent;
@@ -47,10 +48,9 @@ public final class ControlJson {
 
     private ControlJson() {}
 
-    /** The JSON shape of a whole {@link ControllerState}. */
-    record StateJson(
-            String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services, List<GroupConfig> groups,
-            List<String> draining) {}
+    /** The JSON shape of a whole {@link ControllerState}; snapshots from before incidents lack the last two. */
+    record StateJson(String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services,
+            List<GroupConfig> groups, List<String> draining, List<Incident> incidents, long nextIncidentId) {}
 
     @SuppressWarnings("unchecked")
     private static Map<String, Class<? extends ControlCommand>> registry() {
@@ -131,7 +131,9 @@ public final class ControlJson {
                 List.copyOf(state.members().values()),
                 List.copyOf(state.services().values()),
                 List.copyOf(state.groups().values()),
-                List.copyOf(state.draining())));
+                List.copyOf(state.draining()),
+                List.copyOf(state.incidents().all().values()),
+                state.incidents().nextId()));
     }
 
     /** Decodes a state written by {@link #encodeState}; its invariants are checked on the way. */
@@ -140,9 +142,10 @@ public final class ControlJson {
         if (json.members() == null || json.services() == null || json.groups() == null) {
             throw new IllegalArgumentException("malformed controller state: members, services and groups must be arrays");
         }
-        // States written before nodes could be drained have no "draining".
+        // States written before nodes could be drained have no "draining", before incidents no incidents.
         return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups(),
-                json.draining() == null ? List.of() : json.draining());
+                json.draining() == null ? List.of() : json.draining(),
+                json.incidents() == null ? List.of() : json.incidents(), json.nextIncidentId());
     }
 
     private static JsonNode readTree(byte[] bytes, String what) {

@@ -26,6 +26,10 @@ public record Change(String type, String node, String component, String message,
     public static final String REPLICA_INSERTED = "replica-inserted";
     public static final String REPLICA_SYNCED = "replica-synced";
     public static final String REPLICA_REMOVED = "replica-removed";
+    public static final String INCIDENT_OPENED = "incident-opened";
+    public static final String INCIDENT_UPDATED = "incident-updated";
+    public static final String INCIDENT_ACKNOWLEDGED = "incident-acknowledged";
+    public static final String INCIDENT_RESOLVED = "incident-resolved";
 
     public Change {
         Objects.requireNonNull(type, "type");

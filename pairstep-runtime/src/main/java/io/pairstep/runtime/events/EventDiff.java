@@ -5,6 +5,8 @@ import static io.pairstep.runtime.events.Change.fields;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.Incident;
+import io.pairstep.core.control.IncidentState;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
@@ -21,7 +23,7 @@ import java.util.Objects;
  * <p>Pure: the result depends only on the two states, so every node, which applies the same
  * sequence of controller states, derives the same events in the same order. The order inside one
  * diff is fixed too: the controller's leader, then members by id, then services by name, then
- * groups by service and partition.
+ * groups by service and partition, then incidents by id.
  */
 public final class EventDiff {
 
@@ -39,6 +41,7 @@ public final class EventDiff {
         members(before, after, changes);
         services(before, after, changes);
         groups(before, after, changes);
+        incidents(before, after, changes);
         return changes;
     }
 
@@ -207,6 +210,25 @@ public final class EventDiff {
                         component + ": the " + label(replica.role()) + " on " + replica.node() + " is in sync (epoch " + now.epoch() + ")",
                         groupFields(now, "replicaNode", replica.node(), "role", label(replica.role()), "state", label(replica.state()))));
             }
+        }
+    }
+
+    /** An incident opened, or its latest update; pruned incidents go unmentioned. */
+    private static void incidents(ControllerState before, ControllerState after, List<Change> changes) {
+        for (Incident now : after.incidents().all().values()) {
+            Incident was = before.incidents().all().get(now.id());
+            if (was != null && was.history().equals(now.history())) {
+                continue;
+            }
+            String type = was == null ? Change.INCIDENT_OPENED : switch (now.state()) {
+                case ACKNOWLEDGED -> was.state() == IncidentState.ACKNOWLEDGED ? Change.INCIDENT_UPDATED : Change.INCIDENT_ACKNOWLEDGED;
+                case RESOLVED -> Change.INCIDENT_RESOLVED;
+                case OPEN -> Change.INCIDENT_UPDATED;
+            };
+            String message = "incident " + now.id() + " (" + now.kind().label() + " " + now.component() + "): "
+                    + now.history().getLast().message();
+            changes.add(new Change(type, now.component().node(), now.component().toString(), message,
+                    fields("incident", now.id(), "kind", now.kind().label(), "state", now.state().label())));
         }
     }
 

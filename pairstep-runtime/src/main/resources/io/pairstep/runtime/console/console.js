@@ -5,6 +5,8 @@
 const STATUS_POLL_MS = 500;
 const EVENTS_SHOWN_MAX = 500;
 const REPLICAS_BY_MODE = { pair: 2, dmr: 2, tmr: 3, none: 1 };
+const INCIDENTS_POLL_MS = 2000;
+const RESOLVED_INCIDENTS_SHOWN = 5;
 
 let lastStatus = null;
 /** The status document last drawn, as text: an unchanged document is not drawn again. */
@@ -156,9 +158,11 @@ function openStream() {
   stream = new EventSource("/v1/events/stream?since=" + lastSeq);
   stream.onopen = () => { $("events-state").textContent = "live"; };
   stream.onmessage = (message) => {
-    addEvent(JSON.parse(message.data), true);
+    const event = JSON.parse(message.data);
+    addEvent(event, true);
     // Something changed: show it now rather than at the next poll.
     refreshSoon();
+    if (event.type.startsWith("incident-")) loadIncidents();
   };
   stream.onerror = () => {
     $("events-state").textContent = "reconnecting…";
@@ -203,6 +207,70 @@ async function kill(id) {
   }
 }
 
+/** The incidents text last drawn: an unchanged list is not drawn again, so an acknowledge click is never lost. */
+let lastIncidents = "";
+
+async function loadIncidents() {
+  try {
+    const response = await fetch("/v1/incidents", { cache: "no-store" });
+    if (!response.ok) return;
+    const incidents = await response.json();
+    const text = JSON.stringify(incidents);
+    if (text !== lastIncidents) {
+      lastIncidents = text;
+      renderIncidents(incidents);
+    }
+  } catch (e) {
+    // The status poll reports the connection state.
+  }
+}
+
+async function pollIncidents() {
+  await loadIncidents();
+  setTimeout(pollIncidents, INCIDENTS_POLL_MS);
+}
+
+/** Unresolved incidents first, newest first, each with what happened and what to do; then the latest resolved ones. */
+function renderIncidents(incidents) {
+  const unresolved = incidents.filter((i) => i.state !== "resolved").reverse();
+  const resolved = incidents.filter((i) => i.state === "resolved").reverse().slice(0, RESOLVED_INCIDENTS_SHOWN);
+  const open = unresolved.filter((i) => i.state === "open").length;
+  $("incidents-state").textContent = unresolved.length === 0 ? "none open" : open + " open · " + (unresolved.length - open) + " acknowledged";
+  const items = unresolved.map((incident) => el("li", { "data-incident": incident.id, "data-state": incident.state },
+    el("div", { class: "title" }, "#" + incident.id + " " + incident.kind + " · " + incident.component.id,
+      el("span", { class: "badge " + incident.state }, incident.state),
+      el("span", { class: "muted" }, "opened " + new Date(incident.openedAt).toLocaleTimeString([], { hour12: false })),
+      incident.state === "open" ? el("button", { class: "ack", "data-incident": incident.id, title: "someone is on it" }, "acknowledge") : null),
+    el("div", { class: "what" }, incident.what),
+    el("div", { class: "action" }, incident.suggestedAction),
+    el("details", {}, el("summary", {}, "evidence and history"),
+      incident.evidence.dumpFile ? el("div", {}, "dump: " + incident.evidence.dumpFile) : null,
+      incident.evidence.recentEvents.map((line) => el("div", {}, line)),
+      incident.history.map((update) => el("div", {}, update.time + " · " + update.state + " · " + update.message)))));
+  for (const incident of resolved) {
+    const last = incident.history[incident.history.length - 1];
+    items.push(el("li", { "data-incident": incident.id, "data-state": "resolved" },
+      "#" + incident.id + " " + incident.kind + " · " + incident.component.id + " · " + last.message));
+  }
+  $("incidents").replaceChildren(...(items.length ? items : [el("li", { class: "muted", "data-state": "resolved" }, "No incidents.")]));
+}
+
+async function acknowledge(id) {
+  try {
+    const response = await fetch("/v1/incidents/" + encodeURIComponent(id) + "/ack", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ by: "console at " + location.host }) });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      notice("Incident " + id + " acknowledged.", false);
+      loadIncidents();
+    } else {
+      notice("Acknowledge " + id + ": " + (body.error || ("HTTP " + response.status)), true);
+    }
+  } catch (e) {
+    notice("Acknowledge " + id + ": " + e, true);
+  }
+}
+
 async function deploy(form) {
   const data = new FormData(form);
   const request = { name: data.get("name"), example: data.get("example"), mode: data.get("mode"),
@@ -234,5 +302,11 @@ $("nodes").addEventListener("click", (e) => {
   if (button && !button.disabled) kill(button.dataset.node);
 });
 
+$("incidents").addEventListener("click", (e) => {
+  const button = e.target.closest("button.ack");
+  if (button) acknowledge(button.dataset.incident);
+});
+
 pollStatus();
 followEvents();
+pollIncidents();

@@ -15,6 +15,9 @@ import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.IncidentComponent;
+import io.pairstep.core.control.IncidentKind;
+import io.pairstep.core.control.IncidentReport;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
@@ -43,7 +46,17 @@ class ControlJsonTest {
                 new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"),
                 new ControlCommand.ControllerLeader("n3"),
                 new ControlCommand.ReplicaDiverged(new GroupId("kv", 1), 4, "n1", "n3", 77, "output digest 0x1f != 0x2e"),
-                new ControlCommand.GroupHalted(new GroupId("kv", 0), 6, "n2", 90, "two voters disagree, no self-check failed"));
+                new ControlCommand.GroupHalted(new GroupId("kv", 0), 6, "n2", 90, "two voters disagree, no self-check failed"),
+                new ControlCommand.OpenIncident(new IncidentReport(IncidentKind.REPLICA_ISOLATED,
+                        IncidentComponent.replica(new GroupId("kv", 1), "n3"), "outvoted", List.of("e1", "e2 \"q\""), "n3:/d/x.dump",
+                        "read the dump"), 1_763_000_000_000L),
+                new ControlCommand.OpenIncident(new IncidentReport(IncidentKind.NODE_DOWN, IncidentComponent.node("n2"), "down",
+                        List.of(), null, "restart it"), 0),
+                new ControlCommand.AcknowledgeIncident(7, "ops@example.com", 5),
+                new ControlCommand.ResolveIncident(Long.MAX_VALUE, "n2 is up again", 6),
+                new ControlCommand.DrainNode("n4", true),
+                new ControlCommand.DrainNode("n4", false),
+                new ControlCommand.RemoveNode("n4"));
     }
 
     @ParameterizedTest
@@ -200,7 +213,36 @@ class ControlJsonTest {
         String json = new String(ControlJson.encodeState(state), StandardCharsets.UTF_8);
         assertThat(json).doesNotContain("\"primary\"", "\"backup\"", "fullyProtected", "problem", "alive\":false");
         String empty = new String(ControlJson.encodeState(new ControllerState("s", 3, List.of(), List.of(), List.of())), StandardCharsets.UTF_8);
-        assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"controllerLeader\":null,\"members\":[],\"services\":[],\"groups\":[]}");
+        assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"controllerLeader\":null,\"members\":[],\"services\":[],\"groups\":[],\"draining\":[],"
+                + "\"incidents\":[],\"nextIncidentId\":1}");
+    }
+
+    @Test
+    void incidentsRoundTripThroughASnapshotAndASnapshotFromBeforeIncidentsHasNone() {
+        ControllerState state = new ControllerState();
+        state.apply(new Bootstrap("s"));
+        state.apply(new RegisterNode("n1", "a", "b", 1, 0));
+        state.apply(new RegisterNode("n2", "a", "b", 1, 0));
+        state.apply(new NodeDown("n2", 1, "test"));
+        state.apply(new ControlCommand.OpenIncident(new IncidentReport(IncidentKind.NODE_DOWN, IncidentComponent.node("n2"), "down",
+                List.of("evidence"), null, "restart it"), 10));
+        state.apply(new ControlCommand.AcknowledgeIncident(1, "me", 11));
+        state.apply(new RegisterNode("n2", "a", "b", 2, 0));
+        state.apply(new ControlCommand.ResolveIncident(1, "up again", 12));
+        state.apply(new ControlCommand.OpenIncident(new IncidentReport(IncidentKind.GROUP_HALTED,
+                IncidentComponent.group(new GroupId("kv", 0)), "halted", List.of(), null, "look"), 13));
+
+        byte[] bytes = ControlJson.encodeState(state);
+        String json = new String(bytes, StandardCharsets.UTF_8);
+        assertThat(json).doesNotContain("\"resolved\":", "\"group\":null");
+        ControllerState decoded = ControlJson.decodeState(bytes);
+        assertThat(decoded.incidents().all()).isEqualTo(state.incidents().all());
+        assertThat(decoded.incidents().nextId()).isEqualTo(3);
+        assertThat(decoded.incidents().all().get(1L).history()).hasSize(3);
+
+        ControllerState old = ControlJson.decodeState(bytes("{\"systemId\":\"s\",\"version\":3,\"members\":[],\"services\":[],\"groups\":[]}"));
+        assertThat(old.incidents().all()).isEmpty();
+        assertThat(old.incidents().nextId()).isEqualTo(1);
     }
 
     private static byte[] bytes(String text) {

@@ -8,6 +8,9 @@ import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.IncidentComponent;
+import io.pairstep.core.control.IncidentKind;
+import io.pairstep.core.control.IncidentReport;
 import io.pairstep.core.control.ServiceSpec;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -160,5 +163,30 @@ class EventDiffTest {
         apply(new ControlCommand.NodeDown("n1", 1, "gone"));
         assertThat(EventDiff.between(before.copy(), state.copy())).isEqualTo(EventDiff.between(before, state));
         assertThat(EventDiff.between(state, state.copy())).isEmpty();
+    }
+
+    @Test
+    void anIncidentOpenedAcknowledgedAndResolvedIsOneEventEachWithItsId() {
+        threeNodes();
+        apply(new ControlCommand.NodeDown("n3", 1, "lease expired"));
+        IncidentReport report = new IncidentReport(IncidentKind.NODE_DOWN, IncidentComponent.node("n3"), "node n3 is down",
+                List.of(), null, "start it again");
+        List<Change> opened = apply(new ControlCommand.OpenIncident(report, 1_000));
+        assertThat(opened).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.INCIDENT_OPENED);
+            assertThat(c.node()).isEqualTo("n3");
+            assertThat(c.component()).isEqualTo("n3");
+            assertThat(c.message()).isEqualTo("incident 1 (node-down n3): opened: node n3 is down");
+            assertThat(c.fields()).containsEntry("incident", 1L).containsEntry("kind", "node-down").containsEntry("state", "open");
+        });
+        assertThat(types(apply(new ControlCommand.AcknowledgeIncident(1, "ops", 2_000)))).containsExactly(Change.INCIDENT_ACKNOWLEDGED);
+        List<Change> back = apply(new ControlCommand.RegisterNode("n3", "h", "r", 2, 7));
+        assertThat(types(back)).as("the node's own events, no incident event yet").doesNotContain(Change.INCIDENT_RESOLVED);
+        List<Change> resolved = apply(new ControlCommand.ResolveIncident(1, "n3 is up again", 3_000));
+        assertThat(resolved).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.INCIDENT_RESOLVED);
+            assertThat(c.message()).isEqualTo("incident 1 (node-down n3): resolved: n3 is up again");
+            assertThat(c.fields()).containsEntry("state", "resolved");
+        });
     }
 }
