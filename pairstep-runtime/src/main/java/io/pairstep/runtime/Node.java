@@ -480,7 +480,8 @@ public final class Node implements AutoCloseable {
         GroupAgent agent = groupConfig.mode().lockstep()
                 ? new LockstepAgent(group, lockstepSettings, assignment, service, log, writer, config.dataDirectory().resolve("dumps"),
                         new AgentHost())
-                : new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
+                : new ReplicaAgent(group, replicaSettings, assignment, service, config.watchdogMillis(), log, writer,
+                        config.dataDirectory().resolve("dumps"), new AgentHost());
         if (assignment.role() == Role.PRIMARY) {
             // Nobody else could take over: this replica continues from its own durable log.
             writer.barrier().join();

@@ -36,16 +36,33 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         void suspect(String node, boolean connectionClosed, String reason);
     }
 
+    /** How often a primary whose service is busy with one command tells its backup it is alive. */
+    private static final long KEEP_ALIVE_MILLIS = 20;
+
     private final ReplicaCore core;
     private final Host host;
+    /** The service under its watchdog, or null when the node runs services without one. */
+    private final GuardedService guarded;
+    private final java.nio.file.Path dumps;
+    /** True once the crash of the core was handled; agent thread only. */
+    private boolean crashHandled;
     /** The role and state of the last configuration given, for the log; touched only by the node's reconciler. */
     private String configured = "";
 
+    /**
+     * @param watchdogMillis how long one command may run before the replica counts as crashed; 0
+     *     runs the service on the agent thread with no watchdog
+     * @param dumps where the state of a crashed replica is written
+     */
     ReplicaAgent(GroupId group, ReplicaCore.Settings settings, io.pairstep.core.control.ReplicaAssignment identity,
-            io.pairstep.api.Service service, ReplicaLog log, GroupCommitWriter writer, Host host) {
+            io.pairstep.api.Service service, long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, java.nio.file.Path dumps,
+            Host host) {
         super(group, log, writer, "pairstep-replica-");
         this.host = host;
-        this.core = new ReplicaCore(group, identity, service, settings, this);
+        this.dumps = dumps;
+        this.guarded = watchdogMillis <= 0 ? null : new GuardedService(service, "pairstep-service-" + group.service() + "-"
+                + group.partition() + "-e" + identity.sinceEpoch(), watchdogMillis, KEEP_ALIVE_MILLIS, now -> core().keepAlive(now));
+        this.core = new ReplicaCore(group, identity, guarded == null ? service : guarded, settings, this);
     }
 
     ReplicaCore core() {
@@ -104,6 +121,50 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     @Override
     void flushCore(long nowNanos) {
         core.flush(nowNanos);
+        if (core.crashed() != null && !crashHandled) {
+            crashHandled = true;
+            dumpCrash(core.crashed());
+            // This loop ends after this round, so what is pending still goes to disk; the controller
+            // has this replica rebuilt as a new instance, on a fresh thread and service.
+            stop();
+        }
+    }
+
+    /** This replica crashes as if its service had, for fault injection. */
+    java.util.concurrent.CompletableFuture<Boolean> injectCrash() {
+        java.util.concurrent.CompletableFuture<Boolean> done = new java.util.concurrent.CompletableFuture<>();
+        enqueue(() -> {
+            boolean present = !core.removed();
+            core.crash("injected crash (fault crash-replica)");
+            done.complete(present);
+        });
+        return done;
+    }
+
+    /** Writes the state this replica crashed with, for diagnosis, before it is rebuilt. */
+    private void dumpCrash(String reason) {
+        byte[] state;
+        try {
+            state = core.encodeState();
+        } catch (RuntimeException | Error e) {
+            // The service may be broken past snapshotting; the dump then says so.
+            state = new byte[0];
+            reason = reason + "; the state could not be encoded: " + e;
+        }
+        try {
+            java.nio.file.Path file = LockstepAgent.writeDump(dumps, group, core.identity().node(), core.epoch(), "replica crashed: " + reason,
+                    core.lastIndex(), state, List.of());
+            LOG.warn("{}: replica crashed ({}); its state at index {} is dumped to {}", group, reason, core.lastIndex(), file);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.error("{}: replica crashed ({}); cannot write its dump: {}", group, reason, e.toString());
+        }
+    }
+
+    @Override
+    void afterLoop() {
+        if (guarded != null) {
+            guarded.close();
+        }
     }
 
     @Override
@@ -118,9 +179,17 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     @Override
     void failed(Throwable error) {
-        // A broken invariant or a failing service: this replica stops and its partner takes over.
+        // A broken invariant: this replica stops, its partner takes over, and it is rebuilt.
         LOG.error("replica {} stopped: {}", group, error.toString(), error);
-        host.suspect("", false, "replica " + group + " failed: " + error);
+        try {
+            core.crash("replica failed: " + error);
+        } catch (RuntimeException | Error e) {
+            LOG.error("replica {} cannot report its crash: {}", group, e.toString());
+        }
+        if (!crashHandled) {
+            crashHandled = true;
+            dumpCrash("replica failed: " + error);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ public record Change(String type, String node, String component, String message,
     public static final String REPLICA_INSERTED = "replica-inserted";
     public static final String REPLICA_SYNCED = "replica-synced";
     public static final String REPLICA_REMOVED = "replica-removed";
+    /** A command crashed or hung a replica and is quarantined as poison. */
+    public static final String COMMAND_QUARANTINED = "command-quarantined";
 
     public Change {
         Objects.requireNonNull(type, "type");

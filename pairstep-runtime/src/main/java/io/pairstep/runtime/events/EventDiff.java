@@ -6,6 +6,7 @@ import io.pairstep.core.GroupId;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
+import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
@@ -137,6 +138,7 @@ public final class EventDiff {
                 placed(now, changes);
             } else {
                 group(after, was, now, changes);
+                quarantined(was, now, changes);
             }
         }
         for (GroupConfig was : before.groups().values()) {
@@ -187,7 +189,11 @@ public final class EventDiff {
             }
             Member member = after.members().get(old.node());
             boolean nodeGone = member == null || !member.alive() || member.incarnation() != old.incarnation();
-            String why = nodeGone ? "its node is down" : "it stopped acknowledging its primary";
+            // Only a crash report puts a new instance on the same live node in the same step.
+            ReplicaAssignment again = now.replicaOn(old.node());
+            boolean crashed = !nodeGone && again != null && again.incarnation() == old.incarnation();
+            String why = nodeGone ? "its node is down" : crashed ? "it crashed, and is rebuilt on its node"
+                    : "it stopped acknowledging its primary";
             changes.add(new Change(Change.REPLICA_REMOVED, old.node(), component,
                     component + ": the " + label(old.role()) + " on " + old.node() + " was removed: " + why + " (epoch " + now.epoch() + ")",
                     groupFields(now, "replicaNode", old.node(), "role", label(old.role()), "reason", why)));
@@ -207,6 +213,20 @@ public final class EventDiff {
                         component + ": the " + label(replica.role()) + " on " + replica.node() + " is in sync (epoch " + now.epoch() + ")",
                         groupFields(now, "replicaNode", replica.node(), "role", label(replica.role()), "state", label(replica.state()))));
             }
+        }
+    }
+
+    private static void quarantined(GroupConfig was, GroupConfig now, List<Change> changes) {
+        String component = component(now.group());
+        for (QuarantinedCommand poison : now.quarantined()) {
+            if (was.quarantined(poison.session(), poison.sequence()) != null) {
+                continue;
+            }
+            changes.add(new Change(Change.COMMAND_QUARANTINED, poison.node(), component,
+                    component + ": command " + poison.sequence() + " of session " + Long.toHexString(poison.session())
+                            + " is quarantined as poison: it crashed the replica on " + poison.node() + " (" + poison.reason() + ")",
+                    groupFields(now, "session", Long.toHexString(poison.session()), "sequence", poison.sequence(), "payload",
+                            poison.payload(), "replicaNode", poison.node(), "reason", poison.reason())));
         }
     }
 
