@@ -135,24 +135,29 @@ class PoisonCommandTest {
         Recorder out = new Recorder();
         Counter service = new Counter();
         ReplicaCore core = new ReplicaCore(GROUP, PRIMARY, service, ReplicaCore.Settings.defaults(), out);
-        QuarantinedCommand poison = new QuarantinedCommand(42, 1, "crash", 5, "n2", 3, "java.lang.StackOverflowError");
+        QuarantinedCommand poison = new QuarantinedCommand(42, 2, "crash", 5, "n2", 3, "java.lang.StackOverflowError");
         core.configure(new GroupConfig(GROUP, Mode.PAIR, 4, List.of(PRIMARY), null, List.of(poison)), 0);
+        core.onClientCommand(command(1, 1, "fine"), 1000);
+        core.persisted(1);
+        assertThat(out.replies).singleElement().isInstanceOf(Reply.Ok.class);
+        out.replies.clear();
 
-        core.onClientCommand(command(1, 1, "crash"), 1000);
-        core.onClientCommand(command(2, 1, "crash"), 1000);
+        core.onClientCommand(command(2, 2, "crash"), 1000);
+        core.onClientCommand(command(3, 2, "crash"), 1000);
         assertThat(out.replies).hasSize(2).allSatisfy(reply -> {
             assertThat(reply).isInstanceOf(Reply.Rejected.class);
             assertThat(((Reply.Rejected) reply).code()).isEqualTo(Reply.POISON);
             assertThat(((Reply.Rejected) reply).message()).contains("n2", "StackOverflowError");
         });
-        assertThat(service.applied).as("never run").isZero();
-        assertThat(out.persisted).isEmpty();
+        assertThat(service.applied).as("never run").isEqualTo(1);
+        assertThat(out.persisted).hasSize(1);
 
         // The session goes on with its next command, which is ordered and run as usual.
-        core.onClientCommand(command(3, 2, "fine"), 1000);
-        core.persisted(1);
-        assertThat(out.persisted).extracting(LogEntry::sequence).containsExactly(2L);
+        core.onClientCommand(command(4, 3, "fine"), 1000);
+        core.persisted(2);
+        assertThat(out.persisted).extracting(LogEntry::sequence).containsExactly(1L, 3L);
         assertThat(out.replies.getLast()).isInstanceOf(Reply.Ok.class);
+        assertThat(new String(((Reply.Ok) out.replies.getLast()).body(), StandardCharsets.UTF_8)).isEqualTo("2");
         assertThat(core.crashed()).isNull();
         core.checkInvariants();
     }

@@ -189,11 +189,8 @@ public final class EventDiff {
             }
             Member member = after.members().get(old.node());
             boolean nodeGone = member == null || !member.alive() || member.incarnation() != old.incarnation();
-            // Only a crash report puts a new instance on the same live node in the same step.
-            ReplicaAssignment again = now.replicaOn(old.node());
-            boolean crashed = !nodeGone && again != null && again.incarnation() == old.incarnation();
-            String why = nodeGone ? "its node is down" : crashed ? "it crashed, and is rebuilt on its node"
-                    : "it stopped acknowledging its primary";
+            // The controller state does not say which of the two it was; a crash also quarantines its poison, if any.
+            String why = nodeGone ? "its node is down" : "it crashed or stopped acknowledging its primary";
             changes.add(new Change(Change.REPLICA_REMOVED, old.node(), component,
                     component + ": the " + label(old.role()) + " on " + old.node() + " was removed: " + why + " (epoch " + now.epoch() + ")",
                     groupFields(now, "replicaNode", old.node(), "role", label(old.role()), "reason", why)));

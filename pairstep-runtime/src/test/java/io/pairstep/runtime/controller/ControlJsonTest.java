@@ -43,7 +43,10 @@ class ControlJsonTest {
                 new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"),
                 new ControlCommand.ControllerLeader("n3"),
                 new ControlCommand.ReplicaDiverged(new GroupId("kv", 1), 4, "n1", "n3", 77, "output digest 0x1f != 0x2e"),
-                new ControlCommand.GroupHalted(new GroupId("kv", 0), 6, "n2", 90, "two voters disagree, no self-check failed"));
+                new ControlCommand.GroupHalted(new GroupId("kv", 0), 6, "n2", 90, "two voters disagree, no self-check failed"),
+                new ControlCommand.ReplicaCrashed(new GroupId("kv", 0), 3, "n1", 2, 1, "java.lang.StackOverflowError",
+                        new io.pairstep.core.control.QuarantinedCommand(-5, 9, "{\"op\":\"spin\"} ü", 16, "n1", 3, "watchdog")),
+                new ControlCommand.ReplicaCrashed(new GroupId("kv", 1), 4, "n2", 1, 4, "injected", null));
     }
 
     @ParameterizedTest
@@ -156,6 +159,12 @@ class ControlJsonTest {
         state.apply(new NodeDown("n1", 1, "test"));
         // n1's groups failed over; the replacements are syncing backups on n3.
         assertThat(state.groups().values()).anySatisfy(g -> assertThat(g.replicas()).anyMatch(r -> r.state() == ReplicaState.SYNCING));
+        // And kv/1's primary crashed on a command, which is quarantined.
+        io.pairstep.core.control.GroupConfig kv1 = state.groups().get(new GroupId("kv", 1));
+        io.pairstep.core.control.ReplicaAssignment crashed = kv1.primary();
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv1.group(), kv1.epoch(), crashed.node(), crashed.incarnation(),
+                crashed.sinceEpoch(), "overflow", new io.pairstep.core.control.QuarantinedCommand(7, 2, "x", 1, crashed.node(), kv1.epoch(),
+                        "java.lang.StackOverflowError"))).accepted()).isTrue();
 
         byte[] bytes = ControlJson.encodeState(state);
         ControllerState decoded = ControlJson.decodeState(bytes);
@@ -169,7 +178,7 @@ class ControlJsonTest {
         assertThat(ControlJson.encodeState(decoded)).isEqualTo(bytes);
         String json = new String(bytes, StandardCharsets.UTF_8);
         assertThat(json).contains("\"role\":\"PRIMARY\"", "\"state\":\"SYNCING\"", "\"mode\":\"PAIR\"",
-                "\"group\":{\"service\":\"kv\",\"partition\":0}");
+                "\"group\":{\"service\":\"kv\",\"partition\":0}", "\"quarantined\":[{\"session\":7,\"sequence\":2");
 
         // The decoded state behaves like the original.
         ControlCommand next = new RegisterNode("n1", "h1:80", "h1:90", 2, 0);
