@@ -44,6 +44,11 @@ class PoisonIT {
         poisonUnderLoad("pair");
     }
 
+    @Test
+    void tmrQuarantinesAStackOverflowAndAnEndlessLoopWhileServingEverythingElse() throws Exception {
+        poisonUnderLoad("tmr");
+    }
+
     private void poisonUnderLoad(String mode) throws Exception {
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
         System.out.println("PoisonIT " + mode + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");

@@ -49,6 +49,29 @@ final class GuardedService implements Service {
     private volatile Thread worker;
     private boolean abandoned;
 
+    /** How often a replica whose service is busy with one command tells its partners it is alive. */
+    static final long KEEP_ALIVE_MILLIS = 20;
+
+    /**
+     * The service of one hosted replica instance under a watchdog of {@code limitMillis}, or the
+     * service itself when the limit is 0 (no watchdog).
+     */
+    static Service guard(Service service, io.pairstep.core.GroupId group, io.pairstep.core.control.ReplicaAssignment identity,
+            long limitMillis, LongConsumer keepAlive) {
+        if (limitMillis <= 0) {
+            return service;
+        }
+        return new GuardedService(service, "pairstep-service-" + group.service() + "-" + group.partition() + "-e" + identity.sinceEpoch(),
+                limitMillis, KEEP_ALIVE_MILLIS, keepAlive);
+    }
+
+    /** Stops the service thread of {@code service} if it has one. */
+    static void closeIfGuarded(Service service) {
+        if (service instanceof GuardedService guarded) {
+            guarded.close();
+        }
+    }
+
     GuardedService(Service service, String threadName, long limitMillis, long waitSliceMillis, LongConsumer whileWaiting) {
         if (limitMillis < 1 || waitSliceMillis < 1) {
             throw new IllegalArgumentException("the watchdog limit and wait slice must be at least 1 ms");

@@ -478,7 +478,8 @@ public final class Node implements AutoCloseable {
         }
         ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
         GroupAgent agent = groupConfig.mode().lockstep()
-                ? new LockstepAgent(group, lockstepSettings, assignment, service, log, writer, config.dataDirectory().resolve("dumps"),
+                ? new LockstepAgent(group, lockstepSettings, assignment, service, config.watchdogMillis(), log, writer,
+                        config.dataDirectory().resolve("dumps"),
                         new AgentHost())
                 : new ReplicaAgent(group, replicaSettings, assignment, service, config.watchdogMillis(), log, writer,
                         config.dataDirectory().resolve("dumps"), new AgentHost());

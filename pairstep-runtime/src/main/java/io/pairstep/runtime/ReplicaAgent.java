@@ -36,13 +36,10 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         void suspect(String node, boolean connectionClosed, String reason);
     }
 
-    /** How often a primary whose service is busy with one command tells its backup it is alive. */
-    private static final long KEEP_ALIVE_MILLIS = 20;
-
     private final ReplicaCore core;
     private final Host host;
-    /** The service under its watchdog, or null when the node runs services without one. */
-    private final GuardedService guarded;
+    /** The service as the core runs it: under the watchdog, if the node has one. */
+    private final io.pairstep.api.Service service;
     private final java.nio.file.Path dumps;
     /** True once the crash of the core was handled; agent thread only. */
     private boolean crashHandled;
@@ -60,9 +57,8 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         super(group, log, writer, "pairstep-replica-");
         this.host = host;
         this.dumps = dumps;
-        this.guarded = watchdogMillis <= 0 ? null : new GuardedService(service, "pairstep-service-" + group.service() + "-"
-                + group.partition() + "-e" + identity.sinceEpoch(), watchdogMillis, KEEP_ALIVE_MILLIS, now -> core().keepAlive(now));
-        this.core = new ReplicaCore(group, identity, guarded == null ? service : guarded, settings, this);
+        this.service = GuardedService.guard(service, group, identity, watchdogMillis, now -> core().keepAlive(now));
+        this.core = new ReplicaCore(group, identity, this.service, settings, this);
     }
 
     ReplicaCore core() {
@@ -162,9 +158,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     @Override
     void afterLoop() {
-        if (guarded != null) {
-            guarded.close();
-        }
+        GuardedService.closeIfGuarded(service);
     }
 
     @Override

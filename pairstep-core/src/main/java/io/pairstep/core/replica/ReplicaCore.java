@@ -4,6 +4,7 @@ import io.pairstep.api.ApplicationException;
 import io.pairstep.api.Service;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
+import io.pairstep.core.ServiceCrashed;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.QuarantinedCommand;
@@ -244,8 +245,8 @@ public final class ReplicaCore {
             reply = apply(entry);
         } catch (ServiceCrashed e) {
             // The entry is neither persisted nor sent: only this replica's state saw it.
-            crash(e.reason, new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
-                    command.payload().length, identity.node(), config.epoch(), e.reason));
+            crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
+                    command.payload().length, identity.node(), config.epoch(), e.reason()));
             return;
         }
         out.persist(entry);
@@ -402,7 +403,7 @@ public final class ReplicaCore {
                 apply(entry);
             } catch (ServiceCrashed e) {
                 // The primary ran this entry fine, so the fault is this replica's, not the command's.
-                crash(e.reason + " at entry " + entry.index(), null);
+                crash(e.reason() + " at entry " + entry.index(), null);
                 return;
             }
             out.persist(entry);
@@ -703,16 +704,6 @@ public final class ReplicaCore {
         }
         sessions.record(entry.session(), entry.sequence(), entry.index(), reply);
         return reply;
-    }
-
-    /** Carries a crash of the service out of {@link #apply} to the input that caused it. */
-    private static final class ServiceCrashed extends RuntimeException {
-        final String reason;
-
-        ServiceCrashed(String reason) {
-            super(reason, null, false, false);
-            this.reason = reason;
-        }
     }
 
     private static String truncate(String message) {
