@@ -236,7 +236,7 @@ class LockstepIT {
         throw new AssertionError("no group kv/0 in the status");
     }
 
-    private static List<Path> dumpFiles(Path dumps) throws IOException {
+    static List<Path> dumpFiles(Path dumps) throws IOException {
         if (!Files.isDirectory(dumps)) {
             return List.of();
         }

@@ -44,7 +44,10 @@ final class GuardedService implements Service {
     private final long limitNanos;
     private final long waitSliceNanos;
     private final LongConsumer whileWaiting;
+    /** Runs the commands under the watchdog; null when there is none. */
     private final ExecutorService executor;
+    /** Fault injection ({@code fault slow}): how long to wait before each command. */
+    private volatile long delayMillis;
     /** The thread that runs the commands, once started; read by the agent thread to abandon it. */
     private volatile Thread worker;
     private boolean abandoned;
@@ -53,35 +56,25 @@ final class GuardedService implements Service {
     static final long KEEP_ALIVE_MILLIS = 20;
 
     /**
-     * The service of one hosted replica instance under a watchdog of {@code limitMillis}, or the
-     * service itself when the limit is 0 (no watchdog).
+     * The service of one hosted replica instance under a watchdog of {@code limitMillis}; with a
+     * limit of 0 (no watchdog) it runs on the caller's thread.
      */
-    static Service guard(Service service, io.pairstep.core.GroupId group, io.pairstep.core.control.ReplicaAssignment identity,
+    static GuardedService guard(Service service, io.pairstep.core.GroupId group, io.pairstep.core.control.ReplicaAssignment identity,
             long limitMillis, LongConsumer keepAlive) {
-        if (limitMillis <= 0) {
-            return service;
-        }
         return new GuardedService(service, "pairstep-service-" + group.service() + "-" + group.partition() + "-e" + identity.sinceEpoch(),
                 limitMillis, KEEP_ALIVE_MILLIS, keepAlive);
     }
 
-    /** Stops the service thread of {@code service} if it has one. */
-    static void closeIfGuarded(Service service) {
-        if (service instanceof GuardedService guarded) {
-            guarded.close();
-        }
-    }
-
     GuardedService(Service service, String threadName, long limitMillis, long waitSliceMillis, LongConsumer whileWaiting) {
-        if (limitMillis < 1 || waitSliceMillis < 1) {
-            throw new IllegalArgumentException("the watchdog limit and wait slice must be at least 1 ms");
+        if (limitMillis < 0 || waitSliceMillis < 1) {
+            throw new IllegalArgumentException("the watchdog limit must be 0 (none) or more, and the wait slice at least 1 ms");
         }
         this.service = service;
         this.threadName = threadName;
         this.limitNanos = TimeUnit.MILLISECONDS.toNanos(limitMillis);
         this.waitSliceNanos = TimeUnit.MILLISECONDS.toNanos(waitSliceMillis);
         this.whileWaiting = whileWaiting;
-        this.executor = Executors.newSingleThreadExecutor(task -> {
+        this.executor = limitMillis == 0 ? null : Executors.newSingleThreadExecutor(task -> {
             Thread thread = new Thread(task, threadName);
             thread.setDaemon(true);
             worker = thread;
@@ -93,6 +86,13 @@ final class GuardedService implements Service {
     public byte[] apply(byte[] command, Context context) throws ApplicationException {
         if (abandoned) {
             throw new WatchdogExpired("the service's thread was abandoned by the watchdog; the replica must be rebuilt");
+        }
+        long delay = delayMillis;
+        if (delay > 0) {
+            sleep(delay);
+        }
+        if (executor == null) {
+            return service.apply(command, context);
         }
         long started = System.nanoTime();
         Future<byte[]> result = executor.submit(() -> service.apply(command, context));
@@ -113,6 +113,22 @@ final class GuardedService implements Service {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while the service ran a command", interrupted);
             }
+        }
+    }
+
+    /** From now on each command waits {@code millis} before it runs, as on a slow machine; 0 clears it. */
+    void delay(long millis) {
+        if (millis < 0) {
+            throw new IllegalArgumentException("a delay must be >= 0 ms, got " + millis);
+        }
+        delayMillis = millis;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -140,7 +156,9 @@ final class GuardedService implements Service {
 
     /** Stops the thread when the replica goes away; an abandoned one stays as it is. */
     void close() {
-        executor.shutdown();
+        if (executor != null) {
+            executor.shutdown();
+        }
     }
 
     @Override

@@ -46,7 +46,7 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     private final LockstepCore core;
     /** The service as the core runs it: under the watchdog, if the node has one. */
-    private final io.pairstep.api.Service service;
+    private final GuardedService service;
     private final Host host;
     private final Path dumps;
     /** The epoch of the last configuration applied; for the dump file. Agent thread only. */
@@ -194,8 +194,13 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         }
     }
 
-    /** This member crashes as if its service had, for fault injection. */
-    CompletableFuture<Boolean> injectCrash() {
+    @Override
+    public void slowDown(long millis) {
+        service.delay(millis);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> injectCrash() {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         enqueue(() -> {
             boolean present = !core.removed();
@@ -229,7 +234,7 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     /** Inputs left behind would only complete futures: run them, so that no caller waits for nothing. */
     @Override
     void afterLoop() {
-        GuardedService.closeIfGuarded(service);
+        service.close();
         Runnable input;
         while ((input = pollLeftover()) != null) {
             try {

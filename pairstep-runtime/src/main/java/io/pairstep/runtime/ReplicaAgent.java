@@ -39,7 +39,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     private final ReplicaCore core;
     private final Host host;
     /** The service as the core runs it: under the watchdog, if the node has one. */
-    private final io.pairstep.api.Service service;
+    private final GuardedService service;
     private final java.nio.file.Path dumps;
     /** True once the crash of the core was handled; agent thread only. */
     private boolean crashHandled;
@@ -126,8 +126,13 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         }
     }
 
-    /** This replica crashes as if its service had, for fault injection. */
-    java.util.concurrent.CompletableFuture<Boolean> injectCrash() {
+    @Override
+    public void slowDown(long millis) {
+        service.delay(millis);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<Boolean> injectCrash() {
         java.util.concurrent.CompletableFuture<Boolean> done = new java.util.concurrent.CompletableFuture<>();
         enqueue(() -> {
             boolean present = !core.removed();
@@ -158,7 +163,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     @Override
     void afterLoop() {
-        GuardedService.closeIfGuarded(service);
+        service.close();
     }
 
     @Override
