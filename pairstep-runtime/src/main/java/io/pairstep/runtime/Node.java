@@ -322,6 +322,21 @@ public final class Node implements AutoCloseable {
         });
     }
 
+    /** How often a crash report is tried before the node gives up (the controller may be electing). */
+    private static final int CRASH_REPORT_ATTEMPTS = 50;
+
+    private void proposeUntilAnswered(ControlCommand command, int attemptsLeft) {
+        propose(command).whenComplete((result, error) -> {
+            if (error != null && attemptsLeft > 1) {
+                try {
+                    scheduler.schedule(() -> proposeUntilAnswered(command, attemptsLeft - 1), 200, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // Closing: the report goes with the node.
+                }
+            }
+        });
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Liveness
 
@@ -701,7 +716,12 @@ public final class Node implements AutoCloseable {
 
         @Override
         public void propose(ControlCommand command) {
-            Node.this.propose(command);
+            if (command instanceof ControlCommand.ReplicaCrashed) {
+                // A crashed replica acts on nothing more, so nobody would report it again: retry until answered.
+                proposeUntilAnswered(command, CRASH_REPORT_ATTEMPTS);
+            } else {
+                Node.this.propose(command);
+            }
         }
 
         @Override

@@ -381,22 +381,29 @@ public final class ControllerState {
         if (config == null) {
             return ControlResult.refused("unknown group " + command.group());
         }
-        ReplicaAssignment replica = config.replicaOn(command.node());
-        if (config.epoch() != command.epoch()
-                || replica == null
-                || replica.incarnation() != command.incarnation()
-                || replica.sinceEpoch() != command.sinceEpoch()
-                || !isAlive(replica)) {
-            return ControlResult.refused("stale crash report for " + command.group() + " at epoch " + command.epoch());
-        }
         List<QuarantinedCommand> quarantined = new ArrayList<>(config.quarantined());
-        if (command.poison() != null && config.quarantined(command.poison().session(), command.poison().sequence()) == null) {
+        boolean newPoison = command.poison() != null && config.quarantined(command.poison().session(), command.poison().sequence()) == null;
+        if (newPoison) {
             quarantined.add(command.poison());
             while (quarantined.size() > GroupConfig.QUARANTINED_MAX) {
                 quarantined.remove(0);
             }
         }
         long epoch = config.epoch() + 1;
+        // Judged by the instance, not the epoch: the group may have changed for other reasons since
+        // the crash (a backup caught up), and the crashed replica reports only once.
+        ReplicaAssignment replica = config.replicaOn(command.node());
+        if (replica == null
+                || replica.incarnation() != command.incarnation()
+                || replica.sinceEpoch() != command.sinceEpoch()
+                || !isAlive(replica)) {
+            if (!newPoison) {
+                return ControlResult.refused("stale crash report for " + command.group() + " at epoch " + command.epoch());
+            }
+            // The replica was replaced meanwhile, but the command is still poison: its retries are refused from now on.
+            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, config.replicas(), config.halted(), quarantined));
+            return ControlResult.CHANGED;
+        }
         ReplicaAssignment successor = replica.role() == Role.PRIMARY ? promotable(config) : null;
         List<ReplicaAssignment> replicas = new ArrayList<>();
         for (ReplicaAssignment r : config.replicas()) {

@@ -392,6 +392,8 @@ public final class LockstepCore {
             // The orderer runs a command before any other member sees it: only this member's state did.
             crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
                     command.payload().length, identity.node(), config.epoch(), e.reason()));
+            // Its client asks again, and meets the quarantine at the replica that takes over.
+            out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
             return;
         }
         out.persist(entry);

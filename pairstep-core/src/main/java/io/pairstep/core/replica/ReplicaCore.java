@@ -247,6 +247,8 @@ public final class ReplicaCore {
             // The entry is neither persisted nor sent: only this replica's state saw it.
             crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
                     command.payload().length, identity.node(), config.epoch(), e.reason()));
+            // Its client asks again, and meets the quarantine at the replica that takes over.
+            out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
             return;
         }
         out.persist(entry);

@@ -226,6 +226,19 @@ class ControllerStateTest {
     }
 
     @Test
+    void aCrashReportCountsForItsInstanceWhateverChangedInTheGroupSince() {
+        ReplicaAssignment primary = kv0().primary();
+        long epochAtCrash = kv0().epoch();
+        state.apply(new ControlCommand.ControllerLeader("n3"));
+        state.apply(crashOf(kv0().backup(), null));
+        assertThat(kv0().epoch()).isGreaterThan(epochAtCrash);
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv0, epochAtCrash, primary.node(), primary.incarnation(),
+                primary.sinceEpoch(), "crash", poison(4, primary.node(), epochAtCrash))).changed()).isTrue();
+        assertThat(kv0().primary().sameInstance(primary)).as("replaced by a new instance").isFalse();
+        assertThat(kv0().quarantined(7, 4)).isNotNull();
+    }
+
+    @Test
     void aCrashedBackupIsRebuiltOnItsNodeAndNothingIsQuarantined() {
         ReplicaAssignment primary = kv0().primary();
         ReplicaAssignment backup = kv0().backup();
@@ -250,18 +263,22 @@ class ControllerStateTest {
     @Test
     void aStaleCrashReportChangesNothingAndTheQuarantineIsBounded() {
         ReplicaAssignment primary = kv0().primary();
-        ControlCommand.ReplicaCrashed stale = new ControlCommand.ReplicaCrashed(kv0, kv0().epoch(), primary.node(),
-                primary.incarnation(), primary.sinceEpoch() + 5, "crash", poison(1, primary.node(), 1));
         GroupConfig before = kv0();
-        assertThat(state.apply(stale).accepted()).isFalse();
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv0, kv0().epoch(), primary.node(), primary.incarnation(),
+                primary.sinceEpoch() + 5, "crash", null)).accepted()).as("an instance that is not in the group").isFalse();
         assertThat(kv0()).isEqualTo(before);
+        // A replaced instance's poison is still poison: quarantined, and nothing else changes.
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv0, kv0().epoch() - 1, primary.node(), primary.incarnation(),
+                primary.sinceEpoch() + 5, "crash", poison(99, primary.node(), 1))).changed()).isTrue();
+        assertThat(kv0().replicas()).isEqualTo(before.replicas());
+        assertThat(kv0().quarantined(7, 99)).isNotNull();
         for (int i = 1; i <= GroupConfig.QUARANTINED_MAX + 3; i++) {
             ReplicaAssignment current = kv0().primary();
             assertThat(state.apply(crashOf(current, poison(i, current.node(), kv0().epoch()))).accepted()).isTrue();
             state.apply(new ReplicaCaughtUp(kv0, kv0().epoch(), kv0().backup().node(), kv0().backup().incarnation()));
         }
         assertThat(kv0().quarantined()).hasSize(GroupConfig.QUARANTINED_MAX);
-        assertThat(kv0().quarantined(7, 1)).as("the oldest is forgotten first").isNull();
+        assertThat(kv0().quarantined(7, 99)).as("the oldest is forgotten first").isNull();
         assertThat(kv0().quarantined(7, GroupConfig.QUARANTINED_MAX + 3)).isNotNull();
     }
 }

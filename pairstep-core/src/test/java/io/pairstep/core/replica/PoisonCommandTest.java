@@ -107,8 +107,8 @@ class PoisonCommandTest {
         assertThat(crash.poison().sequence()).isEqualTo(2);
         assertThat(crash.poison().payload()).isEqualTo("crash");
         assertThat(crash.poison().reason()).contains("StackOverflowError");
-        assertThat(out.replies).as("the client waiting for the first command is told to ask again")
-                .containsExactly(new Reply.NotPrimary(1, ""));
+        assertThat(out.replies).as("the clients of both commands are told to ask again")
+                .containsExactly(new Reply.NotPrimary(1, ""), new Reply.NotPrimary(1, ""));
 
         core.onClientCommand(command(3, 3, "fine"), 1000);
         assertThat(out.replies.getLast()).isInstanceOf(Reply.NotPrimary.class);
