@@ -11,7 +11,10 @@ import io.pairstep.core.replica.ReplicaOutput;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.runtime.storage.GroupCommitWriter;
 import io.pairstep.runtime.storage.ReplicaLog;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +43,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     private final Host host;
     /** The service as the core runs it: under the watchdog, if the node has one. */
     private final GuardedService service;
-    private final java.nio.file.Path dumps;
+    private final Path dumps;
     /** True once the crash of the core was handled; agent thread only. */
     private boolean crashHandled;
     /** The role and state of the last configuration given, for the log; touched only by the node's reconciler. */
@@ -52,7 +55,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
      * @param dumps where the state of a crashed replica is written
      */
     ReplicaAgent(GroupId group, ReplicaCore.Settings settings, io.pairstep.core.control.ReplicaAssignment identity,
-            io.pairstep.api.Service service, long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, java.nio.file.Path dumps,
+            io.pairstep.api.Service service, long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, Path dumps,
             Host host) {
         super(group, log, writer, "pairstep-replica-");
         this.host = host;
@@ -132,8 +135,8 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     }
 
     @Override
-    public java.util.concurrent.CompletableFuture<Boolean> injectCrash() {
-        java.util.concurrent.CompletableFuture<Boolean> done = new java.util.concurrent.CompletableFuture<>();
+    public CompletableFuture<Boolean> injectCrash() {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
         enqueue(() -> {
             boolean present = !core.removed();
             core.crash("injected crash (fault crash-replica)");
@@ -153,10 +156,10 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
             reason = reason + "; the state could not be encoded: " + e;
         }
         try {
-            java.nio.file.Path file = LockstepAgent.writeDump(dumps, group, core.identity().node(), core.epoch(), "replica crashed: " + reason,
+            Path file = LockstepAgent.writeDump(dumps, group, core.identity().node(), core.epoch(), "replica crashed: " + reason,
                     core.lastIndex(), state, List.of());
             LOG.warn("{}: replica crashed ({}); its state at index {} is dumped to {}", group, reason, core.lastIndex(), file);
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             LOG.error("{}: replica crashed ({}); cannot write its dump: {}", group, reason, e.toString());
         }
     }
