@@ -21,9 +21,11 @@ import tools.jackson.databind.JsonNode;
 @Command(name = "fault", mixinStandardHelpOptions = true,
         description = {"Injects faults: kill-node, pause-node and resume-node signal a node's process on this machine",
                 "(the pid comes from DIR/cluster.json (--dir) or from the status document (--cluster));",
-                "corrupt, diverge and self-check damage one member of a dmr or tmr group through the admin API."},
+                "corrupt, diverge and self-check damage one member of a dmr or tmr group, crash-replica and slow one replica",
+                "of any group, through the admin API."},
         subcommands = {FaultCommand.KillNode.class, FaultCommand.PauseNode.class, FaultCommand.ResumeNode.class,
-                FaultCommand.Corrupt.class, FaultCommand.Diverge.class, FaultCommand.SelfCheck.class})
+                FaultCommand.Corrupt.class, FaultCommand.Diverge.class, FaultCommand.SelfCheck.class, FaultCommand.CrashReplica.class,
+                FaultCommand.Slow.class})
 public final class FaultCommand implements Runnable {
 
     @Spec
@@ -161,7 +163,7 @@ public final class FaultCommand implements Runnable {
         @Mixin
         SystemOptions system = new SystemOptions();
 
-        @Parameters(index = "0", paramLabel = "SERVICE", description = "The service, in mode dmr or tmr.")
+        @Parameters(index = "0", paramLabel = "SERVICE", description = "The service (corrupt, diverge, self-check: in mode dmr or tmr).")
         String service;
 
         @CommandLine.Option(names = "--partition", paramLabel = "P", description = "The partition (default ${DEFAULT-VALUE}).")
@@ -233,6 +235,38 @@ public final class FaultCommand implements Runnable {
         @Override
         String kind() {
             return "self-check";
+        }
+    }
+
+    @Command(name = "crash-replica", mixinStandardHelpOptions = true,
+            description = {"Crashes a replica (any mode) as if its service had; its node stays up. The replica's state is dumped",
+                    "under the node's DATA/dumps/, and it is rebuilt on its node from a partner."})
+    static final class CrashReplica extends MemberFault {
+        @Override
+        String kind() {
+            return "crash-replica";
+        }
+    }
+
+    @Command(name = "slow", mixinStandardHelpOptions = true,
+            description = "Delays each command of a replica (any mode) by --ms milliseconds, until cleared with --ms 0.")
+    static final class Slow extends MemberFault {
+
+        @CommandLine.Option(names = "--ms", paramLabel = "N", required = true,
+                description = "The delay per command in milliseconds, 0 to 60000; 0 clears it.")
+        long millis;
+
+        @Override
+        String kind() {
+            return "slow";
+        }
+
+        @Override
+        String extraQuery() {
+            if (millis < 0 || millis > 60_000) {
+                throw new CliException("--ms must be between 0 and 60000, got " + millis, ExitCodes.USAGE);
+            }
+            return "&ms=" + millis;
         }
     }
 }

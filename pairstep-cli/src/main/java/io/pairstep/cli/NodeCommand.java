@@ -62,6 +62,12 @@ public final class NodeCommand implements Callable<Integer> {
                     "keeps its last good configuration. Without this option the node runs no availability manager."})
     Path availability;
 
+    @Option(names = "--watchdog-ms", paramLabel = "MS", defaultValue = "" + NodeConfig.WATCHDOG_MILLIS_DEFAULT,
+            description = {"How long a service may run one command (default: ${DEFAULT-VALUE}). A command that runs longer, or",
+                    "throws an Error such as StackOverflowError, is quarantined as poison and its replica rebuilt;",
+                    "0 runs services without a watchdog (a hung command then stalls its group)."})
+    long watchdogMillis;
+
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
@@ -90,6 +96,9 @@ public final class NodeCommand implements Callable<Integer> {
         if (maxCommandBytes < 1) {
             throw usage("--max-command-bytes must be >= 1, got " + maxCommandBytes);
         }
+        if (watchdogMillis < 0) {
+            throw usage("--watchdog-ms must be 0 (no watchdog) or more, got " + watchdogMillis);
+        }
         String systemId = system == null || system.isBlank() ? null : system.trim();
         Path dataDir = data.toAbsolutePath().normalize();
         try {
@@ -102,7 +111,7 @@ public final class NodeCommand implements Callable<Integer> {
         }
         return new NodeConfig(nodeId, dataDir, bindable(httpAddr, "--http"), bindable(rpcAddr, "--rpc"),
                 seedList, systemId, fsyncPolicy, maxCommandBytes,
-                availability == null ? null : availability.toAbsolutePath().normalize());
+                availability == null ? null : availability.toAbsolutePath().normalize(), watchdogMillis);
     }
 
     static String checkNodeId(String value, String what) {

@@ -42,6 +42,23 @@ class FaultCommandTest {
     }
 
     @Test
+    void slowNeedsADelayInRangeAndSendsNothingOtherwise() {
+        ClusterFileTest.sample(dir).write(dir);
+        Cli missing = Cli.run("fault", "slow", "kv", "--node", "n1", "--dir", dir.toString());
+        assertThat(missing.exit()).isEqualTo(ExitCodes.USAGE);
+        assertThat(missing.err()).contains("Missing required option: '--ms=N'");
+        for (String ms : List.of("-1", "60001")) {
+            Cli r = Cli.run("fault", "slow", "kv", "--node", "n1", "--ms", ms, "--dir", dir.toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(ExitCodes.USAGE);
+            assertThat(r.err()).isEqualTo("pairstep fault slow: --ms must be between 0 and 60000, got " + ms
+                    + " (see 'pairstep fault slow --help')\n");
+        }
+        Cli crash = Cli.run("fault", "crash-replica", "kv", "--dir", dir.toString());
+        assertThat(crash.exit()).isEqualTo(ExitCodes.USAGE);
+        assertThat(crash.err()).contains("Missing required option: '--node=ID'");
+    }
+
+    @Test
     void clusterStopToleratesDeadPids() throws Exception {
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();

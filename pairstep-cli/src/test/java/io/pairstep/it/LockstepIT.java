@@ -13,12 +13,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +32,6 @@ import tools.jackson.databind.JsonNode;
 class LockstepIT {
 
     private static final int CLIENTS = 4;
-    private static final int KEYS_PER_CLIENT = 8;
 
     @TempDir
     Path dir;
@@ -69,7 +65,7 @@ class LockstepIT {
             system.deploy("kv", "kv", "tmr", 1);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
-                Load load = new Load(client, seed);
+                KvModelLoad load = new KvModelLoad(client, "kv", CLIENTS, seed);
                 load.start();
                 await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
                 long epochBefore = group(system).get("epoch").asLong();
@@ -119,7 +115,7 @@ class LockstepIT {
             system.deploy("kv", "kv", "dmr", 1);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv in dmr with two members in sync").isTrue();
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(5)))) {
-                Load load = new Load(client, seed);
+                KvModelLoad load = new KvModelLoad(client, "kv", CLIENTS, seed);
                 load.start();
                 await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
                 assertThat(load.errors).as("client errors before the fault").isEmpty();
@@ -154,7 +150,7 @@ class LockstepIT {
             system.deploy("kv", "kv", mode, 1);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv in %s with %d members in sync", mode, members).isTrue();
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
-                Load load = new Load(client, seed);
+                KvModelLoad load = new KvModelLoad(client, "kv", CLIENTS, seed);
                 load.start();
                 await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
                 String previous = null;
@@ -240,84 +236,12 @@ class LockstepIT {
         throw new AssertionError("no group kv/0 in the status");
     }
 
-    private static List<Path> dumpFiles(Path dumps) throws IOException {
+    static List<Path> dumpFiles(Path dumps) throws IOException {
         if (!Files.isDirectory(dumps)) {
             return List.of();
         }
         try (Stream<Path> files = Files.list(dumps)) {
             return files.filter(f -> f.getFileName().toString().endsWith(".dump")).sorted().toList();
-        }
-    }
-
-    /** Clients that each increment their own keys and check every answer against their model. */
-    private static final class Load {
-        final PairstepClient client;
-        final long seed;
-        final AtomicBoolean running = new AtomicBoolean(true);
-        final AtomicLong acknowledged = new AtomicLong();
-        final List<String> wrong = Collections.synchronizedList(new ArrayList<>());
-        final List<String> errors = Collections.synchronizedList(new ArrayList<>());
-        /** Each key's value as its owner computed it; written by its owner only, read after stop. */
-        final Map<String, Long> model = Collections.synchronizedMap(new HashMap<>());
-        final List<Thread> threads = new ArrayList<>();
-
-        Load(PairstepClient client, long seed) {
-            this.client = client;
-            this.seed = seed;
-        }
-
-        void start() {
-            for (int c = 0; c < CLIENTS; c++) {
-                int id = c;
-                Thread thread = new Thread(() -> run(id), "lockstep-it-client-" + c);
-                threads.add(thread);
-                thread.start();
-            }
-        }
-
-        void run(int id) {
-            Random random = new Random(seed + id);
-            Map<String, Long> mine = new HashMap<>();
-            while (running.get()) {
-                String key = "c" + id + "k" + random.nextInt(KEYS_PER_CLIENT);
-                long expected;
-                String command;
-                if (random.nextInt(5) == 0) {
-                    command = "{\"op\":\"get\",\"key\":\"" + key + "\"}";
-                    expected = mine.getOrDefault(key, Long.MIN_VALUE);
-                } else {
-                    long by = 1 + random.nextInt(9);
-                    command = "{\"op\":\"incr\",\"key\":\"" + key + "\",\"by\":" + by + "}";
-                    expected = mine.getOrDefault(key, 0L) + by;
-                }
-                String want = expected == Long.MIN_VALUE ? "{\"value\":null}" : "{\"value\":" + expected + "}";
-                String got;
-                try {
-                    got = LedgerLoad.call(client, "kv", key, command);
-                } catch (RuntimeException e) {
-                    errors.add(command + " -> " + e);
-                    // The command may or may not have been applied: the model of this key is lost.
-                    running.set(false);
-                    return;
-                }
-                acknowledged.incrementAndGet();
-                if (!got.equals(want)) {
-                    wrong.add(command + " -> " + got + ", expected " + want);
-                    running.set(false);
-                    return;
-                }
-                if (expected != Long.MIN_VALUE) {
-                    mine.put(key, expected);
-                    model.put(key, expected);
-                }
-            }
-        }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            for (Thread thread : threads) {
-                thread.join();
-            }
         }
     }
 }

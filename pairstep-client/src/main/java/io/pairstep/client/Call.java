@@ -306,6 +306,10 @@ final class Call implements NodeConnection.Pending {
             attempt();
             return;
         }
+        if (Reply.POISON.equals(rejected.code())) {
+            finish(new PairstepException(PairstepException.POISON, rejected.message()), false);
+            return;
+        }
         finish(new PairstepException(PairstepException.REJECTED, rejected.code() + ": " + rejected.message()), false);
     }
 

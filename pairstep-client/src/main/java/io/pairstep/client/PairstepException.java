@@ -15,6 +15,12 @@ public class PairstepException extends RuntimeException {
     public static final String UNAVAILABLE = "UNAVAILABLE";
     /** A protocol refusal such as {@code SESSION_EXPIRED}; the command was not run. The message starts with the code. */
     public static final String REJECTED = "REJECTED";
+    /**
+     * The command is a poison command: it crashed or hung a replica of its group, so it is
+     * quarantined and never run again; the state is as if it never arrived. Retrying it gets the
+     * same answer.
+     */
+    public static final String POISON = "POISON";
     /** The client was closed before the call ended. */
     public static final String CLOSED = "CLOSED";
 
@@ -30,7 +36,7 @@ public class PairstepException extends RuntimeException {
         this.code = Objects.requireNonNull(code, "code");
     }
 
-    /** One of {@link #APPLICATION_ERROR}, {@link #UNKNOWN_SERVICE}, {@link #UNAVAILABLE}, {@link #REJECTED}, {@link #CLOSED}. */
+    /** One of {@link #APPLICATION_ERROR}, {@link #UNKNOWN_SERVICE}, {@link #UNAVAILABLE}, {@link #REJECTED}, {@link #POISON}, {@link #CLOSED}. */
     public String code() {
         return code;
     }

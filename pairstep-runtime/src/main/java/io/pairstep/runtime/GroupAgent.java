@@ -28,4 +28,13 @@ interface GroupAgent {
     void clientCommand(ClientCommand command);
 
     void connectionLost(String node);
+
+    /**
+     * Fault injection ({@code fault crash-replica}): the replica crashes as if its service had, and is
+     * dumped and rebuilt. Completes with false when it had already left its group.
+     */
+    java.util.concurrent.CompletableFuture<Boolean> injectCrash();
+
+    /** Fault injection ({@code fault slow}): each command waits {@code millis} before it runs; 0 clears it. */
+    void slowDown(long millis);
 }

@@ -141,6 +141,7 @@ final class HttpGateway implements AutoCloseable {
                         error(ctx, 422, "APPLICATION_ERROR", message);
                     }
                 }
+                case "POISON" -> error(ctx, 422, "POISON", failure.getMessage());
                 case "UNKNOWN_SERVICE" -> error(ctx, 404, "UNKNOWN_SERVICE", failure.getMessage());
                 case "TOO_LARGE" -> error(ctx, 413, "TOO_LARGE", failure.getMessage());
                 case "UNAVAILABLE" -> error(ctx, 503, "UNAVAILABLE", failure.getMessage());

@@ -48,18 +48,29 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     }
 
     private final LockstepCore core;
+    /** The service as the core runs it: under the watchdog, if the node has one. */
+    private final GuardedService service;
     private final Host host;
     private final Path dumps;
     /** The epoch of the last configuration applied; for the dump file. Agent thread only. */
     private long epoch;
     private String configured = "";
 
+    /**
+     * @param watchdogMillis how long one command may run before the member counts as crashed; 0
+     *     runs the service on the agent thread with no watchdog
+     */
     LockstepAgent(GroupId group, LockstepCore.Settings settings, ReplicaAssignment identity, io.pairstep.api.Service service,
-            ReplicaLog log, GroupCommitWriter writer, Path dumps, Host host) {
+            long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, Path dumps, Host host) {
         super(group, log, writer, "pairstep-lockstep-");
         this.host = host;
         this.dumps = dumps;
-        this.core = new LockstepCore(group, identity, service, settings, this);
+        this.service = GuardedService.guard(service, group, identity, watchdogMillis, now -> core().keepAlive(now));
+        this.core = new LockstepCore(group, identity, this.service, settings, this);
+    }
+
+    private LockstepCore core() {
+        return core;
     }
 
     @Override
@@ -179,6 +190,27 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     @Override
     void flushCore(long nowNanos) {
         core.flush(nowNanos);
+        if (core.crashed() != null) {
+            // The core dumped its state and reported the crash; this loop ends after this round, so
+            // what is pending still goes to disk, and the controller has the member rebuilt.
+            stop();
+        }
+    }
+
+    @Override
+    public void slowDown(long millis) {
+        service.delay(millis);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> injectCrash() {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        enqueue(() -> {
+            boolean present = !core.removed();
+            core.crash("injected crash (fault crash-replica)");
+            done.complete(present);
+        });
+        return done;
     }
 
     @Override
@@ -193,14 +225,19 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     @Override
     void failed(Throwable error) {
-        // A broken invariant or a failing service: this member stops and the group goes on without it.
+        // A broken invariant: this member stops, the group goes on without it, and it is rebuilt.
         LOG.error("lockstep member {} stopped: {}", group, error.toString(), error);
-        host.suspect("", false, "lockstep member " + group + " failed: " + error);
+        try {
+            core.crash("member failed: " + error);
+        } catch (RuntimeException | Error e) {
+            LOG.error("lockstep member {} cannot report its crash: {}", group, e.toString());
+        }
     }
 
     /** Inputs left behind would only complete futures: run them, so that no caller waits for nothing. */
     @Override
     void afterLoop() {
+        service.close();
         Runnable input;
         while ((input = pollLeftover()) != null) {
             try {
@@ -226,7 +263,8 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     @Override
     public void control(ControlCommand command) {
-        if (command instanceof ControlCommand.ReplicaDiverged || command instanceof ControlCommand.GroupHalted) {
+        if (command instanceof ControlCommand.ReplicaDiverged || command instanceof ControlCommand.GroupHalted
+                || command instanceof ControlCommand.ReplicaCrashed) {
             LOG.warn("{}: proposes {}", group, command);
         }
         host.propose(command);

@@ -332,6 +332,21 @@ public final class Node implements AutoCloseable {
         });
     }
 
+    /** How often a crash report is tried before the node gives up (the controller may be electing). */
+    private static final int CRASH_REPORT_ATTEMPTS = 50;
+
+    private void proposeUntilAnswered(ControlCommand command, int attemptsLeft) {
+        propose(command).whenComplete((result, error) -> {
+            if (error != null && attemptsLeft > 1) {
+                try {
+                    scheduler.schedule(() -> proposeUntilAnswered(command, attemptsLeft - 1), 200, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // Closing: the report goes with the node.
+                }
+            }
+        });
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Liveness
 
@@ -504,9 +519,11 @@ public final class Node implements AutoCloseable {
         }
         ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
         GroupAgent agent = groupConfig.mode().lockstep()
-                ? new LockstepAgent(group, lockstepSettings, assignment, service, log, writer, config.dataDirectory().resolve("dumps"),
+                ? new LockstepAgent(group, lockstepSettings, assignment, service, config.watchdogMillis(), log, writer,
+                        config.dataDirectory().resolve("dumps"),
                         new AgentHost())
-                : new ReplicaAgent(group, replicaSettings, assignment, service, log, writer, new AgentHost());
+                : new ReplicaAgent(group, replicaSettings, assignment, service, config.watchdogMillis(), log, writer,
+                        config.dataDirectory().resolve("dumps"), new AgentHost());
         if (assignment.role() == Role.PRIMARY) {
             // Nobody else could take over: this replica continues from its own durable log.
             writer.barrier().join();
@@ -725,7 +742,12 @@ public final class Node implements AutoCloseable {
 
         @Override
         public void propose(ControlCommand command) {
-            Node.this.propose(command);
+            if (command instanceof ControlCommand.ReplicaCrashed) {
+                // A crashed replica acts on nothing more, so nobody would report it again: retry until answered.
+                proposeUntilAnswered(command, CRASH_REPORT_ATTEMPTS);
+            } else {
+                Node.this.propose(command);
+            }
         }
 
         @Override
@@ -758,13 +780,22 @@ public final class Node implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Fault injection
 
-    /** Injects a fault into this node's member of a lockstep group, for the admin API. */
-    FaultInjector.Outcome injectFault(FaultInjector.Kind kind, GroupId group, long seed) {
+    /** Injects a fault into this node's replica or lockstep member of a group, for the admin API. */
+    FaultInjector.Outcome injectFault(FaultInjector.Kind kind, GroupId group, long parameter) {
         GroupAgent agent = agents.get(group);
         if (agent == null) {
             return new FaultInjector.Outcome(404, "NO_MEMBER",
                     "node " + config.id() + " hosts no member of " + group.service() + " partition " + group.partition());
         }
+        if (kind == FaultInjector.Kind.SLOW) {
+            agent.slowDown(parameter);
+            return FaultInjector.Outcome.injected(parameter == 0 ? "the replica runs at full speed again"
+                    : "each command of the replica now waits " + parameter + " ms");
+        }
+        if (kind == FaultInjector.Kind.CRASH_REPLICA) {
+            return awaitInjected(agent.injectCrash(), "the replica crashed; it is dumped and rebuilt", "the replica is leaving");
+        }
+        long seed = parameter;
         if (!(agent instanceof LockstepAgent member)) {
             return new FaultInjector.Outcome(409, "NOT_LOCKSTEP",
                     group.service() + " is not in mode dmr or tmr: only lockstep members take these faults");
@@ -776,6 +807,7 @@ public final class Node implements AutoCloseable {
                 case CORRUPT -> member.injectStateCorruption(seed);
                 case DIVERGE -> member.injectOutputDivergence().thenApply(ok -> ok ? ok : null);
                 case SELF_CHECK -> member.injectSelfCheckFailure().thenApply(ok -> ok ? ok : null);
+                case CRASH_REPLICA, SLOW -> throw new IllegalStateException("handled above: " + kind);
             }).get(5, TimeUnit.SECONDS);
         } catch (TimeoutException | ExecutionException e) {
             return new FaultInjector.Outcome(503, "UNAVAILABLE", "the member did not answer: " + e);
@@ -792,6 +824,17 @@ public final class Node implements AutoCloseable {
                 ? "one bit of the member's state flipped (bit seed " + injected + ")"
                 : kind == FaultInjector.Kind.DIVERGE ? "the member's next output will differ"
                 : "the member's next command will fail its self-check");
+    }
+
+    private static FaultInjector.Outcome awaitInjected(java.util.concurrent.CompletableFuture<Boolean> injected, String done, String gone) {
+        try {
+            return injected.get(5, TimeUnit.SECONDS) ? FaultInjector.Outcome.injected(done) : new FaultInjector.Outcome(409, "NOT_INJECTED", gone);
+        } catch (TimeoutException | ExecutionException e) {
+            return new FaultInjector.Outcome(503, "UNAVAILABLE", "the replica did not answer: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new FaultInjector.Outcome(503, "UNAVAILABLE", "interrupted");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

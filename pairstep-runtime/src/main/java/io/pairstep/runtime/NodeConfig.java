@@ -18,6 +18,8 @@ import java.util.List;
  * @param maxCommandBytes the largest command a client may send
  * @param availabilityFile the availability configuration (YAML: thresholds and alert actions), or
  *     null to run no availability manager; see {@code io.pairstep.avail.config.ConfigParser}
+ * @param watchdogMillis how long a service may run one command before its replica counts as crashed
+ *     and the command as poison; 0 runs services with no watchdog, on their agent's thread
  */
 public record NodeConfig(
         String id,
@@ -28,15 +30,27 @@ public record NodeConfig(
         String systemId,
         String fsyncPolicy,
         int maxCommandBytes,
-        Path availabilityFile) {
+        Path availabilityFile,
+        long watchdogMillis) {
 
     /** A controller node. */
     public record Seed(String id, InetSocketAddress rpc) {}
 
     public static final int MAX_COMMAND_BYTES_DEFAULT = 1024 * 1024;
+    /** Long enough for any sane command, short enough that a stuck one is a short stall of its group. */
+    public static final long WATCHDOG_MILLIS_DEFAULT = 2000;
 
     public NodeConfig {
         seeds = List.copyOf(seeds);
+        if (watchdogMillis < 0) {
+            throw new IllegalArgumentException("the watchdog limit must be 0 (none) or more milliseconds, got " + watchdogMillis);
+        }
+    }
+
+    /** A node with the default watchdog. */
+    public NodeConfig(String id, Path dataDirectory, InetSocketAddress http, InetSocketAddress rpc, List<Seed> seeds,
+            String systemId, String fsyncPolicy, int maxCommandBytes, Path availabilityFile) {
+        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, availabilityFile, WATCHDOG_MILLIS_DEFAULT);
     }
 
     /** A node without an availability manager. */

@@ -11,7 +11,10 @@ import io.pairstep.core.replica.ReplicaOutput;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.runtime.storage.GroupCommitWriter;
 import io.pairstep.runtime.storage.ReplicaLog;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,14 +41,27 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     private final ReplicaCore core;
     private final Host host;
+    /** The service as the core runs it: under the watchdog, if the node has one. */
+    private final GuardedService service;
+    private final Path dumps;
+    /** True once the crash of the core was handled; agent thread only. */
+    private boolean crashHandled;
     /** The role and state of the last configuration given, for the log; touched only by the node's reconciler. */
     private String configured = "";
 
+    /**
+     * @param watchdogMillis how long one command may run before the replica counts as crashed; 0
+     *     runs the service on the agent thread with no watchdog
+     * @param dumps where the state of a crashed replica is written
+     */
     ReplicaAgent(GroupId group, ReplicaCore.Settings settings, io.pairstep.core.control.ReplicaAssignment identity,
-            io.pairstep.api.Service service, ReplicaLog log, GroupCommitWriter writer, Host host) {
+            io.pairstep.api.Service service, long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, Path dumps,
+            Host host) {
         super(group, log, writer, "pairstep-replica-");
         this.host = host;
-        this.core = new ReplicaCore(group, identity, service, settings, this);
+        this.dumps = dumps;
+        this.service = GuardedService.guard(service, group, identity, watchdogMillis, now -> core().keepAlive(now));
+        this.core = new ReplicaCore(group, identity, this.service, settings, this);
     }
 
     ReplicaCore core() {
@@ -104,6 +120,53 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     @Override
     void flushCore(long nowNanos) {
         core.flush(nowNanos);
+        if (core.crashed() != null && !crashHandled) {
+            crashHandled = true;
+            dumpCrash(core.crashed());
+            // This loop ends after this round, so what is pending still goes to disk; the controller
+            // has this replica rebuilt as a new instance, on a fresh thread and service.
+            stop();
+        }
+    }
+
+    @Override
+    public void slowDown(long millis) {
+        service.delay(millis);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> injectCrash() {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        enqueue(() -> {
+            boolean present = !core.removed();
+            core.crash("injected crash (fault crash-replica)");
+            done.complete(present);
+        });
+        return done;
+    }
+
+    /** Writes the state this replica crashed with, for diagnosis, before it is rebuilt. */
+    private void dumpCrash(String reason) {
+        byte[] state;
+        try {
+            state = core.encodeState();
+        } catch (RuntimeException | Error e) {
+            // The service may be broken past snapshotting; the dump then says so.
+            state = new byte[0];
+            reason = reason + "; the state could not be encoded: " + e;
+        }
+        try {
+            Path file = LockstepAgent.writeDump(dumps, group, core.identity().node(), core.epoch(), "replica crashed: " + reason,
+                    core.lastIndex(), state, List.of());
+            LOG.warn("{}: replica crashed ({}); its state at index {} is dumped to {}", group, reason, core.lastIndex(), file);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{}: replica crashed ({}); cannot write its dump: {}", group, reason, e.toString());
+        }
+    }
+
+    @Override
+    void afterLoop() {
+        service.close();
     }
 
     @Override
@@ -118,9 +181,17 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     @Override
     void failed(Throwable error) {
-        // A broken invariant or a failing service: this replica stops and its partner takes over.
+        // A broken invariant: this replica stops, its partner takes over, and it is rebuilt.
         LOG.error("replica {} stopped: {}", group, error.toString(), error);
-        host.suspect("", false, "replica " + group + " failed: " + error);
+        try {
+            core.crash("replica failed: " + error);
+        } catch (RuntimeException | Error e) {
+            LOG.error("replica {} cannot report its crash: {}", group, e.toString());
+        }
+        if (!crashHandled) {
+            crashHandled = true;
+            dumpCrash("replica failed: " + error);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

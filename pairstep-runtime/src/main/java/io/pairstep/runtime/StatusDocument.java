@@ -3,6 +3,7 @@ package io.pairstep.runtime;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
+import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ServiceSpec;
 import java.util.Locale;
@@ -51,6 +52,20 @@ final class StatusDocument {
             group.put("epoch", config.epoch());
             if (config.halted() != null) {
                 group.put("halted", config.halted()); // a lockstep group that stopped releasing, and why
+            }
+            if (!config.quarantined().isEmpty()) {
+                // Poison commands: each crashed or hung a replica, and is refused from then on.
+                ArrayNode quarantined = group.putArray("quarantined");
+                for (QuarantinedCommand poison : config.quarantined()) {
+                    ObjectNode entry = quarantined.addObject();
+                    entry.put("session", Long.toHexString(poison.session()));
+                    entry.put("sequence", poison.sequence());
+                    entry.put("payload", poison.payload());
+                    entry.put("payloadBytes", poison.payloadBytes());
+                    entry.put("node", poison.node());
+                    entry.put("epoch", poison.epoch());
+                    entry.put("reason", poison.reason());
+                }
             }
             ArrayNode replicas = group.putArray("replicas");
             for (ReplicaAssignment assignment : config.replicas()) {

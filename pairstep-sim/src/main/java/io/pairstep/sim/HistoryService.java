@@ -16,9 +16,17 @@ final class HistoryService implements Service {
 
     private final List<String> history = new ArrayList<>();
 
+    /** Commands that start with this crash the replica that runs them: poison commands. */
+    static final String POISON_PREFIX = "poison";
+
     @Override
     public byte[] apply(byte[] command, Context context) {
-        history.add(new String(command, StandardCharsets.UTF_8));
+        String text = new String(command, StandardCharsets.UTF_8);
+        history.add(text);
+        if (text.startsWith(POISON_PREFIX)) {
+            // After changing the state, as a real overflow may: no replica that serves may keep this.
+            throw new StackOverflowError("poison command " + text);
+        }
         return ByteBuffer.allocate(Long.BYTES).putLong(history.size()).array();
     }
 

@@ -108,7 +108,7 @@ public final class Simulation {
      * @param repairs times a group that lost a divergent member was back at full strength
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
-            long dumps, long halts, long simulatedNanos) {}
+            long dumps, long halts, long simulatedNanos, long quarantined) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -143,6 +143,10 @@ public final class Simulation {
     private final Map<GroupId, String> haltedGroups = new TreeMap<>();
     private final Map<GroupId, Integer> memberFaults = new TreeMap<>();
     private final Set<String> sentPayloads = new HashSet<>();
+    /** One command in this many is a poison command (it crashes the replica that runs it). */
+    private static final int POISON_ONE_IN = 150;
+    /** Poison commands refused with POISON, as their clients saw. */
+    private long quarantined;
     /**
      * The commands every group's orderers numbered at each index (an unreleased entry may be
      * numbered again by a later orderer). A fault-free service returns the entry's index as the
@@ -223,7 +227,7 @@ public final class Simulation {
                     + describeUnsettled());
         }
         checkFinalState();
-        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now);
+        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined);
     }
 
     private void runUntil(long time) {
@@ -907,11 +911,18 @@ public final class Simulation {
             }
             group = new GroupId(SERVICE, random.nextInt(options.partitions()));
             // One session per group, as the client library does: a session has one command in flight.
-            long[] state = sessions.computeIfAbsent(group, g -> new long[] {random.nextLong() | 1, 0});
+            // {session, last sequence, 1 once a command of the session ran}
+            long[] state = sessions.computeIfAbsent(group, g -> new long[] {random.nextLong() | 1, 0, 0});
             session = state[0];
             sequence = ++state[1];
             commandNumber++;
-            payload = "c" + id + "-" + commandNumber;
+            // Now and then a poison command, never a session's first (a session the servers never
+            // saw run a command is unknown to them, so its next command would be refused as expired).
+            // Pair and none only so far: a lockstep member whose injected self-check fault stands in
+            // for running the command lets the poison past the orderer, and the other members then
+            // crash on it at each rebuild; lockstep poison is covered by LockstepCoreTest and PoisonIT.
+            boolean poison = !options.mode().lockstep() && state[2] == 1 && random.nextInt(POISON_ONE_IN) == 0;
+            payload = (poison ? HistoryService.POISON_PREFIX + "-" : "") + "c" + id + "-" + commandNumber;
             sentPayloads.add(payload);
             attempt = 0;
             busy = true;
@@ -959,6 +970,10 @@ public final class Simulation {
             }
             switch (reply) {
                 case Reply.Ok ok -> {
+                    if (payload.startsWith(HistoryService.POISON_PREFIX)) {
+                        throw failure("client " + id + " poison command " + payload + " returned a result");
+                    }
+                    sessions.get(group)[2] = 1;
                     busy = false;
                     acknowledged.add(new Ack(group, payload, HistoryService.position(ok.body())));
                     primaryGuess.put(group, from.id);
@@ -976,6 +991,14 @@ public final class Simulation {
                             send(target);
                         }
                     });
+                }
+                case Reply.Rejected rejected when rejected.code().equals(Reply.POISON) -> {
+                    if (!payload.startsWith(HistoryService.POISON_PREFIX)) {
+                        throw failure("client " + id + " command " + payload + " was quarantined as poison: " + rejected);
+                    }
+                    quarantined++;
+                    busy = false;
+                    schedule(random.nextLong(5 * MS), null, this::next);
                 }
                 case Reply.Rejected rejected -> {
                     if (!rejected.code().equals(Reply.GROUP_HALTED) || !haltedGroups.containsKey(group)) {
@@ -1068,6 +1091,9 @@ public final class Simulation {
                 throw failure("duplicate: a command was applied twice in " + config.group());
             }
             for (String command : history) {
+                if (command.startsWith(HistoryService.POISON_PREFIX)) {
+                    throw failure("poison: the state of " + config.group() + " holds the poison command \"" + command + "\"");
+                }
                 if (!sentPayloads.contains(command)) {
                     throw failure("corrupt: the history of " + config.group() + " holds \"" + command + "\", which no client sent");
                 }

@@ -25,6 +25,7 @@ class PairSimulationTest {
         long acknowledged = 0;
         long takeovers = 0;
         long faults = 0;
+        long quarantined = 0;
         List<String> failures = new ArrayList<>();
         for (long seed = first; seed < first + count; seed++) {
             try {
@@ -32,6 +33,7 @@ class PairSimulationTest {
                 acknowledged += result.acknowledged();
                 takeovers += result.takeovers();
                 faults += result.faults();
+                quarantined += result.quarantined();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -40,12 +42,13 @@ class PairSimulationTest {
                 }
             }
         }
-        System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers%n",
-                first, first + count - 1, acknowledged, faults, takeovers);
+        System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d poison commands quarantined%n",
+                first, first + count - 1, acknowledged, faults, takeovers, quarantined);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(acknowledged).as("the clients got commands through").isPositive();
         if (count >= 20) {
             assertThat(takeovers).as("the faults forced takeovers, so the test exercised them").isPositive();
+            assertThat(quarantined).as("poison commands were sent and quarantined").isPositive();
         }
     }
 

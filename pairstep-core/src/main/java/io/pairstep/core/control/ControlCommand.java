@@ -76,4 +76,18 @@ public sealed interface ControlCommand {
 
     /** The component of incident {@code id} is healed; refused while the controller's state says otherwise. */
     record ResolveIncident(long id, String how, long timeMillis) implements ControlCommand {}
+
+    /**
+     * A replica crashed: its service threw an {@link Error} or passed the watchdog limit, or it was
+     * told to crash (fault injection). Its state can no longer be trusted, so it leaves the group and
+     * is rebuilt on its node from a partner (or, with no in-sync partner, from its own durable log).
+     *
+     * @param incarnation the node incarnation that hosted the replica
+     * @param sinceEpoch the epoch the crashed replica instance joined in, so a report about an
+     *     instance already replaced changes nothing
+     * @param poison the command that crashed a primary, to quarantine; null when the crash was not
+     *     a client command's doing (a backup applying an entry its primary ran fine, an injected crash)
+     */
+    record ReplicaCrashed(GroupId group, long epoch, String node, long incarnation, long sinceEpoch, String reason,
+            QuarantinedCommand poison) implements ControlCommand {}
 }

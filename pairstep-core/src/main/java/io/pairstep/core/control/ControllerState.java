@@ -14,6 +14,7 @@ import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.RemoveNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
 import io.pairstep.core.control.ControlCommand.ReplicaDiverged;
+import io.pairstep.core.control.ControlCommand.ReplicaCrashed;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import io.pairstep.core.control.ControlCommand.ResolveIncident;
 import java.util.ArrayList;
@@ -146,6 +147,7 @@ public final class ControllerState {
                     case OpenIncident open -> incidents.open(open.report(), open.timeMillis());
                     case AcknowledgeIncident ack -> incidents.acknowledge(ack.id(), ack.by(), ack.timeMillis());
                     case ResolveIncident resolve -> resolveIncident(resolve);
+                    case ReplicaCrashed crashed -> replicaCrashed(crashed);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -421,7 +423,8 @@ public final class ControllerState {
             }
             String evidence = "halted at entry " + command.index() + ": the orderer " + command.node()
                     + " diverged and no in-sync member can replace it: " + command.evidence();
-            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence));
+            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence,
+                    config.quarantined()));
             return ControlResult.CHANGED;
         }
         List<ReplicaAssignment> replicas = new ArrayList<>();
@@ -446,7 +449,59 @@ public final class ControllerState {
             return ControlResult.UNCHANGED;
         }
         String evidence = "halted at entry " + command.index() + " by " + command.reporter() + ": " + command.evidence();
-        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence));
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence,
+                config.quarantined()));
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * A replica crashed. Its poison command, if any, is quarantined in the same step as the replica
+     * leaves, so the replica that takes over already refuses it when the client retries. A crashed
+     * backup, or a crashed primary that an in-sync backup replaces, comes back as a syncing backup on
+     * its node (rebuilt from the primary). A crashed primary with nobody to replace it comes back as a
+     * new primary instance on its node, which recovers from the node's durable log: the poison never
+     * reached that log, since a primary runs a command before it persists it.
+     */
+    private ControlResult replicaCrashed(ReplicaCrashed command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        List<QuarantinedCommand> quarantined = new ArrayList<>(config.quarantined());
+        boolean newPoison = command.poison() != null && config.quarantined(command.poison().session(), command.poison().sequence()) == null;
+        if (newPoison) {
+            quarantined.add(command.poison());
+            while (quarantined.size() > GroupConfig.QUARANTINED_MAX) {
+                quarantined.remove(0);
+            }
+        }
+        long epoch = config.epoch() + 1;
+        // Judged by the instance, not the epoch: the group may have changed for other reasons since
+        // the crash (a backup caught up), and the crashed replica reports only once.
+        ReplicaAssignment replica = config.replicaOn(command.node());
+        if (replica == null
+                || replica.incarnation() != command.incarnation()
+                || replica.sinceEpoch() != command.sinceEpoch()
+                || !isAlive(replica)) {
+            if (!newPoison) {
+                return ControlResult.refused("stale crash report for " + command.group() + " at epoch " + command.epoch());
+            }
+            // The replica was replaced meanwhile, but the command is still poison: its retries are refused from now on.
+            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, config.replicas(), config.halted(), quarantined));
+            return ControlResult.CHANGED;
+        }
+        ReplicaAssignment successor = replica.role() == Role.PRIMARY ? promotable(config) : null;
+        List<ReplicaAssignment> replicas = new ArrayList<>();
+        for (ReplicaAssignment r : config.replicas()) {
+            if (r == replica) {
+                boolean staysPrimary = r.role() == Role.PRIMARY && successor == null;
+                replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
+                        staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch));
+            } else {
+                replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+            }
+        }
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, replicas, config.halted(), quarantined));
         return ControlResult.CHANGED;
     }
 
@@ -690,7 +745,8 @@ public final class ControllerState {
 
     /** Every change of a group's replicas or roles raises its epoch. */
     private void put(GroupConfig config, List<ReplicaAssignment> replicas) {
-        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, config.halted()));
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, config.halted(),
+                config.quarantined()));
     }
 
     /** Checks the structural invariants; called after every command. */

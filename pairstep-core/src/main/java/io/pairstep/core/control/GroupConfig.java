@@ -11,16 +11,39 @@ import java.util.List;
  * @param halted null while the group serves; for a lockstep group whose members disagreed with
  *     nothing to show which is right, the evidence. A halted group releases no result whoever
  *     orders it, until an operator resolves it.
+ * @param quarantined the poison commands of this group, oldest first, at most {@link #QUARANTINED_MAX}:
+ *     a primary refuses each of them instead of running it again
  */
-public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted) {
+public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
+        List<QuarantinedCommand> quarantined) {
+
+    /** How many poison commands a group remembers; older ones are forgotten first. */
+    public static final int QUARANTINED_MAX = 32;
 
     public GroupConfig {
         replicas = List.copyOf(replicas);
+        // Null in controller states written before quarantines existed.
+        quarantined = quarantined == null ? List.of() : List.copyOf(quarantined);
     }
 
     /** A group that serves. */
     public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas) {
-        this(group, mode, epoch, replicas, null);
+        this(group, mode, epoch, replicas, null, List.of());
+    }
+
+    /** A group with nothing quarantined. */
+    public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted) {
+        this(group, mode, epoch, replicas, halted, List.of());
+    }
+
+    /** The quarantined command with this session and sequence, or null. */
+    public QuarantinedCommand quarantined(long session, long sequence) {
+        for (QuarantinedCommand command : quarantined) {
+            if (command.session() == session && command.sequence() == sequence) {
+                return command;
+            }
+        }
+        return null;
     }
 
     public ReplicaAssignment primary() {

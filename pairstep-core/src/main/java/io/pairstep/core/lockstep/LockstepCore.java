@@ -5,8 +5,10 @@ import io.pairstep.api.MalformedCommandException;
 import io.pairstep.api.Service;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
+import io.pairstep.core.ServiceCrashed;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
@@ -172,6 +174,8 @@ public final class LockstepCore {
     private GroupConfig config;
     private Role role;
     private boolean removed;
+    /** Why this member crashed, or null: a crashed member acts on nothing more and waits to be rebuilt. */
+    private String crashed;
     private boolean awaitingSnapshot;
     private boolean rebuildRequested;
 
@@ -372,9 +376,26 @@ public final class LockstepCore {
             }
             return;
         }
+        QuarantinedCommand poison = config.quarantined(command.session(), command.sequence());
+        if (poison != null) {
+            // Never run again: it crashed a member once, and the next run could crash every member.
+            out.reply(command.requestId(), new Reply.Rejected(Reply.POISON, "the command is quarantined as poison: it crashed the member on "
+                    + poison.node() + " in epoch " + poison.epoch() + " (" + poison.reason() + ")"));
+            return;
+        }
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
         LogEntry entry = new LogEntry(lastIndex + 1, config.epoch(), timestampMillis, command.session(), command.sequence(), command.payload());
-        Reply reply = apply(entry);
+        Reply reply;
+        try {
+            reply = apply(entry);
+        } catch (ServiceCrashed e) {
+            // The orderer runs a command before any other member sees it: only this member's state did.
+            crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
+                    command.payload().length, identity.node(), config.epoch(), e.reason()));
+            // Its client asks again, and meets the quarantine at the replica that takes over.
+            out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
+            return;
+        }
         out.persist(entry);
         log.add(entry);
         Waiting entryWaiting = new Waiting(entry.index(), command.session(), command.sequence(), reply, command.requestId());
@@ -475,6 +496,21 @@ public final class LockstepCore {
         for (Peer peer : peers.values()) {
             if (nowNanos - peer.lastSentNanos >= settings.heartbeatIntervalNanos()) {
                 send(peer, append(peer, List.of()), nowNanos);
+            }
+        }
+    }
+
+    /**
+     * The service is still running a command: the orderer tells the other members it is alive, so
+     * that a long command is judged by the watchdog rather than taken for a dead orderer. The
+     * runtime calls it from inside a service call, so it only sends heartbeats.
+     */
+    public void keepAlive(long nowNanos) {
+        if (role == Role.PRIMARY && !removed) {
+            for (Peer peer : peers.values()) {
+                if (!peer.snapshotPending && peer.snapshotAcknowledged) {
+                    send(peer, append(peer, List.of()), nowNanos);
+                }
             }
         }
     }
@@ -582,7 +618,13 @@ public final class LockstepCore {
                 }
                 continue;
             }
-            apply(entry);
+            try {
+                apply(entry);
+            } catch (ServiceCrashed e) {
+                // The orderer ran this entry fine, so the fault is this member's, not the command's.
+                crash(e.reason() + " at entry " + entry.index(), null);
+                return;
+            }
             out.persist(entry);
             log.add(entry);
             appended = true;
@@ -1105,9 +1147,43 @@ public final class LockstepCore {
         if (divergence != null) {
             out.dump(divergence, lastIndex, encodeState(), lastEntries());
         }
+        leave(new Reply.NotPrimary(next.epoch(), next.primary() == null ? "" : next.primary().node()));
+    }
+
+    /**
+     * This member crashed outside its service (an injected fault, a broken invariant): it reports
+     * it and stops as when its service crashed. Nothing happens if it already left its group.
+     */
+    public void crash(String reason) {
+        if (!removed && config != null) {
+            crash(reason, null);
+        }
+    }
+
+    /**
+     * The service threw an {@link Error} or passed the runtime's watchdog: this member's state is no
+     * longer trusted. It dumps that state, reports the crash (with the command that caused it when
+     * it was the orderer running a client command) and acts on nothing more; the controller has it
+     * rebuilt.
+     */
+    private void crash(String reason, QuarantinedCommand poison) {
+        crashed = reason;
+        byte[] state;
+        try {
+            state = encodeState();
+        } catch (RuntimeException | Error e) {
+            state = new byte[0];
+            reason = reason + "; the state could not be encoded: " + e;
+        }
+        out.dump("member crashed: " + reason, lastIndex, state, lastEntries());
+        out.control(new ControlCommand.ReplicaCrashed(group, config.epoch(), identity.node(), identity.incarnation(), identity.sinceEpoch(),
+                crashed, poison));
+        leave(new Reply.NotPrimary(config.epoch(), ""));
+    }
+
+    private void leave(Reply reply) {
         removed = true;
         role = null;
-        Reply reply = new Reply.NotPrimary(next.epoch(), next.primary() == null ? "" : next.primary().node());
         for (Waiting w : waiting) {
             w.requestIds.forEach(requestId -> out.reply(requestId, reply));
         }
@@ -1176,6 +1252,10 @@ public final class LockstepCore {
                     // Expected errors are ApplicationExceptions: anything else is this member's self-check failing.
                     selfCheckFailed = true;
                     reply = new Reply.ApplicationError(truncate(e.getClass().getName() + ": " + e.getMessage()));
+                } catch (Error e) {
+                    // StackOverflowError, OutOfMemoryError, or the runtime's watchdog: the service may have
+                    // stopped half way through a change, so this member's state is not to be trusted any more.
+                    throw new ServiceCrashed(truncate(e.toString()));
                 }
             }
             if (divergeNextOutput) {
@@ -1248,6 +1328,11 @@ public final class LockstepCore {
 
     public boolean removed() {
         return removed;
+    }
+
+    /** Why this member crashed, or null when it did not. A crashed member is also {@link #removed()}. */
+    public String crashed() {
+        return crashed;
     }
 
     public long epoch() {

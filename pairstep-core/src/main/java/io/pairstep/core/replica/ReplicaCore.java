@@ -4,8 +4,10 @@ import io.pairstep.api.ApplicationException;
 import io.pairstep.api.Service;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
+import io.pairstep.core.ServiceCrashed;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
@@ -111,6 +113,8 @@ public final class ReplicaCore {
     private GroupConfig config;
     private Role role;
     private boolean removed;
+    /** Why this replica crashed, or null: a crashed replica acts on nothing more and waits to be rebuilt. */
+    private String crashed;
     private boolean awaitingSnapshot;
 
     private long lastIndex;
@@ -227,9 +231,26 @@ public final class ReplicaCore {
             }
             return;
         }
+        QuarantinedCommand poison = config.quarantined(command.session(), command.sequence());
+        if (poison != null) {
+            // Never run again: it crashed a replica once, and the next run could crash this one.
+            out.reply(command.requestId(), new Reply.Rejected(Reply.POISON, "the command is quarantined as poison: it crashed the replica on "
+                    + poison.node() + " in epoch " + poison.epoch() + " (" + poison.reason() + ")"));
+            return;
+        }
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
         LogEntry entry = new LogEntry(lastIndex + 1, config.epoch(), timestampMillis, command.session(), command.sequence(), command.payload());
-        Reply reply = apply(entry);
+        Reply reply;
+        try {
+            reply = apply(entry);
+        } catch (ServiceCrashed e) {
+            // The entry is neither persisted nor sent: only this replica's state saw it.
+            crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
+                    command.payload().length, identity.node(), config.epoch(), e.reason()));
+            // Its client asks again, and meets the quarantine at the replica that takes over.
+            out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
+            return;
+        }
         out.persist(entry);
         if (backup != null) {
             unacknowledged.add(entry);
@@ -328,6 +349,17 @@ public final class ReplicaCore {
         }
     }
 
+    /**
+     * The service is still running a command: a primary tells its backup it is alive, so that a
+     * long command is judged by the watchdog rather than taken for a dead primary. The runtime
+     * calls it from inside a service call, so it only sends a heartbeat and changes nothing else.
+     */
+    public void keepAlive(long nowNanos) {
+        if (role == Role.PRIMARY && backup != null && !backup.snapshotPending && backup.snapshotAcknowledged) {
+            send(backup, new Append(group, config.epoch(), backup.nextIndex - 1, List.of(), commitIndex), nowNanos);
+        }
+    }
+
     /** Sends what accumulated for the backup. The runtime calls it after a batch of inputs. */
     public void flush(long nowNanos) {
         if (role != Role.PRIMARY || backup == null) {
@@ -369,7 +401,13 @@ public final class ReplicaCore {
             if (entry.index() <= lastIndex) {
                 continue;
             }
-            apply(entry);
+            try {
+                apply(entry);
+            } catch (ServiceCrashed e) {
+                // The primary ran this entry fine, so the fault is this replica's, not the command's.
+                crash(e.reason() + " at entry " + entry.index(), null);
+                return;
+            }
             out.persist(entry);
             appended = true;
         }
@@ -571,9 +609,35 @@ public final class ReplicaCore {
     }
 
     private void leave(GroupConfig next) {
+        leave(new Reply.NotPrimary(next.epoch(), next.primary() == null ? "" : next.primary().node()));
+    }
+
+    /**
+     * The service threw an {@link Error} or passed the runtime's watchdog: this replica's state is no
+     * longer trusted. It reports the crash, with the command that caused it when it was the primary
+     * running a client command, and acts on nothing more; the controller has it rebuilt.
+     */
+    /**
+     * This replica crashed outside its service (a broken invariant, an injected fault): it reports
+     * it and stops as when its service crashed. Nothing happens if it already left its group.
+     */
+    public void crash(String reason) {
+        if (!removed && config != null) {
+            crash(reason, null);
+        }
+    }
+
+    private void crash(String reason, QuarantinedCommand poison) {
+        crashed = reason;
+        out.control(new ControlCommand.ReplicaCrashed(group, config.epoch(), identity.node(), identity.incarnation(), identity.sinceEpoch(),
+                reason, poison));
+        // Its clients ask again elsewhere; what was ordered here and not released is retried exactly once.
+        leave(new Reply.NotPrimary(config.epoch(), ""));
+    }
+
+    private void leave(Reply reply) {
         removed = true;
         role = null;
-        Reply reply = new Reply.NotPrimary(next.epoch(), next.primary() == null ? "" : next.primary().node());
         for (Waiting w : waiting) {
             replyAll(w, reply);
         }
@@ -635,6 +699,10 @@ public final class ReplicaCore {
             reply = new Reply.ApplicationError(truncate(e.getMessage()));
         } catch (RuntimeException e) {
             reply = new Reply.ApplicationError(truncate(e.getClass().getName() + ": " + e.getMessage()));
+        } catch (Error e) {
+            // StackOverflowError, OutOfMemoryError, or the runtime's watchdog: the service may have
+            // stopped half way through a change, so its state is not to be trusted any more.
+            throw new ServiceCrashed(truncate(e.toString()));
         }
         sessions.record(entry.session(), entry.sequence(), entry.index(), reply);
         return reply;
@@ -684,6 +752,11 @@ public final class ReplicaCore {
 
     public boolean removed() {
         return removed;
+    }
+
+    /** Why this replica crashed, or null when it did not. A crashed replica is also {@link #removed()}. */
+    public String crashed() {
+        return crashed;
     }
 
     public long epoch() {

@@ -30,4 +30,9 @@ public sealed interface Reply {
     String STALE_SEQUENCE = "STALE_SEQUENCE";
     /** A lockstep group whose members disagree with nothing to show which is right: it releases nothing. */
     String GROUP_HALTED = "GROUP_HALTED";
+    /**
+     * The command crashed or hung a replica of its group (a poison command) and is quarantined: it
+     * is never run again, and every retry gets this refusal. The state is as if it never arrived.
+     */
+    String POISON = "POISON";
 }

@@ -339,4 +339,88 @@ class ControllerStateTest {
         assertThat(state.apply(new ControlCommand.RemoveNode(primary)).reason()).contains("still hosts replicas of kv/0");
         assertThat(state.members()).containsKey(primary);
     }
+
+    private static QuarantinedCommand poison(long sequence, String node, long epoch) {
+        return new QuarantinedCommand(7, sequence, "{\"op\":\"spin\"}", 13, node, epoch, "java.lang.StackOverflowError");
+    }
+
+    private ControlCommand.ReplicaCrashed crashOf(ReplicaAssignment replica, QuarantinedCommand poison) {
+        return new ControlCommand.ReplicaCrashed(kv0, kv0().epoch(), replica.node(), replica.incarnation(), replica.sinceEpoch(), "crash",
+                poison);
+    }
+
+    @Test
+    void aPrimaryThatCrashedOnACommandQuarantinesItAndIsReplacedByItsBackupThenRebuiltOnItsNode() {
+        GroupConfig before = kv0();
+        ReplicaAssignment primary = before.primary();
+        ReplicaAssignment backup = before.backup();
+        assertThat(state.apply(crashOf(primary, poison(3, primary.node(), before.epoch()))).changed()).isTrue();
+        GroupConfig after = kv0();
+        assertThat(after.epoch()).isEqualTo(before.epoch() + 1);
+        assertThat(after.primary().node()).as("the backup took over").isEqualTo(backup.node());
+        ReplicaAssignment rebuilt = after.replicaOn(primary.node());
+        assertThat(rebuilt.role()).isEqualTo(Role.BACKUP);
+        assertThat(rebuilt.state()).as("rebuilt from the new primary").isEqualTo(ReplicaState.SYNCING);
+        assertThat(rebuilt.sameInstance(primary)).as("a new instance on the same node").isFalse();
+        assertThat(after.quarantined(7, 3)).isEqualTo(poison(3, primary.node(), before.epoch()));
+        assertThat(after.quarantined(7, 4)).isNull();
+        assertThat(state.copy().groups().get(kv0).quarantined()).hasSize(1);
+    }
+
+    @Test
+    void aCrashReportCountsForItsInstanceWhateverChangedInTheGroupSince() {
+        ReplicaAssignment primary = kv0().primary();
+        long epochAtCrash = kv0().epoch();
+        state.apply(new ControlCommand.ControllerLeader("n3"));
+        state.apply(crashOf(kv0().backup(), null));
+        assertThat(kv0().epoch()).isGreaterThan(epochAtCrash);
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv0, epochAtCrash, primary.node(), primary.incarnation(),
+                primary.sinceEpoch(), "crash", poison(4, primary.node(), epochAtCrash))).changed()).isTrue();
+        assertThat(kv0().primary().sameInstance(primary)).as("replaced by a new instance").isFalse();
+        assertThat(kv0().quarantined(7, 4)).isNotNull();
+    }
+
+    @Test
+    void aCrashedBackupIsRebuiltOnItsNodeAndNothingIsQuarantined() {
+        ReplicaAssignment primary = kv0().primary();
+        ReplicaAssignment backup = kv0().backup();
+        assertThat(state.apply(crashOf(backup, null)).changed()).isTrue();
+        assertThat(kv0().primary().sameInstance(primary)).isTrue();
+        assertThat(kv0().replicaOn(backup.node()).state()).isEqualTo(ReplicaState.SYNCING);
+        assertThat(kv0().quarantined()).isEmpty();
+    }
+
+    @Test
+    void aCrashedPrimaryWithNoInSyncBackupRecoversAsANewPrimaryInstanceOnItsNode() {
+        ReplicaAssignment primary = kv0().primary();
+        state.apply(crashOf(kv0().backup(), null));
+        assertThat(state.apply(crashOf(primary, poison(1, primary.node(), kv0().epoch()))).changed()).isTrue();
+        ReplicaAssignment again = kv0().primary();
+        assertThat(again.node()).isEqualTo(primary.node());
+        assertThat(again.state()).isEqualTo(ReplicaState.OK);
+        assertThat(again.sameInstance(primary)).as("a new instance, which recovers from the node's log").isFalse();
+        assertThat(kv0().quarantined(7, 1)).isNotNull();
+    }
+
+    @Test
+    void aStaleCrashReportChangesNothingAndTheQuarantineIsBounded() {
+        ReplicaAssignment primary = kv0().primary();
+        GroupConfig before = kv0();
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv0, kv0().epoch(), primary.node(), primary.incarnation(),
+                primary.sinceEpoch() + 5, "crash", null)).accepted()).as("an instance that is not in the group").isFalse();
+        assertThat(kv0()).isEqualTo(before);
+        // A replaced instance's poison is still poison: quarantined, and nothing else changes.
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv0, kv0().epoch() - 1, primary.node(), primary.incarnation(),
+                primary.sinceEpoch() + 5, "crash", poison(99, primary.node(), 1))).changed()).isTrue();
+        assertThat(kv0().replicas()).isEqualTo(before.replicas());
+        assertThat(kv0().quarantined(7, 99)).isNotNull();
+        for (int i = 1; i <= GroupConfig.QUARANTINED_MAX + 3; i++) {
+            ReplicaAssignment current = kv0().primary();
+            assertThat(state.apply(crashOf(current, poison(i, current.node(), kv0().epoch()))).accepted()).isTrue();
+            state.apply(new ReplicaCaughtUp(kv0, kv0().epoch(), kv0().backup().node(), kv0().backup().incarnation()));
+        }
+        assertThat(kv0().quarantined()).hasSize(GroupConfig.QUARANTINED_MAX);
+        assertThat(kv0().quarantined(7, 99)).as("the oldest is forgotten first").isNull();
+        assertThat(kv0().quarantined(7, GroupConfig.QUARANTINED_MAX + 3)).isNotNull();
+    }
 }

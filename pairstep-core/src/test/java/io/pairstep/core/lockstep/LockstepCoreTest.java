@@ -34,13 +34,20 @@ class LockstepCoreTest {
     private static final GroupId GROUP = new GroupId("counter", 0);
     private static final long MS = 1_000_000L;
 
+    /** A command that crashes the member that runs it (StackOverflowError), after changing its state. */
+    private static final long POISON = -13;
+
     /** Adds each command's number to a running total and returns the total. */
     private static final class Counter implements Service {
         long total;
 
         @Override
         public byte[] apply(byte[] command, Context context) {
-            total += Long.parseLong(new String(command, StandardCharsets.UTF_8));
+            long add = Long.parseLong(new String(command, StandardCharsets.UTF_8));
+            total += add;
+            if (add == POISON) {
+                throw new StackOverflowError();
+            }
             return ByteBuffer.allocate(Long.BYTES).putLong(total).array();
         }
 
@@ -283,5 +290,39 @@ class LockstepCoreTest {
         group.idle(50 * MS);
         assertThat(group.replies.get(50L)).as("n3 was never told it agreed on entry 1: it asks n2 again").isNull();
         assertThat(group.proposals).singleElement().isInstanceOf(ControlCommand.GroupHalted.class);
+    }
+
+    @Test
+    void anOrdererWhoseServiceCrashesReportsThePoisonIsDumpedAndNoOtherMemberRunsIt() {
+        Group group = new Group(Mode.TMR);
+        group.call(1, 5);
+        assertThat(group.call(2, POISON)).as("its client asks again elsewhere").isEqualTo(new Reply.NotPrimary(1, ""));
+        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.ReplicaCrashed.class, crashed -> {
+            assertThat(crashed.node()).isEqualTo("n1");
+            assertThat(crashed.poison().session()).isEqualTo(7);
+            assertThat(crashed.poison().sequence()).isEqualTo(2);
+            assertThat(crashed.poison().payload()).isEqualTo(Long.toString(POISON));
+            assertThat(crashed.reason()).contains("StackOverflowError");
+        });
+        assertThat(group.dumps).singleElement().asString().startsWith("n1: member crashed: java.lang.StackOverflowError");
+        assertThat(group.members.get("n1").crashed()).isNotNull();
+        assertThat(group.members.get("n2").lastIndex()).as("never sent to the others").isEqualTo(1);
+        assertThat(group.members.get("n3").lastIndex()).isEqualTo(1);
+    }
+
+    @Test
+    void aQuarantinedCommandIsRefusedAsPoisonAndTheGroupGoesOn() {
+        Group group = new Group(Mode.TMR);
+        group.call(1, 5);
+        group.config = new GroupConfig(GROUP, Mode.TMR, group.config.epoch() + 1, group.config.replicas(), null,
+                List.of(new io.pairstep.core.control.QuarantinedCommand(7, 2, Long.toString(POISON), 3, "n4", 1, "java.lang.StackOverflowError")));
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        group.settle();
+        assertThat(group.call(2, POISON)).isInstanceOfSatisfying(Reply.Rejected.class, rejected -> {
+            assertThat(rejected.code()).isEqualTo(Reply.POISON);
+            assertThat(rejected.message()).contains("n4");
+        });
+        assertThat(total(group.call(3, 1))).as("never run: 5 + 1").isEqualTo(6);
+        assertThat(group.proposals).isEmpty();
     }
 }

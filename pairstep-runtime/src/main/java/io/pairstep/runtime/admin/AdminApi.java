@@ -70,6 +70,8 @@ public final class AdminApi {
     private final EventLog events;
     private final Runnable killSelf;
     private final FaultInjector faults;
+    /** The longest delay {@code fault slow} takes: a minute per command is already an outage. */
+    static final long SLOW_MILLIS_MAX = 60_000;
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2))
@@ -409,11 +411,13 @@ public final class AdminApi {
     }
 
     /**
-     * Injects a fault into the member of one lockstep group on node {@code id}: {@code corrupt}
-     * flips a bit of its state, {@code diverge} changes its next output, {@code self-check} fails
-     * its next command as if its service threw there only. Query parameters: {@code
-     * service}, {@code partition} (default 0) and {@code seed} (which bit; random by default). As
-     * with kill, the node asked forwards the request to the target node.
+     * Injects a fault into the member of one group on node {@code id}. For lockstep members only:
+     * {@code corrupt} flips a bit of its state, {@code diverge} changes its next output, {@code
+     * self-check} fails its next command as if its service threw there only. For any replica:
+     * {@code crash-replica} crashes it (it is dumped and rebuilt, its node stays up), {@code slow}
+     * delays each of its commands by {@code ms} milliseconds (0 clears it). Query parameters: {@code
+     * service}, {@code partition} (default 0), {@code seed} (which bit; random by default) and {@code
+     * ms}. As with kill, the node asked forwards the request to the target node.
      */
     private void fault(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
@@ -424,7 +428,8 @@ public final class AdminApi {
         }
         FaultInjector.Kind kind = FaultInjector.Kind.parse(ctx.pathParam("kind"));
         if (kind == null) {
-            error(ctx, 400, "BAD_REQUEST", "unknown fault " + ctx.pathParam("kind") + " (expected corrupt, diverge or self-check)");
+            error(ctx, 400, "BAD_REQUEST", "unknown fault " + ctx.pathParam("kind")
+                    + " (expected corrupt, diverge, self-check, crash-replica or slow)");
             return;
         }
         String service = ctx.queryParam("service");
@@ -447,8 +452,22 @@ public final class AdminApi {
             error(ctx, 400, "BAD_REQUEST", "partition must be >= 0");
             return;
         }
+        long delayMillis;
+        try {
+            String ms = ctx.queryParam("ms");
+            delayMillis = ms == null ? -1 : Long.parseLong(ms.strip());
+        } catch (NumberFormatException e) {
+            error(ctx, 400, "BAD_REQUEST", "ms must be an integer: " + e.getMessage());
+            return;
+        }
+        if (kind == FaultInjector.Kind.SLOW && (delayMillis < 0 || delayMillis > SLOW_MILLIS_MAX)) {
+            error(ctx, 400, "BAD_REQUEST", "the slow fault needs ms between 0 (clear it) and " + SLOW_MILLIS_MAX + ", got "
+                    + (delayMillis < 0 && ctx.queryParam("ms") == null ? "none" : delayMillis));
+            return;
+        }
         if (id.equals(nodeId)) {
-            FaultInjector.Outcome outcome = faults.inject(kind, new io.pairstep.core.GroupId(service, partition), seed);
+            FaultInjector.Outcome outcome = faults.inject(kind, new io.pairstep.core.GroupId(service, partition),
+                    kind == FaultInjector.Kind.SLOW ? delayMillis : seed);
             if (outcome.code() != null) {
                 error(ctx, outcome.status(), outcome.code(), outcome.message());
                 return;
@@ -461,6 +480,9 @@ public final class AdminApi {
             answer.put("partition", partition);
             answer.put("fault", kind.label());
             answer.put("seed", seed);
+            if (kind == FaultInjector.Kind.SLOW) {
+                answer.put("ms", delayMillis);
+            }
             answer.put("message", outcome.message());
             ctx.status(outcome.status()).contentType("application/json").result(JSON.writeValueAsString(answer));
             return;
@@ -470,7 +492,7 @@ public final class AdminApi {
             return;
         }
         String query = "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
-                + "&partition=" + partition + "&seed=" + seed;
+                + "&partition=" + partition + "&seed=" + seed + (delayMillis >= 0 ? "&ms=" + delayMillis : "");
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
                         + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
                         + kind.label() + "?" + query))

@@ -30,6 +30,8 @@ public record Change(String type, String node, String component, String message,
     public static final String INCIDENT_UPDATED = "incident-updated";
     public static final String INCIDENT_ACKNOWLEDGED = "incident-acknowledged";
     public static final String INCIDENT_RESOLVED = "incident-resolved";
+    /** A command crashed or hung a replica and is quarantined as poison. */
+    public static final String COMMAND_QUARANTINED = "command-quarantined";
 
     public Change {
         Objects.requireNonNull(type, "type");

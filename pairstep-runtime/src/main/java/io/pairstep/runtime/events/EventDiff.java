@@ -8,6 +8,7 @@ import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Incident;
 import io.pairstep.core.control.IncidentState;
 import io.pairstep.core.control.Member;
+import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
@@ -140,6 +141,7 @@ public final class EventDiff {
                 placed(now, changes);
             } else {
                 group(after, was, now, changes);
+                quarantined(was, now, changes);
             }
         }
         for (GroupConfig was : before.groups().values()) {
@@ -190,7 +192,8 @@ public final class EventDiff {
             }
             Member member = after.members().get(old.node());
             boolean nodeGone = member == null || !member.alive() || member.incarnation() != old.incarnation();
-            String why = nodeGone ? "its node is down" : "it stopped acknowledging its primary";
+            // The controller state does not say which of the two it was; a crash also quarantines its poison, if any.
+            String why = nodeGone ? "its node is down" : "it crashed or stopped acknowledging its primary";
             changes.add(new Change(Change.REPLICA_REMOVED, old.node(), component,
                     component + ": the " + label(old.role()) + " on " + old.node() + " was removed: " + why + " (epoch " + now.epoch() + ")",
                     groupFields(now, "replicaNode", old.node(), "role", label(old.role()), "reason", why)));
@@ -229,6 +232,20 @@ public final class EventDiff {
                     + now.history().getLast().message();
             changes.add(new Change(type, now.component().node(), now.component().toString(), message,
                     fields("incident", now.id(), "kind", now.kind().label(), "state", now.state().label())));
+        }
+    }
+
+    private static void quarantined(GroupConfig was, GroupConfig now, List<Change> changes) {
+        String component = component(now.group());
+        for (QuarantinedCommand poison : now.quarantined()) {
+            if (was.quarantined(poison.session(), poison.sequence()) != null) {
+                continue;
+            }
+            changes.add(new Change(Change.COMMAND_QUARANTINED, poison.node(), component,
+                    component + ": command " + poison.sequence() + " of session " + Long.toHexString(poison.session())
+                            + " is quarantined as poison: it crashed the replica on " + poison.node() + " (" + poison.reason() + ")",
+                    groupFields(now, "session", Long.toHexString(poison.session()), "sequence", poison.sequence(), "payload",
+                            poison.payload(), "replicaNode", poison.node(), "reason", poison.reason())));
         }
     }
 

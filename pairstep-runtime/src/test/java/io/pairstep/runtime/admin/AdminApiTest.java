@@ -146,6 +146,15 @@ class AdminApiTest {
         assertThat(selfCheck.statusCode()).as(selfCheck.body()).isEqualTo(202);
         assertThat(JSON.readTree(selfCheck.body()).get("fault").asString()).isEqualTo("self-check");
         assertThat(faults.get("n2")).hasSize(2).last().asString().startsWith("SELF_CHECK kv/0 ");
+
+        // slow carries its delay to the target node; crash-replica takes no parameter.
+        HttpResponse<String> slow = post(first, "/v1/nodes/n2/faults/slow?service=kv&partition=1&ms=250", Map.of());
+        assertThat(slow.statusCode()).as(slow.body()).isEqualTo(202);
+        assertThat(JSON.readTree(slow.body()).get("ms").asLong()).isEqualTo(250);
+        assertThat(faults.get("n2")).hasSize(3).last().isEqualTo("SLOW kv/1 250");
+        HttpResponse<String> crash = post(first, "/v1/nodes/n2/faults/crash-replica?service=kv", Map.of());
+        assertThat(crash.statusCode()).as(crash.body()).isEqualTo(202);
+        assertThat(faults.get("n2")).hasSize(4).last().asString().startsWith("CRASH_REPLICA kv/0 ");
     }
 
     @Test
@@ -156,6 +165,10 @@ class AdminApiTest {
         assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=kv&partition=x", none))).isEqualTo("400 BAD_REQUEST");
         assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=kv&partition=-1", none))).isEqualTo("400 BAD_REQUEST");
         assertThat(code(post(first, "/v1/nodes/n9/faults/corrupt?service=kv", none))).isEqualTo("404 UNKNOWN_NODE");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/slow?service=kv", none))).as("slow without ms").isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/slow?service=kv&ms=-1", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/slow?service=kv&ms=60001", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/nodes/n2/faults/slow?service=kv&ms=fast", none))).isEqualTo("400 BAD_REQUEST");
         assertThat(code(post(first, "/v1/nodes/n3/faults/corrupt?service=kv", none))).isEqualTo("409 NODE_DOWN");
         // The target's own refusal comes back through the forwarding node.
         assertThat(code(post(first, "/v1/nodes/n2/faults/corrupt?service=bank", none))).isEqualTo("404 NO_MEMBER");

@@ -56,7 +56,10 @@ class ControlJsonTest {
                 new ControlCommand.ResolveIncident(Long.MAX_VALUE, "n2 is up again", 6),
                 new ControlCommand.DrainNode("n4", true),
                 new ControlCommand.DrainNode("n4", false),
-                new ControlCommand.RemoveNode("n4"));
+                new ControlCommand.RemoveNode("n4"),
+                new ControlCommand.ReplicaCrashed(new GroupId("kv", 0), 3, "n1", 2, 1, "java.lang.StackOverflowError",
+                        new io.pairstep.core.control.QuarantinedCommand(-5, 9, "{\"op\":\"spin\"} ü", 16, "n1", 3, "watchdog")),
+                new ControlCommand.ReplicaCrashed(new GroupId("kv", 1), 4, "n2", 1, 4, "injected", null));
     }
 
     @ParameterizedTest
@@ -169,6 +172,12 @@ class ControlJsonTest {
         state.apply(new NodeDown("n1", 1, "test"));
         // n1's groups failed over; the replacements are syncing backups on n3.
         assertThat(state.groups().values()).anySatisfy(g -> assertThat(g.replicas()).anyMatch(r -> r.state() == ReplicaState.SYNCING));
+        // And kv/1's primary crashed on a command, which is quarantined.
+        io.pairstep.core.control.GroupConfig kv1 = state.groups().get(new GroupId("kv", 1));
+        io.pairstep.core.control.ReplicaAssignment crashed = kv1.primary();
+        assertThat(state.apply(new ControlCommand.ReplicaCrashed(kv1.group(), kv1.epoch(), crashed.node(), crashed.incarnation(),
+                crashed.sinceEpoch(), "overflow", new io.pairstep.core.control.QuarantinedCommand(7, 2, "x", 1, crashed.node(), kv1.epoch(),
+                        "java.lang.StackOverflowError"))).accepted()).isTrue();
 
         byte[] bytes = ControlJson.encodeState(state);
         ControllerState decoded = ControlJson.decodeState(bytes);
@@ -182,7 +191,7 @@ class ControlJsonTest {
         assertThat(ControlJson.encodeState(decoded)).isEqualTo(bytes);
         String json = new String(bytes, StandardCharsets.UTF_8);
         assertThat(json).contains("\"role\":\"PRIMARY\"", "\"state\":\"SYNCING\"", "\"mode\":\"PAIR\"",
-                "\"group\":{\"service\":\"kv\",\"partition\":0}");
+                "\"group\":{\"service\":\"kv\",\"partition\":0}", "\"quarantined\":[{\"session\":7,\"sequence\":2");
 
         // The decoded state behaves like the original.
         ControlCommand next = new RegisterNode("n1", "h1:80", "h1:90", 2, 0);

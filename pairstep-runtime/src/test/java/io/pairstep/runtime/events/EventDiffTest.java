@@ -122,6 +122,26 @@ class EventDiffTest {
     }
 
     @Test
+    void aPrimaryThatCrashedOnAPoisonCommandIsATakeoverAQuarantineAndARebuildOnItsNode() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 1, "example:kv", "", "")));
+        GroupId kv0 = new GroupId("kv", 0);
+        GroupConfig group = state.groups().get(kv0);
+        var primary = group.primary();
+        var poison = new io.pairstep.core.control.QuarantinedCommand(0xabc, 5, "{\"op\":\"spin\"}", 13, primary.node(), group.epoch(),
+                "watchdog");
+
+        List<Change> changes = apply(new ControlCommand.ReplicaCrashed(kv0, group.epoch(), primary.node(), primary.incarnation(),
+                primary.sinceEpoch(), "watchdog", poison));
+
+        assertThat(types(changes)).containsExactly(Change.TAKEOVER, Change.REPLICA_INSERTED, Change.COMMAND_QUARANTINED);
+        assertThat(changes.get(1).node()).as("rebuilt on its node").isEqualTo(primary.node());
+        assertThat(changes.get(2).fields()).containsEntry("session", "abc").containsEntry("sequence", 5L)
+                .containsEntry("payload", "{\"op\":\"spin\"}").containsEntry("replicaNode", primary.node()).containsEntry("reason", "watchdog");
+        assertThat(changes.get(2).message()).contains("quarantined as poison");
+    }
+
+    @Test
     void aRestartedNodeIsDownThenUpAgain() {
         threeNodes();
         List<Change> changes = apply(new ControlCommand.RegisterNode("n2", "127.0.0.1:7102", "127.0.0.1:7202", 2, 999));

@@ -1,0 +1,115 @@
+package io.pairstep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pairstep.cli.LedgerLoad;
+import io.pairstep.cli.LocalSystem;
+import io.pairstep.client.PairstepClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code fault slow} and {@code fault crash-replica} with real JVM processes, under load from
+ * several kv clients checked against a model: a slowed replica slows its group but costs no error;
+ * a crashed primary (its node stays up) is dumped, replaced by its partner, and restarted on its
+ * node, with no client error and nothing lost or run twice.
+ */
+class CrashReplicaIT {
+
+    private static final int CLIENTS = 4;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void pairPrimaryThatCrashesIsDumpedReplacedAndRestartedOnItsNode() throws Exception {
+        slowThenCrash("pair");
+    }
+
+    @Test
+    void tmrOrdererThatCrashesIsDumpedReplacedAndRestartedOnItsNode() throws Exception {
+        slowThenCrash("tmr");
+    }
+
+    private void slowThenCrash(String mode) throws Exception {
+        long seed = Long.getLong("pairstep.seed", System.nanoTime());
+        System.out.println("CrashReplicaIT " + mode + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
+            system.deploy("kv", "kv", mode, 1);
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+                KvModelLoad load = new KvModelLoad(client, "kv", CLIENTS, seed);
+                load.start();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= 300);
+
+                // A slow backup: every command now waits for it, but nothing fails.
+                String backup = other(group(system), system.primaryOf("kv", 0));
+                System.out.println("CrashReplicaIT: " + system.cli("fault", "slow", "kv", "--node", backup, "--ms", "20", "--dir",
+                        dir.toString()).strip());
+                long slowFrom = load.acknowledged.get();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= slowFrom + 50);
+                System.out.println("CrashReplicaIT: " + system.cli("fault", "slow", "kv", "--node", backup, "--ms", "0", "--dir",
+                        dir.toString()).strip());
+
+                // The primary crashes; its node stays up.
+                JsonNode before = group(system);
+                String victim = system.primaryOf("kv", 0);
+                Path dumps = Path.of(system.clusterFile().node(victim).data()).resolve("dumps");
+                int dumpsBefore = LockstepIT.dumpFiles(dumps).size();
+                System.out.println("CrashReplicaIT: " + system.cli("fault", "crash-replica", "kv", "--partition", "0", "--node", victim,
+                        "--dir", dir.toString()).strip());
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                        .until(() -> group(system).get("epoch").asLong() > before.get("epoch").asLong());
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("healed").isTrue();
+                JsonNode after = group(system);
+                System.out.println("CrashReplicaIT: after the crash " + after);
+                assertThat(system.primaryOf("kv", 0)).as("a partner took over").isNotEqualTo(victim);
+                assertThat(nodes(after)).as("restarted on its node").contains(victim);
+                assertThat(system.status().get("nodes").valueStream().filter(n -> n.get("id").asString().equals(victim))
+                        .findFirst().orElseThrow().get("pid").asLong())
+                        .as("the node process was not restarted").isEqualTo(system.clusterFile().node(victim).pid());
+                List<Path> files = LockstepIT.dumpFiles(dumps);
+                assertThat(files).as("a dump in %s", dumps).hasSizeGreaterThan(dumpsBefore);
+                String dump = Files.readString(files.getLast(), StandardCharsets.UTF_8);
+                assertThat(dump).contains("reason: ", "injected crash", "node: " + victim, "state.service.text: ");
+
+                long acknowledged = load.acknowledged.get();
+                await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= acknowledged + 200);
+                load.stop();
+                System.out.printf("CrashReplicaIT %s: %d acknowledged, %d wrong, %d errors%n", mode, load.acknowledged.get(),
+                        load.wrong.size(), load.errors.size());
+                assertThat(load.wrong).as("results that differ from the model").isEmpty();
+                assertThat(load.errors).as("client-visible errors").isEmpty();
+                for (Map.Entry<String, Long> entry : load.model.entrySet()) {
+                    assertThat(LedgerLoad.call(client, "kv", entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
+                            .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
+                }
+            }
+        }
+    }
+
+    private static List<String> nodes(JsonNode group) {
+        return group.get("replicas").valueStream().map(r -> r.get("node").asString()).toList();
+    }
+
+    private static String other(JsonNode group, String node) {
+        return nodes(group).stream().filter(n -> !n.equals(node)).sorted().findFirst().orElseThrow();
+    }
+
+    private static JsonNode group(LocalSystem system) {
+        for (JsonNode group : system.status().get("groups")) {
+            if (group.get("service").asString().equals("kv") && group.get("partition").asInt() == 0) {
+                return group;
+            }
+        }
+        throw new AssertionError("no group kv/0 in the status");
+    }
+}
