@@ -1,7 +1,9 @@
 package io.pairstep.cli;
 
+import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +24,7 @@ import picocli.CommandLine.Spec;
         description = {"Starts a new local cluster of N nodes in DIR and waits until every node is up.",
                 "Node i listens on 127.0.0.1: http P+10*i+1, rpc P+10*i+2, controller P+10*i+3;",
                 "the first min(N,3) nodes are the controller's seeds. Logs: DIR/nI/node.log.",
+                "The system's access token is made in DIR/token (owner-only); commands given --dir DIR use it.",
                 "Node JVMs get -Xms64m -Xmx512m -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED",
                 "and then the contents of $PAIRSTEP_NODE_JAVA_OPTS."})
 public final class ClusterStartCommand implements Callable<Integer> {
@@ -119,6 +122,14 @@ public final class ClusterStartCommand implements Callable<Integer> {
         LocalProcesses.requireFree(ports(layout), "choose another --base-port or stop what uses it");
 
         String system = UUID.randomUUID().toString();
+        Path tokenFile = ClusterFile.tokenFile(root);
+        try {
+            Files.createDirectories(root);
+            // The system's one token: each node copies it into its data directory on its first start.
+            AccessToken.generate().writeNew(tokenFile);
+        } catch (IOException | UncheckedIOException e) {
+            throw new CliException("cannot write the access token " + tokenFile + ": " + ApiClient.describe(e));
+        }
         List<String> seeds = new ArrayList<>();
         for (Layout l : layout.subList(0, Math.min(nodes, MAX_SEEDS))) {
             seeds.add(l.id() + "@" + l.rpc());
@@ -140,7 +151,7 @@ public final class ClusterStartCommand implements Callable<Integer> {
                 List<String> command = new ArrayList<>(prefix);
                 command.addAll(List.of("node", "--id", l.id(), "--data", data.toString(),
                         "--http", l.http().toString(), "--rpc", l.rpc().toString(),
-                        "--seeds", String.join(",", seeds), "--system", system));
+                        "--seeds", String.join(",", seeds), "--system", system, "--token-file", tokenFile.toString()));
                 if (fsyncPolicy != null) {
                     command.addAll(List.of("--fsync", fsyncPolicy));
                 }

@@ -1,6 +1,7 @@
 package io.pairstep.cli;
 
 import io.pairstep.client.ClientOptions;
+import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -120,6 +121,11 @@ public final class LocalSystem implements AutoCloseable {
         return clusterFile().nodes().stream().map(ClusterFile.Node::http).toList();
     }
 
+    /** The system's access token, which the admin API asks for. */
+    public AccessToken token() {
+        return ClusterFile.localToken(dir);
+    }
+
     public ClusterFile clusterFile() {
         return ClusterFile.read(dir);
     }
@@ -143,8 +149,9 @@ public final class LocalSystem implements AutoCloseable {
         JsonNode newest = null;
         for (ClusterFile.Node node : clusterFile().nodes()) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status")),
+                        token()).timeout(Duration.ofSeconds(2)).build();
+                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) {
                     JsonNode document = JSON.readTree(response.body());
                     if (newest == null || document.get("version").asLong() > newest.get("version").asLong()) {

@@ -60,6 +60,12 @@ public final class NodeCommand implements Callable<Integer> {
                     "keeps its last good configuration. Without this option the node runs no availability manager."})
     Path availability;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = {"The system's access token (a file readable by its owner only), copied into the data directory",
+                    "on the node's first start. Give every node of a system the same one. A node that starts without",
+                    "one, on an empty data directory, makes a new token (DATA/token) for a new system."})
+    Path tokenFile;
+
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
@@ -99,7 +105,8 @@ public final class NodeCommand implements Callable<Integer> {
         }
         return new NodeConfig(nodeId, dataDir, bindable(httpAddr, "--http"), bindable(rpcAddr, "--rpc"),
                 seedList, systemId, fsyncPolicy, maxCommandBytes,
-                availability == null ? null : availability.toAbsolutePath().normalize());
+                availability == null ? null : availability.toAbsolutePath().normalize(),
+                tokenFile == null ? null : tokenFile.toAbsolutePath().normalize());
     }
 
     static String checkNodeId(String value, String what) {

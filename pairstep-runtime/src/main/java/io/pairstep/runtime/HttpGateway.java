@@ -10,6 +10,7 @@ import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.runtime.access.AccessControl;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -56,6 +57,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/services", this::deploy);
             config.routes.post("/v1/services/{name}/call", this::call);
             config.routes.get("/metrics", this::metrics);
+            new AccessControl(node.accessToken()).install(config);
             admin.install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
         }).start();

@@ -19,6 +19,7 @@ import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.ReplicaCore;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
+import io.pairstep.runtime.access.AccessToken;
 import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
 import io.pairstep.runtime.storage.FsyncPolicy;
@@ -124,6 +125,8 @@ public final class Node implements AutoCloseable {
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
+    /** The system's access token, which the admin API asks for. */
+    private AccessToken accessToken;
     /** Metrics, node monitors and the availability manager. */
     private NodeMonitoring monitoring;
     /** The events found in the controller states this node applies; served by the admin API. */
@@ -190,6 +193,10 @@ public final class Node implements AutoCloseable {
         return events;
     }
 
+    AccessToken accessToken() {
+        return accessToken;
+    }
+
     HttpGateway gateway() {
         return gateway;
     }
@@ -214,6 +221,7 @@ public final class Node implements AutoCloseable {
         checkFree(raft, "controller (rpc port + 1)");
         incarnation = nextIncarnation();
         writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
+        accessToken = AccessToken.forNode(config.dataDirectory(), config.tokenFile());
         writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
         transport = new Transport(config.id(), incarnation, new TransportHandler());
         transport.listen(config.rpc());

@@ -18,6 +18,8 @@ import java.util.List;
  * @param maxCommandBytes the largest command a client may send
  * @param availabilityFile the availability configuration (YAML: thresholds and alert actions), or
  *     null to run no availability manager; see {@code io.pairstep.avail.config.ConfigParser}
+ * @param tokenFile the system's access token, copied into the data directory on the node's first
+ *     start; null for a node that has one there already, or that starts a new system (it makes one)
  */
 public record NodeConfig(
         String id,
@@ -28,7 +30,8 @@ public record NodeConfig(
         String systemId,
         String fsyncPolicy,
         int maxCommandBytes,
-        Path availabilityFile) {
+        Path availabilityFile,
+        Path tokenFile) {
 
     /** A controller node. */
     public record Seed(String id, InetSocketAddress rpc) {}
@@ -42,7 +45,7 @@ public record NodeConfig(
     /** A node without an availability manager. */
     public NodeConfig(String id, Path dataDirectory, InetSocketAddress http, InetSocketAddress rpc, List<Seed> seeds,
             String systemId, String fsyncPolicy, int maxCommandBytes) {
-        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, null);
+        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, null, null);
     }
 
     /** The Raft address of a controller node: its rpc port plus one. */
