@@ -64,10 +64,15 @@ function askForToken(message) {
   $("token").focus();
 }
 
-/** Logs in with a token: kept only if the server takes it. */
+/**
+ * Logs in with a token, kept only if the server takes it. Without one, tries the cookie the browser
+ * may still hold: it is the host's, so a console of another node of the system (another port) has it.
+ */
 async function logIn(token) {
-  sessionStorage.setItem(TOKEN_KEY, token);
-  setTokenCookie(token);
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    setTokenCookie(token);
+  }
   let response;
   try {
     response = await fetch("/v1/status", { cache: "no-store" });
@@ -77,7 +82,7 @@ async function logIn(token) {
   }
   if (response.status === 401) {
     const body = await response.json().catch(() => ({}));
-    askForToken(body.error || "wrong token");
+    askForToken(token ? (body.error || "wrong token") : "");
     return;
   }
   $("login").hidden = true;
@@ -293,6 +298,4 @@ $("login").addEventListener("submit", (e) => {
   logIn($("token").value.trim());
 });
 
-const savedToken = sessionStorage.getItem(TOKEN_KEY);
-if (savedToken) logIn(savedToken);
-else askForToken("");
+logIn(sessionStorage.getItem(TOKEN_KEY));
