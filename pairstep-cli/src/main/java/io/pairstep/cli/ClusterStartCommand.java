@@ -50,6 +50,12 @@ public final class ClusterStartCommand implements Callable<Integer> {
             description = "Availability configuration (YAML) passed to every node; see 'pairstep node --help'.")
     Path availability;
 
+    @Option(names = "--tls",
+            description = {"TLS between nodes and from clients, with mutual certificates: makes DIR/certs as 'pairstep certs'",
+                    "does (or uses what is there) and gives each node its certificate. A process without a certificate",
+                    "signed by DIR/certs/ca.pem cannot join as a node or call through the binary protocol."})
+    boolean tls;
+
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "60",
             description = "How long to wait for the cluster to be up (default: ${DEFAULT-VALUE}).")
     int waitSeconds;
@@ -134,6 +140,9 @@ public final class ClusterStartCommand implements Callable<Integer> {
         for (Layout l : layout.subList(0, Math.min(nodes, MAX_SEEDS))) {
             seeds.add(l.id() + "@" + l.rpc());
         }
+        if (tls) {
+            CertsCommand.make(root, layout.stream().map(Layout::id).toList(), new java.util.LinkedHashSet<>(List.of("localhost", "127.0.0.1")));
+        }
         List<String> prefix = LocalProcesses.cliLaunchPrefix(System.getenv(LocalProcesses.NODE_JAVA_OPTS_ENV));
 
         PrintWriter out = spec.commandLine().getOut();
@@ -152,6 +161,11 @@ public final class ClusterStartCommand implements Callable<Integer> {
                 command.addAll(List.of("node", "--id", l.id(), "--data", data.toString(),
                         "--http", l.http().toString(), "--rpc", l.rpc().toString(),
                         "--seeds", String.join(",", seeds), "--system", system, "--token-file", tokenFile.toString()));
+                if (tls) {
+                    CertsCommand.CertificateFiles own = CertsCommand.files(root, l.id());
+                    command.addAll(List.of("--tls-cert", own.certificate().toString(), "--tls-key", own.key().toString(),
+                            "--tls-ca", CertsCommand.files(root, CertsCommand.CA).certificate().toString()));
+                }
                 if (fsyncPolicy != null) {
                     command.addAll(List.of("--fsync", fsyncPolicy));
                 }

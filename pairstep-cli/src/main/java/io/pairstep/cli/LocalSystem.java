@@ -1,6 +1,7 @@
 package io.pairstep.cli;
 
 import io.pairstep.client.ClientOptions;
+import io.pairstep.client.TlsFiles;
 import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -137,7 +138,19 @@ public final class LocalSystem implements AutoCloseable {
             HostPort rpc = node.rpcAddress();
             seeds.add(new InetSocketAddress(rpc.host(), rpc.port()));
         }
-        return ClientOptions.of(seeds);
+        ClientOptions options = ClientOptions.of(seeds);
+        return tls() ? options.withTls(clientTls(dir)) : options;
+    }
+
+    /** Whether the system's nodes were started with TLS (by {@code cluster start --tls}). */
+    public boolean tls() {
+        return clusterFile().nodes().get(0).command().contains("--tls-ca");
+    }
+
+    /** The client certificate that {@code pairstep certs} made for a local system. */
+    public static TlsFiles clientTls(Path dir) {
+        CertsCommand.CertificateFiles client = CertsCommand.files(dir, CertsCommand.CLIENT);
+        return new TlsFiles(client.certificate(), client.key(), CertsCommand.files(dir, CertsCommand.CA).certificate());
     }
 
     /**

@@ -46,7 +46,9 @@ final class HttpGateway implements AutoCloseable {
         List<InetSocketAddress> seeds = new ArrayList<>();
         seeds.add(node.config().rpc());
         node.config().seeds().forEach(s -> seeds.add(s.rpc()));
-        client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS)));
+        // Over TLS the gateway shows the node's own certificate, as the node does to other nodes.
+        client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS))
+                .withTls(node.config().tls()));
         admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault);
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();

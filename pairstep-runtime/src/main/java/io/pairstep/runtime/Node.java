@@ -223,7 +223,7 @@ public final class Node implements AutoCloseable {
         writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
         accessToken = AccessToken.forNode(config.dataDirectory(), config.tokenFile());
         writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
-        transport = new Transport(config.id(), incarnation, new TransportHandler());
+        transport = new Transport(config.id(), incarnation, new TransportHandler(), Transport.Options.defaults(), config.tls());
         transport.listen(config.rpc());
         Map<String, String> peers = new LinkedHashMap<>();
         for (NodeConfig.Seed seed : config.seeds()) {

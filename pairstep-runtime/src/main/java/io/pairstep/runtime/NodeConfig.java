@@ -1,5 +1,6 @@
 package io.pairstep.runtime;
 
+import io.pairstep.client.TlsFiles;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +21,8 @@ import java.util.List;
  *     null to run no availability manager; see {@code io.pairstep.avail.config.ConfigParser}
  * @param tokenFile the system's access token, copied into the data directory on the node's first
  *     start; null for a node that has one there already, or that starts a new system (it makes one)
+ * @param tls the node's certificate, key and the system's authority for TLS on the node transport
+ *     (node to node, and clients), or null for plain TCP
  */
 public record NodeConfig(
         String id,
@@ -31,7 +34,8 @@ public record NodeConfig(
         String fsyncPolicy,
         int maxCommandBytes,
         Path availabilityFile,
-        Path tokenFile) {
+        Path tokenFile,
+        TlsFiles tls) {
 
     /** A controller node. */
     public record Seed(String id, InetSocketAddress rpc) {}
@@ -45,7 +49,7 @@ public record NodeConfig(
     /** A node without an availability manager. */
     public NodeConfig(String id, Path dataDirectory, InetSocketAddress http, InetSocketAddress rpc, List<Seed> seeds,
             String systemId, String fsyncPolicy, int maxCommandBytes) {
-        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, null, null);
+        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, null, null, null);
     }
 
     /** The Raft address of a controller node: its rpc port plus one. */
