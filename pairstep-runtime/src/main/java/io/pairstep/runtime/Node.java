@@ -235,7 +235,7 @@ public final class Node implements AutoCloseable {
         // A node among the seeds votes in the controller; any other follows its log as a listener.
         controller = new ControllerServer(config.id(), raft.getHostString() + ":" + raft.getPort(), peers,
                 config.dataDirectory().resolve("controller"),
-                new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000));
+                new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000), config.tls());
         controller.addLeadershipListener(isLeader -> onSupervisorThread(() -> {
             leader = isLeader;
             if (isLeader) {
