@@ -37,7 +37,7 @@ class TlsIT {
     void aTlsSystemServesCallsAndRefusesClientsAndNodesWithoutItsCertificates() throws Exception {
         Path system = dir.resolve("system");
         int basePort = LocalSystem.freeBasePort();
-        try (LocalSystem cluster = LocalSystem.start(system, 3, basePort, "none", false, List.of("--tls"))) {
+        try (LocalSystem cluster = LocalSystem.start(system, 3, basePort, "none", false, List.of("--tls", "--wait", "240"))) {
             for (String name : List.of("ca", "n1", "n2", "n3", "client")) {
                 Path key = system.resolve("certs").resolve(name + ".key");
                 assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).as(name).isEqualTo("rw-------");

@@ -1,7 +1,6 @@
 package io.pairstep.client;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.handler.ssl.SslContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufOutputStream;
@@ -14,6 +13,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.codec.MessageToByteEncoder;
+import io.netty.handler.ssl.SslContext;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.core.wire.FrameCodec;
 import java.net.InetSocketAddress;
