@@ -132,7 +132,10 @@ public final class ClusterStartCommand implements Callable<Integer> {
         try {
             Files.createDirectories(root);
             // The system's one token: each node copies it into its data directory on its first start.
-            AccessToken.generate().writeNew(tokenFile);
+            // A token left by a start that failed before writing cluster.json is this directory's: kept.
+            if (!Files.exists(tokenFile)) {
+                AccessToken.generate().writeNew(tokenFile);
+            }
         } catch (IOException | UncheckedIOException e) {
             throw new CliException("cannot write the access token " + tokenFile + ": " + ApiClient.describe(e));
         }

@@ -51,7 +51,7 @@ class AccessIT {
 
     @Test
     void oneTokenPerSystemOwnerOnlyOnEveryNodeAndTheCliFindsIt() throws Exception {
-        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "none", false)) {
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "none", false, List.of("--wait", "240"))) {
             Path systemToken = ClusterFile.tokenFile(dir);
             assertThat(permissions(systemToken)).isEqualTo("rw-------");
             AccessToken token = AccessToken.read(systemToken);

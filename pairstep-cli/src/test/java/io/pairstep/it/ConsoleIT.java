@@ -69,7 +69,7 @@ class ConsoleIT {
 
     @Test
     void theConsoleShowsEveryNodeAndATakeoverCausedThroughItsKillButton() throws Exception {
-        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false, List.of("--wait", "240"))) {
             system.deploy("kv", "kv", "pair", 2);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected").isTrue();
             JsonNode status = system.status();
