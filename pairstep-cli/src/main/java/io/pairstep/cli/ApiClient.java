@@ -1,5 +1,6 @@
 package io.pairstep.cli;
 
+import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -49,8 +50,16 @@ final class ApiClient implements AutoCloseable {
             }
         }
 
-        /** The readable message of an error answer ({@code {"error","code"}}), or a description of it. */
+        /**
+         * The readable message of an error answer ({@code {"error","code"}}), or a description of it;
+         * for a refused token, also where the CLI looks for one.
+         */
         String errorMessage() {
+            String message = nodeMessage();
+            return status == 401 ? message + "\n" + TOKEN_HINT : message;
+        }
+
+        private String nodeMessage() {
             try {
                 JsonNode doc = Json.MAPPER.readTree(body);
                 if (doc != null && doc.isObject() && doc.hasNonNull("error")) {
@@ -84,21 +93,26 @@ final class ApiClient implements AutoCloseable {
     }
 
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    static final String TOKEN_HINT = "the CLI sends the token of --token-file FILE, else of the environment variable "
+            + SystemOptions.TOKEN_ENV + ", else of DIR/" + AccessToken.FILE_NAME + " with --dir DIR";
 
     private final List<HostPort> nodes;
     private final Duration connectTimeout;
     private final HttpClient http;
+    /** Sent with every request; null sends none (the node then answers 401 for all but the open routes). */
+    private final AccessToken token;
 
-    ApiClient(List<HostPort> nodes) {
-        this(nodes, CONNECT_TIMEOUT);
+    ApiClient(List<HostPort> nodes, AccessToken token) {
+        this(nodes, CONNECT_TIMEOUT, token);
     }
 
-    ApiClient(List<HostPort> nodes, Duration connectTimeout) {
+    ApiClient(List<HostPort> nodes, Duration connectTimeout, AccessToken token) {
         if (nodes.isEmpty()) {
             throw new CliException("no node addresses to talk to");
         }
         this.nodes = List.copyOf(nodes);
         this.connectTimeout = connectTimeout;
+        this.token = token;
         this.http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(connectTimeout)
@@ -173,6 +187,7 @@ final class ApiClient implements AutoCloseable {
             }
         }
         headers.forEach(b::header);
+        authorize(b, token);
         try {
             HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
             return new Attempt(new Response(node, r.statusCode(), r.body()), null, false);
@@ -188,6 +203,11 @@ final class ApiClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new CliException("interrupted");
         }
+    }
+
+    /** Adds the token, if any, to a request. */
+    static HttpRequest.Builder authorize(HttpRequest.Builder request, AccessToken token) {
+        return token == null ? request : request.header("Authorization", "Bearer " + token.text());
     }
 
     private static String connectFailure(ConnectException e) {

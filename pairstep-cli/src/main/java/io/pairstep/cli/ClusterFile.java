@@ -1,5 +1,6 @@
 package io.pairstep.cli;
 
+import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -57,6 +58,28 @@ public record ClusterFile(String system, List<Node> nodes) {
     /** The directory of a node's files ({@code node.log}, {@code data/}). */
     public static Path nodeDir(Path dir, String id) {
         return dir.resolve(id);
+    }
+
+    /** The system's access token, {@code DIR/token}, readable by its owner only. */
+    public static Path tokenFile(Path dir) {
+        return dir.resolve(AccessToken.FILE_NAME);
+    }
+
+    /** The token of a local system's directory, or null when it has none (a system made before tokens). */
+    public static AccessToken localToken(Path dir) {
+        Path file = tokenFile(dir);
+        return Files.exists(file) ? token(file, "") : null;
+    }
+
+    /** Reads a token file; anything wrong with it is a {@link CliException} that names it. */
+    static AccessToken token(Path file, String what) {
+        try {
+            return AccessToken.read(file);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(what + e.getMessage(), ExitCodes.USAGE);
+        } catch (java.io.UncheckedIOException e) {
+            throw new CliException(what + "cannot read " + file + ": " + ApiClient.describe(e.getCause()));
+        }
     }
 
     public static Path logFile(Path dir, String id) {

@@ -1,7 +1,9 @@
 package io.pairstep.cli;
 
+import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +24,7 @@ import picocli.CommandLine.Spec;
         description = {"Starts a new local cluster of N nodes in DIR and waits until every node is up.",
                 "Node i listens on 127.0.0.1: http P+10*i+1, rpc P+10*i+2, controller P+10*i+3;",
                 "the first min(N,3) nodes are the controller's seeds. Logs: DIR/nI/node.log.",
+                "The system's access token is made in DIR/token (owner-only); commands given --dir DIR use it.",
                 "Node JVMs get -Xms64m -Xmx512m -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED",
                 "and then the contents of $PAIRSTEP_NODE_JAVA_OPTS."})
 public final class ClusterStartCommand implements Callable<Integer> {
@@ -46,6 +49,12 @@ public final class ClusterStartCommand implements Callable<Integer> {
     @Option(names = "--availability", paramLabel = "FILE",
             description = "Availability configuration (YAML) passed to every node; see 'pairstep node --help'.")
     Path availability;
+
+    @Option(names = "--tls",
+            description = {"TLS between nodes and from clients, with mutual certificates: makes DIR/certs as 'pairstep certs'",
+                    "does (or uses what is there) and gives each node its certificate. A process without a certificate",
+                    "signed by DIR/certs/ca.pem cannot join as a node or call through the binary protocol."})
+    boolean tls;
 
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "60",
             description = "How long to wait for the cluster to be up (default: ${DEFAULT-VALUE}).")
@@ -119,9 +128,23 @@ public final class ClusterStartCommand implements Callable<Integer> {
         LocalProcesses.requireFree(ports(layout), "choose another --base-port or stop what uses it");
 
         String system = UUID.randomUUID().toString();
+        Path tokenFile = ClusterFile.tokenFile(root);
+        try {
+            Files.createDirectories(root);
+            // The system's one token: each node copies it into its data directory on its first start.
+            // A token left by a start that failed before writing cluster.json is this directory's: kept.
+            if (!Files.exists(tokenFile)) {
+                AccessToken.generate().writeNew(tokenFile);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            throw new CliException("cannot write the access token " + tokenFile + ": " + ApiClient.describe(e));
+        }
         List<String> seeds = new ArrayList<>();
         for (Layout l : layout.subList(0, Math.min(nodes, MAX_SEEDS))) {
             seeds.add(l.id() + "@" + l.rpc());
+        }
+        if (tls) {
+            CertsCommand.make(root, layout.stream().map(Layout::id).toList(), new java.util.LinkedHashSet<>(List.of("localhost", "127.0.0.1")));
         }
         List<String> prefix = LocalProcesses.cliLaunchPrefix(System.getenv(LocalProcesses.NODE_JAVA_OPTS_ENV));
 
@@ -140,7 +163,12 @@ public final class ClusterStartCommand implements Callable<Integer> {
                 List<String> command = new ArrayList<>(prefix);
                 command.addAll(List.of("node", "--id", l.id(), "--data", data.toString(),
                         "--http", l.http().toString(), "--rpc", l.rpc().toString(),
-                        "--seeds", String.join(",", seeds), "--system", system));
+                        "--seeds", String.join(",", seeds), "--system", system, "--token-file", tokenFile.toString()));
+                if (tls) {
+                    CertsCommand.CertificateFiles own = CertsCommand.files(root, l.id());
+                    command.addAll(List.of("--tls-cert", own.certificate().toString(), "--tls-key", own.key().toString(),
+                            "--tls-ca", CertsCommand.files(root, CertsCommand.CA).certificate().toString()));
+                }
                 if (fsyncPolicy != null) {
                     command.addAll(List.of("--fsync", fsyncPolicy));
                 }

@@ -1,5 +1,6 @@
 package io.pairstep.cli;
 
+import io.pairstep.runtime.access.AccessToken;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -51,6 +52,9 @@ public final class EventsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** The access token that --follow sends to each node it asks. */
+    private AccessToken token;
+
     @Override
     public Integer call() throws InterruptedException {
         system.validate();
@@ -90,6 +94,7 @@ public final class EventsCommand implements Callable<Integer> {
      */
     private void follow(PrintWriter out) throws InterruptedException {
         List<HostPort> nodes = system.httpAddresses();
+        token = system.token();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(ApiClient.CONNECT_TIMEOUT).build();
         Cursor cursor = new Cursor(since == null || since.isBlank() ? "0" : since.strip());
         PrintWriter err = spec.commandLine().getErr();
@@ -138,7 +143,8 @@ public final class EventsCommand implements Callable<Integer> {
 
     /** Prints one node's stream until it ends; returns why it ended, or null if it ended normally. */
     private String stream(HttpClient http, HostPort node, Cursor cursor, PrintWriter out) throws InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + node.authority() + "/v1/events/stream" + query(cursor.since)))
+        HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(URI.create("http://" + node.authority() + "/v1/events/stream"
+                        + query(cursor.since))), token)
                 .header("Accept", "text/event-stream")
                 .GET()
                 .build();
@@ -153,6 +159,10 @@ public final class EventsCommand implements Callable<Integer> {
                 ApiClient.Response answer = new ApiClient.Response(node, response.statusCode(), body.readAllBytes());
                 if (response.statusCode() == 400) {
                     throw new CliException(answer.errorMessage(), ExitCodes.USAGE);
+                }
+                if (response.statusCode() == 401) {
+                    // Every node has the same token: the others would refuse it too.
+                    throw new CliException(answer.errorMessage());
                 }
                 return answer.errorMessage();
             }

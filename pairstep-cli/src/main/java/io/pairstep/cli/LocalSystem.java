@@ -1,6 +1,8 @@
 package io.pairstep.cli;
 
 import io.pairstep.client.ClientOptions;
+import io.pairstep.client.TlsFiles;
+import io.pairstep.runtime.access.AccessToken;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -120,6 +122,11 @@ public final class LocalSystem implements AutoCloseable {
         return clusterFile().nodes().stream().map(ClusterFile.Node::http).toList();
     }
 
+    /** The system's access token, which the admin API asks for. */
+    public AccessToken token() {
+        return ClusterFile.localToken(dir);
+    }
+
     public ClusterFile clusterFile() {
         return ClusterFile.read(dir);
     }
@@ -131,7 +138,19 @@ public final class LocalSystem implements AutoCloseable {
             HostPort rpc = node.rpcAddress();
             seeds.add(new InetSocketAddress(rpc.host(), rpc.port()));
         }
-        return ClientOptions.of(seeds);
+        ClientOptions options = ClientOptions.of(seeds);
+        return tls() ? options.withTls(clientTls(dir)) : options;
+    }
+
+    /** Whether the system's nodes were started with TLS (by {@code cluster start --tls}). */
+    public boolean tls() {
+        return clusterFile().nodes().get(0).command().contains("--tls-ca");
+    }
+
+    /** The client certificate that {@code pairstep certs} made for a local system. */
+    public static TlsFiles clientTls(Path dir) {
+        CertsCommand.CertificateFiles client = CertsCommand.files(dir, CertsCommand.CLIENT);
+        return new TlsFiles(client.certificate(), client.key(), CertsCommand.files(dir, CertsCommand.CA).certificate());
     }
 
     /**
@@ -143,8 +162,9 @@ public final class LocalSystem implements AutoCloseable {
         JsonNode newest = null;
         for (ClusterFile.Node node : clusterFile().nodes()) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status"))
-                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status")),
+                        token()).timeout(Duration.ofSeconds(2)).build();
+                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) {
                     JsonNode document = JSON.readTree(response.body());
                     if (newest == null || document.get("version").asLong() > newest.get("version").asLong()) {

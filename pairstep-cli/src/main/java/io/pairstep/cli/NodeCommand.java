@@ -1,5 +1,6 @@
 package io.pairstep.cli;
 
+import io.pairstep.client.TlsFiles;
 import io.pairstep.runtime.NodeConfig;
 import io.pairstep.runtime.NodeMain;
 import java.io.IOException;
@@ -68,6 +69,23 @@ public final class NodeCommand implements Callable<Integer> {
                     "0 runs services without a watchdog (a hung command then stalls its group)."})
     long watchdogMillis;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = {"The system's access token (a file readable by its owner only), copied into the data directory",
+                    "on the node's first start. Give every node of a system the same one. A node that starts without",
+                    "one, on an empty data directory, makes a new token (DATA/token) for a new system."})
+    Path tokenFile;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE", description = "This node's certificate (PEM), for TLS on the node transport.")
+    Path tlsCertificate;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "Its private key (PKCS#8 PEM).")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = {"The system's authority (PEM): every node and client must show a certificate it signed.",
+                    "The three --tls options go together; 'pairstep certs' makes a set for a local system."})
+    Path tlsAuthority;
+
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
@@ -111,7 +129,28 @@ public final class NodeCommand implements Callable<Integer> {
         }
         return new NodeConfig(nodeId, dataDir, bindable(httpAddr, "--http"), bindable(rpcAddr, "--rpc"),
                 seedList, systemId, fsyncPolicy, maxCommandBytes,
-                availability == null ? null : availability.toAbsolutePath().normalize(), watchdogMillis);
+                availability == null ? null : availability.toAbsolutePath().normalize(), watchdogMillis,
+                tokenFile == null ? null : tokenFile.toAbsolutePath().normalize(), tls());
+    }
+
+    /** The TLS files, all three or none; null without TLS. */
+    private TlsFiles tls() {
+        int given = (tlsCertificate == null ? 0 : 1) + (tlsKey == null ? 0 : 1) + (tlsAuthority == null ? 0 : 1);
+        if (given == 0) {
+            return null;
+        }
+        if (given < 3) {
+            throw usage("--tls-cert, --tls-key and --tls-ca go together: give all three or none");
+        }
+        TlsFiles files = new TlsFiles(tlsCertificate.toAbsolutePath().normalize(), tlsKey.toAbsolutePath().normalize(),
+                tlsAuthority.toAbsolutePath().normalize());
+        try {
+            files.requireReadable();
+            files.serverContext();
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        return files;
     }
 
     static String checkNodeId(String value, String what) {

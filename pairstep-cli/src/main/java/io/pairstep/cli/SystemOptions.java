@@ -1,8 +1,10 @@
 package io.pairstep.cli;
 
+import io.pairstep.runtime.access.AccessToken;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import picocli.CommandLine.Option;
 
 /** How a command finds the system: {@code --cluster HOST:PORT[,...]} or {@code --dir DIR}. */
@@ -13,8 +15,19 @@ public final class SystemOptions {
     String cluster;
 
     @Option(names = "--dir", paramLabel = "DIR",
-            description = "Directory of a local cluster made by 'cluster start' (reads DIR/cluster.json).")
+            description = "Directory of a local cluster made by 'cluster start' (reads DIR/cluster.json and DIR/token).")
     Path dir;
+
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = {"The system's access token (the file token in any node's data directory).",
+                    "Default: the environment variable " + SystemOptions.TOKEN_ENV + ", else DIR/token with --dir."})
+    Path tokenFile;
+
+    /** The environment variable that holds the access token. */
+    static final String TOKEN_ENV = "PAIRSTEP_TOKEN";
+
+    /** The environment, replaced by tests. */
+    Function<String, String> environment = System::getenv;
 
     public SystemOptions() {
     }
@@ -67,7 +80,27 @@ public final class SystemOptions {
         return out;
     }
 
+    /**
+     * The access token to send: from {@code --token-file}, else from {@value #TOKEN_ENV}, else the
+     * local system's with {@code --dir}; null when there is none (only the open routes answer then).
+     */
+    AccessToken token() {
+        validate();
+        if (tokenFile != null) {
+            return ClusterFile.token(tokenFile, "--token-file ");
+        }
+        String fromEnvironment = environment.apply(TOKEN_ENV);
+        if (fromEnvironment != null) {
+            try {
+                return AccessToken.of(fromEnvironment, "the environment variable " + TOKEN_ENV);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(e.getMessage(), ExitCodes.USAGE);
+            }
+        }
+        return dir == null ? null : ClusterFile.localToken(dir);
+    }
+
     ApiClient client() {
-        return new ApiClient(httpAddresses());
+        return new ApiClient(httpAddresses(), token());
     }
 }

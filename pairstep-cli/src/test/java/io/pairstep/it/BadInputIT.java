@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import io.pairstep.cli.CliException;
 import io.pairstep.cli.LocalSystem;
+import io.pairstep.runtime.access.AccessToken;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -24,6 +25,7 @@ class BadInputIT {
     Path dir;
 
     private final HttpClient http = HttpClient.newHttpClient();
+    private String token;
 
     @Test
     void badRequestsGetClearErrorsAndChangeNothing() throws Exception {
@@ -31,6 +33,7 @@ class BadInputIT {
             cluster.deploy("kv", "kv", "pair", 1);
             cluster.deploy("bank", "bank", "pair", 1);
             String node = cluster.httpAddresses().get(0);
+            token = cluster.token().text();
             assertThat(post(node, "/v1/services/kv/call?key=a", "{\"op\":\"put\",\"key\":\"a\",\"value\":1}").statusCode()).isEqualTo(200);
 
             expectError(post(node, "/v1/services/nosuch/call?key=a", "{}"), 404, "UNKNOWN_SERVICE", "nosuch");
@@ -48,6 +51,15 @@ class BadInputIT {
                     .hasMessageContaining("n9").hasMessageContaining("n1");
             assertThatThrownBy(() -> cluster.cli("deploy", "k5", "--example", "kv", "--partitions", "0", "--dir", dir.toString()))
                     .hasMessageContaining("partitions");
+
+            // Without the token, or with a wrong one, the admin API and fault injection refuse.
+            String wrong = "Bearer " + AccessToken.generate().text();
+            for (String authorization : java.util.Arrays.asList(null, wrong)) {
+                expectError(post(node, "/v1/services", "{\"name\":\"k6\",\"example\":\"kv\"}", authorization), 401, "UNAUTHORIZED", "token");
+                expectError(post(node, "/v1/nodes/n2/kill", "", authorization), 401, "UNAUTHORIZED", "token");
+                expectError(post(node, "/v1/nodes/n2/faults/corrupt?service=kv", "", authorization), 401, "UNAUTHORIZED", "token");
+            }
+            assertThat(cluster.clusterFile().nodes()).allMatch(n -> ProcessHandle.of(n.pid()).map(ProcessHandle::isAlive).orElse(false));
 
             // Nothing above changed the state: one value, two services.
             assertThat(post(node, "/v1/services/kv/call?key=a", "{\"op\":\"get\",\"key\":\"a\"}").body()).isEqualTo("{\"value\":1}");
@@ -73,8 +85,16 @@ class BadInputIT {
     }
 
     private HttpResponse<String> post(String node, String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(Duration.ofSeconds(30))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return post(node, path, body, "Bearer " + token);
+    }
+
+    private HttpResponse<String> post(String node, String path, String body, String authorization) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static void expectError(HttpResponse<String> response, int status, String code, String message) {

@@ -70,7 +70,7 @@ class ConsoleIT {
 
     @Test
     void theConsoleShowsEveryNodeAndATakeoverCausedThroughItsKillButton() throws Exception {
-        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
+        try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false, List.of("--wait", "240"))) {
             system.deploy("kv", "kv", "pair", 2);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected").isTrue();
             JsonNode status = system.status();
@@ -89,6 +89,7 @@ class ConsoleIT {
                 String consoleAddress = null;
                 for (String address : nodes) {
                     driver.get("http://" + address + "/");
+                    logIn(driver, wait, system.token().text());
                     for (JsonNode node : status.get("nodes")) {
                         wait.until(ExpectedConditions.presenceOfElementLocated(
                                 By.cssSelector(".node[data-node='" + node.get("id").asString() + "'][data-state='up']")));
@@ -117,7 +118,7 @@ class ConsoleIT {
                 assertThat(driver.findElement(By.id("notice")).getDomAttribute("class")).contains("error");
 
                 // pairstep events --follow, reading the stream of the node about to die first.
-                follower = follow(system.clusterFile().node(victim).http() + "," + String.join(",", survivors));
+                follower = follow(system.clusterFile().node(victim).http() + "," + String.join(",", survivors), system.token().text());
                 Process following = follower;
                 await().atMost(Duration.ofSeconds(20)).until(() -> followed.stream().anyMatch(l -> l.contains("service-deployed")));
 
@@ -177,8 +178,8 @@ class ConsoleIT {
                 String events = system.cli("events", "--dir", dir.toString());
                 assertThat(events).contains("takeover", "took over from " + victim);
                 await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-                    List<String> first = comparable(survivors.get(0));
-                    List<String> second = comparable(survivors.get(1));
+                    List<String> first = comparable(survivors.get(0), system.token().text());
+                    List<String> second = comparable(survivors.get(1), system.token().text());
                     // Each node's log starts when the node started: compare from the later start.
                     long from = Math.max(version(first.get(0)), version(second.get(0)));
                     assertThat(first.stream().filter(e -> version(e) >= from).toList())
@@ -197,6 +198,30 @@ class ConsoleIT {
         }
     }
 
+    /**
+     * The console asks for the token the first time; its cookie is the host's, so the consoles of
+     * the other nodes (other ports) are logged in already. A wrong token is refused on the page.
+     */
+    private static void logIn(WebDriver driver, FluentWait<WebDriver> wait, String token) {
+        wait.until(d -> d.findElement(By.id("login")).isDisplayed() || d.findElement(By.id("main")).isDisplayed());
+        if (driver.findElement(By.id("main")).isDisplayed()) {
+            return;
+        }
+        assertThat(driver.findElements(By.cssSelector(".node"))).isEmpty();
+        submitToken(driver, "not-the-token-of-this-system");
+        wait.until(d -> d.findElement(By.id("login-error")).getText().contains("wrong access token"));
+        assertThat(driver.findElement(By.id("main")).isDisplayed()).isFalse();
+        submitToken(driver, token);
+        wait.until(d -> d.findElement(By.id("main")).isDisplayed());
+    }
+
+    private static void submitToken(WebDriver driver, String token) {
+        WebElement field = driver.findElement(By.id("token"));
+        field.clear();
+        field.sendKeys(token);
+        driver.findElement(By.cssSelector("#login button[type='submit']")).click();
+    }
+
     private static void deployFromConsole(WebDriver driver, String name, String example, String partitions) {
         WebElement form = driver.findElement(By.id("deploy"));
         WebElement nameField = form.findElement(By.name("name"));
@@ -213,10 +238,12 @@ class ConsoleIT {
     private final List<String> followedErrors = new CopyOnWriteArrayList<>();
 
     /** Starts {@code pairstep events --follow} on the given nodes; its lines land in {@link #followed} and {@link #followedErrors}. */
-    private Process follow(String cluster) throws IOException {
+    private Process follow(String cluster, String token) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process process = new ProcessBuilder(java, "-jar", System.getProperty("pairstep.jar"), "events", "--follow", "--cluster", cluster)
-                .start();
+        ProcessBuilder builder = new ProcessBuilder(java, "-jar", System.getProperty("pairstep.jar"), "events", "--follow", "--cluster", cluster);
+        // The token as an operator's script would give it, through the environment.
+        builder.environment().put("PAIRSTEP_TOKEN", token);
+        Process process = builder.start();
         process.getOutputStream().close();
         collect(process.getInputStream(), followed);
         collect(process.getErrorStream(), followedErrors);
@@ -251,10 +278,10 @@ class ConsoleIT {
     }
 
     /** A node's events as (version, index, type, message): the same on every node. */
-    private static List<String> comparable(String http) throws Exception {
+    private static List<String> comparable(String http, String token) throws Exception {
         try (HttpClient client = HttpClient.newHttpClient()) {
             HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://" + http + "/v1/events"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).isEqualTo(200);
             List<String> events = new ArrayList<>();
             for (JsonNode event : JSON.readTree(response.body())) {

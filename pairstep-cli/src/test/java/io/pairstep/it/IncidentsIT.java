@@ -216,6 +216,7 @@ class IncidentsIT {
         for (String address : system.httpAddresses()) {
             try {
                 HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + address + path))
+                        .header("Authorization", "Bearer " + system.token().text())
                         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) {
                     return JSON.readTree(response.body());

@@ -16,6 +16,7 @@ import java.util.Objects;
  *     decided); the command is sent again only to a new primary, never to a slow one
  * @param refreshInterval how often the routing table is refreshed in the background (default 1 s)
  * @param connectTimeout TCP connect timeout (default 1 s)
+ * @param tls the certificate files when the system speaks TLS, else null (plain TCP)
  */
 public record ClientOptions(
         List<InetSocketAddress> seeds,
@@ -23,7 +24,8 @@ public record ClientOptions(
         int ioThreads,
         Duration attemptTimeout,
         Duration refreshInterval,
-        Duration connectTimeout) {
+        Duration connectTimeout,
+        TlsFiles tls) {
 
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
     public static final int DEFAULT_IO_THREADS = 1;
@@ -49,7 +51,7 @@ public record ClientOptions(
     /** Defaults for everything but the seeds. */
     public static ClientOptions of(List<InetSocketAddress> seeds) {
         return new ClientOptions(seeds, DEFAULT_CALL_TIMEOUT, DEFAULT_IO_THREADS, DEFAULT_ATTEMPT_TIMEOUT,
-                DEFAULT_REFRESH_INTERVAL, DEFAULT_CONNECT_TIMEOUT);
+                DEFAULT_REFRESH_INTERVAL, DEFAULT_CONNECT_TIMEOUT, null);
     }
 
     /** Defaults for everything but the seeds. */
@@ -58,23 +60,28 @@ public record ClientOptions(
     }
 
     public ClientOptions withCallTimeout(Duration value) {
-        return new ClientOptions(seeds, value, ioThreads, attemptTimeout, refreshInterval, connectTimeout);
+        return new ClientOptions(seeds, value, ioThreads, attemptTimeout, refreshInterval, connectTimeout, tls);
     }
 
     public ClientOptions withIoThreads(int value) {
-        return new ClientOptions(seeds, callTimeout, value, attemptTimeout, refreshInterval, connectTimeout);
+        return new ClientOptions(seeds, callTimeout, value, attemptTimeout, refreshInterval, connectTimeout, tls);
     }
 
     public ClientOptions withAttemptTimeout(Duration value) {
-        return new ClientOptions(seeds, callTimeout, ioThreads, value, refreshInterval, connectTimeout);
+        return new ClientOptions(seeds, callTimeout, ioThreads, value, refreshInterval, connectTimeout, tls);
     }
 
     public ClientOptions withRefreshInterval(Duration value) {
-        return new ClientOptions(seeds, callTimeout, ioThreads, attemptTimeout, value, connectTimeout);
+        return new ClientOptions(seeds, callTimeout, ioThreads, attemptTimeout, value, connectTimeout, tls);
     }
 
     public ClientOptions withConnectTimeout(Duration value) {
-        return new ClientOptions(seeds, callTimeout, ioThreads, attemptTimeout, refreshInterval, value);
+        return new ClientOptions(seeds, callTimeout, ioThreads, attemptTimeout, refreshInterval, value, tls);
+    }
+
+    /** TLS with these files (mutual: the client shows its certificate too). */
+    public ClientOptions withTls(TlsFiles value) {
+        return new ClientOptions(seeds, callTimeout, ioThreads, attemptTimeout, refreshInterval, connectTimeout, value);
     }
 
     private static void requirePositive(Duration value, String name) {

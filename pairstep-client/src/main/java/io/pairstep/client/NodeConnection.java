@@ -13,6 +13,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.codec.MessageToByteEncoder;
+import io.netty.handler.ssl.SslContext;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.core.wire.FrameCodec;
 import java.net.InetSocketAddress;
@@ -55,13 +56,17 @@ final class NodeConnection {
         this.address = address;
     }
 
-    /** Starts connecting. Called once, outside any map operation. */
-    void start(Bootstrap template) {
+    /** Starts connecting, over TLS unless {@code tls} is null. Called once, outside any map operation. */
+    void start(Bootstrap template, SslContext tls) {
         NodeConnection self = this;
         ChannelFuture future = template.clone()
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) {
+                            // Frames queue behind the handshake; a refused handshake closes the connection.
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc(), address.getHostString(), address.getPort()));
+                        }
                         ch.pipeline().addLast(
                                 new LengthFieldBasedFrameDecoder(FrameCodec.FRAME_LENGTH_MAX, 0, 4, 0, 4),
                                 PREPENDER,

@@ -6,6 +6,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.pairstep.core.GroupId;
@@ -60,6 +61,8 @@ public final class PairstepClient implements AutoCloseable {
     private final List<InetSocketAddress> seeds;
     private final EventLoopGroup group;
     private final Bootstrap bootstrap;
+    /** TLS for every connection, or null for plain TCP. */
+    private final SslContext tls;
     private final ScheduledThreadPoolExecutor scheduler;
     private final Map<InetSocketAddress, NodeConnection> connections = new ConcurrentHashMap<>();
     private final Object connectLock = new Object();
@@ -77,6 +80,7 @@ public final class PairstepClient implements AutoCloseable {
         this.attemptTimeoutNanos = options.attemptTimeout().toNanos();
         this.group = new MultiThreadIoEventLoopGroup(options.ioThreads(),
                 new DefaultThreadFactory("pairstep-client", true), NioIoHandler.newFactory());
+        this.tls = options.tls() == null ? null : options.tls().clientContext();
         this.bootstrap = new Bootstrap()
                 .group(group)
                 .channel(NioSocketChannel.class)
@@ -234,7 +238,7 @@ public final class PairstepClient implements AutoCloseable {
                 return connection;
             }
             connection = new NodeConnection(this, address);
-            connection.start(bootstrap);
+            connection.start(bootstrap, tls);
             connections.put(address, connection);
             if (connection.isClosed()) {
                 // It failed at once; its close already tried to forget it, before it was in the map.

@@ -13,6 +13,7 @@ import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.runtime.access.AccessControl;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -48,7 +49,9 @@ final class HttpGateway implements AutoCloseable {
         List<InetSocketAddress> seeds = new ArrayList<>();
         seeds.add(node.config().rpc());
         node.config().seeds().forEach(s -> seeds.add(s.rpc()));
-        client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS)));
+        // Over TLS the gateway shows the node's own certificate, as the node does to other nodes.
+        client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS))
+                .withTls(node.config().tls()));
         admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault);
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
@@ -62,6 +65,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/nodes/{id}/drain", ctx -> drain(ctx, true));
             config.routes.post("/v1/nodes/{id}/undrain", ctx -> drain(ctx, false));
             config.routes.delete("/v1/nodes/{id}", this::removeNode);
+            new AccessControl(node.accessToken()).install(config);
             admin.install(config);
             new io.pairstep.runtime.admin.IncidentsApi(node::state, node::ready, node::propose, System::currentTimeMillis).install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));

@@ -22,6 +22,7 @@ import io.pairstep.core.replica.PeerMessage;
 import io.pairstep.core.replica.ReplicaCore;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
+import io.pairstep.runtime.access.AccessToken;
 import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.controller.ControllerServer;
 import io.pairstep.runtime.events.Event;
@@ -130,6 +131,8 @@ public final class Node implements AutoCloseable {
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
+    /** The system's access token, which the admin API asks for. */
+    private AccessToken accessToken;
     /** Metrics, node monitors and the availability manager. */
     private NodeMonitoring monitoring;
     /** The events found in the controller states this node applies; served by the admin API. */
@@ -196,6 +199,10 @@ public final class Node implements AutoCloseable {
         return events;
     }
 
+    AccessToken accessToken() {
+        return accessToken;
+    }
+
     HttpGateway gateway() {
         return gateway;
     }
@@ -221,8 +228,9 @@ public final class Node implements AutoCloseable {
         incarnation = nextIncarnation();
         rehearseInBackground();
         writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
+        accessToken = AccessToken.forNode(config.dataDirectory(), config.tokenFile());
         writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
-        transport = new Transport(config.id(), incarnation, new TransportHandler());
+        transport = new Transport(config.id(), incarnation, new TransportHandler(), Transport.Options.defaults(), config.tls());
         transport.listen(config.rpc());
         Map<String, String> peers = new LinkedHashMap<>();
         for (NodeConfig.Seed seed : config.seeds()) {
@@ -234,7 +242,7 @@ public final class Node implements AutoCloseable {
         // A node among the seeds votes in the controller; any other follows its log as a listener.
         controller = new ControllerServer(config.id(), raft.getHostString() + ":" + raft.getPort(), peers,
                 config.dataDirectory().resolve("controller"),
-                new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000));
+                new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000), config.tls());
         controller.addLeadershipListener(isLeader -> onSupervisorThread(() -> {
             leader = isLeader;
             if (isLeader) {

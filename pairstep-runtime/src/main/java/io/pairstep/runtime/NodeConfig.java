@@ -1,5 +1,6 @@
 package io.pairstep.runtime;
 
+import io.pairstep.client.TlsFiles;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +21,10 @@ import java.util.List;
  *     null to run no availability manager; see {@code io.pairstep.avail.config.ConfigParser}
  * @param watchdogMillis how long a service may run one command before its replica counts as crashed
  *     and the command as poison; 0 runs services with no watchdog, on their agent's thread
+ * @param tokenFile the system's access token, copied into the data directory on the node's first
+ *     start; null for a node that has one there already, or that starts a new system (it makes one)
+ * @param tls the node's certificate, key and the system's authority for TLS on the node transport
+ *     (node to node, and clients), or null for plain TCP
  */
 public record NodeConfig(
         String id,
@@ -31,7 +36,9 @@ public record NodeConfig(
         String fsyncPolicy,
         int maxCommandBytes,
         Path availabilityFile,
-        long watchdogMillis) {
+        long watchdogMillis,
+        Path tokenFile,
+        TlsFiles tls) {
 
     /** A controller node. */
     public record Seed(String id, InetSocketAddress rpc) {}
@@ -51,6 +58,12 @@ public record NodeConfig(
     public NodeConfig(String id, Path dataDirectory, InetSocketAddress http, InetSocketAddress rpc, List<Seed> seeds,
             String systemId, String fsyncPolicy, int maxCommandBytes, Path availabilityFile) {
         this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, availabilityFile, WATCHDOG_MILLIS_DEFAULT);
+    }
+
+    /** A node without an access token file of its own and without TLS. */
+    public NodeConfig(String id, Path dataDirectory, InetSocketAddress http, InetSocketAddress rpc, List<Seed> seeds,
+            String systemId, String fsyncPolicy, int maxCommandBytes, Path availabilityFile, long watchdogMillis) {
+        this(id, dataDirectory, http, rpc, seeds, systemId, fsyncPolicy, maxCommandBytes, availabilityFile, watchdogMillis, null, null);
     }
 
     /** A node without an availability manager. */

@@ -110,7 +110,17 @@ class OpenApiDocumentTest {
         return send("GET", path, null, Map.of());
     }
 
+    /** A request with the system's token, unless the headers bring credentials of their own. */
     static HttpResponse<String> send(String method, String path, String body, Map<String, String> headers) throws Exception {
+        Map<String, String> all = new java.util.HashMap<>(headers);
+        if (!all.containsKey("Cookie")) {
+            all.putIfAbsent("Authorization", "Bearer " + node.accessToken().text());
+        }
+        return sendExactly(method, path, body, all);
+    }
+
+    /** A request with exactly the given headers. */
+    static HttpResponse<String> sendExactly(String method, String path, String body, Map<String, String> headers) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         headers.forEach(request::header);
@@ -218,7 +228,10 @@ class OpenApiDocumentTest {
         assertThat(JSON.readTree(plain.body()).get("code").asString()).isEqualTo("NOT_ACCEPTABLE");
         assertThat(send("GET", path + "?since=yesterday", null, Map.of("Accept", "text/event-stream")).statusCode()).isEqualTo(400);
 
-        HttpRequest request = HttpRequest.newBuilder(URI.create(base + path + "?since=0")).header("Accept", "text/event-stream").build();
+        assertThat(sendExactly("GET", path, null, Map.of("Accept", "text/event-stream")).statusCode()).isEqualTo(401);
+        // As the console's EventSource does: with the cookie, since it cannot send headers.
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + path + "?since=0")).header("Accept", "text/event-stream")
+                .header("Cookie", "pairstep-token=" + node.accessToken().text()).build();
         HttpResponse<InputStream> response = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
@@ -245,6 +258,34 @@ class OpenApiDocumentTest {
             assertThat(events).extracting(e -> e.get("type").asString()).contains("node-up", "service-deployed");
             assertThat(events).extracting(e -> e.get("seq").asLong()).isSorted();
         }
+    }
+
+    /**
+     * The document's security is the server's: an operation marked {@code security: []} answers
+     * without the token, every other one answers 401 and does nothing (kv stays the only service).
+     */
+    @Test
+    void everyOperationButTheDocumentedOpenOnesRefusesARequestWithoutTheToken() throws Exception {
+        for (String operation : documented()) {
+            String method = operation.substring(0, operation.indexOf(' '));
+            String template = operation.substring(operation.indexOf(' ') + 1);
+            JsonNode spec = document.get("paths").get(template).get(method.toLowerCase(java.util.Locale.ROOT));
+            boolean open = spec.has("security") && spec.get("security").isEmpty();
+            // n404: were the kill not refused, it must not kill this JVM.
+            String path = template.replace("{name}", "kv").replace("{id}", "n404").replace("{kind}", "corrupt");
+            path += template.endsWith("/call") ? "?key=a" : template.contains("/faults/") ? "?service=kv" : "";
+            String body = template.equals("/v1/services") ? "{\"name\":\"kv2\",\"example\":\"kv\"}" : "{\"op\":\"get\",\"key\":\"a\"}";
+            HttpResponse<String> response = sendExactly(method, path, method.equals("POST") ? body : null, Map.of());
+            if (open) {
+                assertThat(response.statusCode()).as(operation + " is documented as open: " + response.body()).isEqualTo(200);
+            } else {
+                assertThat(response.statusCode()).as(operation + ": " + response.body()).isEqualTo(401);
+                assertThat(JSON.readTree(response.body()).get("code").asString()).isEqualTo("UNAUTHORIZED");
+                assertThat(spec.get("responses").has("401")).as(operation + " documents its 401").isTrue();
+            }
+        }
+        assertThat(JSON.readTree(get("/v1/status").body()).get("services")).hasSize(1);
+        
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.javalin.http.sse.SseHandler;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.router.ParsedEndpoint;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.runtime.access.AccessControl;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
@@ -379,7 +380,7 @@ public final class AdminApi {
         // A browser sends Origin with every POST, and any web page may POST here without a preflight:
         // only the console served by a node of this system (same origin) may kill, not another site.
         String origin = ctx.header("Origin");
-        if (origin != null && !sameOrigin(origin, ctx.header("Host"))) {
+        if (origin != null && !AccessControl.sameOrigin(origin, ctx.header("Host"))) {
             error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not kill nodes; use the console or the API directly");
             return;
         }
@@ -391,13 +392,13 @@ public final class AdminApi {
         if (target == null) {
             return;
         }
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/" + id + "/kill"))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/" + id + "/kill"))
                 .timeout(FORWARD_TIMEOUT)
                 .header(FORWARDED_HEADER, nodeId)
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build();
+                .POST(HttpRequest.BodyPublishers.noBody());
+        forwardCredentials(ctx, request);
         try {
-            HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             LOG.warn("fault injection: node {} was asked to kill itself and answered {}", id, response.statusCode());
             ctx.status(response.statusCode())
                     .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
@@ -422,7 +423,7 @@ public final class AdminApi {
     private void fault(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
         String origin = ctx.header("Origin");
-        if (origin != null && !sameOrigin(origin, ctx.header("Host"))) {
+        if (origin != null && !AccessControl.sameOrigin(origin, ctx.header("Host"))) {
             error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not inject faults; use the console or the API directly");
             return;
         }
@@ -493,15 +494,15 @@ public final class AdminApi {
         }
         String query = "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
                 + "&partition=" + partition + "&seed=" + seed + (delayMillis >= 0 ? "&ms=" + delayMillis : "");
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
                         + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
                         + kind.label() + "?" + query))
                 .timeout(FORWARD_TIMEOUT)
                 .header(FORWARDED_HEADER, nodeId)
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build();
+                .POST(HttpRequest.BodyPublishers.noBody());
+        forwardCredentials(ctx, request);
         try {
-            HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             ctx.status(response.statusCode())
                     .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
                     .result(response.body());
@@ -513,9 +514,17 @@ public final class AdminApi {
         }
     }
 
-    static boolean sameOrigin(String origin, String host) {
-        int scheme = origin.indexOf("://");
-        return host != null && scheme > 0 && origin.substring(scheme + 3).equalsIgnoreCase(host);
+    /**
+     * The target node checks the access token again (every node of a system has the same one), so
+     * a forwarded request carries the caller's credentials, header or console cookie, unchanged.
+     */
+    private static void forwardCredentials(Context ctx, HttpRequest.Builder request) {
+        for (String header : List.of("Authorization", "Cookie")) {
+            String value = ctx.header(header);
+            if (value != null) {
+                request.header(header, value);
+            }
+        }
     }
 
     /** Answers 202, makes sure the answer left, then dies. */

@@ -98,7 +98,7 @@ public final class IncidentsApi {
      */
     private void acknowledge(Context ctx) throws InterruptedException {
         String origin = ctx.header("Origin");
-        if (origin != null && !AdminApi.sameOrigin(origin, ctx.header("Host"))) {
+        if (origin != null && !io.pairstep.runtime.access.AccessControl.sameOrigin(origin, ctx.header("Host"))) {
             AdminApi.error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not acknowledge incidents; use the console or the API directly");
             return;
         }

@@ -26,9 +26,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apache.ratis.RaftConfigKeys;
+import io.pairstep.client.TlsFiles;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.netty.NettyConfigKeys;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -135,6 +139,8 @@ public final class ControllerServer implements AutoCloseable {
     private final Path storageDir;
     private final Settings settings;
     private final RaftProperties properties;
+    /** The TLS configuration of Ratis's gRPC transport, when the node speaks TLS; empty otherwise. */
+    private final Parameters parameters;
     private final ControllerStateMachine stateMachine;
     private final ExecutorService events;
     private final ThreadPoolExecutor submitters;
@@ -181,6 +187,25 @@ public final class ControllerServer implements AutoCloseable {
      * @param selfAddress the {@code host:port} of this replica's Raft endpoint
      */
     public ControllerServer(String nodeId, String selfAddress, Map<String, String> peers, Path storageDir, Settings settings) {
+        this(nodeId, selfAddress, peers, storageDir, settings, null);
+    }
+
+    /**
+     * As above; with {@code tls}, the controller speaks Ratis over gRPC with mutual TLS instead of
+     * plain Netty (Ratis's Netty transport has no TLS): a replica whose certificate the system's
+     * authority did not sign can neither vote nor follow the log nor submit a command, so it cannot
+     * register as a member.
+     */
+    public ControllerServer(String nodeId, String selfAddress, Map<String, String> peers, Path storageDir, Settings settings,
+            TlsFiles tls) {
+        this.parameters = new Parameters();
+        if (tls != null) {
+            GrpcTlsConfig config = new GrpcTlsConfig(tls.key().toFile(), tls.certificate().toFile(), tls.authority().toFile(), true);
+            GrpcConfigKeys.Server.setTlsConf(parameters, config);
+            GrpcConfigKeys.Client.setTlsConf(parameters, config);
+            GrpcConfigKeys.Admin.setTlsConf(parameters, config);
+            GrpcConfigKeys.TLS.setConf(parameters, config);
+        }
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
         this.storageDir = Objects.requireNonNull(storageDir, "storageDir");
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -201,7 +226,7 @@ public final class ControllerServer implements AutoCloseable {
         }
         this.peerId = RaftPeerId.valueOf(nodeId);
         this.group = RaftGroup.valueOf(GROUP_ID, raftPeers);
-        this.properties = serverProperties(selfAddress, storageDir, settings);
+        this.properties = serverProperties(selfAddress, storageDir, settings, tls != null);
         this.stateMachine = new ControllerStateMachine(new StateMachineEvents());
         this.events = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 threads("pairstep-controller-events-" + nodeId, false));
@@ -211,12 +236,19 @@ public final class ControllerServer implements AutoCloseable {
     }
 
     /** The Ratis settings: Netty, fast elections on a LAN, a durable segmented log, automatic snapshots. */
-    private static RaftProperties serverProperties(String address, Path storageDir, Settings settings) {
+    private static RaftProperties serverProperties(String address, Path storageDir, Settings settings, boolean tls) {
         RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
         String[] hostPort = parseAddress("this node", address);
-        NettyConfigKeys.Server.setHost(p, hostPort[0]);
-        NettyConfigKeys.Server.setPort(p, Integer.parseInt(hostPort[1]));
+        if (tls) {
+            // One port for server, client and admin requests, as with Netty.
+            RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+            GrpcConfigKeys.Server.setHost(p, hostPort[0]);
+            GrpcConfigKeys.Server.setPort(p, Integer.parseInt(hostPort[1]));
+        } else {
+            RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+            NettyConfigKeys.Server.setHost(p, hostPort[0]);
+            NettyConfigKeys.Server.setPort(p, Integer.parseInt(hostPort[1]));
+        }
         RaftServerConfigKeys.setStorageDir(p, List.of(storageDir.toFile()));
 
         TimeDuration min = millis(settings.electionTimeoutMin());
@@ -310,6 +342,7 @@ public final class ControllerServer implements AutoCloseable {
                     .setServerId(peerId)
                     .setGroup(group)
                     .setProperties(properties)
+                    .setParameters(parameters)
                     .setStateMachine(stateMachine)
                     .setOption(RaftStorage.StartupOption.RECOVER)
                     .build();
@@ -319,6 +352,7 @@ public final class ControllerServer implements AutoCloseable {
                 client = RaftClient.newBuilder()
                         .setRaftGroup(RaftGroup.valueOf(GROUP_ID, voters))
                         .setProperties(properties)
+                        .setParameters(parameters)
                         .setRetryPolicy(this::retryDecision)
                         .build();
             } catch (IOException | RuntimeException e) {
@@ -339,8 +373,8 @@ public final class ControllerServer implements AutoCloseable {
                 post(() -> deliver(targets, state));
                 return null;
             });
-            LOG.info("controller {} started at {} as a {} with voters {}", nodeId, properties.get(NettyConfigKeys.Server.HOST_KEY)
-                    + ":" + properties.get(NettyConfigKeys.Server.PORT_KEY), listener == null ? "voter" : "listener", peers);
+            LOG.info("controller {} started at {} as a {} with voters {}", nodeId, listener == null ? peers.get(nodeId) : listener.getAddress(),
+                    listener == null ? "voter" : "listener", peers);
         }
     }
 
@@ -570,7 +604,14 @@ public final class ControllerServer implements AutoCloseable {
             return "none";
         }
         String message = error.getMessage();
-        return error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        String text = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        // A refused TLS handshake hides under gRPC's "io exception": name it, it is the operator's to fix.
+        for (Throwable cause = error.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof javax.net.ssl.SSLException) {
+                return "TLS refused (is this node's certificate signed by the system's authority?): " + cause.getMessage();
+            }
+        }
+        return text;
     }
 
     /** A consistent copy of the latest state applied on this replica. */

@@ -5,10 +5,16 @@ import io.netty.buffer.ByteBufInputStream;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.core.wire.FrameCodec;
 import io.pairstep.core.wire.MalformedFrameException;
 import java.io.IOException;
+import java.security.cert.X509Certificate;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * Last handler of every pipeline: decodes frame bodies (the length prefix is already stripped),
@@ -49,6 +55,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (frame instanceof Frame.Hello hello) {
+                String refusal = impostor(ctx, hello.node());
+                if (refusal != null) {
+                    connection.discarding = true;
+                    Transport.log.warn("{}; closing the connection", refusal);
+                    ctx.close();
+                    return;
+                }
                 connection.onHello(hello);
             }
             transport.deliver(connection, frame);
@@ -82,6 +95,28 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         } else {
             Transport.log.warn("error on the connection with {}; closing it", connection.describe(), cause);
             ctx.close();
+        }
+    }
+
+    /**
+     * Over TLS, why a Hello may not be believed: the certificate the peer showed names another node
+     * (its CN is the node id, as {@code pairstep certs} makes it). Null when it matches, or without TLS.
+     */
+    private static String impostor(ChannelHandlerContext ctx, String node) {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            return null;
+        }
+        try {
+            X509Certificate peer = (X509Certificate) tls.engine().getSession().getPeerCertificates()[0];
+            for (Rdn rdn : new LdapName(peer.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN") && node.equals(String.valueOf(rdn.getValue()))) {
+                    return null;
+                }
+            }
+            return "a peer whose certificate is for " + peer.getSubjectX500Principal().getName() + " says it is node " + node;
+        } catch (SSLPeerUnverifiedException | InvalidNameException | RuntimeException e) {
+            return "cannot tell whose certificate a peer that says it is node " + node + " showed: " + e;
         }
     }
 

@@ -17,9 +17,12 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.concurrent.Future;
+import io.pairstep.client.TlsFiles;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.core.wire.FrameCodec;
 import java.io.IOException;
@@ -140,6 +143,9 @@ public final class Transport implements AutoCloseable {
     private final ConcurrentHashMap<String, NodeLink> links = new ConcurrentHashMap<>();
     private final AtomicLong dropped = new AtomicLong();
     private volatile boolean closed;
+    /** TLS for accepted and for opened connections; both null for plain TCP. */
+    private final SslContext serverTls;
+    private final SslContext clientTls;
 
     /** selfNode null for pure clients: they send no Hello. */
     public Transport(String selfNode, long selfIncarnation, Handler handler) {
@@ -147,6 +153,17 @@ public final class Transport implements AutoCloseable {
     }
 
     public Transport(String selfNode, long selfIncarnation, Handler handler, Options options) {
+        this(selfNode, selfIncarnation, handler, options, null);
+    }
+
+    /**
+     * @param tls the certificates for TLS on every connection, accepted and opened, or null for
+     *     plain TCP. Both ends must show a certificate signed by the system's authority, so a
+     *     process without one can neither join as a node nor call as a client.
+     */
+    public Transport(String selfNode, long selfIncarnation, Handler handler, Options options, TlsFiles tls) {
+        this.serverTls = tls == null ? null : tls.serverContext();
+        this.clientTls = tls == null ? null : tls.clientContext();
         this.selfNode = selfNode;
         this.selfIncarnation = selfIncarnation;
         this.handler = Objects.requireNonNull(handler, "handler");
@@ -192,7 +209,7 @@ public final class Transport implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        init(ch, new NettyConnection(Transport.this, null, ch.remoteAddress(), false, null));
+                        init(ch, new NettyConnection(Transport.this, null, ch.remoteAddress(), false, null), serverTls, null);
                     }
                 });
         ChannelFuture bound = bootstrap.bind(bind).awaitUninterruptibly();
@@ -425,13 +442,24 @@ public final class Transport implements AutoCloseable {
         }
     }
 
-    private void init(Channel ch, NettyConnection connection) {
+    private void init(Channel ch, NettyConnection connection, SslContext tls, InetSocketAddress peer) {
         channels.add(ch);
         ch.closeFuture().addListener(future -> channels.remove(ch));
         if (closed) {
             ch.close();
         }
         connection.attach(ch);
+        if (tls != null) {
+            // Frames wait behind the handshake; a handshake that fails (a certificate the system's
+            // authority did not sign, or none) closes the connection before any frame is read.
+            SslHandler handler = peer == null ? tls.newHandler(ch.alloc()) : tls.newHandler(ch.alloc(), peer.getHostString(), peer.getPort());
+            handler.handshakeFuture().addListener(done -> {
+                if (!done.isSuccess()) {
+                    log.warn("TLS handshake with {} failed: {}", ch.remoteAddress(), done.cause().toString());
+                }
+            });
+            ch.pipeline().addLast("tls", handler);
+        }
         ch.pipeline()
                 .addLast("frames", new LengthFieldBasedFrameDecoder(
                         FrameCodec.FRAME_LENGTH_MAX + Integer.BYTES, 0, Integer.BYTES, 0, Integer.BYTES))
@@ -449,7 +477,7 @@ public final class Transport implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        init(ch, connection);
+                        init(ch, connection, clientTls, address);
                     }
                 })
                 .connect(address);

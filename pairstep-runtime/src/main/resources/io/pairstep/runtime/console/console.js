@@ -43,25 +43,84 @@ function connection(state, text) {
   badge.textContent = text;
 }
 
+// Access: the admin API asks for the system's token. The console keeps it in sessionStorage (this
+// tab, this session) and hands it to the server as a SameSite=Strict session cookie, which every
+// fetch and the EventSource (which cannot set headers) send without being told.
+const TOKEN_KEY = "pairstep-token";
+let started = false;
+
+function setTokenCookie(token) {
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = TOKEN_KEY + "=" + (token || "") + "; Path=/; SameSite=Strict" + secure + (token ? "" : "; Max-Age=0");
+}
+
+function askForToken(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  setTokenCookie(null);
+  if (stream) { stream.close(); stream = null; }
+  started = false;
+  $("main").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  connection("lost", "not logged in");
+  $("token").focus();
+}
+
+/**
+ * Logs in with a token, kept only if the server takes it. Without one, tries the cookie the browser
+ * may still hold: it is the host's, so a console of another node of the system (another port) has it.
+ */
+async function logIn(token) {
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    setTokenCookie(token);
+  }
+  let response;
+  try {
+    response = await fetch("/v1/status", { cache: "no-store" });
+  } catch (e) {
+    $("login-error").textContent = "cannot reach " + location.host + ": " + e;
+    return;
+  }
+  if (response.status === 401) {
+    const body = await response.json().catch(() => ({}));
+    askForToken(token ? (body.error || "wrong token") : "");
+    return;
+  }
+  $("login").hidden = true;
+  $("main").hidden = false;
+  $("token").value = "";
+  if (!started) {
+    started = true;
+    pollStatus();
+    followEvents();
+    pollIncidents();
+  }
+}
+
 async function pollStatus() {
   try {
     const response = await fetch("/v1/status", { cache: "no-store" });
     const body = await response.json();
-    if (!response.ok) {
-      connection("lost", body.error || ("HTTP " + response.status));
+    if (response.status === 401) {
+      // Polling stops; the next login starts it again.
+      askForToken(body.error);
       return;
     }
-    // Of two documents the higher version is newer: never step back to an older picture.
-    if (!lastStatus || body.version >= lastStatus.version) {
-      lastStatus = body;
-      render(body);
+    if (!response.ok) {
+      connection("lost", body.error || ("HTTP " + response.status));
+    } else {
+      // Of two documents the higher version is newer: never step back to an older picture.
+      if (!lastStatus || body.version >= lastStatus.version) {
+        lastStatus = body;
+        render(body);
+      }
+      connection("live", "live · version " + lastStatus.version);
     }
-    connection("live", "live · version " + lastStatus.version);
   } catch (e) {
     connection("lost", "lost contact with " + location.host);
-  } finally {
-    setTimeout(pollStatus, STATUS_POLL_MS);
   }
+  setTimeout(pollStatus, STATUS_POLL_MS);
 }
 
 function render(status) {
@@ -167,7 +226,8 @@ function openStream() {
   stream.onerror = () => {
     $("events-state").textContent = "reconnecting…";
     stream.close();
-    setTimeout(openStream, 1000);
+    // After a logout the stream stays closed; the next login opens it again.
+    setTimeout(() => { if (started) openStream(); }, 1000);
   };
 }
 
@@ -307,6 +367,9 @@ $("incidents").addEventListener("click", (e) => {
   if (button) acknowledge(button.dataset.incident);
 });
 
-pollStatus();
-followEvents();
-pollIncidents();
+$("login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  logIn($("token").value.trim());
+});
+
+logIn(sessionStorage.getItem(TOKEN_KEY));

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.javalin.Javalin;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.runtime.access.AccessControl;
+import io.pairstep.runtime.access.AccessToken;
 import io.pairstep.runtime.events.EventLog;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,6 +34,8 @@ import tools.jackson.databind.ObjectMapper;
 class AdminApiTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final AccessToken TOKEN = AccessToken.generate();
+    private static final Map<String, String> AUTHORIZED = Map.of("Authorization", "Bearer " + TOKEN.text());
 
     private final AtomicReference<ControllerState> state = new AtomicReference<>(new ControllerState());
     private final Map<String, AtomicInteger> deaths = Map.of("n1", new AtomicInteger(), "n2", new AtomicInteger());
@@ -53,7 +58,13 @@ class AdminApiTest {
             config.jetty.host = "127.0.0.1";
             config.jetty.port = 0;
             config.startup.showJavalinBanner = false;
+            new AccessControl(TOKEN).install(config);
             admin.install(config);
+            // Stand-ins for routes of other parts of the node: the open data path and metrics, and
+            // a route nobody listed, which is closed like every route not listed as open.
+            config.routes.post("/v1/services/{name}/call", ctx -> ctx.result("called"));
+            config.routes.get("/metrics", ctx -> ctx.result("metrics"));
+            config.routes.get("/v1/added-later", ctx -> ctx.result("secret"));
         }).start();
     }
 
@@ -76,11 +87,76 @@ class AdminApiTest {
         second.stop();
     }
 
+    /** A POST with the system's token and the given headers. */
     private HttpResponse<String> post(Javalin server, String path, Map<String, String> headers) throws Exception {
+        Map<String, String> all = new HashMap<>(AUTHORIZED);
+        all.putAll(headers);
+        return send(server, "POST", path, all);
+    }
+
+    /** A request with exactly the given headers. */
+    private HttpResponse<String> send(Javalin server, String method, String path, Map<String, String> headers) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.noBody());
+                .timeout(Duration.ofSeconds(10)).method(method, HttpRequest.BodyPublishers.noBody());
         headers.forEach(request::header);
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void killsAndFaultsWithoutTheTokenOrWithAWrongOneAreRefusedAndChangeNothing() throws Exception {
+        String wrong = AccessToken.generate().text();
+        List<Map<String, String>> refused = List.of(Map.of(), Map.of("Authorization", "Bearer " + wrong),
+                Map.of("Authorization", "Basic " + TOKEN.text()), Map.of("Authorization", "Bearer"),
+                Map.of("Cookie", AccessControl.COOKIE + "=" + wrong));
+        for (Map<String, String> credentials : refused) {
+            for (String path : List.of("/v1/nodes/n2/kill", "/v1/nodes/n1/kill", "/v1/nodes/n2/faults/corrupt?service=kv&seed=1",
+                    "/v1/nodes/n1/faults/diverge?service=kv")) {
+                HttpResponse<String> response = send(first, "POST", path, credentials);
+                assertThat(code(response)).as(path + " " + credentials.keySet() + ": " + response.body()).isEqualTo("401 UNAUTHORIZED");
+                assertThat(response.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"pairstep\"");
+            }
+            assertThat(code(send(first, "GET", "/v1/nodes", credentials))).isEqualTo("401 UNAUTHORIZED");
+            assertThat(code(send(first, "GET", "/v1/events", credentials))).isEqualTo("401 UNAUTHORIZED");
+            assertThat(code(send(first, "GET", "/v1/added-later", credentials))).isEqualTo("401 UNAUTHORIZED");
+        }
+        assertThat(JSON.readTree(send(first, "POST", "/v1/nodes/n2/kill", Map.of()).body()).get("error").asString())
+                .contains("needs the system's access token", "Authorization: Bearer TOKEN");
+        assertThat(JSON.readTree(send(first, "GET", "/v1/nodes", refused.get(1)).body()).get("error").asString())
+                .startsWith("wrong access token");
+        // Forwarded or not, nothing was killed or injected anywhere.
+        Thread.sleep(200);
+        assertThat(deaths.get("n1").get() + deaths.get("n2").get()).isZero();
+        assertThat(faults.get("n1")).isEmpty();
+        assertThat(faults.get("n2")).isEmpty();
+    }
+
+    @Test
+    void theDataPathMetricsAndTheConsolesPageNeedNoTokenAndEverythingElseDoes() throws Exception {
+        assertThat(send(first, "POST", "/v1/services/kv/call", Map.of()).body()).isEqualTo("called");
+        assertThat(send(first, "GET", "/metrics", Map.of()).body()).isEqualTo("metrics");
+        HttpResponse<String> page = send(first, "GET", "/", Map.of());
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.body()).contains("Pairstep console", "id=\"login\"");
+        // An unknown path stays a plain 404 and says nothing about tokens.
+        assertThat(send(first, "GET", "/v1/nowhere", Map.of()).statusCode()).isEqualTo(404);
+        assertThat(send(first, "GET", "/v1/added-later", AUTHORIZED).body()).isEqualTo("secret");
+        assertThat(send(first, "GET", "/v1/nodes", AUTHORIZED).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void theConsolesCookieWorksAndIsForwardedButNotFromAPageOfAnotherOrigin() throws Exception {
+        Map<String, String> cookie = Map.of("Cookie", AccessControl.COOKIE + "=" + TOKEN.text());
+        assertThat(send(first, "GET", "/v1/nodes", cookie).statusCode()).isEqualTo(200);
+        // Another port of the same host is the same site, so the browser sends the cookie: the Origin gives it away.
+        HttpResponse<String> otherPort = send(first, "POST", "/v1/nodes/n2/kill",
+                Map.of("Cookie", AccessControl.COOKIE + "=" + TOKEN.text(), "Origin", "http://127.0.0.1:1"));
+        assertThat(code(otherPort)).isEqualTo("401 UNAUTHORIZED");
+        assertThat(deaths.get("n2").get()).isZero();
+        // The console's own page: forwarded to n2 with the cookie, which n2 checks again.
+        HttpResponse<String> console = send(first, "POST", "/v1/nodes/n2/kill",
+                Map.of("Cookie", AccessControl.COOKIE + "=" + TOKEN.text(), "Origin", "http://127.0.0.1:" + first.port()));
+        assertThat(console.statusCode()).as(console.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n2").get() == 1);
     }
 
     @Test
