@@ -14,7 +14,7 @@
  * availability.tick();                                          // reloads the file if it changed
  * availability.sample(Metric.NODE_CPU, nodeId, nowMillis, cpuLoad);
  * availability.sample(Metric.NODE_DISK_FREE_BYTES, dataDir.toString(), nowMillis, freeBytes);
- * availability.sample(Metric.SERVICE_REPLICATION_LAG, "kv/3", nowMillis, lagEntries);
+ * availability.sample(Metric.PARTITION_REPLICATION_LAG, "kv/3", nowMillis, lagEntries);
  *
  * // When the controller changes a component's state (once per change, on one node):
  * availability.componentChanged(ComponentType.NODE, "n2", ComponentChange.BROKEN, ComponentState.UP,
@@ -42,8 +42,8 @@
  * </ul>
  *
  * <p>The node runtime drives it from {@code io.pairstep.runtime.NodeMonitoring}, which also holds
- * the node monitors (CPU, heap, GC, disk, open files) and serves {@code /metrics}. Not built yet:
- * per-partition monitors (throughput, latency, queue depth, lag, progress), JMX, incidents and
- * call-home, and an SNMP GET agent.
+ * the node monitors (CPU, heap, GC, disk, open files) and the partition monitors (throughput,
+ * latency p99, queue depth, replication lag, progress age, replica state), and serves
+ * {@code /metrics}.
  */
 package io.pairstep.avail;
