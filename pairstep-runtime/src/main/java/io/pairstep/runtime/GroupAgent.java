@@ -28,4 +28,7 @@ interface GroupAgent {
     void clientCommand(ClientCommand command);
 
     void connectionLost(String node);
+
+    /** What the partition monitors read about this member. */
+    PartitionMetrics metrics();
 }

@@ -79,6 +79,7 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         ReplicaAssignment me = config.replicaOn(core.identity().node());
         String now = me == null || !core.identity().sameInstance(me) ? "removed"
                 : me.role().name().toLowerCase(Locale.ROOT) + " " + me.state().name().toLowerCase(Locale.ROOT);
+        metrics().configured(me == null || !core.identity().sameInstance(me) ? null : me);
         if (!now.equals(configured)) {
             LOG.info("{}: lockstep {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
             configured = now;
@@ -176,6 +177,16 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     @Override
     void flushCore(long nowNanos) {
         core.flush(nowNanos);
+    }
+
+    @Override
+    long coreLastIndex() {
+        return core.lastIndex();
+    }
+
+    @Override
+    long coreCommitIndex() {
+        return core.commitIndex();
     }
 
     @Override

@@ -61,13 +61,15 @@ final class NodeMonitoring implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
-    private AvailabilityManager availability;
+    private final PartitionMonitors partitions;
+    private volatile AvailabilityManager availability;
     private AutoCloseable subscription;
     /** Collection time of every collector at the last sample; monitor thread only. */
     private long lastGcMillis = -1;
 
     NodeMonitoring(Node node) {
         this.node = node;
+        this.partitions = new PartitionMonitors(node.id(), registry);
     }
 
     /** Registers the metrics, loads the availability file if there is one, and starts sampling. */
@@ -90,6 +92,9 @@ final class NodeMonitoring implements AutoCloseable {
                 .description("Version of the controller state this node applied last").register(registry);
         Gauge.builder("pairstep.controller.leader", node, n -> n.leader() ? 1 : 0)
                 .description("1 while this node leads the controller").register(registry);
+
+        // Partition figures feed /metrics and JMX even without an availability file.
+        monitor.scheduleWithFixedDelay(this::samplePartitions, SAMPLE_INTERVAL_MS, SAMPLE_INTERVAL_MS, TimeUnit.MILLISECONDS);
 
         Path file = node.config().availabilityFile();
         if (file != null) {
@@ -122,6 +127,16 @@ final class NodeMonitoring implements AutoCloseable {
             availability.tick();
         } catch (RuntimeException e) {
             LOG.warn("availability tick failed: {}", e.toString(), e);
+        }
+    }
+
+    /** One round of the partition monitors. */
+    private void samplePartitions() {
+        try {
+            partitions.sample(node.hostedAgents().stream().map(GroupAgent::metrics).toList(), System.currentTimeMillis(),
+                    System.nanoTime(), availability);
+        } catch (RuntimeException e) {
+            LOG.warn("partition monitors failed: {}", e.toString(), e);
         }
     }
 
@@ -215,6 +230,13 @@ final class NodeMonitoring implements AutoCloseable {
     @Override
     public void close() {
         monitor.shutdownNow();
+        try {
+            // The partition monitors are the monitor thread's alone: let a sample in progress end first.
+            monitor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        partitions.close();
         if (subscription != null) {
             try {
                 subscription.close();
