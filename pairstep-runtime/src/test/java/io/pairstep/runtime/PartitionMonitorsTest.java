@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -147,6 +149,71 @@ class PartitionMonitorsTest {
         assertThat(alerts).extracting(alert -> alert.get("kind").stringValue())
                 .filteredOn(kind -> kind.startsWith("threshold."))
                 .containsExactly("threshold.fired", "threshold.cleared");
+    }
+
+    @Test
+    void everyMetricTheGrafanaDashboardQueriesIsOneTheNodeExports() throws Exception {
+        JsonNode dashboard = JSON.readTree(Files.readString(Path.of("../docs/grafana/pairstep-dashboard.json")));
+        Set<String> queried = queriedMetrics(dashboard);
+        assertThat(queried).contains("pairstep_partition_commands_total", "pairstep_partition_latency_p99_seconds",
+                "pairstep_partition_queue_depth", "pairstep_partition_replication_lag", "pairstep_partition_progress_age_seconds",
+                "pairstep_partition_replica_syncing", "pairstep_nodes_up");
+        // The GC pause timer appears with the first collection the node sees.
+        System.gc();
+        Set<String> exported = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+                .until(() -> exportedMetrics(send("GET", "/metrics", null).body()), names -> names.containsAll(queried));
+        assertThat(exported).containsAll(queried);
+    }
+
+    /** Every metric name in the dashboard's queries: panel targets and template variables. */
+    static Set<String> queriedMetrics(JsonNode dashboard) {
+        Set<String> names = new TreeSet<>();
+        for (JsonNode panel : dashboard.get("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                names.addAll(metricNames(target.get("expr").stringValue()));
+            }
+        }
+        for (JsonNode variable : dashboard.path("templating").path("list")) {
+            Matcher labelValues = Pattern.compile("label_values\\(\\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
+                    .matcher(variable.path("query").path("query").stringValue());
+            assertThat(labelValues.find()).as("variable %s", variable.get("name")).isTrue();
+            names.add(labelValues.group(1));
+        }
+        return names;
+    }
+
+    /** The metric names of one PromQL expression: identifiers that are not functions, keywords or label names. */
+    static Set<String> metricNames(String expression) {
+        String bare = expression
+                .replaceAll("\"[^\"]*\"", "")
+                .replaceAll("\\{[^}]*\\}", "")
+                .replaceAll("\\[[^\\]]*\\]", "")
+                .replaceAll("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)", "");
+        Set<String> names = new TreeSet<>();
+        Matcher identifier = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\s*\\()?").matcher(bare);
+        while (identifier.find()) {
+            boolean function = identifier.group(1) != null;
+            if (!function && !Set.of("and", "or", "unless", "bool", "offset").contains(identifier.group())) {
+                names.add(identifier.group());
+            }
+        }
+        return names;
+    }
+
+    /** The metric names of a Prometheus text scrape. */
+    static Set<String> exportedMetrics(String scrape) {
+        Set<String> names = new TreeSet<>();
+        scrape.lines().filter(line -> !line.isBlank() && !line.startsWith("#"))
+                .forEach(line -> names.add(line.split("[{ ]", 2)[0]));
+        return names;
+    }
+
+    @Test
+    void metricNamesAreReadFromPromQl() {
+        assertThat(metricNames("sum by (service, partition) (rate(pairstep_partition_commands_total{role=\"primary\"}[1m]))"))
+                .containsExactly("pairstep_partition_commands_total");
+        assertThat(metricNames("sum by (instance) (a_bytes{area=\"heap\"}) / sum by (instance) (b_bytes > 0) and c"))
+                .containsExactly("a_bytes", "b_bytes", "c");
     }
 
     private static JsonNode find(String kind) {
