@@ -241,7 +241,7 @@ final class PartitionMonitors implements AutoCloseable {
     }
 
     /** Plain names stay readable; anything JMX could misread is quoted. */
-    private static String value(String text) {
+    static String value(String text) {
         return text.matches("[A-Za-z0-9._-]+") ? text : ObjectName.quote(text);
     }
 }

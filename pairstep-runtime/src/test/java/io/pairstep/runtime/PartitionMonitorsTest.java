@@ -136,6 +136,11 @@ class PartitionMonitorsTest {
             assertThat((Boolean) mbeans.getAttribute(name, "Syncing")).isFalse();
             assertThat(mbeans.queryNames(new ObjectName(PartitionMonitors.JMX_DOMAIN + ":type=Partition,node=p1,*"), null))
                     .hasSize(2);
+            ObjectName nodeName = NodeMonitoring.nodeObjectName("p1");
+            assertThat(mbeans.getAttribute(nodeName, "NodesUp")).isEqualTo(1L);
+            assertThat(mbeans.getAttribute(nodeName, "Groups")).isEqualTo(2L);
+            assertThat(mbeans.getAttribute(nodeName, "ControllerLeader")).isEqualTo(true);
+            assertThat(scrape).contains("pairstep_nodes_up 1.0", "pairstep_groups 2.0");
         } finally {
             running.set(false);
             load.join();
