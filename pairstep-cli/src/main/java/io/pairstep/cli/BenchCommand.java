@@ -119,8 +119,11 @@ public final class BenchCommand implements Callable<Integer> {
     private static final long ALERT_DELIVERY_WAIT_MILLIS = 120_000;
 
     private void validate() {
-        if (!List.of("off", "down", "slow").contains(alerts) || webhookDelayMillis < 0) {
-            throw new CliException("--alerts must be off, down or slow, was " + alerts + "; --webhook-delay at least 0");
+        if (!List.of("off", "down", "slow").contains(alerts)) {
+            throw new CliException("--alerts must be off, down or slow, was " + alerts, ExitCodes.USAGE);
+        }
+        if (webhookDelayMillis < 0) {
+            throw new CliException("--webhook-delay must be at least 0, was " + webhookDelayMillis, ExitCodes.USAGE);
         }
         if (nodes < 1 || clients < 1 || pipeline < 1 || payload < 40 || durationSeconds < 1 || warmupSeconds < 0 || partitions < 1) {
             throw new CliException("--nodes, --clients, --pipeline, --duration and --partitions must be at least 1, --payload at least 40");
