@@ -11,8 +11,10 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.ToDoubleFunction;
 import javax.management.JMException;
 import javax.management.MBeanServer;
@@ -52,9 +54,16 @@ final class PartitionMonitors implements AutoCloseable {
      * @param availability receives the samples as threshold metrics, or null without an availability file
      */
     void sample(Collection<PartitionMetrics> hosted, long nowMillis, long nowNanos, AvailabilityManager availability) {
-        Map<PartitionMetrics, View> gone = new HashMap<>(views);
+        // Gone views first: a replica replaced on this node has a new view under the same meter ids and MBean name.
+        Set<PartitionMetrics> current = new HashSet<>(hosted);
+        views.values().removeIf(view -> {
+            if (current.contains(view.metrics)) {
+                return false;
+            }
+            view.unregister();
+            return true;
+        });
         for (PartitionMetrics metrics : hosted) {
-            gone.remove(metrics);
             View view = views.computeIfAbsent(metrics, m -> new View(m, nowNanos));
             view.sample(nowNanos);
             if (!view.role.equals(view.registeredRole)) {
@@ -64,10 +73,6 @@ final class PartitionMonitors implements AutoCloseable {
             if (availability != null) {
                 view.report(availability, nowMillis);
             }
-        }
-        for (View view : gone.values()) {
-            views.remove(view.metrics);
-            view.unregister();
         }
     }
 
