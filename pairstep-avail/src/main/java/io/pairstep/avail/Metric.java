@@ -8,8 +8,9 @@ import java.util.stream.Collectors;
 
 /**
  * Every metric a threshold can watch: the one place that names them. Node metrics describe the
- * node process (their subject is the node, or a data directory for disk space); service metrics
- * describe one partition of a service (their subject is {@code service/partition}).
+ * node process (their subject is the node, or a data directory for disk space); partition metrics
+ * describe the replica of one partition of a service that the node hosts (their subject is
+ * {@code service/partition}).
  */
 public enum Metric {
     /** CPU load of the node process, 0 to 1. */
@@ -22,16 +23,18 @@ public enum Metric {
     NODE_DISK_FREE_BYTES("node.disk.free.bytes"),
     /** Open file descriptors of the node process. */
     NODE_OPEN_FILES("node.open.files"),
-    /** Commands applied per second. */
-    SERVICE_THROUGHPUT("service.throughput"),
-    /** 99th percentile of command latency, in ms. */
-    SERVICE_LATENCY_P99_MS("service.latency.p99.ms"),
-    /** Commands waiting for the replica. */
-    SERVICE_QUEUE_DEPTH("service.queue.depth"),
-    /** Log entries the backup is behind the primary. */
-    SERVICE_REPLICATION_LAG("service.replication.lag"),
-    /** Time since the replica last applied a command while work was waiting, in ms. */
-    SERVICE_PROGRESS_AGE_MS("service.progress.age.ms");
+    /** Log entries (commands) applied per second by the replica, over the last sample interval. */
+    PARTITION_THROUGHPUT("partition.throughput"),
+    /** 99th percentile of command latency on the node that answers, in ms, over the last sample interval. */
+    PARTITION_LATENCY_P99_MS("partition.latency.p99.ms"),
+    /** Commands received by the replica and not answered yet. */
+    PARTITION_QUEUE_DEPTH("partition.queue.depth"),
+    /** Log entries the replica holds that its group has not committed yet (on a primary: not yet held by the backup). */
+    PARTITION_REPLICATION_LAG("partition.replication.lag"),
+    /** Time since the replica last applied a command while work was waiting, in ms (0 when idle). */
+    PARTITION_PROGRESS_AGE_MS("partition.progress.age.ms"),
+    /** 1 while the replica is being rebuilt (syncing), 0 once it is in sync. */
+    PARTITION_REPLICA_SYNCING("partition.replica.syncing");
 
     private static final Map<String, Metric> BY_NAME =
             Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(Metric::metricName, Function.identity()));
@@ -45,6 +48,11 @@ public enum Metric {
     /** The dotted name used in configuration files, alerts and traps, e.g. {@code node.cpu}. */
     public String metricName() {
         return metricName;
+    }
+
+    /** Whether this metric describes a partition's replica (subject {@code service/partition}) rather than the node. */
+    public boolean perPartition() {
+        return metricName.startsWith("partition.");
     }
 
     public static Optional<Metric> byName(String name) {

@@ -14,7 +14,7 @@
  * availability.tick();                                          // reloads the file if it changed
  * availability.sample(Metric.NODE_CPU, nodeId, nowMillis, cpuLoad);
  * availability.sample(Metric.NODE_DISK_FREE_BYTES, dataDir.toString(), nowMillis, freeBytes);
- * availability.sample(Metric.SERVICE_REPLICATION_LAG, "kv/3", nowMillis, lagEntries);
+ * availability.sample(Metric.PARTITION_REPLICATION_LAG, "kv/3", nowMillis, lagEntries);
  *
  * // When the controller changes a component's state (once per change, on one node):
  * availability.componentChanged(ComponentType.NODE, "n2", ComponentChange.BROKEN, ComponentState.UP,
@@ -42,10 +42,10 @@
  * </ul>
  *
  * <p>The node runtime drives it from {@code io.pairstep.runtime.NodeMonitoring}, which also holds
- * the node monitors (CPU, heap, GC, disk, open files) and serves {@code /metrics}. Incidents live in
- * the controller; the manager only calls them home ({@link
+ * the node monitors (CPU, heap, GC, disk, open files) and the partition monitors (throughput,
+ * latency p99, queue depth, replication lag, progress age, replica state), and serves
+ * {@code /metrics}. Incidents live in the controller; the manager only calls them home ({@link
  * io.pairstep.avail.AvailabilityManager#callHome}, to the file's {@code callHome} URL). Not built
- * yet: per-partition monitors (throughput, latency, queue depth, lag, progress), JMX, and an SNMP
- * GET agent.
+ * yet: an SNMP GET agent.
  */
 package io.pairstep.avail;

@@ -75,6 +75,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--signal", description = "with --takeover: kill (SIGKILL, then restart) or stop (SIGSTOP, then SIGCONT) (default ${DEFAULT-VALUE})")
     String signal = "kill";
 
+    @Option(names = "--alerts", description = "off, down or slow: run the nodes with flapping thresholds whose alerts go to a "
+            + "webhook receiver that is down until the load ends, or slow (default ${DEFAULT-VALUE})")
+    String alerts = "off";
+
+    @Option(names = "--webhook-delay", description = "with --alerts slow: ms the receiver takes per alert (default ${DEFAULT-VALUE})")
+    long webhookDelayMillis = 1_000;
+
     @Option(names = "--keep", description = "keep the system's directory (node logs) after the run")
     boolean keep;
 
@@ -88,18 +95,36 @@ public final class BenchCommand implements Callable<Integer> {
                 nodes, mode, partitions, fsync, payload, clients,
                 takeover ? "takeover (" + kills + " x SIG" + (signal.equals("kill") ? "KILL" : "STOP") + ")"
                         : rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline);
-        try (LocalSystem system = LocalSystem.start(dir, nodes, LocalSystem.freeBasePort(), fsync, !keep)) {
+        BenchAlerts alerting = alerts.equals("off") ? null : BenchAlerts.start(alerts, webhookDelayMillis, Files.createTempDirectory("pairstep-bench-alerts-"));
+        List<String> nodeOptions = alerting == null ? List.of() : List.of("--availability", alerting.file().toString());
+        try (alerting; LocalSystem system = LocalSystem.start(dir, nodes, LocalSystem.freeBasePort(), fsync, !keep, nodeOptions)) {
             if (keep) {
                 out.printf("keeping %s%n", dir);
             }
+            if (alerting != null) {
+                out.printf("alerts      flapping partition thresholds, %s%n", alerting.describe());
+            }
             system.deploy("kv", "kv", mode, partitions);
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
-                return takeover ? takeover(system, client) : throughput(client);
+                int result = takeover ? takeover(system, client) : throughput(client);
+                if (alerting != null) {
+                    alerting.receiverBack(dir, nodes, ALERT_DELIVERY_WAIT_MILLIS, out);
+                }
+                return result;
             }
         }
     }
 
+    /** How long a bench with --alerts waits for the alerts to reach the receiver after the load. */
+    private static final long ALERT_DELIVERY_WAIT_MILLIS = 120_000;
+
     private void validate() {
+        if (!List.of("off", "down", "slow").contains(alerts)) {
+            throw new CliException("--alerts must be off, down or slow, was " + alerts, ExitCodes.USAGE);
+        }
+        if (webhookDelayMillis < 0) {
+            throw new CliException("--webhook-delay must be at least 0, was " + webhookDelayMillis, ExitCodes.USAGE);
+        }
         if (nodes < 1 || clients < 1 || pipeline < 1 || payload < 40 || durationSeconds < 1 || warmupSeconds < 0 || partitions < 1) {
             throw new CliException("--nodes, --clients, --pipeline, --duration and --partitions must be at least 1, --payload at least 40");
         }

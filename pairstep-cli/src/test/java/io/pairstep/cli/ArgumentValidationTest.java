@@ -44,6 +44,12 @@ class ArgumentValidationTest {
     }
 
     @Test
+    void benchRejectsAnUnknownAlertsModeBeforeStartingAnything() {
+        assertUsage(Cli.run("bench", "--alerts", "sometimes"), "--alerts must be off, down or slow, was sometimes");
+        assertUsage(Cli.run("bench", "--alerts", "slow", "--webhook-delay", "-5"), "--webhook-delay must be at least 0, was -5");
+    }
+
+    @Test
     void deployRejectsZeroPartitions() {
         assertUsage(Cli.run("deploy", "kv", "--example", "kv", "--partitions", "0", "--cluster", NOWHERE),
                 "pairstep deploy: --partitions must be >= 1, got 0");

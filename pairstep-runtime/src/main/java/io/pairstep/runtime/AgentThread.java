@@ -27,6 +27,8 @@ abstract class AgentThread implements Runnable {
     private final GroupCommitWriter writer;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final Thread thread;
+    /** What the partition monitors read about this member. */
+    private final PartitionMetrics metrics;
     private volatile boolean sleeping;
     private volatile boolean running = true;
     private List<Entry> pendingPersist = new ArrayList<>();
@@ -38,6 +40,7 @@ abstract class AgentThread implements Runnable {
         this.writer = writer;
         this.thread = new Thread(this, threadPrefix + group.service() + "-" + group.partition());
         this.thread.setDaemon(true);
+        this.metrics = new PartitionMetrics(group);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -56,6 +59,12 @@ abstract class AgentThread implements Runnable {
     /** The loop stopped on a broken invariant or a failing service. */
     abstract void failed(Throwable error);
 
+    /** The core's last log index, for the partition monitors. */
+    abstract long coreLastIndex();
+
+    /** The core's commit index, for the partition monitors. */
+    abstract long coreCommitIndex();
+
     /** Runs on the agent thread once the loop ended, however it ended. */
     void afterLoop() {}
 
@@ -73,6 +82,10 @@ abstract class AgentThread implements Runnable {
 
     void join() throws InterruptedException {
         thread.join(5000);
+    }
+
+    public final PartitionMetrics metrics() {
+        return metrics;
     }
 
     final void enqueue(Runnable input) {
@@ -103,6 +116,8 @@ abstract class AgentThread implements Runnable {
                     nextTickNanos = now + TICK_INTERVAL_NANOS;
                 }
                 flushCore(now);
+                // Once per loop, not per command: a few volatile writes at most.
+                metrics.progress(coreLastIndex(), coreCommitIndex(), now);
                 submitPersist();
                 if (work == 0) {
                     sleeping = true;
@@ -136,7 +151,10 @@ abstract class AgentThread implements Runnable {
 
     public void installSnapshot(long index, byte[] state) {
         submitPersist();
-        writer.submitReset(log, index, state, done -> enqueue(() -> snapshotInstalledAt(done)));
+        writer.submitReset(log, index, state, done -> enqueue(() -> {
+            metrics.snapshotInstalled(done);
+            snapshotInstalledAt(done);
+        }));
     }
 
     public void saveSnapshot(long index, byte[] state) {

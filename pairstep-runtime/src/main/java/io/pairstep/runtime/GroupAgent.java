@@ -37,4 +37,7 @@ interface GroupAgent {
 
     /** Fault injection ({@code fault slow}): each command waits {@code millis} before it runs; 0 clears it. */
     void slowDown(long millis);
+
+    /** What the partition monitors read about this member. */
+    PartitionMetrics metrics();
 }

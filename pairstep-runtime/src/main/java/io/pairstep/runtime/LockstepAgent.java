@@ -93,6 +93,7 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         ReplicaAssignment me = config.replicaOn(core.identity().node());
         String now = me == null || !core.identity().sameInstance(me) ? "removed"
                 : me.role().name().toLowerCase(Locale.ROOT) + " " + me.state().name().toLowerCase(Locale.ROOT);
+        metrics().configured(me == null || !core.identity().sameInstance(me) ? null : me);
         if (!now.equals(configured)) {
             LOG.info("{}: lockstep {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
             configured = now;
@@ -211,6 +212,16 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
             done.complete(present);
         });
         return done;
+    }
+
+    @Override
+    long coreLastIndex() {
+        return core.lastIndex();
+    }
+
+    @Override
+    long coreCommitIndex() {
+        return core.commitIndex();
     }
 
     @Override

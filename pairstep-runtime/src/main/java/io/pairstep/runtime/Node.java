@@ -45,6 +45,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,8 @@ public final class Node implements AutoCloseable {
     private static final long FRESH_STATE_MILLIS = 1000;
 
     /** A client request waiting for its reply. */
-    private record PendingReply(Connection connection, long clientRequestId) {}
+    /** A command handed to a hosted replica; when it arrived and whose metrics time its answer. */
+    private record PendingReply(Connection connection, long clientRequestId, PartitionMetrics metrics, long receivedNanos) {}
 
     /** A client waiting for a group's epoch to pass {@code afterEpoch}. */
     private record Watch(Connection connection, long requestId, GroupId group, long afterEpoch) {
@@ -205,6 +207,11 @@ public final class Node implements AutoCloseable {
 
     HttpGateway gateway() {
         return gateway;
+    }
+
+    /** The group members this node hosts now, for the partition monitors. */
+    Collection<GroupAgent> hostedAgents() {
+        return agents.values();
     }
 
     NodeMonitoring monitoring() {
@@ -572,6 +579,7 @@ public final class Node implements AutoCloseable {
         for (Long requestId : List.copyOf(pending.keySet())) {
             PendingReply waiting = pending.remove(requestId);
             if (waiting != null) {
+                waiting.metrics().commandDropped();
                 waiting.connection().send(new Frame.ClientResponse(waiting.clientRequestId(), new Reply.NotPrimary(0, "")));
             }
         }
@@ -718,7 +726,9 @@ public final class Node implements AutoCloseable {
             return;
         }
         long requestId = requestIds.incrementAndGet();
-        pending.put(requestId, new PendingReply(connection, request.requestId()));
+        PartitionMetrics metrics = agent.metrics();
+        metrics.commandReceived();
+        pending.put(requestId, new PendingReply(connection, request.requestId(), metrics, System.nanoTime()));
         agent.clientCommand(new ClientCommand(requestId, request.session(), request.sequence(), request.payload()));
     }
 
@@ -744,6 +754,7 @@ public final class Node implements AutoCloseable {
         public void reply(long requestId, Reply reply) {
             PendingReply waiting = pending.remove(requestId);
             if (waiting != null) {
+                waiting.metrics().commandAnswered(System.nanoTime() - waiting.receivedNanos());
                 waiting.connection().send(new Frame.ClientResponse(waiting.clientRequestId(), reply));
             }
         }

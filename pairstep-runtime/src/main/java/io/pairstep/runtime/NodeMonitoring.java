@@ -29,6 +29,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import javax.management.JMException;
+import javax.management.ObjectName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,13 +63,16 @@ final class NodeMonitoring implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
-    private AvailabilityManager availability;
+    private final PartitionMonitors partitions;
+    private volatile AvailabilityManager availability;
+    private ObjectName nodeMBean;
     private AutoCloseable subscription;
     /** Collection time of every collector at the last sample; monitor thread only. */
     private long lastGcMillis = -1;
 
     NodeMonitoring(Node node) {
         this.node = node;
+        this.partitions = new PartitionMonitors(node.id(), registry);
     }
 
     /** Registers the metrics, loads the availability file if there is one, and starts sampling. */
@@ -79,17 +84,27 @@ final class NodeMonitoring implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         new FileDescriptorMetrics().bindTo(registry);
-        Gauge.builder("pairstep.nodes.up", node, n -> n.state().members().values().stream().filter(Member::alive).count())
+        NodeFigures figures = new NodeFigures(node);
+        Gauge.builder("pairstep.nodes.up", figures, NodeFigures::getNodesUp)
                 .description("Nodes the controller holds alive").register(registry);
-        Gauge.builder("pairstep.groups", node, n -> n.state().groups().size())
+        Gauge.builder("pairstep.groups", figures, NodeFigures::getGroups)
                 .description("Replica groups (service partitions)").register(registry);
-        Gauge.builder("pairstep.groups.fully.protected", node,
-                        n -> n.state().groups().values().stream().filter(GroupConfig::fullyProtected).count())
+        Gauge.builder("pairstep.groups.fully.protected", figures, NodeFigures::getGroupsFullyProtected)
                 .description("Replica groups with every replica in place and in sync").register(registry);
-        Gauge.builder("pairstep.controller.state.version", node, n -> n.state().version())
+        Gauge.builder("pairstep.controller.state.version", figures, NodeFigures::getControllerStateVersion)
                 .description("Version of the controller state this node applied last").register(registry);
-        Gauge.builder("pairstep.controller.leader", node, n -> n.leader() ? 1 : 0)
+        Gauge.builder("pairstep.controller.leader", figures, f -> f.isControllerLeader() ? 1 : 0)
                 .description("1 while this node leads the controller").register(registry);
+        try {
+            nodeMBean = nodeObjectName(node.id());
+            ManagementFactory.getPlatformMBeanServer().registerMBean(figures, nodeMBean);
+        } catch (JMException e) {
+            LOG.warn("cannot register the node MBean: {}", e.toString());
+            nodeMBean = null;
+        }
+
+        // Partition figures feed /metrics and JMX even without an availability file.
+        monitor.scheduleWithFixedDelay(this::samplePartitions, SAMPLE_INTERVAL_MS, SAMPLE_INTERVAL_MS, TimeUnit.MILLISECONDS);
 
         Path file = node.config().availabilityFile();
         if (file != null) {
@@ -107,6 +122,39 @@ final class NodeMonitoring implements AutoCloseable {
         }
     }
 
+    /** The node's figures, read from its latest controller state: one source for the gauges and the MBean. */
+    private record NodeFigures(Node node) implements NodeMXBean {
+        @Override
+        public long getNodesUp() {
+            return node.state().members().values().stream().filter(Member::alive).count();
+        }
+
+        @Override
+        public long getGroups() {
+            return node.state().groups().size();
+        }
+
+        @Override
+        public long getGroupsFullyProtected() {
+            return node.state().groups().values().stream().filter(GroupConfig::fullyProtected).count();
+        }
+
+        @Override
+        public long getControllerStateVersion() {
+            return node.state().version();
+        }
+
+        @Override
+        public boolean isControllerLeader() {
+            return node.leader();
+        }
+    }
+
+    /** The JMX name of a node's {@link NodeMXBean}. */
+    static ObjectName nodeObjectName(String nodeId) throws JMException {
+        return new ObjectName(PartitionMonitors.JMX_DOMAIN + ":type=Node,node=" + PartitionMonitors.value(nodeId));
+    }
+
     /** The registry's Prometheus text. */
     String scrape() {
         return registry.scrape();
@@ -122,6 +170,16 @@ final class NodeMonitoring implements AutoCloseable {
             availability.tick();
         } catch (RuntimeException e) {
             LOG.warn("availability tick failed: {}", e.toString(), e);
+        }
+    }
+
+    /** One round of the partition monitors. */
+    private void samplePartitions() {
+        try {
+            partitions.sample(node.hostedAgents().stream().map(GroupAgent::metrics).toList(), System.currentTimeMillis(),
+                    System.nanoTime(), availability);
+        } catch (RuntimeException e) {
+            LOG.warn("partition monitors failed: {}", e.toString(), e);
         }
     }
 
@@ -215,6 +273,20 @@ final class NodeMonitoring implements AutoCloseable {
     @Override
     public void close() {
         monitor.shutdownNow();
+        try {
+            // The partition monitors are the monitor thread's alone: let a sample in progress end first.
+            monitor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        partitions.close();
+        if (nodeMBean != null) {
+            try {
+                ManagementFactory.getPlatformMBeanServer().unregisterMBean(nodeMBean);
+            } catch (JMException e) {
+                LOG.debug("node MBean already gone: {}", e.toString());
+            }
+        }
         if (subscription != null) {
             try {
                 subscription.close();

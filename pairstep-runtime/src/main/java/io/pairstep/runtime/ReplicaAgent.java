@@ -88,6 +88,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         io.pairstep.core.control.ReplicaAssignment me = config.replicaOn(core.identity().node());
         String now = me == null || !core.identity().sameInstance(me) ? "removed" : me.role().name().toLowerCase(java.util.Locale.ROOT)
                 + " " + me.state().name().toLowerCase(java.util.Locale.ROOT);
+        metrics().configured(me == null || !core.identity().sameInstance(me) ? null : me);
         if (!now.equals(configured)) {
             LOG.info("{}: {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
             configured = now;
@@ -167,6 +168,16 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     @Override
     void afterLoop() {
         service.close();
+    }
+
+    @Override
+    long coreLastIndex() {
+        return core.lastIndex();
+    }
+
+    @Override
+    long coreCommitIndex() {
+        return core.commitIndex();
     }
 
     @Override

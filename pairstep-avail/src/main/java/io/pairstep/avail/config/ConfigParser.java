@@ -35,7 +35,12 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     fire: 1.0e9                      # alert when at or beyond this ...
  *     clear: 2.0e9                     # ... clear when back past this (default: fire)
  *     duration: 30s                    # ... each for this long (ms, s, m or h)
- *     subject: /var/lib/pairstep       # optional: only this data directory, or service/partition
+ *     subject: /var/lib/pairstep       # optional: only this data directory (node metrics)
+ *   - metric: partition.latency.p99.ms # a partition metric: measured on the node hosting the replica
+ *     fire: 250
+ *     duration: 10s
+ *     service: kv                      # optional: only this service ...
+ *     partition: 3                     # ... and/or only this partition number
  * actions:
  *   - {type: email, host: smtp.example.com, port: 587, tls: starttls, from: ps@example.com, to: [ops@example.com]}
  *   - {type: webhook, url: "http://ops.example.com/alerts", timeout: 5s}
@@ -121,7 +126,7 @@ public final class ConfigParser {
         if (!isMapping(entry, path)) {
             return null;
         }
-        onlyKnown(entry, path, "metric", "direction", "fire", "clear", "duration", "subject");
+        onlyKnown(entry, path, "metric", "direction", "fire", "clear", "duration", "subject", "service", "partition");
         String metricName = requiredText(entry, path, "metric");
         Metric metric = null;
         if (metricName != null) {
@@ -137,6 +142,11 @@ public final class ConfigParser {
         Double clear = entry.has("clear") ? number(entry.get("clear"), path + ".clear") : fire;
         Long holdMillis = duration(entry.get("duration"), path + ".duration");
         String subject = entry.has("subject") ? text(entry.get("subject"), path + ".subject") : null;
+        String service = entry.has("service") ? text(entry.get("service"), path + ".service") : null;
+        Integer partition = entry.has("partition") ? partitionNumber(entry.get("partition"), path + ".partition") : null;
+        if (metric != null && !selectorsFit(entry, path, metric)) {
+            return null;
+        }
         if (direction == null || fire == null || clear == null || holdMillis == null) {
             return null;
         }
@@ -144,7 +154,32 @@ public final class ConfigParser {
             problems.add(path + ".clear: " + ThresholdRule.clearLevelProblem(direction, fire));
             return null;
         }
-        return metric == null ? null : new ThresholdConfig(metric, subject, new ThresholdRule(direction, fire, clear, holdMillis));
+        return metric == null ? null
+                : new ThresholdConfig(metric, subject, service, partition, new ThresholdRule(direction, fire, clear, holdMillis));
+    }
+
+    /** A partition metric is narrowed by service: and partition:, a node metric by subject:; never the other way round. */
+    private boolean selectorsFit(JsonNode entry, String path, Metric metric) {
+        boolean fit = true;
+        if (metric.perPartition() && entry.has("subject")) {
+            problems.add(path + ".subject: " + metric.metricName() + " is a partition metric: select with service: and partition:");
+            fit = false;
+        }
+        for (String selector : List.of("service", "partition")) {
+            if (!metric.perPartition() && entry.has(selector)) {
+                problems.add(path + "." + selector + ": only partition.* metrics have a " + selector + ", not " + metric.metricName());
+                fit = false;
+            }
+        }
+        return fit;
+    }
+
+    private Integer partitionNumber(JsonNode node, String path) {
+        if (node.isIntegralNumber() && node.canConvertToInt() && node.intValue() >= 0) {
+            return node.intValue();
+        }
+        problems.add(path + ": not a partition number (0 or more): " + node);
+        return null;
     }
 
     private ActionConfig action(JsonNode entry, String path) {

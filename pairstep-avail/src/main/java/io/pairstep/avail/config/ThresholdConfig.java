@@ -5,17 +5,38 @@ import io.pairstep.avail.threshold.ThresholdRule;
 
 /**
  * One {@code thresholds:} entry: a rule applied to a metric, for every subject of that metric or
- * for one.
+ * for some.
  *
  * @param metric what is watched
- * @param subject the only subject watched (a data directory, or {@code service/partition}), or
- *     {@code null} for every subject the metric is reported for
+ * @param subject the only subject watched (a data directory for a node metric), or {@code null}
+ * @param service for a partition metric, the only service watched, or {@code null} for every service
+ * @param partition for a partition metric, the only partition number watched, or {@code null} for every one
  * @param rule levels, direction and hold time
  */
-public record ThresholdConfig(Metric metric, String subject, ThresholdRule rule) {
+public record ThresholdConfig(Metric metric, String subject, String service, Integer partition, ThresholdRule rule) {
 
-    /** Whether samples of this metric for this subject are watched by this entry. */
+    /** An entry with no service or partition selector. */
+    public ThresholdConfig(Metric metric, String subject, ThresholdRule rule) {
+        this(metric, subject, null, null, rule);
+    }
+
+    /**
+     * Whether samples of this metric for this subject are watched by this entry. A partition
+     * metric's subject is {@code service/partition}.
+     */
     public boolean watches(Metric sampled, String sampledSubject) {
-        return metric == sampled && (subject == null || subject.equals(sampledSubject));
+        if (metric != sampled) {
+            return false;
+        }
+        if (subject != null) {
+            return subject.equals(sampledSubject);
+        }
+        if (service == null && partition == null) {
+            return true;
+        }
+        int slash = sampledSubject.lastIndexOf('/');
+        return slash > 0
+                && (service == null || service.equals(sampledSubject.substring(0, slash)))
+                && (partition == null || partition.toString().equals(sampledSubject.substring(slash + 1)));
     }
 }

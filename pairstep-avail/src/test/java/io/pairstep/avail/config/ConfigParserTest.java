@@ -35,9 +35,11 @@ class ConfigParserTest {
                     clear: "2e9"
                     duration: 2m
                     subject: /var/lib/pairstep
-                  - metric: service.latency.p99.ms
+                  - metric: partition.latency.p99.ms
                     fire: 250
                     duration: 500ms
+                  - {metric: partition.queue.depth, fire: 100, duration: 5s, service: kv, partition: 3}
+                  - {metric: partition.replica.syncing, fire: 1, duration: 1m, service: bank}
                 actions:
                   - {type: email, host: smtp.example.com, port: 587, tls: starttls, from: ps@example.com, to: [a@example.com, b@example.com], user: ps, password: secret}
                   - {type: webhook, url: "http://127.0.0.1:8080/alerts", timeout: 2s}
@@ -53,7 +55,10 @@ class ConfigParserTest {
                 new ThresholdConfig(Metric.NODE_CPU, null, new ThresholdRule(Direction.ABOVE, 0.9, 0.7, 30_000)),
                 new ThresholdConfig(Metric.NODE_DISK_FREE_BYTES, "/var/lib/pairstep",
                         new ThresholdRule(Direction.BELOW, 1e9, 2e9, 120_000)),
-                new ThresholdConfig(Metric.SERVICE_LATENCY_P99_MS, null, new ThresholdRule(Direction.ABOVE, 250, 250, 500)));
+                new ThresholdConfig(Metric.PARTITION_LATENCY_P99_MS, null, new ThresholdRule(Direction.ABOVE, 250, 250, 500)),
+                new ThresholdConfig(Metric.PARTITION_QUEUE_DEPTH, null, "kv", 3, new ThresholdRule(Direction.ABOVE, 100, 100, 5_000)),
+                new ThresholdConfig(Metric.PARTITION_REPLICA_SYNCING, null, "bank", null,
+                        new ThresholdRule(Direction.ABOVE, 1, 1, 60_000)));
         assertThat(config.actions()).containsExactly(
                 new ActionConfig.Email("smtp.example.com", 587, ActionConfig.Tls.STARTTLS, "ps@example.com",
                         List.of("a@example.com", "b@example.com"), "ps", "secret", 10_000),
@@ -97,8 +102,49 @@ class ConfigParserTest {
 
         assertThat(problems(yaml)).containsExactly("thresholds[2].metric: unknown metric \"node.cpux\" (known: "
                 + "node.cpu, node.heap.used.ratio, node.gc.pause.ms, node.disk.free.bytes, node.open.files, "
-                + "service.throughput, service.latency.p99.ms, service.queue.depth, service.replication.lag, "
-                + "service.progress.age.ms)");
+                + "partition.throughput, partition.latency.p99.ms, partition.queue.depth, partition.replication.lag, "
+                + "partition.progress.age.ms, partition.replica.syncing)");
+    }
+
+    @Test
+    void namesASelectorThatDoesNotFitItsMetric() {
+        String yaml = """
+                thresholds:
+                  - {metric: node.cpu, fire: 0.9, duration: 1s, service: kv}
+                  - {metric: partition.throughput, direction: below, fire: 10, duration: 1s, subject: kv/0}
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s, service: kv, partition: -1}
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s, partition: two}
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s, shard: 2}
+                """;
+
+        assertThat(problems(yaml)).containsExactly(
+                "thresholds[0].service: only partition.* metrics have a service, not node.cpu",
+                "thresholds[1].subject: partition.throughput is a partition metric: select with service: and partition:",
+                "thresholds[2].partition: not a partition number (0 or more): -1",
+                "thresholds[3].partition: not a partition number (0 or more): \"two\"",
+                "thresholds[4].shard: unknown field (known here: metric, direction, fire, clear, duration, subject, service, partition)");
+    }
+
+    @Test
+    void partitionSelectorsNarrowWhatAThresholdWatches() throws Exception {
+        List<ThresholdConfig> thresholds = ConfigParser.parse("""
+                thresholds:
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s}
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s, service: kv}
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s, partition: 1}
+                  - {metric: partition.queue.depth, fire: 10, duration: 1s, service: kv, partition: 1}
+                """, "a.yaml").thresholds();
+        List<String> subjects = List.of("kv/0", "kv/1", "kv/10", "bank/1", "kvx/1");
+
+        assertThat(watched(thresholds.get(0), subjects)).containsExactlyElementsOf(subjects);
+        assertThat(watched(thresholds.get(1), subjects)).containsExactly("kv/0", "kv/1", "kv/10");
+        assertThat(watched(thresholds.get(2), subjects)).containsExactly("kv/1", "bank/1", "kvx/1");
+        assertThat(watched(thresholds.get(3), subjects)).containsExactly("kv/1");
+        assertThat(thresholds.get(0).watches(Metric.PARTITION_THROUGHPUT, "kv/0")).isFalse();
+    }
+
+    private static List<String> watched(ThresholdConfig threshold, List<String> subjects) {
+        return subjects.stream().filter(subject -> threshold.watches(Metric.PARTITION_QUEUE_DEPTH, subject)).toList();
     }
 
     @Test
@@ -131,7 +177,7 @@ class ConfigParserTest {
                 "thresholds[0].clear: must not be above fire (0.7) for direction above",
                 "thresholds[1].direction: unknown value \"sideways\" (known: above, below)",
                 "thresholds[1].duration: not a duration: \"soon\" (use e.g. 500ms, 30s, 5m, 1h)",
-                "thresholds[2].fier: unknown field (known here: metric, direction, fire, clear, duration, subject)",
+                "thresholds[2].fier: unknown field (known here: metric, direction, fire, clear, duration, subject, service, partition)",
                 "thresholds[2].fire: missing",
                 "thresholds[3]: expected a mapping, got \"just a string\"",
                 "actions[0].type: unknown action \"pager\" (known: email, webhook, program, snmp)",
