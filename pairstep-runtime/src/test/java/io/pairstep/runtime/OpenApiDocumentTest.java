@@ -41,7 +41,8 @@ class OpenApiDocumentTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Values for the path parameters: the deployed service, and a node that does not exist (never this JVM). */
-    private static final Map<String, String> PATH_VALUES = Map.of("name", "kv", "id", "n404", "kind", "corrupt");
+    private static final Map<String, String> PATH_VALUES = Map.of("name", "kv", "id", "n404", "kind", "corrupt",
+            "digest", "0".repeat(64));
 
     @TempDir
     static Path dir;
