@@ -64,7 +64,7 @@ public final class DeployCommand implements Callable<Integer> {
     /** The jar's bytes once {@link #request} read them; null for an example. */
     private byte[] jarBytes;
 
-    /** Validates the options locally, reads the jar, and builds the request body (without the jar's digest). */
+    /** Validates the options locally, reads the jar, and builds the request body, which names the jar by its digest. */
     ObjectNode request() {
         if (name == null || name.isBlank()) {
             throw usage("NAME must not be empty");
@@ -109,6 +109,7 @@ public final class DeployCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw usage("--jar: cannot read " + abs + ": " + e.getMessage());
             }
+            body.put("digest", sha256(jarBytes));
             body.put("class", className.trim());
         }
         body.put("mode", m);
@@ -121,11 +122,10 @@ public final class DeployCommand implements Callable<Integer> {
         ObjectNode body = request();
         system.validate();
         ApiClient.Response r;
-        String digest = null;
+        String digest = body.has("digest") ? body.get("digest").asString() : null;
         try (ApiClient client = system.client()) {
-            if (jarBytes != null) {
-                digest = upload(client, jarBytes, body.get("class").asString());
-                body.put("digest", digest);
+            if (digest != null) {
+                upload(client, jarBytes, digest, body.get("class").asString());
             }
             r = client.post("/v1/services", Json.MAPPER.writeValueAsBytes(body), "application/json", Map.of(),
                     TIMEOUT, false).requireOk();
@@ -147,15 +147,13 @@ public final class DeployCommand implements Callable<Integer> {
     }
 
     /**
-     * Uploads a jar and returns its digest. The node checks the bytes against the digest sent, that
-     * they are a jar and that they hold the class, and stores nothing otherwise. Uploading the same
-     * bytes twice stores them once, so a retry on another node is safe.
+     * Uploads a jar. The node checks the bytes against their digest, that they are a jar and that
+     * they hold the class, and stores nothing otherwise. Uploading the same bytes twice stores them
+     * once, so a retry on another node is safe.
      */
-    static String upload(ApiClient client, byte[] jar, String className) {
-        String digest = sha256(jar);
+    static void upload(ApiClient client, byte[] jar, String digest, String className) {
         String path = "/v1/artifacts?sha256=" + digest + "&class=" + URLEncoder.encode(className, StandardCharsets.UTF_8);
         client.post(path, jar, "application/java-archive", Map.of(), TIMEOUT, true).requireOk();
-        return digest;
     }
 
     static String sha256(byte[] bytes) {
