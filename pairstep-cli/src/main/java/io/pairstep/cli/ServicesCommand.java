@@ -1,7 +1,5 @@
 package io.pairstep.cli;
 
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,19 +27,7 @@ public final class ServicesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        system.validate();
-        ApiClient.Response r;
-        try (ApiClient client = system.client()) {
-            r = client.get("/v1/services", StatusCommand.TIMEOUT).requireOk();
-        }
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(new String(r.body(), StandardCharsets.UTF_8).strip());
-        } else {
-            out.print(render(r.json()));
-        }
-        out.flush();
-        return ExitCodes.OK;
+        return StatusCommand.show(system, "/v1/services", json, ServicesCommand::render, spec.commandLine().getOut());
     }
 
     static String render(JsonNode services) {
