@@ -35,7 +35,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class ArtifactApi {
 
     private static final Logger LOG = LoggerFactory.getLogger(ArtifactApi.class);
-    private static final Duration COPY_TIMEOUT = Duration.ofSeconds(60);
+    /** Below the CLI's 60 s, so that a paused peer costs the upload its copy, not its answer. */
+    private static final Duration COPY_TIMEOUT = Duration.ofSeconds(20);
 
     private final Node node;
     private final HttpClient http = HttpClient.newBuilder()

@@ -144,7 +144,7 @@ public final class Node implements AutoCloseable {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
         // A jar that arrives may be what a waiting replica needs: reconcile the latest state again.
         this.delivery = new ArtifactDelivery(artifacts, ArtifactDelivery.http(http, Duration.ofSeconds(60)), this::artifactPeers,
-                digest -> onState(latest));
+                digest -> reapplyLatest());
     }
 
     /** The live nodes other than this one, which may hold the jars this node lacks. */
@@ -440,18 +440,30 @@ public final class Node implements AutoCloseable {
     private void onState(ControllerState state) {
         synchronized (reconcileLock) {
             latest = state;
-            try {
-                reconcile(state);
-            } catch (RuntimeException | IOException e) {
-                LOG.error("cannot apply controller state version {}: {}", state.version(), e.toString(), e);
-            }
-            answerWatches(state);
-            // Every node keeps every deployed jar, not only those it hosts now: it may host any of
-            // them after the next failure, and each copy is one more source for the nodes to come.
-            for (ServiceSpec spec : state.services().values()) {
-                if (spec.jarDigest() != null) {
-                    delivery.want(spec.jarDigest());
-                }
+            apply(state);
+        }
+    }
+
+    /** Applies the newest state again: a jar that replicas were waiting for has arrived. */
+    private void reapplyLatest() {
+        synchronized (reconcileLock) {
+            apply(latest);
+        }
+    }
+
+    /** Called with {@link #reconcileLock} held. */
+    private void apply(ControllerState state) {
+        try {
+            reconcile(state);
+        } catch (RuntimeException | IOException e) {
+            LOG.error("cannot apply controller state version {}: {}", state.version(), e.toString(), e);
+        }
+        answerWatches(state);
+        // Every node keeps every deployed jar, not only those it hosts now: it may host any of
+        // them after the next failure, and each copy is one more source for the nodes to come.
+        for (ServiceSpec spec : state.services().values()) {
+            if (spec.jarDigest() != null) {
+                delivery.want(spec.jarDigest());
             }
         }
     }
