@@ -30,6 +30,7 @@ import tools.jackson.databind.ObjectMapper;
 class ArtifactsIT {
 
     private static final int PARTITIONS = 4;
+    private static final String STARTUP_WAIT_SECONDS = "180";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -44,7 +45,9 @@ class ArtifactsIT {
         byte[] bytes = Files.readAllBytes(jar);
         String digest = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         Path cluster = dir.resolve("system");
-        try (LocalSystem system = ProcessPairIT.start(cluster)) {
+        // Generous start-up waits: this test is about where jars go, not about how fast a loaded machine starts nodes.
+        try (LocalSystem system = LocalSystem.start(cluster, 3, LocalSystem.freeBasePort(), "always", false,
+                List.of("--wait", STARTUP_WAIT_SECONDS))) {
             String dirOption = cluster.toString();
             // n3 is down while the jar is uploaded and deployed: it must fetch the jar when it returns.
             system.kill("n3");
@@ -82,7 +85,7 @@ class ArtifactsIT {
             assertThat(services(system)).extracting(s -> s.get("name").asString()).containsExactly("tally");
 
             // n3 returns: it fetches the jar from a peer, checks it, and hosts replicas of it.
-            system.restart("n3");
+            restart(system, "n3");
             awaitHostsInSync(system, "n3");
             assertThat(Files.readAllBytes(artifact(system, "n3", digest))).isEqualTo(bytes);
             assertThat(Files.readString(cluster.resolve("n3/node.log"))).contains("artifact sha256:" + digest + " fetched from");
@@ -94,7 +97,7 @@ class ArtifactsIT {
             byte[] damaged = bytes.clone();
             damaged[damaged.length / 2] ^= 1;
             Files.write(copy, damaged);
-            system.restart("n2");
+            restart(system, "n2");
             awaitHostsInSync(system, "n2");
             assertThat(Files.readAllBytes(copy)).isEqualTo(bytes);
             assertThat(Files.readString(cluster.resolve("n2/node.log"))).contains("damaged on disk, deleted and refused");
@@ -111,6 +114,10 @@ class ArtifactsIT {
             assertThat(tally.get("health").asString()).isEqualTo("ok");
             assertThat(system.cli("services", "--dir", dirOption)).contains("tally", "ok", "sha256:" + digest);
         }
+    }
+
+    private static void restart(LocalSystem system, String node) {
+        system.cli("cluster", "start-node", "--dir", system.dir().toString(), "--id", node, "--wait", STARTUP_WAIT_SECONDS);
     }
 
     private static Path artifact(LocalSystem system, String node, String digest) {
