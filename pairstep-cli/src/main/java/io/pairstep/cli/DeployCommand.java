@@ -1,8 +1,14 @@
 package io.pairstep.cli;
 
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -16,7 +22,11 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
-/** {@code pairstep deploy NAME ...}: deploys a service (POST /v1/services). */
+/**
+ * {@code pairstep deploy NAME ...}: deploys a service (POST /v1/services). A jar is first uploaded
+ * (POST /v1/artifacts, with its SHA-256 so that damage on the way is caught), and the service is
+ * deployed by that digest, so every node runs exactly these bytes.
+ */
 @Command(name = "deploy", mixinStandardHelpOptions = true,
         description = {"Deploys a service: a bundled example (--example kv|bank) or a jar and its service class."})
 public final class DeployCommand implements Callable<Integer> {
@@ -33,7 +43,8 @@ public final class DeployCommand implements Callable<Integer> {
     @Option(names = "--example", paramLabel = "kv|bank", description = "Deploy a bundled example service.")
     String example;
 
-    @Option(names = "--jar", paramLabel = "PATH", description = "The service's jar (with --class).")
+    @Option(names = "--jar", paramLabel = "PATH",
+            description = "The service's jar (with --class). It is uploaded to the system: it need not be on the nodes.")
     Path jar;
 
     @Option(names = "--class", paramLabel = "FQCN", description = "The service class in the jar.")
@@ -50,7 +61,10 @@ public final class DeployCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** Validates the options locally and builds the request body. */
+    /** The jar's bytes once {@link #request} read them; null for an example. */
+    private byte[] jarBytes;
+
+    /** Validates the options locally, reads the jar, and builds the request body, which names the jar by its digest. */
     ObjectNode request() {
         if (name == null || name.isBlank()) {
             throw usage("NAME must not be empty");
@@ -90,7 +104,12 @@ public final class DeployCommand implements Callable<Integer> {
             if (!Files.isReadable(abs)) {
                 throw usage("--jar: cannot read " + abs);
             }
-            body.put("jar", abs.toString());
+            try {
+                jarBytes = Files.readAllBytes(abs);
+            } catch (IOException e) {
+                throw usage("--jar: cannot read " + abs + ": " + e.getMessage());
+            }
+            body.put("digest", sha256(jarBytes));
             body.put("class", className.trim());
         }
         body.put("mode", m);
@@ -103,7 +122,11 @@ public final class DeployCommand implements Callable<Integer> {
         ObjectNode body = request();
         system.validate();
         ApiClient.Response r;
+        String digest = body.has("digest") ? body.get("digest").asString() : null;
         try (ApiClient client = system.client()) {
+            if (digest != null) {
+                upload(client, jarBytes, digest, body.get("class").asString());
+            }
             r = client.post("/v1/services", Json.MAPPER.writeValueAsBytes(body), "application/json", Map.of(),
                     TIMEOUT, false).requireOk();
         }
@@ -118,8 +141,27 @@ public final class DeployCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             // the request was accepted; describe it from what we asked for
         }
-        spec.commandLine().getOut().printf("deployed %s: mode %s, %d partition%s%n", name, m, p, p == 1 ? "" : "s");
+        spec.commandLine().getOut().printf("deployed %s: mode %s, %d partition%s%s%n", name, m, p, p == 1 ? "" : "s",
+                digest == null ? "" : ", artifact sha256:" + digest);
         return ExitCodes.OK;
+    }
+
+    /**
+     * Uploads a jar. The node checks the bytes against their digest, that they are a jar and that
+     * they hold the class, and stores nothing otherwise. Uploading the same bytes twice stores them
+     * once, so a retry on another node is safe.
+     */
+    static void upload(ApiClient client, byte[] jar, String digest, String className) {
+        String path = "/v1/artifacts?sha256=" + digest + "&class=" + URLEncoder.encode(className, StandardCharsets.UTF_8);
+        client.post(path, jar, "application/java-archive", Map.of(), TIMEOUT, true).requireOk();
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JVM has no SHA-256", e);
+        }
     }
 
     private static CliException usage(String message) {

@@ -91,8 +91,10 @@ class ArgumentValidationTest {
         DeployCommand d = new DeployCommand();
         new CommandLine(d).parseArgs("orders", "--jar", jar.toString(), "--class", "com.example.Orders",
                 "--partitions", "3", "--mode", "none", "--cluster", NOWHERE);
-        assertThat(d.request().toString()).isEqualTo("{\"name\":\"orders\",\"jar\":\"" + jar.toAbsolutePath()
-                + "\",\"class\":\"com.example.Orders\",\"mode\":\"none\",\"partitions\":3}");
+        // The jar is named by the SHA-256 of its bytes ("x"), not by a path the nodes would need to share.
+        assertThat(d.request().toString()).isEqualTo("{\"name\":\"orders\","
+                + "\"digest\":\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\","
+                + "\"class\":\"com.example.Orders\",\"mode\":\"none\",\"partitions\":3}");
 
         DeployCommand e = new DeployCommand();
         new CommandLine(e).parseArgs("kv", "--example", "kv", "--cluster", NOWHERE);

@@ -188,14 +188,52 @@ class HttpCommandsTest {
         });
 
         Path jar = Files.writeString(tmp.resolve("orders.jar"), "x");
+        answers.put("POST /v1/artifacts", new Canned(201, "{\"digest\":\"d\"}", 0));
         answers.put("POST /v1/services", new Canned(409,
                 "{\"error\":\"service orders already exists\",\"code\":\"ALREADY_EXISTS\"}", 0));
         Cli taken = Cli.run("deploy", "orders", "--jar", jar.toString(), "--class", "com.example.Orders",
                 "--cluster", fake());
         assertThat(taken.exit()).isEqualTo(ExitCodes.ERROR);
         assertThat(taken.err()).isEqualTo("pairstep: service orders already exists\n");
-        assertThat(Json.MAPPER.readTree(seen.get(1).body()).get("jar").asString())
-                .isEqualTo(jar.toAbsolutePath().toString());
+        // The jar's bytes go up first, named by the SHA-256 of "x"; the deploy names that digest, not a path.
+        String digestOfX = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
+        assertThat(seen.get(1).uri()).isEqualTo("/v1/artifacts?sha256=" + digestOfX + "&class=com.example.Orders");
+        assertThat(seen.get(1).body()).isEqualTo("x");
+        assertThat(Json.MAPPER.readTree(seen.get(2).body()).get("digest").asString()).isEqualTo(digestOfX);
+        assertThat(Json.MAPPER.readTree(seen.get(2).body()).has("jar")).isFalse();
+    }
+
+    @Test
+    void aRefusedUploadDeploysNothing() throws IOException {
+        Path jar = Files.writeString(tmp.resolve("orders.jar"), "not a jar");
+        answers.put("POST /v1/artifacts", new Canned(400, "{\"error\":\"not a jar (zip) file: zip END header not found\","
+                + "\"code\":\"BAD_REQUEST\"}", 0));
+        Cli r = Cli.run("deploy", "orders", "--jar", jar.toString(), "--class", "com.example.Orders", "--cluster", fake());
+        assertThat(r.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(r.err()).isEqualTo("pairstep: not a jar (zip) file: zip END header not found\n");
+        assertThat(seen).extracting(Seen::method, s -> s.uri().replaceAll("\\?.*", ""))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("POST", "/v1/artifacts"));
+    }
+
+    @Test
+    void servicesListsEachServiceWithItsHealthAndDigest() {
+        String digest = "ab".repeat(32);
+        answers.put("GET /v1/services", new Canned(200, "[{\"name\":\"kv\",\"version\":1,\"artifact\":\"example:kv\","
+                + "\"digest\":\"\",\"mode\":\"pair\",\"partitions\":4,\"health\":\"ok\"},"
+                + "{\"name\":\"orders\",\"version\":1,\"artifact\":\"sha256:" + digest + "\",\"digest\":\"" + digest
+                + "\",\"mode\":\"tmr\",\"partitions\":1,\"health\":\"degraded\"}]", 0));
+        Cli r = Cli.run("services", "--cluster", fake());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("""
+                SERVICE  VERSION  MODE  PARTITIONS  HEALTH    ARTIFACT
+                kv       1        pair  4           ok        example:kv
+                orders   1        tmr   1           degraded  sha256:%s
+                """.formatted(digest));
+        Cli json = Cli.run("services", "--json", "--cluster", fake());
+        assertThat(Json.MAPPER.readTree(json.out()).get(1).get("digest").asString()).isEqualTo(digest);
+
+        answers.put("GET /v1/services", new Canned(200, "[]", 0));
+        assertThat(Cli.run("services", "--cluster", fake()).out()).isEqualTo("no services deployed\n");
     }
 
     @Test

@@ -43,7 +43,11 @@ class BadInputIT {
             expectError(post(node, "/v1/services/bank/call", "{\"op\":\"transfer\",\"from\":\"x\",\"to\":\"y\",\"amount\":5}"),
                     422, "APPLICATION_ERROR", "unknown account");
             expectError(post(node, "/v1/services", "{\"name\":\"k2\",\"example\":\"kv\",\"partitions\":0}"), 400, "BAD_REQUEST", "partitions");
-            expectError(post(node, "/v1/services", "{\"name\":\"k3\",\"jar\":\"/no/such.jar\",\"class\":\"X\"}"), 400, "BAD_REQUEST", "/no/such.jar");
+            expectError(post(node, "/v1/services", "{\"name\":\"k3\",\"jar\":\"/no/such.jar\",\"class\":\"X\"}"), 400, "BAD_REQUEST",
+                    "upload the jar with POST /v1/artifacts");
+            expectError(post(node, "/v1/services", "{\"name\":\"k3\",\"digest\":\"" + "0".repeat(64) + "\",\"class\":\"X\"}"), 400,
+                    "UNKNOWN_ARTIFACT", "upload it first");
+            expectError(post(node, "/v1/artifacts", "not a jar"), 400, "BAD_REQUEST", "not a jar");
             expectError(post(node, "/v1/services", "{\"name\":\"kv\",\"example\":\"kv\"}"), 409, "ALREADY_EXISTS", "already deployed");
             expectError(post(node, "/v1/services", "{\"name\":\"k4\",\"example\":\"nosuch\"}"), 400, "BAD_REQUEST", "nosuch");
 

@@ -14,9 +14,9 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.runtime.access.AccessControl;
+import io.pairstep.runtime.artifact.ArtifactStore;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,6 +66,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/nodes/{id}/undrain", ctx -> drain(ctx, false));
             config.routes.delete("/v1/nodes/{id}", this::removeNode);
             new AccessControl(node.accessToken()).install(config);
+            new ArtifactApi(node).install(config);
             admin.install(config);
             new io.pairstep.runtime.admin.IncidentsApi(node::state, node::ready, node::propose, System::currentTimeMillis).install(config);
             config.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "INTERNAL", e.toString()));
@@ -170,7 +171,7 @@ final class HttpGateway implements AutoCloseable {
         }
         String name = text(body, "name");
         String example = text(body, "example");
-        String jar = text(body, "jar");
+        String digest = text(body, "digest");
         String className = text(body, "class");
         Mode mode;
         try {
@@ -180,34 +181,23 @@ final class HttpGateway implements AutoCloseable {
             return;
         }
         int partitions = body.has("partitions") ? body.get("partitions").asInt(0) : 1;
-        if ((example == null) == (jar == null)) {
-            error(ctx, 400, "BAD_REQUEST", "give exactly one of \"example\" or \"jar\"");
+        if (body.has("jar")) {
+            error(ctx, 400, "BAD_REQUEST", "\"jar\" (a path on the node) is no longer accepted: upload the jar with"
+                    + " POST /v1/artifacts and deploy its \"digest\" (pairstep deploy --jar does both)");
             return;
         }
-        String artifact;
-        String digest = "";
-        if (example != null) {
-            artifact = "example:" + example;
-            className = "";
-        } else {
-            Path path = Path.of(jar).toAbsolutePath();
-            if (className == null || className.isEmpty()) {
-                error(ctx, 400, "BAD_REQUEST", "a jar needs \"class\": the service class inside it");
-                return;
-            }
-            artifact = "jar:" + path;
-            try {
-                digest = ServiceFactory.sha256(path);
-            } catch (IllegalArgumentException e) {
-                error(ctx, 400, "BAD_REQUEST", e.getMessage());
-                return;
-            }
+        if ((example == null) == (digest == null)) {
+            error(ctx, 400, "BAD_REQUEST", "give exactly one of \"example\" or \"digest\" (of a jar uploaded with POST /v1/artifacts)");
+            return;
         }
-        ServiceSpec spec = new ServiceSpec(name, 1, mode, partitions, artifact, digest, className);
+        ServiceSpec spec = example != null
+                ? new ServiceSpec(name, 1, mode, partitions, "example:" + example, "", "")
+                : new ServiceSpec(name, 1, mode, partitions, ServiceSpec.SHA256_PREFIX + digest, digest,
+                        className == null ? "" : className.strip());
         String problem = spec.problem();
-        if (problem == null) {
+        if (problem == null && example != null) {
             try {
-                new ServiceFactory().factory(spec);
+                new ServiceFactory(node.artifacts()).factory(spec);
             } catch (IllegalArgumentException e) {
                 problem = e.getMessage();
             }
@@ -215,6 +205,23 @@ final class HttpGateway implements AutoCloseable {
         if (problem != null) {
             error(ctx, 400, "BAD_REQUEST", problem);
             return;
+        }
+        if (digest != null) {
+            // The jar must be here and intact, and hold the class, before the controller hears of it.
+            try {
+                if (!node.artifacts().has(digest)) {
+                    error(ctx, 400, "UNKNOWN_ARTIFACT", "node " + node.id() + " does not hold artifact sha256:" + digest
+                            + "; upload it first with POST /v1/artifacts");
+                    return;
+                }
+                ServiceFactory.check(node.artifacts().verified(digest), spec.className());
+            } catch (ArtifactStore.Refused e) {
+                error(ctx, 400, e.code(), e.getMessage());
+                return;
+            } catch (IllegalArgumentException e) {
+                error(ctx, 400, "BAD_REQUEST", e.getMessage());
+                return;
+            }
         }
         ControlResult result = node.propose(new ControlCommand.Deploy(spec)).get(15, TimeUnit.SECONDS);
         if (!result.accepted()) {
@@ -228,6 +235,7 @@ final class HttpGateway implements AutoCloseable {
         answer.put("mode", spec.mode().label());
         answer.put("partitions", spec.partitions());
         answer.put("artifact", spec.artifact());
+        answer.put("digest", spec.artifactDigest());
         ctx.status(201).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 

@@ -24,6 +24,8 @@ import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.runtime.access.AccessToken;
 import io.pairstep.runtime.admin.FaultInjector;
+import io.pairstep.runtime.artifact.ArtifactDelivery;
+import io.pairstep.runtime.artifact.ArtifactStore;
 import io.pairstep.runtime.controller.ControllerServer;
 import io.pairstep.runtime.events.Event;
 import io.pairstep.runtime.incidents.IncidentJson;
@@ -39,6 +41,7 @@ import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,7 +113,10 @@ public final class Node implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
-    private final ServiceFactory services = new ServiceFactory();
+    private final ArtifactStore artifacts;
+    private final ServiceFactory services;
+    /** Fetches the jars of deployed services from peers; see {@link ArtifactDelivery} for why they do not go through the controller. */
+    private final ArtifactDelivery delivery;
     private final Map<GroupId, GroupAgent> agents = new ConcurrentHashMap<>();
     private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
     private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
@@ -144,6 +150,28 @@ public final class Node implements AutoCloseable {
     public Node(NodeConfig config) {
         this.config = config;
         this.systemId = resolveSystemId(config);
+        this.artifacts = new ArtifactStore(config.dataDirectory().resolve("artifacts"));
+        this.services = new ServiceFactory(artifacts);
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        // A jar that arrives may be what a waiting replica needs: reconcile the latest state again.
+        this.delivery = new ArtifactDelivery(artifacts, ArtifactDelivery.http(http, Duration.ofSeconds(60), () -> accessToken.text()),
+                this::artifactPeers,
+                digest -> reapplyLatest());
+    }
+
+    /** The live nodes other than this one, which may hold the jars this node lacks. */
+    List<ArtifactDelivery.Peer> artifactPeers() {
+        List<ArtifactDelivery.Peer> peers = new ArrayList<>();
+        for (Member member : latest.members().values()) {
+            if (member.alive() && !member.id().equals(config.id())) {
+                peers.add(new ArtifactDelivery.Peer(member.id(), member.http()));
+            }
+        }
+        return peers;
+    }
+
+    ArtifactStore artifacts() {
+        return artifacts;
     }
 
     /** The system id: from the configuration, else from the data directory, else from the seeds. */
@@ -469,12 +497,31 @@ public final class Node implements AutoCloseable {
     private void onState(ControllerState state) {
         synchronized (reconcileLock) {
             latest = state;
-            try {
-                reconcile(state);
-            } catch (RuntimeException | IOException e) {
-                LOG.error("cannot apply controller state version {}: {}", state.version(), e.toString(), e);
+            apply(state);
+        }
+    }
+
+    /** Applies the newest state again: a jar that replicas were waiting for has arrived. */
+    private void reapplyLatest() {
+        synchronized (reconcileLock) {
+            apply(latest);
+        }
+    }
+
+    /** Called with {@link #reconcileLock} held. */
+    private void apply(ControllerState state) {
+        try {
+            reconcile(state);
+        } catch (RuntimeException | IOException e) {
+            LOG.error("cannot apply controller state version {}: {}", state.version(), e.toString(), e);
+        }
+        answerWatches(state);
+        // Every node keeps every deployed jar, not only those it hosts now: it may host any of
+        // them after the next failure, and each copy is one more source for the nodes to come.
+        for (ServiceSpec spec : state.services().values()) {
+            if (spec.jarDigest() != null) {
+                delivery.want(spec.jarDigest());
             }
-            answerWatches(state);
         }
     }
 
@@ -526,10 +573,20 @@ public final class Node implements AutoCloseable {
     private GroupAgent createAgent(ServiceSpec spec, GroupConfig groupConfig, ReplicaAssignment assignment) throws IOException {
         GroupId group = groupConfig.group();
         io.pairstep.api.Service service;
+        String digest = spec.jarDigest();
+        if (digest != null && !artifacts.has(digest)) {
+            // Hosted once the jar is here and verified; its arrival reconciles again.
+            LOG.info("{} waits for artifact sha256:{}", group, digest);
+            delivery.want(digest);
+            return null;
+        }
         try {
             service = services.factory(spec).get();
         } catch (RuntimeException e) {
             LOG.error("cannot host {}: {}", group, e.getMessage());
+            if (digest != null) {
+                delivery.want(digest); // a damaged copy was deleted: fetch a good one
+            }
             return null;
         }
         ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
@@ -865,6 +922,7 @@ public final class Node implements AutoCloseable {
 
     @Override
     public void close() {
+        delivery.close();
         if (gateway != null) {
             gateway.close();
         }

@@ -3,87 +3,86 @@ package io.pairstep.runtime;
 import io.pairstep.api.Service;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.examples.Examples;
+import io.pairstep.runtime.artifact.ArtifactStore;
 import java.io.IOException;
-import java.io.InputStream;
+import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
- * Makes fresh service instances for a deployed service: a bundled example, or a class from a jar
- * with one class loader per jar digest, so two versions never share classes.
+ * Makes fresh service instances for a deployed service: a bundled example, or a class from an
+ * uploaded jar with one class loader per jar digest, so two versions never share classes. A jar's
+ * bytes are checked against its digest before its class loader is made ({@link ArtifactStore#verified}).
  */
 final class ServiceFactory {
 
+    private final ArtifactStore artifacts;
     private final Map<String, ClassLoader> loaders = new ConcurrentHashMap<>();
 
-    /** Returns a supplier of fresh instances, or throws IllegalArgumentException naming the problem. */
+    ServiceFactory(ArtifactStore artifacts) {
+        this.artifacts = artifacts;
+    }
+
+    /**
+     * Returns a supplier of fresh instances, or throws IllegalArgumentException naming the problem
+     * ({@link ArtifactStore.Refused} when the jar is not here or not intact).
+     */
     Supplier<Service> factory(ServiceSpec spec) {
-        String artifact = spec.artifact();
-        if (artifact.startsWith("example:")) {
-            String name = artifact.substring("example:".length());
+        String digest = spec.jarDigest();
+        if (digest == null) {
+            String name = spec.artifact().substring("example:".length());
             Examples.create(name);
             return () -> Examples.create(name);
         }
-        Path jar = Path.of(artifact.substring("jar:".length()));
-        String digest = sha256(jar);
-        if (!spec.artifactDigest().isEmpty() && !digest.equals(spec.artifactDigest())) {
-            throw new IllegalArgumentException("jar " + jar + " has digest " + digest + ", but the service was deployed with "
-                    + spec.artifactDigest());
+        ClassLoader loader = loaders.get(digest);
+        if (loader == null) {
+            loader = loaders.computeIfAbsent(digest, d -> newLoader(artifacts.verified(d)));
         }
-        ClassLoader loader = loaders.computeIfAbsent(digest, d -> newLoader(jar));
-        Class<?> type;
-        try {
-            type = Class.forName(spec.className(), true, loader);
-        } catch (ClassNotFoundException | LinkageError e) {
-            throw new IllegalArgumentException("class " + spec.className() + " not found in " + jar, e);
-        }
-        if (!Service.class.isAssignableFrom(type)) {
-            throw new IllegalArgumentException("class " + spec.className() + " does not implement " + Service.class.getName());
-        }
-        try {
-            type.getConstructor().newInstance();
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalArgumentException("class " + spec.className() + " needs a public no-argument constructor", e);
-        }
+        Class<? extends Service> type = serviceClass(loader, spec.className(), spec.artifact());
         return () -> {
             try {
-                return (Service) type.getConstructor().newInstance();
+                return type.getConstructor().newInstance();
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException("cannot instantiate " + spec.className(), e);
             }
         };
     }
 
-    static String sha256(Path jar) {
-        if (!Files.isRegularFile(jar) || !Files.isReadable(jar)) {
-            throw new IllegalArgumentException("jar " + jar + " does not exist or is not readable");
-        }
-        try (InputStream in = Files.newInputStream(jar)) {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[65536];
-            for (int read; (read = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, read);
-            }
-            return HexFormat.of().formatHex(digest.digest());
+    /** Checks that {@code jar} holds {@code className}, a {@link Service} with a public no-argument constructor. */
+    static void check(Path jar, String className) {
+        try (URLClassLoader loader = newLoader(jar)) {
+            serviceClass(loader, className, "the jar");
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read jar " + jar + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            throw new IllegalArgumentException("cannot read the jar: " + e.getMessage(), e);
         }
     }
 
-    private static ClassLoader newLoader(Path jar) {
+    private static Class<? extends Service> serviceClass(ClassLoader loader, String className, String where) {
+        Class<?> type;
+        try {
+            type = Class.forName(className, true, loader);
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException("class " + className + " not found in " + where + " (" + e + ")", e);
+        }
+        if (!Service.class.isAssignableFrom(type)) {
+            throw new IllegalArgumentException("class " + className + " does not implement " + Service.class.getName());
+        }
+        try {
+            type.getConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalArgumentException("class " + className + " needs a public no-argument constructor that works (" + e + ")", e);
+        }
+        return type.asSubclass(Service.class);
+    }
+
+    private static URLClassLoader newLoader(Path jar) {
         try {
             return new URLClassLoader("service-" + jar.getFileName(), new URL[] {jar.toUri().toURL()}, Service.class.getClassLoader());
-        } catch (IOException e) {
+        } catch (MalformedURLException e) {
             throw new IllegalArgumentException("cannot open jar " + jar, e);
         }
     }

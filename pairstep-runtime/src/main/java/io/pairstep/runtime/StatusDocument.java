@@ -42,6 +42,7 @@ final class StatusDocument {
             service.put("mode", spec.mode().label());
             service.put("partitions", spec.partitions());
             service.put("artifact", spec.artifact());
+            service.put("digest", spec.artifactDigest());
         }
         ArrayNode groups = root.putArray("groups");
         for (GroupConfig config : state.groups().values()) {
@@ -76,5 +77,45 @@ final class StatusDocument {
             }
         }
         return JSON.writeValueAsString(root);
+    }
+
+    /** The answer of {@code GET /v1/services} and {@code pairstep services --json}. */
+    static ArrayNode services(ControllerState state) {
+        ArrayNode services = JSON.createArrayNode();
+        for (ServiceSpec spec : state.services().values()) {
+            int groups = 0;
+            int fullyProtected = 0;
+            int halted = 0;
+            for (GroupConfig group : state.groups().values()) {
+                if (group.group().service().equals(spec.name())) {
+                    groups++;
+                    fullyProtected += group.fullyProtected() ? 1 : 0;
+                    halted += group.halted() != null ? 1 : 0;
+                }
+            }
+            ObjectNode service = services.addObject();
+            service.put("name", spec.name());
+            service.put("version", spec.version());
+            service.put("artifact", spec.artifact());
+            service.put("digest", spec.artifactDigest());
+            service.put("class", spec.className());
+            service.put("mode", spec.mode().label());
+            service.put("partitions", spec.partitions());
+            service.put("health", health(spec.partitions(), groups, fullyProtected, halted));
+            service.put("fullyProtected", fullyProtected);
+        }
+        return services;
+    }
+
+    /**
+     * {@code halted} when a group releases nothing, {@code ok} when every partition has its group
+     * with every replica its mode asks for in sync, else {@code degraded} (it serves, with less
+     * protection than it should have, or a partition has no group yet).
+     */
+    static String health(int partitions, int groups, int fullyProtected, int halted) {
+        if (halted > 0) {
+            return "halted";
+        }
+        return groups == partitions && fullyProtected == partitions ? "ok" : "degraded";
     }
 }

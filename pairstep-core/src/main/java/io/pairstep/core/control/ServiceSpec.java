@@ -11,8 +11,9 @@ import java.util.regex.Pattern;
  * @param mode how each partition is protected
  * @param partitions number of partitions, from 1
  * @param artifact where the code comes from: {@code example:kv} for a bundled example, or {@code
- *     jar:/absolute/path.jar} for a jar
- * @param artifactDigest SHA-256 of the jar in hex; empty for examples
+ *     sha256:HEX} for an uploaded jar, named by its content so that every node runs the same bytes
+ * @param artifactDigest SHA-256 of the jar in lower-case hex (the HEX of {@code sha256:HEX}); empty
+ *     for examples
  * @param className the service class inside the jar; empty for examples
  */
 public record ServiceSpec(
@@ -22,6 +23,20 @@ public record ServiceSpec(
     public static final int PARTITIONS_MAX = 1024;
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,62}");
+    private static final Pattern DIGEST = Pattern.compile("[0-9a-f]{64}");
+
+    /** The prefix of an artifact named by its content. */
+    public static final String SHA256_PREFIX = "sha256:";
+
+    /** True when {@code text} is a SHA-256 digest in lower-case hex. */
+    public static boolean isDigest(String text) {
+        return text != null && DIGEST.matcher(text).matches();
+    }
+
+    /** The digest of an uploaded jar, or null for a bundled example. */
+    public String jarDigest() {
+        return artifact != null && artifact.startsWith(SHA256_PREFIX) ? artifact.substring(SHA256_PREFIX.length()) : null;
+    }
 
     /** Returns why this spec cannot be deployed, or null when it can. */
     public String problem() {
@@ -34,10 +49,15 @@ public record ServiceSpec(
         if (mode == null) {
             return "mode is missing";
         }
-        if (artifact == null || !(artifact.startsWith("example:") || artifact.startsWith("jar:"))) {
-            return "artifact must be example:NAME or jar:PATH, was \"" + artifact + "\"";
+        if (artifact == null || !(artifact.startsWith("example:") || artifact.startsWith(SHA256_PREFIX))) {
+            return "artifact must be example:NAME or sha256:DIGEST, was \"" + artifact + "\"";
         }
-        if (artifact.startsWith("jar:") && (className == null || className.isEmpty())) {
+        String digest = jarDigest();
+        if (digest != null && (!isDigest(digest) || !digest.equals(artifactDigest))) {
+            return "artifact " + artifact + " must name a SHA-256 digest in lower-case hex, equal to artifactDigest \""
+                    + artifactDigest + "\"";
+        }
+        if (digest != null && (className == null || className.isEmpty())) {
             return "a jar artifact needs a class name";
         }
         return null;

@@ -56,7 +56,7 @@ public final class AdminApi {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Marks a kill request that one node forwarded to the target node, so it is never forwarded again. */
-    static final String FORWARDED_HEADER = "Pairstep-Forwarded-By";
+    public static final String FORWARDED_HEADER = "Pairstep-Forwarded-By";
     /** Where the console's files are in the jar. */
     static final String CONSOLE_DIRECTORY = "/io/pairstep/runtime/console";
     private static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(5);

@@ -41,7 +41,7 @@ class ControlJsonTest {
                 new NodeDown("n2", Long.MAX_VALUE, "no heartbeat for 3000 ms"),
                 new NodeDown("n2", 3, null),
                 new Deploy(KV),
-                new Deploy(new ServiceSpec("jarred", 4, Mode.NONE, 1, "jar:/tmp/x.jar", "ab12", "com.example.Svc")),
+                new Deploy(new ServiceSpec("jarred", 4, Mode.NONE, 1, "sha256:" + "ab12".repeat(16), "ab12".repeat(16), "com.example.Svc")),
                 new ReplicaCaughtUp(new GroupId("kv", 1), 5, "n3", 2),
                 new ReplicaFailed(new GroupId("kv", 0), 9, "n1", "n2", "ack timeout \"quoted\" ü"),
                 new ControlCommand.ControllerLeader("n3"),

@@ -1,0 +1,47 @@
+package io.pairstep.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+
+/** {@code pairstep services}: every service with its version, digest, mode, partitions and health (GET /v1/services). */
+@Command(name = "services", mixinStandardHelpOptions = true,
+        description = {"Lists the deployed services: version, artifact digest, mode, partitions and health",
+                "(ok: every partition fully protected; degraded: serving with less protection; halted: a group releases nothing)."})
+public final class ServicesCommand implements Callable<Integer> {
+
+    @Mixin
+    SystemOptions system = new SystemOptions();
+
+    @Option(names = "--json", description = "Print the list as the node sent it.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        return StatusCommand.show(system, "/v1/services", json, ServicesCommand::render, spec.commandLine().getOut());
+    }
+
+    static String render(JsonNode services) {
+        if (services.isEmpty()) {
+            return "no services deployed\n";
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"SERVICE", "VERSION", "MODE", "PARTITIONS", "HEALTH", "ARTIFACT"});
+        for (JsonNode s : services) {
+            rows.add(new String[] {Json.text(s, "name", "?"), Json.text(s, "version", "-"), Json.text(s, "mode", "-"),
+                    Json.text(s, "partitions", "-"), Json.text(s, "health", "-"), Json.text(s, "artifact", "-")});
+        }
+        StringBuilder sb = new StringBuilder();
+        StatusTable.table(sb, rows);
+        return sb.toString();
+    }
+}
