@@ -161,6 +161,7 @@ class ArtifactsIT {
         String node = system.status().get("nodes").valueStream()
                 .filter(n -> n.get("state").asString().equals("up")).findFirst().orElseThrow().get("http").asString();
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + node + "/v1/services"))
+                .header("Authorization", "Bearer " + system.token().text())
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return JSON.readTree(response.body());
