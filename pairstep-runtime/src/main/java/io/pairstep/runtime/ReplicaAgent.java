@@ -89,6 +89,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         String now = me == null || !core.identity().sameInstance(me) ? "removed" : me.role().name().toLowerCase(java.util.Locale.ROOT)
                 + " " + me.state().name().toLowerCase(java.util.Locale.ROOT);
         metrics().configured(me == null || !core.identity().sameInstance(me) ? null : me);
+        service.runInline(me != null && core.identity().sameInstance(me) && me.role() == io.pairstep.core.control.Role.BACKUP);
         if (!now.equals(configured)) {
             LOG.info("{}: {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
             configured = now;

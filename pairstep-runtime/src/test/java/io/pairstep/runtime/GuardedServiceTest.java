@@ -70,6 +70,18 @@ class GuardedServiceTest {
     }
 
     @Test
+    void aBackupRunsCommandsOnItsOwnThreadAndAPromotedOneUnderTheWatchdogAgain() throws Exception {
+        GuardedService guarded = new GuardedService(service, "svc-backup", 2000, 20, now -> {});
+        String caller = Thread.currentThread().getName();
+        guarded.runInline(true);
+        assertThat(new String(guarded.apply("hello".getBytes(StandardCharsets.UTF_8), null), StandardCharsets.UTF_8)).isEqualTo("ran on " + caller);
+        assertThatThrownBy(() -> guarded.apply("overflow".getBytes(StandardCharsets.UTF_8), null)).isInstanceOf(StackOverflowError.class);
+        guarded.runInline(false);
+        assertThat(new String(guarded.apply("hello".getBytes(StandardCharsets.UTF_8), null), StandardCharsets.UTF_8)).isEqualTo("ran on svc-backup");
+        guarded.close();
+    }
+
+    @Test
     void aCommandPastTheLimitIsGivenUpItsThreadAbandonedAndTheCallerKeptAliveMeanwhile() {
         AtomicInteger keepAlives = new AtomicInteger();
         GuardedService guarded = new GuardedService(service, "svc-spin", 300, 20, now -> keepAlives.incrementAndGet());
