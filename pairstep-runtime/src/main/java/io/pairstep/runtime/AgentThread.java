@@ -84,6 +84,10 @@ abstract class AgentThread implements Runnable {
         thread.join(5000);
     }
 
+    public void awaitStopped() throws InterruptedException {
+        join();
+    }
+
     public final PartitionMetrics metrics() {
         return metrics;
     }

@@ -40,4 +40,10 @@ interface GroupAgent {
 
     /** What the partition monitors read about this member. */
     PartitionMetrics metrics();
+
+    /**
+     * Waits (at most a few seconds: a thread stuck in a service never ends) until the agent's loop
+     * has ended and handed its last entries to the writer.
+     */
+    void awaitStopped() throws InterruptedException;
 }

@@ -551,22 +551,39 @@ public final class Node implements AutoCloseable {
         for (GroupConfig group : changing) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
             GroupAgent agent = agents.get(group.group());
+            GroupAgent replaced = null;
             if (agent != null && (assignment == null || !agent.identity().sameInstance(assignment))) {
                 agent.configure(group);
                 agent.stop();
                 agents.remove(group.group());
+                replaced = agent;
                 agent = null;
             }
             if (assignment == null || assignment.incarnation() != incarnation) {
                 continue;
             }
             if (agent == null) {
+                if (replaced != null) {
+                    // The instance it replaces shares the group's log: its last entries must be
+                    // written before the new one installs a snapshot there, or the log sees an
+                    // append after its reset and refuses all further work (found by LockstepIT).
+                    awaitStopped(replaced);
+                }
                 agent = createAgent(state.services().get(group.group().service()), group, assignment);
                 if (agent == null) {
                     continue;
                 }
             }
             agent.configure(group);
+        }
+    }
+
+    private void awaitStopped(GroupAgent agent) {
+        try {
+            agent.awaitStopped();
+            writer.barrier().join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
