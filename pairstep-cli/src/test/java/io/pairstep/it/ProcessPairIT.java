@@ -104,9 +104,10 @@ class ProcessPairIT {
                 } finally {
                     system.cli("fault", "resume-node", paused, "--dir", dir.toString());
                 }
-                // The old primary wakes in an epoch nobody acknowledges: it rejoins as a backup.
+                // The old primary wakes in an epoch nobody acknowledges: it cannot answer, and the
+                // group heals (a new backup, on it or on the third node; rebalancing may later hand
+                // it the primary role again).
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(30))).isTrue();
-                assertThat(system.primaryOf("kv", 0)).isNotEqualTo(paused);
                 assertThat(call(client, "kv", "x", "{\"op\":\"get\",\"key\":\"x\"}")).isEqualTo("{\"value\":2}");
             }
         }
