@@ -35,10 +35,12 @@ public final class ServicesCommand implements Callable<Integer> {
             return "no services deployed\n";
         }
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"SERVICE", "VERSION", "MODE", "PARTITIONS", "HEALTH", "ARTIFACT"});
+        rows.add(new String[] {"SERVICE", "VERSION", "MODE", "PARTITIONS", "HEALTH", "LAST UPGRADE", "ARTIFACT"});
         for (JsonNode s : services) {
+            JsonNode u = s.get("upgrade");
+            String upgrade = u == null ? "-" : Json.text(u, "from", "?") + "->" + Json.text(u, "to", "?") + " " + Json.text(u, "state", "?");
             rows.add(new String[] {Json.text(s, "name", "?"), Json.text(s, "version", "-"), Json.text(s, "mode", "-"),
-                    Json.text(s, "partitions", "-"), Json.text(s, "health", "-"), Json.text(s, "artifact", "-")});
+                    Json.text(s, "partitions", "-"), Json.text(s, "health", "-"), upgrade, Json.text(s, "artifact", "-")});
         }
         StringBuilder sb = new StringBuilder();
         StatusTable.table(sb, rows);

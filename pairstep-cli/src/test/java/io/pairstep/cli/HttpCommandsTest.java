@@ -221,13 +221,14 @@ class HttpCommandsTest {
         answers.put("GET /v1/services", new Canned(200, "[{\"name\":\"kv\",\"version\":1,\"artifact\":\"example:kv\","
                 + "\"digest\":\"\",\"mode\":\"pair\",\"partitions\":4,\"health\":\"ok\"},"
                 + "{\"name\":\"orders\",\"version\":1,\"artifact\":\"sha256:" + digest + "\",\"digest\":\"" + digest
-                + "\",\"mode\":\"tmr\",\"partitions\":1,\"health\":\"degraded\"}]", 0));
+                + "\",\"mode\":\"tmr\",\"partitions\":1,\"health\":\"degraded\","
+                + "\"upgrade\":{\"from\":1,\"to\":2,\"state\":\"rolled-back\"}}]", 0));
         Cli r = Cli.run("services", "--cluster", fake());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("""
-                SERVICE  VERSION  MODE  PARTITIONS  HEALTH    ARTIFACT
-                kv       1        pair  4           ok        example:kv
-                orders   1        tmr   1           degraded  sha256:%s
+                SERVICE  VERSION  MODE  PARTITIONS  HEALTH    LAST UPGRADE      ARTIFACT
+                kv       1        pair  4           ok        -                 example:kv
+                orders   1        tmr   1           degraded  1->2 rolled-back  sha256:%s
                 """.formatted(digest));
         Cli json = Cli.run("services", "--json", "--cluster", fake());
         assertThat(Json.MAPPER.readTree(json.out()).get(1).get("digest").asString()).isEqualTo(digest);

@@ -53,11 +53,103 @@ final class ServiceJars {
             }
             """;
 
+    /**
+     * Counters by key, as {@code kv}'s {@code get} and {@code incr} answer them, plus {@code
+     * {"op":"version"}}, which answers the VERSION this source is built with. Its snapshot is one
+     * {@code key=value} line per key in version 1 and a tab-separated format under a header in
+     * later versions, which still read version 1's: a state migration. BROKEN set to true builds a
+     * version that can read no snapshot and crashes (an {@link Error}) on every command.
+     */
+    static String counters(int version, boolean broken) {
+        return """
+                package it.artifacts;
+
+                import io.pairstep.api.Context;
+                import io.pairstep.api.Service;
+                import java.nio.charset.StandardCharsets;
+                import java.util.Map;
+                import java.util.TreeMap;
+                import java.util.regex.Matcher;
+                import java.util.regex.Pattern;
+
+                public final class Counters implements Service {
+                    private static final int VERSION = %d;
+                    private static final boolean BROKEN = %b;
+                    private static final Pattern OP = Pattern.compile("\\"op\\":\\"([A-Za-z]+)\\"");
+                    private static final Pattern KEY = Pattern.compile("\\"key\\":\\"([^\\"]*)\\"");
+                    private static final Pattern BY = Pattern.compile("\\"by\\":(-?[0-9]+)");
+                    private final TreeMap<String, Long> values = new TreeMap<>();
+
+                    public byte[] apply(byte[] bytes, Context context) {
+                        if (BROKEN) {
+                            throw new AssertionError("Counters version " + VERSION + " is deliberately broken");
+                        }
+                        String command = new String(bytes, StandardCharsets.UTF_8);
+                        String op = find(OP, command);
+                        String answer;
+                        if (op.equals("version")) {
+                            answer = "{\\"version\\":" + VERSION + "}";
+                        } else if (op.equals("get")) {
+                            Long value = values.get(find(KEY, command));
+                            answer = "{\\"value\\":" + value + "}";
+                        } else if (op.equals("incr")) {
+                            long value = values.merge(find(KEY, command), Long.parseLong(find(BY, command)), Long::sum);
+                            answer = "{\\"value\\":" + value + "}";
+                        } else {
+                            throw new IllegalArgumentException("unknown op " + op);
+                        }
+                        return answer.getBytes(StandardCharsets.UTF_8);
+                    }
+
+                    private static String find(Pattern pattern, String command) {
+                        Matcher matcher = pattern.matcher(command);
+                        if (!matcher.find()) {
+                            throw new IllegalArgumentException("malformed command " + command);
+                        }
+                        return matcher.group(1);
+                    }
+
+                    public byte[] snapshot() {
+                        StringBuilder text = new StringBuilder(VERSION == 1 ? "" : "counters/2\\n");
+                        for (Map.Entry<String, Long> e : values.entrySet()) {
+                            text.append(e.getKey()).append(VERSION == 1 ? "=" : "\\t").append(e.getValue()).append('\\n');
+                        }
+                        return text.toString().getBytes(StandardCharsets.UTF_8);
+                    }
+
+                    public void restore(byte[] snapshot) {
+                        String text = new String(snapshot, StandardCharsets.UTF_8);
+                        if (BROKEN && !text.isEmpty()) {
+                            throw new IllegalStateException("Counters version " + VERSION + " cannot read this state");
+                        }
+                        values.clear();
+                        boolean v2 = text.startsWith("counters/2\\n");
+                        if (v2 && VERSION == 1) {
+                            throw new IllegalStateException("version 1 cannot read a version 2 state");
+                        }
+                        for (String line : text.split("\\n")) {
+                            if (line.isEmpty() || line.equals("counters/2")) {
+                                continue;
+                            }
+                            int cut = line.indexOf(v2 ? '\\t' : '=');
+                            values.put(line.substring(0, cut), Long.parseLong(line.substring(cut + 1)));
+                        }
+                    }
+                }
+                """.formatted(version, broken);
+    }
+
     /** Compiles {@code source} (one public class {@code it.artifacts.NAME}) into {@code DIR/NAME.jar}. */
     static Path build(Path dir, String name, String source) throws IOException {
+        return build(dir, name, name, source);
+    }
+
+    /** Compiles {@code source} (one public class {@code it.artifacts.CLASSNAME}) into {@code DIR/JAR.jar}. */
+    static Path build(Path dir, String jarName, String className, String source) throws IOException {
+        String name = jarName;
         Path sources = Files.createDirectories(dir.resolve(name + "-src/it/artifacts"));
         Path classes = Files.createDirectories(dir.resolve(name + "-classes"));
-        Path file = Files.writeString(sources.resolve(name + ".java"), source);
+        Path file = Files.writeString(sources.resolve(className + ".java"), source);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         if (javac == null) {
             throw new IllegalStateException("these tests need a JDK with javac, not a JRE");

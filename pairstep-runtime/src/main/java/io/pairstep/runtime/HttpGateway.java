@@ -61,6 +61,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.get("/v1/status", this::status);
             config.routes.post("/v1/services", this::deploy);
             config.routes.post("/v1/services/{name}/call", this::call);
+            config.routes.post("/v1/services/{name}/upgrade", this::upgrade);
             config.routes.get("/metrics", this::metrics);
             config.routes.post("/v1/nodes/{id}/drain", ctx -> drain(ctx, true));
             config.routes.post("/v1/nodes/{id}/undrain", ctx -> drain(ctx, false));
@@ -158,15 +159,8 @@ final class HttpGateway implements AutoCloseable {
     }
 
     private void deploy(Context ctx) throws Exception {
-        JsonNode body;
-        try {
-            body = StatusDocument.JSON.readTree(ctx.body());
-        } catch (JacksonException e) {
-            error(ctx, 400, "BAD_REQUEST", "the deploy request is not JSON: " + e.getOriginalMessage());
-            return;
-        }
-        if (body == null || !body.isObject()) {
-            error(ctx, 400, "BAD_REQUEST", "the deploy request must be a JSON object");
+        JsonNode body = jsonObject(ctx, "deploy");
+        if (body == null) {
             return;
         }
         String name = text(body, "name");
@@ -194,34 +188,8 @@ final class HttpGateway implements AutoCloseable {
                 ? new ServiceSpec(name, 1, mode, partitions, "example:" + example, "", "")
                 : new ServiceSpec(name, 1, mode, partitions, ServiceSpec.SHA256_PREFIX + digest, digest,
                         className == null ? "" : className.strip());
-        String problem = spec.problem();
-        if (problem == null && example != null) {
-            try {
-                new ServiceFactory(node.artifacts()).factory(spec);
-            } catch (IllegalArgumentException e) {
-                problem = e.getMessage();
-            }
-        }
-        if (problem != null) {
-            error(ctx, 400, "BAD_REQUEST", problem);
+        if (!runnable(ctx, spec)) {
             return;
-        }
-        if (digest != null) {
-            // The jar must be here and intact, and hold the class, before the controller hears of it.
-            try {
-                if (!node.artifacts().has(digest)) {
-                    error(ctx, 400, "UNKNOWN_ARTIFACT", "node " + node.id() + " does not hold artifact sha256:" + digest
-                            + "; upload it first with POST /v1/artifacts");
-                    return;
-                }
-                ServiceFactory.check(node.artifacts().verified(digest), spec.className());
-            } catch (ArtifactStore.Refused e) {
-                error(ctx, 400, e.code(), e.getMessage());
-                return;
-            } catch (IllegalArgumentException e) {
-                error(ctx, 400, "BAD_REQUEST", e.getMessage());
-                return;
-            }
         }
         ControlResult result = node.propose(new ControlCommand.Deploy(spec)).get(15, TimeUnit.SECONDS);
         if (!result.accepted()) {
@@ -237,6 +205,106 @@ final class HttpGateway implements AutoCloseable {
         answer.put("artifact", spec.artifact());
         answer.put("digest", spec.artifactDigest());
         ctx.status(201).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
+    }
+
+    /** The request's body as a JSON object; or null, having answered 400 naming the problem. */
+    private static JsonNode jsonObject(Context ctx, String what) {
+        JsonNode body;
+        try {
+            body = StatusDocument.JSON.readTree(ctx.body());
+        } catch (JacksonException e) {
+            error(ctx, 400, "BAD_REQUEST", "the " + what + " request is not JSON: " + e.getOriginalMessage());
+            return null;
+        }
+        if (body == null || !body.isObject()) {
+            error(ctx, 400, "BAD_REQUEST", "the " + what + " request must be a JSON object");
+            return null;
+        }
+        return body;
+    }
+
+    /**
+     * Answers 400 and returns false unless {@code spec} is valid and its code is here: a bundled
+     * example that exists, or an uploaded jar that is here, intact, and holds the service class. The
+     * controller hears of nothing else.
+     */
+    private boolean runnable(Context ctx, ServiceSpec spec) {
+        String problem = spec.problem();
+        if (problem == null && spec.jarDigest() == null) {
+            try {
+                new ServiceFactory(node.artifacts()).factory(spec);
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+        }
+        if (problem != null) {
+            error(ctx, 400, "BAD_REQUEST", problem);
+            return false;
+        }
+        String digest = spec.jarDigest();
+        if (digest != null) {
+            try {
+                if (!node.artifacts().has(digest)) {
+                    error(ctx, 400, "UNKNOWN_ARTIFACT", "node " + node.id() + " does not hold artifact sha256:" + digest
+                            + "; upload it first with POST /v1/artifacts");
+                    return false;
+                }
+                ServiceFactory.check(node.artifacts().verified(digest), spec.className());
+            } catch (ArtifactStore.Refused e) {
+                error(ctx, 400, e.code(), e.getMessage());
+                return false;
+            } catch (IllegalArgumentException e) {
+                error(ctx, 400, "BAD_REQUEST", e.getMessage());
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Starts an upgrade of a deployed pair service to other code (an example, or an uploaded jar
+     * by digest, its class defaulting to the current one). Answers at once with the upgrade as the
+     * status shows it; the replicas move while every group stays protected (see ServiceUpgrade).
+     */
+    private void upgrade(Context ctx) throws Exception {
+        String name = ctx.pathParam("name");
+        JsonNode body = jsonObject(ctx, "upgrade");
+        if (body == null) {
+            return;
+        }
+        ControllerState state = node.state();
+        ServiceSpec current = state.services().get(name);
+        if (current == null) {
+            error(ctx, 404, "UNKNOWN_SERVICE", "unknown service " + name + " (services: " + String.join(", ", state.services().keySet()) + ")");
+            return;
+        }
+        String example = text(body, "example");
+        String digest = text(body, "digest");
+        String className = text(body, "class");
+        if ((example == null) == (digest == null)) {
+            error(ctx, 400, "BAD_REQUEST", "give exactly one of \"example\" or \"digest\" (of a jar uploaded with POST /v1/artifacts)");
+            return;
+        }
+        ServiceSpec spec = example != null
+                ? new ServiceSpec(name, current.version() + 1, current.mode(), current.partitions(), "example:" + example, "", "")
+                : new ServiceSpec(name, current.version() + 1, current.mode(), current.partitions(), ServiceSpec.SHA256_PREFIX + digest, digest,
+                        className == null || className.isBlank() ? current.className() : className.strip());
+        if (!runnable(ctx, spec)) {
+            return;
+        }
+        ControlResult result = node.propose(new ControlCommand.Upgrade(spec)).get(15, TimeUnit.SECONDS);
+        if (!result.accepted()) {
+            boolean busy = result.reason().contains("already upgrading") || result.reason().contains("already rolling-back");
+            error(ctx, busy ? 409 : 400, busy ? "CONFLICT" : "BAD_REQUEST", result.reason());
+            return;
+        }
+        ObjectNode answer = StatusDocument.JSON.createObjectNode();
+        answer.put("name", name);
+        answer.put("from", current.version());
+        answer.put("to", spec.version());
+        answer.put("artifact", spec.artifact());
+        answer.put("state", "upgrading");
+        ctx.status(202).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 
     /**

@@ -13,6 +13,7 @@ import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.ServiceUpgrade;
 import io.pairstep.core.control.Supervisor;
 import io.pairstep.core.lockstep.LockstepCore;
 import io.pairstep.core.lockstep.LockstepMessage;
@@ -518,7 +519,9 @@ public final class Node implements AutoCloseable {
         answerWatches(state);
         // Every node keeps every deployed jar, not only those it hosts now: it may host any of
         // them after the next failure, and each copy is one more source for the nodes to come.
-        for (ServiceSpec spec : state.services().values()) {
+        List<ServiceSpec> specs = new ArrayList<>(state.services().values());
+        state.upgrades().values().stream().filter(ServiceUpgrade::active).forEach(u -> specs.add(u.to()));
+        for (ServiceSpec spec : specs) {
             if (spec.jarDigest() != null) {
                 delivery.want(spec.jarDigest());
             }
@@ -569,7 +572,12 @@ public final class Node implements AutoCloseable {
                     // append after its reset and refuses all further work (found by LockstepIT).
                     awaitStopped(replaced);
                 }
-                agent = createAgent(state.services().get(group.group().service()), group, assignment);
+                ServiceSpec spec = state.specFor(group.group().service(), assignment.version());
+                if (spec == null) {
+                    LOG.error("{}: no spec of version {} of its service in the controller's state", group.group(), assignment.version());
+                    continue;
+                }
+                agent = createAgent(spec, group, assignment);
                 if (agent == null) {
                     continue;
                 }

@@ -5,7 +5,9 @@ import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.ServiceUpgrade;
 import java.util.Locale;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.node.ArrayNode;
@@ -43,6 +45,7 @@ final class StatusDocument {
             service.put("partitions", spec.partitions());
             service.put("artifact", spec.artifact());
             service.put("digest", spec.artifactDigest());
+            upgrade(state, spec, service);
         }
         ArrayNode groups = root.putArray("groups");
         for (GroupConfig config : state.groups().values()) {
@@ -74,6 +77,7 @@ final class StatusDocument {
                 replica.put("node", assignment.node());
                 replica.put("role", assignment.role().name().toLowerCase(Locale.ROOT));
                 replica.put("state", assignment.state().name().toLowerCase(Locale.ROOT));
+                replica.put("version", assignment.version());
             }
         }
         return JSON.writeValueAsString(root);
@@ -103,8 +107,37 @@ final class StatusDocument {
             service.put("partitions", spec.partitions());
             service.put("health", health(spec.partitions(), groups, fullyProtected, halted));
             service.put("fullyProtected", fullyProtected);
+            upgrade(state, spec, service);
         }
         return services;
+    }
+
+    /** The service's latest upgrade, under {@code "upgrade"}, if it had one. */
+    private static void upgrade(ControllerState state, ServiceSpec spec, ObjectNode service) {
+        ServiceUpgrade upgrade = state.upgrades().get(spec.name());
+        if (upgrade == null) {
+            return;
+        }
+        ObjectNode node = service.putObject("upgrade");
+        node.put("from", upgrade.from().version());
+        node.put("to", upgrade.to().version());
+        node.put("toArtifact", upgrade.to().artifact());
+        node.put("state", upgrade.state().label());
+        if (upgrade.reason() != null) {
+            node.put("reason", upgrade.reason());
+        }
+        long replicas = 0;
+        long moved = 0;
+        for (GroupConfig group : state.groups().values()) {
+            if (group.group().service().equals(spec.name())) {
+                for (ReplicaAssignment replica : group.replicas()) {
+                    replicas++;
+                    moved += replica.version() == upgrade.target().version() && replica.state() == ReplicaState.OK ? 1 : 0;
+                }
+            }
+        }
+        node.put("replicas", replicas);
+        node.put("replicasAtTarget", moved);
     }
 
     /**

@@ -90,4 +90,10 @@ public sealed interface ControlCommand {
      */
     record ReplicaCrashed(GroupId group, long epoch, String node, long incarnation, long sinceEpoch, String reason,
             QuarantinedCommand poison) implements ControlCommand {}
+
+    /**
+     * An operator upgrades a deployed service to {@code spec}: the same name, mode and partitions,
+     * the next version, other code. See {@link ServiceUpgrade} for how replicas move.
+     */
+    record Upgrade(ServiceSpec spec) implements ControlCommand {}
 }

@@ -2,6 +2,7 @@ package io.pairstep.core.control;
 
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
+import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand.AcknowledgeIncident;
 import io.pairstep.core.control.ControlCommand.Bootstrap;
 import io.pairstep.core.control.ControlCommand.ControllerLeader;
@@ -17,6 +18,7 @@ import io.pairstep.core.control.ControlCommand.ReplicaDiverged;
 import io.pairstep.core.control.ControlCommand.ReplicaCrashed;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import io.pairstep.core.control.ControlCommand.ResolveIncident;
+import io.pairstep.core.control.ControlCommand.Upgrade;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -49,6 +51,8 @@ public final class ControllerState {
     /** Nodes an operator is draining: they get no new replicas and give theirs away. */
     private final TreeSet<String> draining = new TreeSet<>();
     private final Incidents incidents;
+    /** The latest upgrade of each service that was ever upgraded, by service name. */
+    private final TreeMap<String, ServiceUpgrade> upgrades = new TreeMap<>();
 
     public ControllerState() {
         incidents = new Incidents();
@@ -63,14 +67,15 @@ public final class ControllerState {
     /** Rebuilds a state from its parts, as read from a controller snapshot. */
     public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
             Collection<ServiceSpec> services, Collection<GroupConfig> groups) {
-        this(systemId, version, controllerLeader, members, services, groups, List.of(), List.of(), 1);
+        this(systemId, version, controllerLeader, members, services, groups, List.of(), List.of(), 1, List.of());
     }
 
     /** Rebuilds a state from all its parts, as read from a controller snapshot. */
     public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
             Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining,
-            Collection<Incident> incidents, long nextIncidentId) {
+            Collection<Incident> incidents, long nextIncidentId, Collection<ServiceUpgrade> upgrades) {
         this.draining.addAll(draining);
+        upgrades.forEach(u -> this.upgrades.put(u.service(), u));
         this.incidents = new Incidents(incidents, nextIncidentId);
         this.systemId = systemId;
         this.version = version;
@@ -124,6 +129,27 @@ public final class ControllerState {
         return Collections.unmodifiableSortedMap(groups);
     }
 
+    /** The latest upgrade of every service that was upgraded, by service name. */
+    public SortedMap<String, ServiceUpgrade> upgrades() {
+        return Collections.unmodifiableSortedMap(upgrades);
+    }
+
+    /**
+     * The spec of {@code version} of a service: its current one, or during an upgrade the version it
+     * moves from or to. Null when no replica may run that version.
+     */
+    public ServiceSpec specFor(String service, long version) {
+        ServiceSpec current = services.get(service);
+        if (current != null && current.version() == version) {
+            return current;
+        }
+        ServiceUpgrade upgrade = upgrades.get(service);
+        if (upgrade != null && upgrade.active()) {
+            return upgrade.to().version() == version ? upgrade.to() : upgrade.from().version() == version ? upgrade.from() : null;
+        }
+        return null;
+    }
+
     /** The incidents kept: every unresolved one and the latest resolved ones. */
     public Incidents incidents() {
         return incidents;
@@ -148,11 +174,15 @@ public final class ControllerState {
                     case AcknowledgeIncident ack -> incidents.acknowledge(ack.id(), ack.by(), ack.timeMillis());
                     case ResolveIncident resolve -> resolveIncident(resolve);
                     case ReplicaCrashed crashed -> replicaCrashed(crashed);
+                    case Upgrade upgrade -> upgrade(upgrade);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
             addMissingBackups();
-            rebalance();
+            advanceUpgrades();
+            if (upgrades.values().stream().noneMatch(ServiceUpgrade::active)) {
+                rebalance();
+            }
             version++;
         }
         checkInvariants();
@@ -206,7 +236,8 @@ public final class ControllerState {
                 List<ReplicaAssignment> replicas = new ArrayList<>();
                 for (ReplicaAssignment replica : config.replicas()) {
                     replicas.add(replica == primary
-                            ? new ReplicaAssignment(fresh.id(), fresh.incarnation(), Role.PRIMARY, ReplicaState.OK, primary.sinceEpoch())
+                            ? new ReplicaAssignment(fresh.id(), fresh.incarnation(), Role.PRIMARY, ReplicaState.OK, primary.sinceEpoch(),
+                                    primary.version())
                             : replica);
                 }
                 put(config, replicas);
@@ -341,17 +372,126 @@ public final class ControllerState {
                     ? List.of(controllerLeader)
                     : List.of();
             Member primary = leastLoaded(live, avoid, true);
-            replicas.add(new ReplicaAssignment(primary.id(), primary.incarnation(), Role.PRIMARY, ReplicaState.OK, 1));
+            replicas.add(new ReplicaAssignment(primary.id(), primary.incarnation(), Role.PRIMARY, ReplicaState.OK, 1, spec.version()));
             List<String> hosting = new ArrayList<>(List.of(primary.id()));
             while (replicas.size() < spec.mode().replicaCount() && replicas.size() < live.size()) {
                 // Every replica of a new group starts empty, so all are in sync from the start.
                 Member backup = leastLoaded(live, hosting, false);
-                replicas.add(new ReplicaAssignment(backup.id(), backup.incarnation(), Role.BACKUP, ReplicaState.OK, 1));
+                replicas.add(new ReplicaAssignment(backup.id(), backup.incarnation(), Role.BACKUP, ReplicaState.OK, 1, spec.version()));
                 hosting.add(backup.id());
             }
             groups.put(group, new GroupConfig(group, spec.mode(), 1, replicas));
         }
         return ControlResult.CHANGED;
+    }
+
+    private ControlResult upgrade(Upgrade command) {
+        ServiceSpec to = command.spec();
+        String problem = to.problem();
+        if (problem != null) {
+            return ControlResult.refused(problem);
+        }
+        ServiceSpec from = services.get(to.name());
+        if (from == null) {
+            return ControlResult.refused("unknown service " + to.name() + " (services: " + String.join(", ", services.keySet()) + ")");
+        }
+        ServiceUpgrade running = upgrades.get(to.name());
+        if (running != null && running.active()) {
+            return ControlResult.refused("service " + to.name() + " is already " + running.state().label() + " from version "
+                    + running.from().version() + " to " + running.to().version() + "; wait for it to end");
+        }
+        if (from.mode() != Mode.PAIR) {
+            return ControlResult.refused("upgrading a service in mode " + from.mode().label() + " is not supported yet; only mode pair is");
+        }
+        if (to.mode() != from.mode() || to.partitions() != from.partitions()) {
+            return ControlResult.refused("an upgrade keeps the mode and partitions of " + to.name() + " (" + from.mode().label() + ", "
+                    + from.partitions() + "); asked for " + to.mode().label() + ", " + to.partitions());
+        }
+        if (to.version() != from.version() + 1) {
+            return ControlResult.refused("service " + to.name() + " runs version " + from.version() + "; the upgrade must name version "
+                    + (from.version() + 1) + ", not " + to.version());
+        }
+        if (to.artifact().equals(from.artifact()) && to.className().equals(from.className())) {
+            return ControlResult.refused("service " + to.name() + " already runs " + from.artifact()
+                    + (from.className().isEmpty() ? "" : " " + from.className()));
+        }
+        if (groups.values().stream().anyMatch(g -> g.group().service().equals(to.name()) && g.halted() != null)) {
+            return ControlResult.refused("service " + to.name() + " has a halted group; resolve it before upgrading");
+        }
+        upgrades.put(to.name(), new ServiceUpgrade(from, to, ServiceUpgrade.State.UPGRADING, null));
+        return ControlResult.CHANGED;
+    }
+
+    /** Moves every active upgrade one step, while the system is quiet; see {@link ServiceUpgrade}. */
+    private void advanceUpgrades() {
+        boolean changed = false;
+        for (ServiceUpgrade upgrade : List.copyOf(upgrades.values())) {
+            if (!upgrade.active()) {
+                continue;
+            }
+            List<GroupConfig> serviceGroups = groups.values().stream().filter(g -> g.group().service().equals(upgrade.service())).toList();
+            if (upgrade.state() == ServiceUpgrade.State.ROLLING_BACK
+                    && serviceGroups.stream().anyMatch(g -> g.primary().version() == upgrade.to().version())) {
+                // A new-version backup took over meanwhile (its primary's node died): the state now
+                // exists only in the new format, so the way back is closed.
+                upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.UPGRADING, upgrade.reason()
+                        + "; cannot roll back: a version " + upgrade.to().version() + " replica took over meanwhile"));
+                changed = true;
+                continue;
+            }
+            long target = upgrade.target().version();
+            if (serviceGroups.stream().allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == target))) {
+                boolean done = upgrade.state() == ServiceUpgrade.State.UPGRADING;
+                if (done) {
+                    services.put(upgrade.service(), upgrade.to());
+                }
+                upgrades.put(upgrade.service(), upgrade.with(done ? ServiceUpgrade.State.DONE : ServiceUpgrade.State.ROLLED_BACK,
+                        upgrade.reason()));
+                changed = true;
+                continue;
+            }
+            if (changed || !quiet()) {
+                continue;
+            }
+            // Backups first, each group in turn; then primaries, by trading roles with their new backups.
+            for (GroupConfig config : serviceGroups) {
+                ReplicaAssignment backup = config.backup();
+                if (backup != null && backup.version() != target) {
+                    List<ReplicaAssignment> replicas = new ArrayList<>(without(config, backup));
+                    replicas.add(newBackup(config, members.get(backup.node())));
+                    put(config, replicas);
+                    changed = true;
+                    break;
+                }
+            }
+            if (!changed) {
+                for (GroupConfig config : serviceGroups) {
+                    if (config.primary().version() != target && config.backup() != null) {
+                        tradeRoles(config);
+                        changed = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A replica of the version an upgrade moves to crashed. While every primary of the service still
+     * runs the old version, the upgrade turns back; after that, the state exists only in the new
+     * version's format and the upgrade goes on (the crash is handled like any other).
+     */
+    private void rollBackIfNewVersionCrashed(GroupConfig config, ReplicaAssignment crashed, String reason) {
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || crashed.version() != upgrade.to().version()) {
+            return;
+        }
+        boolean anyPrimaryMoved = groups.values().stream()
+                .anyMatch(g -> g.group().service().equals(upgrade.service()) && g.primary().version() == upgrade.to().version());
+        if (!anyPrimaryMoved) {
+            upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.ROLLING_BACK,
+                    "version " + upgrade.to().version() + " failed on " + crashed.node() + " (" + config.group() + "): " + reason));
+        }
     }
 
     private ControlResult caughtUp(ReplicaCaughtUp command) {
@@ -490,13 +630,16 @@ public final class ControllerState {
             groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, config.replicas(), config.halted(), quarantined));
             return ControlResult.CHANGED;
         }
+        rollBackIfNewVersionCrashed(config, replica, command.reason());
         ReplicaAssignment successor = replica.role() == Role.PRIMARY ? promotable(config) : null;
         List<ReplicaAssignment> replicas = new ArrayList<>();
         for (ReplicaAssignment r : config.replicas()) {
             if (r == replica) {
                 boolean staysPrimary = r.role() == Role.PRIMARY && successor == null;
+                // A primary that stays recovers from its own log, in the format of its own version.
                 replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
-                        staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch));
+                        staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch,
+                        staysPrimary ? r.version() : newReplicaVersion(config.group().service())));
             } else {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
@@ -528,8 +671,7 @@ public final class ControllerState {
             List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
             Member candidate = leastLoaded(live, hosting, false);
             while (candidate != null && replicas.size() < config.mode().replicaCount()) {
-                replicas.add(new ReplicaAssignment(
-                        candidate.id(), candidate.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                replicas.add(newBackup(config, candidate));
                 hosting.add(candidate.id());
                 candidate = leastLoaded(live, hosting, false);
             }
@@ -555,13 +697,8 @@ public final class ControllerState {
      */
     private void rebalance() {
         List<Member> live = liveMembers();
-        if (live.isEmpty()) {
+        if (live.isEmpty() || !quiet()) {
             return;
-        }
-        for (GroupConfig config : groups.values()) {
-            if (config.halted() == null && (!config.fullyProtected() || !config.replicas().stream().allMatch(this::isAlive))) {
-                return;
-            }
         }
         if (drainOne(live) || live.size() < 2) {
             return;
@@ -569,6 +706,16 @@ public final class ControllerState {
         if (!moveBackup(live)) {
             movePrimary(live);
         }
+    }
+
+    /** True when every group that serves is fully protected on live nodes: nothing is syncing or lost. */
+    private boolean quiet() {
+        for (GroupConfig config : groups.values()) {
+            if (config.halted() == null && (!config.fullyProtected() || !config.replicas().stream().allMatch(this::isAlive))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -595,9 +742,8 @@ public final class ControllerState {
                         .min((a, b) -> replicas.get(a) - replicas.get(b))
                         .orElse(null);
                 if (target != null) {
-                    Member to = members.get(target);
                     List<ReplicaAssignment> moved = new ArrayList<>(without(config, replica));
-                    moved.add(new ReplicaAssignment(to.id(), to.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                    moved.add(newBackup(config, members.get(target)));
                     put(config, moved);
                     return true;
                 }
@@ -621,9 +767,8 @@ public final class ControllerState {
                 for (GroupConfig config : groups.values()) {
                     ReplicaAssignment backup = config.replicaOn(source);
                     if (!config.mode().lockstep() && backup != null && backup.role() == Role.BACKUP && config.replicaOn(target) == null) {
-                        Member to = members.get(target);
                         List<ReplicaAssignment> moved = new ArrayList<>(without(config, backup));
-                        moved.add(new ReplicaAssignment(to.id(), to.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
+                        moved.add(newBackup(config, members.get(target)));
                         put(config, moved);
                         return true;
                     }
@@ -660,14 +805,35 @@ public final class ControllerState {
             ReplicaAssignment backup = config.backup();
             if (!config.mode().lockstep() && primary.node().equals(from) && backup != null
                     && (to == null || backup.node().equals(to))) {
-                List<ReplicaAssignment> swapped = new ArrayList<>();
-                swapped.add(backup.with(Role.PRIMARY, ReplicaState.OK));
-                swapped.add(new ReplicaAssignment(primary.node(), primary.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1));
-                put(config, swapped);
+                tradeRoles(config);
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * The in-sync backup of a pair group becomes its primary; the old primary comes back on its node
+     * as a new, syncing backup instance, because it may hold entries its partner never acknowledged.
+     */
+    private void tradeRoles(GroupConfig config) {
+        ReplicaAssignment primary = config.primary();
+        List<ReplicaAssignment> swapped = new ArrayList<>();
+        swapped.add(config.backup().with(Role.PRIMARY, ReplicaState.OK));
+        swapped.add(newBackup(config, members.get(primary.node())));
+        put(config, swapped);
+    }
+
+    /** A new syncing backup instance on {@code member}, of the version new replicas of the group's service run. */
+    private ReplicaAssignment newBackup(GroupConfig config, Member member) {
+        return new ReplicaAssignment(member.id(), member.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1,
+                newReplicaVersion(config.group().service()));
+    }
+
+    /** The version a new replica of {@code service} runs: during an upgrade, the one replicas move to. */
+    private long newReplicaVersion(String service) {
+        ServiceUpgrade upgrade = upgrades.get(service);
+        return upgrade != null && upgrade.active() ? upgrade.target().version() : services.get(service).version();
     }
 
     /** Replicas (or primaries) on every live node, nodes without any included. */
@@ -765,6 +931,9 @@ public final class ControllerState {
             for (ReplicaAssignment replica : config.replicas()) {
                 Invariants.check(members.containsKey(replica.node()), "group %s is placed on unknown node %s", config.group(), replica.node());
                 Invariants.check(replica.sinceEpoch() <= config.epoch(), "group %s replica joined in the future", config.group());
+                Invariants.check(specFor(config.group().service(), replica.version()) != null,
+                        "group %s has a replica of version %d, which is neither current nor part of an upgrade", config.group(),
+                        replica.version());
             }
         }
     }
@@ -772,7 +941,7 @@ public final class ControllerState {
     /** A deep copy, for simulators and tests that need to keep an old state. */
     public ControllerState copy() {
         return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values(), draining,
-                incidents.all().values(), incidents.nextId());
+                incidents.all().values(), incidents.nextId(), upgrades.values());
     }
 
     /** True when every group of every service is fully protected with a live primary. */
@@ -790,6 +959,7 @@ public final class ControllerState {
         return "ControllerState{system=" + systemId + ", version=" + version + ", leader=" + controllerLeader + ", members=" + members.values()
                 + ", draining=" + draining
                 + ", groups=" + groups.values()
-                + ", incidents=" + incidents.all().values() + "}";
+                + ", incidents=" + incidents.all().values()
+                + ", upgrades=" + upgrades.values() + "}";
     }
 }

@@ -7,6 +7,7 @@ import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Incident;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.ServiceUpgrade;
 import java.lang.reflect.RecordComponent;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -48,9 +49,10 @@ public final class ControlJson {
 
     private ControlJson() {}
 
-    /** The JSON shape of a whole {@link ControllerState}; snapshots from before incidents lack the last two. */
+    /** The JSON shape of a whole {@link ControllerState}; older snapshots lack the last fields. */
     record StateJson(String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services,
-            List<GroupConfig> groups, List<String> draining, List<Incident> incidents, long nextIncidentId) {}
+            List<GroupConfig> groups, List<String> draining, List<Incident> incidents, long nextIncidentId,
+            List<ServiceUpgrade> upgrades) {}
 
     @SuppressWarnings("unchecked")
     private static Map<String, Class<? extends ControlCommand>> registry() {
@@ -133,7 +135,8 @@ public final class ControlJson {
                 List.copyOf(state.groups().values()),
                 List.copyOf(state.draining()),
                 List.copyOf(state.incidents().all().values()),
-                state.incidents().nextId()));
+                state.incidents().nextId(),
+                List.copyOf(state.upgrades().values())));
     }
 
     /** Decodes a state written by {@link #encodeState}; its invariants are checked on the way. */
@@ -142,10 +145,12 @@ public final class ControlJson {
         if (json.members() == null || json.services() == null || json.groups() == null) {
             throw new IllegalArgumentException("malformed controller state: members, services and groups must be arrays");
         }
-        // States written before nodes could be drained have no "draining", before incidents no incidents.
+        // States written before nodes could be drained have no "draining", before incidents no
+        // incidents, before upgrades no upgrades.
         return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups(),
                 json.draining() == null ? List.of() : json.draining(),
-                json.incidents() == null ? List.of() : json.incidents(), json.nextIncidentId());
+                json.incidents() == null ? List.of() : json.incidents(), json.nextIncidentId(),
+                json.upgrades() == null ? List.of() : json.upgrades());
     }
 
     private static JsonNode readTree(byte[] bytes, String what) {

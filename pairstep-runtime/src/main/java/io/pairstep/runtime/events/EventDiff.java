@@ -13,6 +13,7 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.ServiceUpgrade;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -41,6 +42,7 @@ public final class EventDiff {
         controllerLeader(before, after, changes);
         members(before, after, changes);
         services(before, after, changes);
+        upgrades(before, after, changes);
         groups(before, after, changes);
         incidents(before, after, changes);
         return changes;
@@ -129,6 +131,28 @@ public final class EventDiff {
         }
     }
 
+    private static void upgrades(ControllerState before, ControllerState after, List<Change> changes) {
+        for (ServiceUpgrade now : after.upgrades().values()) {
+            ServiceUpgrade was = before.upgrades().get(now.service());
+            if (now.equals(was)) {
+                continue;
+            }
+            String versions = "version " + now.from().version() + " to " + now.to().version();
+            String message = switch (now.state()) {
+                case UPGRADING -> was == null || !was.active() || was.to().version() != now.to().version()
+                        ? "upgrade from " + versions + " started (" + now.to().artifact() + "): backups first, then primaries"
+                        : "upgrade from " + versions + " goes on: " + now.reason();
+                case ROLLING_BACK -> "upgrade from " + versions + " rolls back: " + now.reason();
+                case DONE -> "upgrade from " + versions + " done: every replica runs version " + now.to().version();
+                case ROLLED_BACK -> "upgrade from " + versions + " rolled back: every replica runs version " + now.from().version()
+                        + " again (" + now.reason() + ")";
+            };
+            changes.add(new Change(Change.SERVICE_UPGRADE, null, now.service(), now.service() + ": " + message,
+                    fields("from", now.from().version(), "to", now.to().version(), "state", now.state().label(),
+                            "reason", now.reason() == null ? "" : now.reason())));
+        }
+    }
+
     private static java.util.Map<String, Object> serviceFields(ServiceSpec spec) {
         return fields("version", spec.version(), "mode", spec.mode().label(), "partitions", spec.partitions(),
                 "artifact", spec.artifact(), "digest", spec.artifactDigest());
@@ -207,7 +231,8 @@ public final class EventDiff {
                 changes.add(new Change(Change.REPLICA_INSERTED, replica.node(), component,
                         component + ": new " + label(replica.role()) + " on " + replica.node() + ", " + label(replica.state())
                                 + " (epoch " + now.epoch() + ")",
-                        groupFields(now, "replicaNode", replica.node(), "role", label(replica.role()), "state", label(replica.state()))));
+                        groupFields(now, "replicaNode", replica.node(), "role", label(replica.role()), "state", label(replica.state()),
+                                "version", replica.version())));
             } else if (old.state() == ReplicaState.SYNCING && replica.state() == ReplicaState.OK) {
                 changes.add(new Change(Change.REPLICA_SYNCED, replica.node(), component,
                         component + ": the " + label(replica.role()) + " on " + replica.node() + " is in sync (epoch " + now.epoch() + ")",

@@ -59,7 +59,8 @@ class ControlJsonTest {
                 new ControlCommand.RemoveNode("n4"),
                 new ControlCommand.ReplicaCrashed(new GroupId("kv", 0), 3, "n1", 2, 1, "java.lang.StackOverflowError",
                         new io.pairstep.core.control.QuarantinedCommand(-5, 9, "{\"op\":\"spin\"} ü", 16, "n1", 3, "watchdog")),
-                new ControlCommand.ReplicaCrashed(new GroupId("kv", 1), 4, "n2", 1, 4, "injected", null));
+                new ControlCommand.ReplicaCrashed(new GroupId("kv", 1), 4, "n2", 1, 4, "injected", null),
+                new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", "")));
     }
 
     @ParameterizedTest
@@ -223,7 +224,24 @@ class ControlJsonTest {
         assertThat(json).doesNotContain("\"primary\"", "\"backup\"", "fullyProtected", "problem", "alive\":false");
         String empty = new String(ControlJson.encodeState(new ControllerState("s", 3, List.of(), List.of(), List.of())), StandardCharsets.UTF_8);
         assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"controllerLeader\":null,\"members\":[],\"services\":[],\"groups\":[],\"draining\":[],"
-                + "\"incidents\":[],\"nextIncidentId\":1}");
+                + "\"incidents\":[],\"nextIncidentId\":1,\"upgrades\":[]}");
+    }
+
+    @Test
+    void anUpgradeAndTheReplicaVersionsRoundTripThroughASnapshot() {
+        ControllerState state = new ControllerState();
+        state.apply(new Bootstrap("s"));
+        state.apply(new RegisterNode("n1", "a", "b", 1, 0));
+        state.apply(new RegisterNode("n2", "a", "b", 1, 0));
+        state.apply(new Deploy(KV));
+        state.apply(new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", "")));
+        String json = new String(ControlJson.encodeState(state), StandardCharsets.UTF_8);
+        assertThat(json).contains("\"upgrades\":[{\"from\":", "\"state\":\"UPGRADING\"", "\"version\":2")
+                .doesNotContain("\"active\"", "\"target\"");
+        ControllerState decoded = ControlJson.decodeState(bytes(json));
+        assertThat(decoded.upgrades()).isEqualTo(state.upgrades());
+        assertThat(decoded.groups()).isEqualTo(state.groups());
+        assertThat(decoded.groups().values()).anyMatch(g -> g.replicas().stream().anyMatch(r -> r.version() == 2));
     }
 
     @Test

@@ -1,0 +1,157 @@
+package io.pairstep.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code pairstep upgrade NAME --jar NEW.jar}: uploads the new version's jar and starts an online
+ * upgrade (POST /v1/services/{name}/upgrade), then follows it in the status until every replica runs
+ * the new version (exit 0) or the upgrade rolled back by itself (exit 1, with the reason).
+ */
+@Command(name = "upgrade", mixinStandardHelpOptions = true,
+        description = {"Upgrades a deployed service online to a new jar: backups move first, then roles switch, then the rest;",
+                "a new version that fails before any primary moved is rolled back by itself. Only mode pair for now."})
+public final class UpgradeCommand implements Callable<Integer> {
+
+    private static final Duration POLL = Duration.ofMillis(250);
+
+    @Mixin
+    SystemOptions system = new SystemOptions();
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "The service to upgrade.")
+    String name;
+
+    @Option(names = "--jar", paramLabel = "PATH", description = "The new version's jar; it is uploaded to the system.")
+    Path jar;
+
+    @Option(names = "--class", paramLabel = "FQCN", description = "The service class in the new jar (default: the current class).")
+    String className;
+
+    @Option(names = "--example", paramLabel = "kv|bank", description = "Upgrade to a bundled example instead of a jar.")
+    String example;
+
+    @Option(names = "--no-wait", description = "Start the upgrade and return; follow it with `pairstep services` or `pairstep events`.")
+    boolean noWait;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
+            description = "How long to follow the upgrade before giving up waiting (it goes on); default ${DEFAULT-VALUE}.")
+    long timeoutSeconds;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if ((jar == null) == (example == null)) {
+            throw new CliException("say what to upgrade to: --jar PATH [--class FQCN], or --example NAME", ExitCodes.USAGE);
+        }
+        if (example != null && className != null) {
+            throw new CliException("--class goes with --jar, not with --example", ExitCodes.USAGE);
+        }
+        if (timeoutSeconds < 1) {
+            throw new CliException("--timeout must be at least 1 second, got " + timeoutSeconds, ExitCodes.USAGE);
+        }
+        system.validate();
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        PrintWriter out = spec.commandLine().getOut();
+        try (ApiClient client = system.client()) {
+            if (jar != null) {
+                byte[] bytes = readJar(jar);
+                String digest = DeployCommand.sha256(bytes);
+                String uploadClass = className != null ? className.strip() : currentClass(client);
+                DeployCommand.upload(client, bytes, digest, uploadClass);
+                body.put("digest", digest);
+                body.put("class", uploadClass);
+            } else {
+                body.put("example", example);
+            }
+            JsonNode started = client.post("/v1/services/" + name + "/upgrade", Json.MAPPER.writeValueAsBytes(body), "application/json",
+                    Map.of(), DeployCommand.TIMEOUT, false).requireOk().json();
+            out.printf("upgrading %s from version %s to %s (%s)%n", name, Json.text(started, "from", "?"), Json.text(started, "to", "?"),
+                    Json.text(started, "artifact", "?"));
+            out.flush();
+            if (noWait) {
+                return ExitCodes.OK;
+            }
+            return follow(client, out, Json.text(started, "to", "?"));
+        }
+    }
+
+    /** Prints each change of the upgrade's progress until it ends; its exit code. */
+    private int follow(ApiClient client, PrintWriter out, String to) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            JsonNode upgrade = upgradeOf(client.get("/v1/services", StatusCommand.TIMEOUT).requireOk().json());
+            if (upgrade != null && Json.text(upgrade, "to", "").equals(to)) {
+                String state = Json.text(upgrade, "state", "?");
+                String line = state + ": " + Json.text(upgrade, "replicasAtTarget", "?") + "/" + Json.text(upgrade, "replicas", "?")
+                        + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to);
+                if (!line.equals(last)) {
+                    out.println(line);
+                    out.flush();
+                    last = line;
+                }
+                if (state.equals("done")) {
+                    out.printf("%s now runs version %s%n", name, to);
+                    return ExitCodes.OK;
+                }
+                if (state.equals("rolled-back")) {
+                    throw new CliException("the upgrade of " + name + " to version " + to + " rolled back: " + Json.text(upgrade, "reason", "?"),
+                            ExitCodes.ERROR);
+                }
+            }
+            Thread.sleep(POLL.toMillis());
+        }
+        throw new CliException("the upgrade of " + name + " did not end within " + timeoutSeconds
+                + " s; it goes on (follow it with `pairstep services` or `pairstep events`)", ExitCodes.ERROR);
+    }
+
+    private JsonNode upgradeOf(JsonNode services) {
+        for (JsonNode service : services) {
+            if (Json.text(service, "name", "").equals(name)) {
+                return service.get("upgrade");
+            }
+        }
+        throw new CliException("service " + name + " is no longer deployed", ExitCodes.ERROR);
+    }
+
+    /** The class the service runs now, so that --class may be left out when the new jar keeps it. */
+    private String currentClass(ApiClient client) {
+        for (JsonNode service : client.get("/v1/services", StatusCommand.TIMEOUT).requireOk().json()) {
+            if (Json.text(service, "name", "").equals(name)) {
+                String current = Json.text(service, "class", "");
+                if (current.isEmpty()) {
+                    throw new CliException("service " + name + " runs a bundled example: give --class FQCN for the jar", ExitCodes.USAGE);
+                }
+                return current;
+            }
+        }
+        throw new CliException("unknown service " + name, ExitCodes.ERROR);
+    }
+
+    private static byte[] readJar(Path jar) {
+        Path abs = jar.toAbsolutePath().normalize();
+        if (!Files.isRegularFile(abs)) {
+            throw new CliException("--jar: no such file: " + abs, ExitCodes.USAGE);
+        }
+        try {
+            return Files.readAllBytes(abs);
+        } catch (IOException e) {
+            throw new CliException("--jar: cannot read " + abs + ": " + e.getMessage(), ExitCodes.USAGE);
+        }
+    }
+}

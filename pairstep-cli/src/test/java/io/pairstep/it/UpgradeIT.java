@@ -1,0 +1,114 @@
+package io.pairstep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.pairstep.cli.LedgerLoad;
+import io.pairstep.cli.LocalSystem;
+import io.pairstep.client.PairstepClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * {@code pairstep upgrade} with real node processes, under load from several clients checked
+ * against a model: version 1 to a version 2 that writes its state in another format (and reads
+ * version 1's), then to a deliberately broken version 3 that rolls back by itself. Zero
+ * client-visible errors, nothing lost or run twice.
+ */
+class UpgradeIT {
+
+    private static final int CLIENTS = 4;
+    private static final int PARTITIONS = 3;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void upgradeUnderLoadThenABrokenVersionRollsBackByItself() throws Exception {
+        long seed = Long.getLong("pairstep.seed", System.nanoTime());
+        System.out.println("UpgradeIT: seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
+        Path jars = Files.createDirectories(dir.resolve("jars"));
+        Path v1 = ServiceJars.build(jars, "counters-1", "Counters", ServiceJars.counters(1, false));
+        Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false));
+        Path broken = ServiceJars.build(jars, "counters-3", "Counters", ServiceJars.counters(3, true));
+        try (LocalSystem system = LocalSystem.start(dir.resolve("cluster"), 3, LocalSystem.freeBasePort(), "always", false)) {
+            String cluster = system.dir().toString();
+            System.out.println("UpgradeIT: " + system.cli("deploy", "counters", "--jar", v1.toString(), "--class", "it.artifacts.Counters",
+                    "--partitions", Integer.toString(PARTITIONS), "--dir", cluster).strip());
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+                assertThat(versionsAnswered(client)).containsOnly(1L);
+                KvModelLoad load = new KvModelLoad(client, "counters", CLIENTS, seed);
+                load.start();
+                awaitMoreAcknowledged(load, 300);
+
+                String upgraded = system.cli("upgrade", "counters", "--jar", v2.toString(), "--timeout", "180", "--dir", cluster);
+                System.out.println("UpgradeIT: " + upgraded.strip());
+                assertThat(upgraded).contains("upgrading counters from version 1 to 2", "counters now runs version 2");
+                assertThat(replicaVersions(system)).as("every replica runs version 2").containsOnly(2L);
+                assertThat(service(system).get("upgrade").get("state").asString()).isEqualTo("done");
+                awaitMoreAcknowledged(load, 200);
+                assertThat(versionsAnswered(client)).containsOnly(2L);
+
+                // Version 3 reads no state and crashes on every command: its first backup fails,
+                // and the upgrade turns back before any primary moved.
+                assertThatThrownBy(() -> system.cli("upgrade", "counters", "--jar", broken.toString(), "--timeout", "180", "--dir", cluster))
+                        .hasMessageContaining("the upgrade of counters to version 3 rolled back")
+                        .hasMessageContaining("version 3 failed on");
+                JsonNode service = service(system);
+                System.out.println("UpgradeIT: after the broken upgrade " + service);
+                assertThat(service.get("version").asLong()).isEqualTo(2);
+                assertThat(service.get("upgrade").get("state").asString()).isEqualTo("rolled-back");
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+                assertThat(replicaVersions(system)).as("every replica runs version 2 again").containsOnly(2L);
+                awaitMoreAcknowledged(load, 200);
+                assertThat(versionsAnswered(client)).containsOnly(2L);
+                assertThat(system.cli("events", "--dir", cluster)).contains("upgrade from version 1 to 2 done",
+                        "upgrade from version 2 to 3 rolls back", "upgrade from version 2 to 3 rolled back");
+
+                load.stop();
+                System.out.printf("UpgradeIT: %d acknowledged, %d wrong, %d errors%n", load.acknowledged.get(), load.wrong.size(),
+                        load.errors.size());
+                assertThat(load.wrong).as("results that differ from the model").isEmpty();
+                assertThat(load.errors).as("client-visible errors").isEmpty();
+                for (Map.Entry<String, Long> entry : load.model.entrySet()) {
+                    assertThat(LedgerLoad.call(client, "counters", entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
+                            .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
+                }
+            }
+        }
+    }
+
+    private static void awaitMoreAcknowledged(KvModelLoad load, long more) {
+        long from = load.acknowledged.get();
+        await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= from + more);
+        assertThat(load.errors).as("client-visible errors").isEmpty();
+        assertThat(load.wrong).as("results that differ from the model").isEmpty();
+    }
+
+    /** The versions that answer, over keys that reach every partition. */
+    private static java.util.Set<Long> versionsAnswered(PairstepClient client) {
+        java.util.Set<Long> versions = new java.util.TreeSet<>();
+        for (int i = 0; i < 8 * PARTITIONS; i++) {
+            String answer = LedgerLoad.call(client, "counters", "probe" + i, "{\"op\":\"version\"}");
+            versions.add(Long.parseLong(answer.replaceAll("[^0-9]", "")));
+        }
+        return versions;
+    }
+
+    private static java.util.List<Long> replicaVersions(LocalSystem system) {
+        return system.status().get("groups").valueStream().filter(g -> g.get("service").asString().equals("counters"))
+                .flatMap(g -> g.get("replicas").valueStream()).map(r -> r.get("version").asLong()).toList();
+    }
+
+    private static JsonNode service(LocalSystem system) {
+        return system.status().get("services").valueStream().filter(s -> s.get("name").asString().equals("counters")).findFirst()
+                .orElseThrow();
+    }
+}

@@ -1,0 +1,56 @@
+package io.pairstep.core.control;
+
+/**
+ * The latest upgrade of a service, kept after it ends so that operators and the CLI can read how it
+ * ended, until the next upgrade of that service replaces it.
+ *
+ * <p>A pair group moves in three steps, one group at a time and only while every group is fully
+ * protected: its backup is replaced by a new instance of version {@code to} (which restores the
+ * primary's snapshot, written by {@code from}, and catches up the log by running every command
+ * itself); once every backup of the service runs {@code to} and is in sync, each group trades roles
+ * as in a takeover, so the {@code to} backup becomes primary; the old primary comes back as a
+ * {@code to} backup. A {@code to} replica that crashes while every primary still runs {@code from}
+ * (a snapshot it cannot read, an {@link Error} in a command) turns the upgrade into a rollback: the
+ * {@code to} backups are replaced by {@code from} ones, rebuilt from the {@code from} primaries.
+ * Once a primary runs {@code to}, the state exists only in the format {@code to} writes, so there is
+ * no way back; the upgrade goes on.
+ *
+ * @param state where it is
+ * @param reason why it rolled back; null otherwise
+ */
+public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason) {
+
+    /** Where an upgrade is. */
+    public enum State {
+        /** Replicas move to version {@code to}. */
+        UPGRADING,
+        /** A {@code to} replica failed; replicas move back to version {@code from}. */
+        ROLLING_BACK,
+        /** Every replica runs {@code to}, which is now the service's version. */
+        DONE,
+        /** Every replica runs {@code from} again. */
+        ROLLED_BACK;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    public String service() {
+        return to.name();
+    }
+
+    /** True while replicas are still moving. */
+    public boolean active() {
+        return state == State.UPGRADING || state == State.ROLLING_BACK;
+    }
+
+    /** The version replicas move to now. */
+    public ServiceSpec target() {
+        return state == State.ROLLING_BACK || state == State.ROLLED_BACK ? from : to;
+    }
+
+    ServiceUpgrade with(State newState, String newReason) {
+        return new ServiceUpgrade(from, to, newState, newReason);
+    }
+}

@@ -1,0 +1,166 @@
+package io.pairstep.core.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pairstep.core.GroupId;
+import io.pairstep.core.Mode;
+import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.NodeDown;
+import io.pairstep.core.control.ControlCommand.RegisterNode;
+import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
+import io.pairstep.core.control.ControlCommand.ReplicaCrashed;
+import io.pairstep.core.control.ControlCommand.Upgrade;
+import io.pairstep.core.control.ServiceUpgrade.State;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class UpgradeTest {
+
+    private static final String V1 = "a".repeat(64);
+    private static final String V2 = "b".repeat(64);
+
+    private final ControllerState state = new ControllerState();
+
+    UpgradeTest() {
+        state.apply(new ControlCommand.Bootstrap("s"));
+        for (int i = 1; i <= 3; i++) {
+            state.apply(new RegisterNode("n" + i, "h" + i, "r" + i, 1, i));
+        }
+        state.apply(new Deploy(spec(1, V1, Mode.PAIR, 3)));
+    }
+
+    private static ServiceSpec spec(long version, String digest, Mode mode, int partitions) {
+        return new ServiceSpec("kv", version, mode, partitions, ServiceSpec.SHA256_PREFIX + digest, digest, "it.Kv");
+    }
+
+    private List<GroupConfig> groups() {
+        return List.copyOf(state.groups().values());
+    }
+
+    /** Each syncing replica reported caught up, one at a time, as its primary would; returns every state passed through. */
+    private List<ControllerState> catchUpAll() {
+        List<ControllerState> seen = new ArrayList<>();
+        for (boolean again = true; again; ) {
+            again = false;
+            for (GroupConfig group : groups()) {
+                ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
+                if (syncing != null) {
+                    assertThat(state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation())).changed())
+                            .isTrue();
+                    seen.add(state.copy());
+                    again = true;
+                    break;
+                }
+            }
+        }
+        return seen;
+    }
+
+    @Test
+    void backupsMoveFirstThenPrimariesTradeRolesAndTheNewVersionBecomesCurrent() {
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3))).changed()).isTrue();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.UPGRADING);
+        assertThat(state.specFor("kv", 2).artifactDigest()).isEqualTo(V2);
+        assertThat(state.specFor("kv", 1).artifactDigest()).isEqualTo(V1);
+
+        List<ControllerState> steps = catchUpAll();
+        int firstPrimaryMove = -1;
+        for (int i = 0; i < steps.size(); i++) {
+            ControllerState step = steps.get(i);
+            long syncing = step.groups().values().stream().flatMap(g -> g.replicas().stream()).filter(r -> r.state() == ReplicaState.SYNCING)
+                    .count();
+            assertThat(syncing).as("one move at a time").isLessThanOrEqualTo(1);
+            boolean primaryMoved = step.groups().values().stream().anyMatch(g -> g.primary().version() == 2);
+            if (primaryMoved && firstPrimaryMove < 0) {
+                firstPrimaryMove = i;
+                assertThat(step.groups().values()).as("every backup runs version 2 before any primary does")
+                        .allMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 2 || r.role() == Role.PRIMARY));
+            }
+        }
+        assertThat(firstPrimaryMove).isPositive();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.DONE);
+        assertThat(state.services().get("kv").version()).isEqualTo(2);
+        assertThat(state.services().get("kv").artifactDigest()).isEqualTo(V2);
+        assertThat(state.specFor("kv", 1)).as("nobody runs version 1 any more").isNull();
+        assertThat(groups()).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 2));
+        // Replicas placed from now on run version 2.
+        String node = groups().getFirst().backup().node();
+        state.apply(new NodeDown(node, 1, "test"));
+        state.apply(new RegisterNode(node, "h", "r", 2, 9));
+        catchUpAll();
+        assertThat(state.replicasOn(node)).isNotEmpty().allMatch(r -> r.version() == 2);
+        assertThat(state.copy().upgrades()).isEqualTo(state.upgrades());
+    }
+
+    @Test
+    void aNewVersionReplicaThatCrashesBeforeAnyPrimaryMovedRollsEveryGroupBack() {
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        GroupConfig group = groups().getFirst();
+        ReplicaAssignment fresh = group.backup();
+        assertThat(fresh.version()).isEqualTo(2);
+        assertThat(fresh.state()).isEqualTo(ReplicaState.SYNCING);
+        // It cannot read the old version's snapshot.
+        assertThat(state.apply(new ReplicaCrashed(group.group(), group.epoch(), fresh.node(), fresh.incarnation(), fresh.sinceEpoch(),
+                "restore failed: java.lang.IllegalStateException: unknown format", null)).changed()).isTrue();
+        ServiceUpgrade upgrade = state.upgrades().get("kv");
+        assertThat(upgrade.state()).isEqualTo(State.ROLLING_BACK);
+        assertThat(upgrade.reason()).contains("version 2 failed on " + fresh.node(), "unknown format");
+        assertThat(state.groups().get(group.group()).backup().version()).as("rebuilt as version 1").isEqualTo(1);
+        catchUpAll();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(state.services().get("kv").version()).isEqualTo(1);
+        assertThat(groups()).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+        // A later, good upgrade may follow.
+        assertThat(state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3))).changed()).isTrue();
+    }
+
+    @Test
+    void aCrashAfterAPrimaryMovedDoesNotRollBack() {
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        while (groups().stream().noneMatch(g -> g.primary().version() == 2)) {
+            GroupConfig group = groups().stream().filter(g -> !g.fullyProtected()).findFirst().orElseThrow();
+            ReplicaAssignment syncing = group.backup();
+            state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
+        }
+        GroupConfig moved = groups().stream().filter(g -> g.primary().version() == 2).findFirst().orElseThrow();
+        ReplicaAssignment primary = moved.primary();
+        state.apply(new ReplicaCrashed(moved.group(), moved.epoch(), primary.node(), primary.incarnation(), primary.sinceEpoch(), "boom",
+                null));
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.UPGRADING);
+        catchUpAll();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.DONE);
+    }
+
+    @Test
+    void badUpgradesAreRefusedWithAReasonAndChangeNothing() {
+        ControllerState before = state.copy();
+        assertThat(state.apply(new Upgrade(new ServiceSpec("nope", 2, Mode.PAIR, 3, "example:kv", "", ""))).reason())
+                .contains("unknown service nope");
+        assertThat(state.apply(new Upgrade(spec(3, V2, Mode.PAIR, 3))).reason()).contains("must name version 2, not 3");
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 4))).reason()).contains("keeps the mode and partitions");
+        assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3))).reason()).contains("already runs sha256:" + V1);
+        state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
+        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""))).reason())
+                .contains("mode tmr is not supported yet");
+        assertThat(state.groups().values().stream().filter(g -> g.group().service().equals("kv")).toList())
+                .isEqualTo(before.groups().values().stream().toList());
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        assertThat(state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3))).reason()).contains("already upgrading");
+    }
+
+    @Test
+    void nothingRebalancesWhileAnUpgradeRuns() {
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
+        for (ControllerState step : catchUpAll()) {
+            if (step.upgrades().get("kv").active()) {
+                assertThat(step.replicasOn("n4")).as("the new node waits for the upgrade to end").isEmpty();
+            }
+        }
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.DONE);
+        catchUpAll();
+        assertThat(state.replicasOn("n4")).isNotEmpty().allMatch(r -> r.version() == 2);
+        assertThat(state.groups().get(new GroupId("kv", 0)).fullyProtected()).isTrue();
+    }
+}
