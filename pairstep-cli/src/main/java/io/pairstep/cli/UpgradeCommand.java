@@ -43,6 +43,11 @@ public final class UpgradeCommand implements Callable<Integer> {
     @Option(names = "--example", paramLabel = "kv|bank", description = "Upgrade to a bundled example instead of a jar.")
     String example;
 
+    @Option(names = "--shadow", paramLabel = "N", defaultValue = "0",
+            description = {"First run the new version beside the old one on each partition's backup, on the same commands, for N",
+                    "commands, and report every output that differs; the upgrade goes on only if none did. Default 0: no shadow run."})
+    long shadow;
+
     @Option(names = "--no-wait", description = "Start the upgrade and return; follow it with `pairstep services` or `pairstep events`.")
     boolean noWait;
 
@@ -61,6 +66,9 @@ public final class UpgradeCommand implements Callable<Integer> {
         if (example != null && className != null) {
             throw new CliException("--class goes with --jar, not with --example", ExitCodes.USAGE);
         }
+        if (shadow < 0) {
+            throw new CliException("--shadow must be 0 or more commands, got " + shadow, ExitCodes.USAGE);
+        }
         if (timeoutSeconds < 1) {
             throw new CliException("--timeout must be at least 1 second, got " + timeoutSeconds, ExitCodes.USAGE);
         }
@@ -78,10 +86,11 @@ public final class UpgradeCommand implements Callable<Integer> {
             } else {
                 body.put("example", example);
             }
+            body.put("shadow", shadow);
             JsonNode started = client.post("/v1/services/" + name + "/upgrade", Json.MAPPER.writeValueAsBytes(body), "application/json",
                     Map.of(), DeployCommand.TIMEOUT, false).requireOk().json();
-            out.printf("upgrading %s from version %s to %s (%s)%n", name, Json.text(started, "from", "?"), Json.text(started, "to", "?"),
-                    Json.text(started, "artifact", "?"));
+            out.printf("upgrading %s from version %s to %s (%s)%s%n", name, Json.text(started, "from", "?"), Json.text(started, "to", "?"),
+                    Json.text(started, "artifact", "?"), shadow > 0 ? ", first " + shadow + " commands in shadow mode" : "");
             out.flush();
             if (noWait) {
                 return ExitCodes.OK;
@@ -98,8 +107,11 @@ public final class UpgradeCommand implements Callable<Integer> {
             JsonNode upgrade = upgradeOf(client.get("/v1/services", StatusCommand.TIMEOUT).requireOk().json());
             if (upgrade != null && Json.text(upgrade, "to", "").equals(to)) {
                 String state = Json.text(upgrade, "state", "?");
-                String line = state + ": " + Json.text(upgrade, "replicasAtTarget", "?") + "/" + Json.text(upgrade, "replicas", "?")
-                        + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to);
+                String line = state.startsWith("shadow")
+                        ? "shadow: " + upgrade.path("shadowed").size() + " partitions compared, " + upgrade.path("differences").size()
+                                + " outputs differed"
+                        : state + ": " + Json.text(upgrade, "replicasAtTarget", "?") + "/" + Json.text(upgrade, "replicas", "?")
+                                + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to);
                 if (!line.equals(last)) {
                     out.println(line);
                     out.flush();
@@ -108,6 +120,14 @@ public final class UpgradeCommand implements Callable<Integer> {
                 if (state.equals("done")) {
                     out.printf("%s now runs version %s%n", name, to);
                     return ExitCodes.OK;
+                }
+                if (state.equals("shadow-differed")) {
+                    for (JsonNode difference : upgrade.path("differences")) {
+                        out.println("  differs: " + difference.asString());
+                    }
+                    out.flush();
+                    throw new CliException("the upgrade of " + name + " to version " + to + " stopped: " + Json.text(upgrade, "reason", "?"),
+                            ExitCodes.ERROR);
                 }
                 if (state.equals("rolled-back")) {
                     throw new CliException("the upgrade of " + name + " to version " + to + " rolled back: " + Json.text(upgrade, "reason", "?"),

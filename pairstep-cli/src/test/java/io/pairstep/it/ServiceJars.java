@@ -58,9 +58,10 @@ final class ServiceJars {
      * {"op":"version"}}, which answers the VERSION this source is built with. Its snapshot is one
      * {@code key=value} line per key in version 1 and a tab-separated format under a header in
      * later versions, which still read version 1's: a state migration. BROKEN set to true builds a
-     * version that can read no snapshot and crashes (an {@link Error}) on every command.
+     * version that can read no snapshot and crashes (an {@link Error}) on every command; SKEWED, one
+     * that answers every {@code incr} with one more than the value it stored.
      */
-    static String counters(int version, boolean broken) {
+    static String counters(int version, boolean broken, boolean skewed) {
         return """
                 package it.artifacts;
 
@@ -75,6 +76,7 @@ final class ServiceJars {
                 public final class Counters implements Service {
                     private static final int VERSION = %d;
                     private static final boolean BROKEN = %b;
+                    private static final boolean SKEWED = %b;
                     private static final Pattern OP = Pattern.compile("\\"op\\":\\"([A-Za-z]+)\\"");
                     private static final Pattern KEY = Pattern.compile("\\"key\\":\\"([^\\"]*)\\"");
                     private static final Pattern BY = Pattern.compile("\\"by\\":(-?[0-9]+)");
@@ -94,7 +96,7 @@ final class ServiceJars {
                             answer = "{\\"value\\":" + value + "}";
                         } else if (op.equals("incr")) {
                             long value = values.merge(find(KEY, command), Long.parseLong(find(BY, command)), Long::sum);
-                            answer = "{\\"value\\":" + value + "}";
+                            answer = "{\\"value\\":" + (SKEWED ? value + 1 : value) + "}";
                         } else {
                             throw new IllegalArgumentException("unknown op " + op);
                         }
@@ -136,7 +138,7 @@ final class ServiceJars {
                         }
                     }
                 }
-                """.formatted(version, broken);
+                """.formatted(version, broken, skewed);
     }
 
     /** Compiles {@code source} (one public class {@code it.artifacts.NAME}) into {@code DIR/NAME.jar}. */

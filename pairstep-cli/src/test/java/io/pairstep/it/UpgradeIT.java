@@ -34,9 +34,10 @@ class UpgradeIT {
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
         System.out.println("UpgradeIT: seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
         Path jars = Files.createDirectories(dir.resolve("jars"));
-        Path v1 = ServiceJars.build(jars, "counters-1", "Counters", ServiceJars.counters(1, false));
-        Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false));
-        Path broken = ServiceJars.build(jars, "counters-3", "Counters", ServiceJars.counters(3, true));
+        Path v1 = ServiceJars.build(jars, "counters-1", "Counters", ServiceJars.counters(1, false, false));
+        Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false, false));
+        Path skewed = ServiceJars.build(jars, "counters-3-skewed", "Counters", ServiceJars.counters(3, false, true));
+        Path broken = ServiceJars.build(jars, "counters-3", "Counters", ServiceJars.counters(3, true, false));
         try (LocalSystem system = LocalSystem.start(dir.resolve("cluster"), 3, LocalSystem.freeBasePort(), "always", false)) {
             String cluster = system.dir().toString();
             System.out.println("UpgradeIT: " + system.cli("deploy", "counters", "--jar", v1.toString(), "--class", "it.artifacts.Counters",
@@ -48,12 +49,27 @@ class UpgradeIT {
                 load.start();
                 awaitMoreAcknowledged(load, 300);
 
-                String upgraded = system.cli("upgrade", "counters", "--jar", v2.toString(), "--timeout", "180", "--dir", cluster);
+                // A shadow run first: version 2 answers as version 1 does, so the upgrade goes on.
+                String upgraded = system.cli("upgrade", "counters", "--jar", v2.toString(), "--shadow", "100", "--timeout", "180",
+                        "--dir", cluster);
                 System.out.println("UpgradeIT: " + upgraded.strip());
-                assertThat(upgraded).contains("upgrading counters from version 1 to 2", "counters now runs version 2");
+                assertThat(upgraded).contains("upgrading counters from version 1 to 2", "first 100 commands in shadow mode",
+                        "counters now runs version 2");
                 assertThat(replicaVersions(system)).as("every replica runs version 2").containsOnly(2L);
                 assertThat(service(system).get("upgrade").get("state").asString()).isEqualTo("done");
                 awaitMoreAcknowledged(load, 200);
+                assertThat(versionsAnswered(client)).containsOnly(2L);
+
+                // A version that answers differently is caught in shadow mode, and nothing is switched.
+                assertThatThrownBy(() -> system.cli("upgrade", "counters", "--jar", skewed.toString(), "--shadow", "100", "--timeout", "180",
+                        "--dir", cluster))
+                        .hasMessageContaining("the upgrade of counters to version 3 stopped")
+                        .hasMessageContaining("answered differently");
+                JsonNode stopped = service(system).get("upgrade");
+                System.out.println("UpgradeIT: after the shadow run of a skewed version " + stopped);
+                assertThat(stopped.get("state").asString()).isEqualTo("shadow-differed");
+                assertThat(stopped.get("differences").get(0).asString()).contains("\"op\":\"incr\"", "the new version answered");
+                assertThat(replicaVersions(system)).as("nothing switched").containsOnly(2L);
                 assertThat(versionsAnswered(client)).containsOnly(2L);
 
                 // Version 3 reads no state and crashes on every command: its first backup fails,
@@ -69,7 +85,8 @@ class UpgradeIT {
                 assertThat(replicaVersions(system)).as("every replica runs version 2 again").containsOnly(2L);
                 awaitMoreAcknowledged(load, 200);
                 assertThat(versionsAnswered(client)).containsOnly(2L);
-                assertThat(system.cli("events", "--dir", cluster)).contains("upgrade from version 1 to 2 done",
+                assertThat(system.cli("events", "--dir", cluster)).contains("no output differed in shadow mode",
+                        "upgrade from version 1 to 2 done", "upgrade from version 2 to 3 stopped",
                         "upgrade from version 2 to 3 rolls back", "upgrade from version 2 to 3 rolled back");
 
                 load.stop();

@@ -50,6 +50,8 @@ final class GuardedService implements Service {
     private volatile long delayMillis;
     /** True while this replica only repeats commands its primary already ran under its own watchdog. */
     private volatile boolean inline;
+    /** The new version in shadow mode, on a pair backup during an upgrade; null otherwise. Agent thread only. */
+    private Shadow shadow;
     /** The thread that runs the commands, once started; read by the agent thread to abandon it. */
     private volatile Thread worker;
     private boolean abandoned;
@@ -93,6 +95,9 @@ final class GuardedService implements Service {
         if (delay > 0) {
             sleep(delay);
         }
+        if (shadow != null && inline) {
+            return applyShadowed(command, context);
+        }
         if (executor == null || inline) {
             return service.apply(command, context);
         }
@@ -116,6 +121,26 @@ final class GuardedService implements Service {
                 throw new IllegalStateException("interrupted while the service ran a command", interrupted);
             }
         }
+    }
+
+    private byte[] applyShadowed(byte[] command, Context context) throws ApplicationException {
+        byte[] output;
+        try {
+            output = service.apply(command, context);
+        } catch (ApplicationException refused) {
+            shadow.compare(command, context, null, refused);
+            throw refused;
+        }
+        shadow.compare(command, context, output, null);
+        return output;
+    }
+
+    /**
+     * From now on each command also runs on {@code shadow}, on the caller's thread. Only for a pair
+     * backup, which runs its commands inline anyway (see {@link #runInline}).
+     */
+    void shadow(Shadow shadow) {
+        this.shadow = shadow;
     }
 
     /**

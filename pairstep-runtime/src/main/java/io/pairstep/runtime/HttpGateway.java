@@ -289,12 +289,21 @@ final class HttpGateway implements AutoCloseable {
                 ? new ServiceSpec(name, current.version() + 1, current.mode(), current.partitions(), "example:" + example, "", "")
                 : new ServiceSpec(name, current.version() + 1, current.mode(), current.partitions(), ServiceSpec.SHA256_PREFIX + digest, digest,
                         className == null || className.isBlank() ? current.className() : className.strip());
+        long shadow = 0;
+        if (body.has("shadow")) {
+            JsonNode value = body.get("shadow");
+            if (!value.canConvertToLong() || !value.isIntegralNumber() || value.asLong() < 0) {
+                error(ctx, 400, "BAD_REQUEST", "\"shadow\" must be a number of commands, 0 or more; got " + value);
+                return;
+            }
+            shadow = value.asLong();
+        }
         if (!runnable(ctx, spec)) {
             return;
         }
-        ControlResult result = node.propose(new ControlCommand.Upgrade(spec)).get(15, TimeUnit.SECONDS);
+        ControlResult result = node.propose(new ControlCommand.Upgrade(spec, shadow)).get(15, TimeUnit.SECONDS);
         if (!result.accepted()) {
-            boolean busy = result.reason().contains("already upgrading") || result.reason().contains("already rolling-back");
+            boolean busy = result.reason().contains("is under way");
             error(ctx, busy ? 409 : 400, busy ? "CONFLICT" : "BAD_REQUEST", result.reason());
             return;
         }
@@ -303,7 +312,8 @@ final class HttpGateway implements AutoCloseable {
         answer.put("from", current.version());
         answer.put("to", spec.version());
         answer.put("artifact", spec.artifact());
-        answer.put("state", "upgrading");
+        answer.put("state", shadow > 0 ? "shadow" : "upgrading");
+        answer.put("shadow", shadow);
         ctx.status(202).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 

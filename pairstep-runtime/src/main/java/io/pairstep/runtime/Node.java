@@ -11,6 +11,7 @@ import io.pairstep.core.control.IncidentRules;
 import io.pairstep.core.control.LeadPlacement;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.core.control.ServiceUpgrade;
@@ -583,6 +584,30 @@ public final class Node implements AutoCloseable {
                 }
             }
             agent.configure(group);
+        }
+        startShadows(state);
+    }
+
+    /** In shadow mode of an upgrade, each in-sync pair backup here runs the new version beside its own. */
+    private void startShadows(ControllerState state) {
+        for (ServiceUpgrade upgrade : state.upgrades().values()) {
+            if (upgrade.state() != ServiceUpgrade.State.SHADOW) {
+                continue;
+            }
+            for (GroupConfig group : state.groups().values()) {
+                ReplicaAssignment mine = group.replicaOn(config.id());
+                if (!group.group().service().equals(upgrade.service()) || upgrade.shadowed().contains(group.group().partition())
+                        || mine == null || mine.role() != Role.BACKUP || mine.state() != ReplicaState.OK
+                        || !(agents.get(group.group()) instanceof ReplicaAgent agent) || !agent.identity().sameInstance(mine)) {
+                    continue;
+                }
+                try {
+                    agent.startShadow(upgrade.to().version(), services.factory(upgrade.to()).get(), upgrade.shadow());
+                } catch (RuntimeException e) {
+                    // The jar may still be on its way; the next state tries again.
+                    LOG.warn("{}: cannot start the shadow run of version {} yet: {}", group.group(), upgrade.to().version(), e.getMessage());
+                }
+            }
         }
     }
 

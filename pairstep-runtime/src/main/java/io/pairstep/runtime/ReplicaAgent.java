@@ -43,6 +43,8 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     private final Host host;
     /** The service as the core runs it: under the watchdog, if the node has one. */
     private final GuardedService service;
+    /** The upgrade version whose shadow run this replica started, or 0. */
+    private volatile long shadowVersion;
     private final Path dumps;
     /** True once the crash of the core was handled; agent thread only. */
     private boolean crashHandled;
@@ -129,6 +131,27 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
             // has this replica rebuilt as a new instance, on a fresh thread and service.
             stop();
         }
+    }
+
+    /**
+     * Shadow mode of an upgrade: from the next command on, {@code newVersion} runs beside this
+     * backup's service, starting from its current state, for {@code commands} commands; then its
+     * outcome goes to the controller. Once per upgrade version; later calls change nothing.
+     */
+    void startShadow(long toVersion, io.pairstep.api.Service newVersion, long commands) {
+        if (shadowVersion == toVersion) {
+            return;
+        }
+        shadowVersion = toVersion;
+        enqueue(() -> {
+            LOG.info("{}: version {} runs in shadow mode beside this backup for {} commands", group, toVersion, commands);
+            service.shadow(new Shadow(newVersion, service.snapshot(), commands, outcome -> {
+                LOG.info("{}: shadow run of version {} ended: {} commands compared, {} differences", group, toVersion, outcome.compared(),
+                        outcome.differences().size());
+                host.propose(new ControlCommand.ShadowReport(group, core.identity().node(), toVersion, outcome.compared(),
+                        outcome.differences()));
+            }));
+        });
     }
 
     @Override

@@ -126,6 +126,13 @@ final class StatusDocument {
         if (upgrade.reason() != null) {
             node.put("reason", upgrade.reason());
         }
+        if (upgrade.shadow() > 0) {
+            node.put("shadow", upgrade.shadow());
+            ArrayNode shadowed = node.putArray("shadowed");
+            upgrade.shadowed().forEach(shadowed::add);
+            ArrayNode differences = node.putArray("differences");
+            upgrade.differences().forEach(differences::add);
+        }
         long replicas = 0;
         long moved = 0;
         for (GroupConfig group : state.groups().values()) {

@@ -95,5 +95,12 @@ public sealed interface ControlCommand {
      * An operator upgrades a deployed service to {@code spec}: the same name, mode and partitions,
      * the next version, other code. See {@link ServiceUpgrade} for how replicas move.
      */
-    record Upgrade(ServiceSpec spec) implements ControlCommand {}
+    record Upgrade(ServiceSpec spec, long shadow) implements ControlCommand {}
+
+    /**
+     * A pair backup ran the version an upgrade moves to in shadow mode beside its own for {@code
+     * compared} commands; {@code differences} describes each output that differed (at most a few).
+     */
+    record ShadowReport(GroupId group, String node, long toVersion, long compared, java.util.List<String> differences)
+            implements ControlCommand {}
 }

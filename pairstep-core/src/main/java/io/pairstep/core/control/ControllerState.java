@@ -18,6 +18,7 @@ import io.pairstep.core.control.ControlCommand.ReplicaDiverged;
 import io.pairstep.core.control.ControlCommand.ReplicaCrashed;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import io.pairstep.core.control.ControlCommand.ResolveIncident;
+import io.pairstep.core.control.ControlCommand.ShadowReport;
 import io.pairstep.core.control.ControlCommand.Upgrade;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -175,6 +176,7 @@ public final class ControllerState {
                     case ResolveIncident resolve -> resolveIncident(resolve);
                     case ReplicaCrashed crashed -> replicaCrashed(crashed);
                     case Upgrade upgrade -> upgrade(upgrade);
+                    case ShadowReport report -> shadowReport(report);
                 };
         if (result.changed()) {
             promoteWherePrimaryIsDown();
@@ -397,8 +399,8 @@ public final class ControllerState {
         }
         ServiceUpgrade running = upgrades.get(to.name());
         if (running != null && running.active()) {
-            return ControlResult.refused("service " + to.name() + " is already " + running.state().label() + " from version "
-                    + running.from().version() + " to " + running.to().version() + "; wait for it to end");
+            return ControlResult.refused("an upgrade of " + to.name() + " from version " + running.from().version() + " to "
+                    + running.to().version() + " is under way (" + running.state().label() + "); wait for it to end");
         }
         if (from.mode() != Mode.PAIR) {
             return ControlResult.refused("upgrading a service in mode " + from.mode().label() + " is not supported yet; only mode pair is");
@@ -418,7 +420,43 @@ public final class ControllerState {
         if (groups.values().stream().anyMatch(g -> g.group().service().equals(to.name()) && g.halted() != null)) {
             return ControlResult.refused("service " + to.name() + " has a halted group; resolve it before upgrading");
         }
-        upgrades.put(to.name(), new ServiceUpgrade(from, to, ServiceUpgrade.State.UPGRADING, null));
+        if (command.shadow() < 0) {
+            return ControlResult.refused("shadow must be 0 (none) or a number of commands, not " + command.shadow());
+        }
+        upgrades.put(to.name(), new ServiceUpgrade(from, to, command.shadow() > 0 ? ServiceUpgrade.State.SHADOW : ServiceUpgrade.State.UPGRADING,
+                null, command.shadow(), List.of(), List.of(), 0));
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * A partition's shadow run ended. Once every partition reported, the upgrade goes on when no
+     * output differed, and stops with nothing switched when one did.
+     */
+    private ControlResult shadowReport(ShadowReport command) {
+        ServiceUpgrade upgrade = upgrades.get(command.group().service());
+        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW || upgrade.to().version() != command.toVersion()
+                || upgrade.shadowed().contains(command.group().partition())) {
+            return ControlResult.refused("stale shadow report for " + command.group() + " version " + command.toVersion());
+        }
+        List<Integer> shadowed = new ArrayList<>(upgrade.shadowed());
+        shadowed.add(command.group().partition());
+        List<String> differences = new ArrayList<>(upgrade.differences());
+        int differing = upgrade.differingPartitions() + (command.differences().isEmpty() ? 0 : 1);
+        for (String difference : command.differences()) {
+            if (differences.size() < ServiceUpgrade.DIFFERENCES_MAX) {
+                differences.add(command.group() + " on " + command.node() + ": " + difference);
+            }
+        }
+        ServiceUpgrade.State state = upgrade.state();
+        String reason = null;
+        int partitions = services.get(upgrade.service()).partitions();
+        if (shadowed.size() == partitions) {
+            state = differing == 0 ? ServiceUpgrade.State.UPGRADING : ServiceUpgrade.State.SHADOW_DIFFERED;
+            reason = differing == 0 ? null : "in shadow mode, version " + upgrade.to().version() + " answered differently on "
+                    + differing + " of " + partitions + " partitions; nothing was switched";
+        }
+        upgrades.put(upgrade.service(), new ServiceUpgrade(upgrade.from(), upgrade.to(), state, reason, upgrade.shadow(), shadowed,
+                differences, differing));
         return ControlResult.CHANGED;
     }
 
@@ -426,7 +464,7 @@ public final class ControllerState {
     private void advanceUpgrades() {
         boolean changed = false;
         for (ServiceUpgrade upgrade : List.copyOf(upgrades.values())) {
-            if (!upgrade.active()) {
+            if (!upgrade.active() || upgrade.state() == ServiceUpgrade.State.SHADOW) {
                 continue;
             }
             List<GroupConfig> serviceGroups = groups.values().stream().filter(g -> g.group().service().equals(upgrade.service())).toList();

@@ -1,5 +1,7 @@
 package io.pairstep.core.control;
 
+import java.util.List;
+
 /**
  * The latest upgrade of a service, kept after it ends so that operators and the CLI can read how it
  * ended, until the next upgrade of that service replaces it.
@@ -15,13 +17,35 @@ package io.pairstep.core.control;
  * Once a primary runs {@code to}, the state exists only in the format {@code to} writes, so there is
  * no way back; the upgrade goes on.
  *
+ * <p>With {@code shadow} commands asked for, nothing moves at first ({@link State#SHADOW}): the
+ * backup of each group runs {@code to} beside its own service, on the same commands, for that many
+ * commands, and reports every output that differs. When every partition has reported, the upgrade
+ * goes on if none differed, and ends as {@link State#SHADOW_DIFFERED} otherwise, nothing switched.
+ *
  * @param state where it is
- * @param reason why it rolled back; null otherwise
+ * @param reason why it rolled back or stopped; null otherwise
+ * @param shadow how many commands each partition runs in shadow mode first; 0 for none
+ * @param shadowed the partitions whose shadow run has reported, in order
+ * @param differences the outputs that differed in shadow mode, at most {@link #DIFFERENCES_MAX}
+ * @param differingPartitions how many partitions reported a difference
  */
-public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason) {
+public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason, long shadow, List<Integer> shadowed,
+        List<String> differences, int differingPartitions) {
+
+    /** How many differing outputs an upgrade keeps. */
+    public static final int DIFFERENCES_MAX = 100;
+
+    public ServiceUpgrade {
+        shadowed = shadowed == null ? List.of() : List.copyOf(shadowed);
+        differences = differences == null ? List.of() : List.copyOf(differences);
+    }
 
     /** Where an upgrade is. */
     public enum State {
+        /** The new version runs beside the old on each group's backup; nothing moves yet. */
+        SHADOW,
+        /** Shadow mode found outputs that differ; nothing was switched. */
+        SHADOW_DIFFERED,
         /** Replicas move to version {@code to}. */
         UPGRADING,
         /** A {@code to} replica failed; replicas move back to version {@code from}. */
@@ -42,15 +66,15 @@ public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, Stri
 
     /** True while replicas are still moving. */
     public boolean active() {
-        return state == State.UPGRADING || state == State.ROLLING_BACK;
+        return state == State.SHADOW || state == State.UPGRADING || state == State.ROLLING_BACK;
     }
 
     /** The version replicas move to now. */
     public ServiceSpec target() {
-        return state == State.ROLLING_BACK || state == State.ROLLED_BACK ? from : to;
+        return state == State.UPGRADING || state == State.DONE ? to : from;
     }
 
     ServiceUpgrade with(State newState, String newReason) {
-        return new ServiceUpgrade(from, to, newState, newReason);
+        return new ServiceUpgrade(from, to, newState, newReason, shadow, shadowed, differences, differingPartitions);
     }
 }

@@ -9,6 +9,7 @@ import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
 import io.pairstep.core.control.ControlCommand.ReplicaCrashed;
+import io.pairstep.core.control.ControlCommand.ShadowReport;
 import io.pairstep.core.control.ControlCommand.Upgrade;
 import io.pairstep.core.control.ServiceUpgrade.State;
 import java.util.ArrayList;
@@ -59,7 +60,7 @@ class UpgradeTest {
 
     @Test
     void backupsMoveFirstThenPrimariesTradeRolesAndTheNewVersionBecomesCurrent() {
-        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3))).changed()).isTrue();
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0)).changed()).isTrue();
         assertThat(state.upgrades().get("kv").state()).isEqualTo(State.UPGRADING);
         assertThat(state.specFor("kv", 2).artifactDigest()).isEqualTo(V2);
         assertThat(state.specFor("kv", 1).artifactDigest()).isEqualTo(V1);
@@ -95,7 +96,7 @@ class UpgradeTest {
 
     @Test
     void aNewVersionReplicaThatCrashesBeforeAnyPrimaryMovedRollsEveryGroupBack() {
-        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
         GroupConfig group = groups().getFirst();
         ReplicaAssignment fresh = group.backup();
         assertThat(fresh.version()).isEqualTo(2);
@@ -112,12 +113,12 @@ class UpgradeTest {
         assertThat(state.services().get("kv").version()).isEqualTo(1);
         assertThat(groups()).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
         // A later, good upgrade may follow.
-        assertThat(state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3))).changed()).isTrue();
+        assertThat(state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3), 0)).changed()).isTrue();
     }
 
     @Test
     void aCrashAfterAPrimaryMovedDoesNotRollBack() {
-        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
         while (groups().stream().noneMatch(g -> g.primary().version() == 2)) {
             GroupConfig group = groups().stream().filter(g -> !g.fullyProtected()).findFirst().orElseThrow();
             ReplicaAssignment syncing = group.backup();
@@ -135,23 +136,23 @@ class UpgradeTest {
     @Test
     void badUpgradesAreRefusedWithAReasonAndChangeNothing() {
         ControllerState before = state.copy();
-        assertThat(state.apply(new Upgrade(new ServiceSpec("nope", 2, Mode.PAIR, 3, "example:kv", "", ""))).reason())
+        assertThat(state.apply(new Upgrade(new ServiceSpec("nope", 2, Mode.PAIR, 3, "example:kv", "", ""), 0)).reason())
                 .contains("unknown service nope");
-        assertThat(state.apply(new Upgrade(spec(3, V2, Mode.PAIR, 3))).reason()).contains("must name version 2, not 3");
-        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 4))).reason()).contains("keeps the mode and partitions");
-        assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3))).reason()).contains("already runs sha256:" + V1);
+        assertThat(state.apply(new Upgrade(spec(3, V2, Mode.PAIR, 3), 0)).reason()).contains("must name version 2, not 3");
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 4), 0)).reason()).contains("keeps the mode and partitions");
+        assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3), 0)).reason()).contains("already runs sha256:" + V1);
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
-        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""))).reason())
+        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 0)).reason())
                 .contains("mode tmr is not supported yet");
         assertThat(state.groups().values().stream().filter(g -> g.group().service().equals("kv")).toList())
                 .isEqualTo(before.groups().values().stream().toList());
-        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
-        assertThat(state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3))).reason()).contains("already upgrading");
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
+        assertThat(state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3), 0)).reason()).contains("is under way (upgrading)");
     }
 
     @Test
     void nothingRebalancesWhileAnUpgradeRuns() {
-        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3)));
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
         state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
         for (ControllerState step : catchUpAll()) {
             if (step.upgrades().get("kv").active()) {
@@ -162,5 +163,34 @@ class UpgradeTest {
         catchUpAll();
         assertThat(state.replicasOn("n4")).isNotEmpty().allMatch(r -> r.version() == 2);
         assertThat(state.groups().get(new GroupId("kv", 0)).fullyProtected()).isTrue();
+    }
+
+    @Test
+    void shadowModeMovesNothingUntilEveryPartitionReportedThenGoesOnOrStops() {
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 500)).changed()).isTrue();
+        ControllerState before = state.copy();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.SHADOW);
+        assertThat(state.specFor("kv", 2)).as("the shadow runs version 2").isNotNull();
+        state.apply(new ShadowReport(new GroupId("kv", 0), "n2", 2, 500, List.of()));
+        assertThat(state.apply(new ShadowReport(new GroupId("kv", 0), "n2", 2, 500, List.of())).reason()).contains("stale");
+        assertThat(state.apply(new ShadowReport(new GroupId("kv", 1), "n2", 9, 500, List.of())).reason()).contains("stale");
+        state.apply(new ShadowReport(new GroupId("kv", 1), "n3", 2, 500, List.of()));
+        assertThat(groups()).as("nothing moved in shadow mode").isEqualTo(List.copyOf(before.groups().values()));
+        state.apply(new ShadowReport(new GroupId("kv", 2), "n1", 2, 500, List.of()));
+        assertThat(state.upgrades().get("kv").state()).as("no difference: it goes on").isEqualTo(State.UPGRADING);
+        catchUpAll();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.DONE);
+
+        state.apply(new Upgrade(spec(3, "c".repeat(64), Mode.PAIR, 3), 500));
+        for (int p = 0; p < 3; p++) {
+            state.apply(new ShadowReport(new GroupId("kv", p), "n1", 3, 500, p == 1 ? List.of("entry 7: a -> 1, was 2") : List.of()));
+        }
+        ServiceUpgrade stopped = state.upgrades().get("kv");
+        assertThat(stopped.state()).isEqualTo(State.SHADOW_DIFFERED);
+        assertThat(stopped.differences()).containsExactly("kv/1 on n1: entry 7: a -> 1, was 2");
+        assertThat(stopped.reason()).contains("answered differently on 1 of 3 partitions", "nothing was switched");
+        assertThat(state.services().get("kv").version()).isEqualTo(2);
+        assertThat(groups()).allMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 2));
+        assertThat(state.apply(new Upgrade(spec(3, "d".repeat(64), Mode.PAIR, 3), -1)).reason()).contains("shadow must be 0");
     }
 }

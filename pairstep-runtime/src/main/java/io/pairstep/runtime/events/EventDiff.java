@@ -140,8 +140,16 @@ public final class EventDiff {
             String versions = "version " + now.from().version() + " to " + now.to().version();
             String message = switch (now.state()) {
                 case UPGRADING -> was == null || !was.active() || was.to().version() != now.to().version()
-                        ? "upgrade from " + versions + " started (" + now.to().artifact() + "): backups first, then primaries"
+                        || was.state() == ServiceUpgrade.State.SHADOW
+                        ? (was != null && was.state() == ServiceUpgrade.State.SHADOW ? "no output differed in shadow mode; " : "")
+                                + "upgrade from " + versions + " started (" + now.to().artifact() + "): backups first, then primaries"
                         : "upgrade from " + versions + " goes on: " + now.reason();
+                case SHADOW -> was == null || was.state() != ServiceUpgrade.State.SHADOW || was.to().version() != now.to().version()
+                        ? "upgrade from " + versions + " started in shadow mode (" + now.to().artifact() + "): each backup runs version "
+                                + now.to().version() + " beside its own for " + now.shadow() + " commands"
+                        : "shadow run of version " + now.to().version() + " ended on " + now.shadowed().size() + " of "
+                                + after.services().get(now.service()).partitions() + " partitions";
+                case SHADOW_DIFFERED -> "upgrade from " + versions + " stopped: " + now.reason() + ": " + String.join("; ", now.differences());
                 case ROLLING_BACK -> "upgrade from " + versions + " rolls back: " + now.reason();
                 case DONE -> "upgrade from " + versions + " done: every replica runs version " + now.to().version();
                 case ROLLED_BACK -> "upgrade from " + versions + " rolled back: every replica runs version " + now.from().version()

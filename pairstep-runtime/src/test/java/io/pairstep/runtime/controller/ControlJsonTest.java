@@ -60,7 +60,10 @@ class ControlJsonTest {
                 new ControlCommand.ReplicaCrashed(new GroupId("kv", 0), 3, "n1", 2, 1, "java.lang.StackOverflowError",
                         new io.pairstep.core.control.QuarantinedCommand(-5, 9, "{\"op\":\"spin\"} ü", 16, "n1", 3, "watchdog")),
                 new ControlCommand.ReplicaCrashed(new GroupId("kv", 1), 4, "n2", 1, 4, "injected", null),
-                new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", "")));
+                new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", ""), 0),
+                new ControlCommand.Upgrade(new ServiceSpec("kv", 3, Mode.PAIR, 2, "example:kv", "", ""), 1000),
+                new ControlCommand.ShadowReport(new GroupId("kv", 1), "n2", 3, 1000, List.of("entry 12: {\"op\":\"x\"} -> a, was b")),
+                new ControlCommand.ShadowReport(new GroupId("kv", 0), "n1", 3, 1000, List.of()));
     }
 
     @ParameterizedTest
@@ -234,7 +237,7 @@ class ControlJsonTest {
         state.apply(new RegisterNode("n1", "a", "b", 1, 0));
         state.apply(new RegisterNode("n2", "a", "b", 1, 0));
         state.apply(new Deploy(KV));
-        state.apply(new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", "")));
+        state.apply(new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", ""), 0));
         String json = new String(ControlJson.encodeState(state), StandardCharsets.UTF_8);
         assertThat(json).contains("\"upgrades\":[{\"from\":", "\"state\":\"UPGRADING\"", "\"version\":2")
                 .doesNotContain("\"active\"", "\"target\"");
