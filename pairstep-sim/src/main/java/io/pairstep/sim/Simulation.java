@@ -108,7 +108,7 @@ public final class Simulation {
      * @param repairs times a group that lost a divergent member was back at full strength
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
-            long dumps, long halts, long simulatedNanos, long quarantined) {}
+            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -212,6 +212,12 @@ public final class Simulation {
         scheduleRecurring(10 * MS, null, this::superviseTick);
         long faultPhaseEnd = now + options.faultPhaseNanos();
         schedule(options.faultIntervalNanos(), null, () -> injectFault(faultPhaseEnd));
+        if (options.mode() == Mode.PAIR) {
+            // Online upgrades among the faults: replicas move to the next version group by group.
+            for (int i = 0; i < 2; i++) {
+                schedule(random.nextLong(options.faultPhaseNanos()), null, this::upgrade);
+            }
+        }
         runUntil(faultPhaseEnd);
 
         // Heal everything, stop new commands, and wait for the system to settle.
@@ -227,7 +233,8 @@ public final class Simulation {
                     + describeUnsettled());
         }
         checkFinalState();
-        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined);
+        return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
+                controller.services().get(SERVICE).version() - 1);
     }
 
     private void runUntil(long time) {
@@ -1016,8 +1023,19 @@ public final class Simulation {
     // ---------------------------------------------------------------------------------------------
     // Checks
 
+    /** Asks for an upgrade of the service to its next version (refused while one runs). */
+    private void upgrade() {
+        long version = controller.services().get(SERVICE).version() + 1;
+        note("upgrade: to version " + version);
+        propose(new ControlCommand.Upgrade(new ServiceSpec(SERVICE, version, options.mode(), options.partitions(),
+                "example:history-v" + version, "", ""), 0));
+    }
+
     private boolean settled() {
         if (clients.stream().anyMatch(c -> c.busy && !haltedGroups.containsKey(c.group))) {
+            return false;
+        }
+        if (controller.upgrades().values().stream().anyMatch(io.pairstep.core.control.ServiceUpgrade::active)) {
             return false;
         }
         for (GroupConfig config : controller.groups().values()) {

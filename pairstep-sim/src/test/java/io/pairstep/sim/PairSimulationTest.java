@@ -26,6 +26,7 @@ class PairSimulationTest {
         long takeovers = 0;
         long faults = 0;
         long quarantined = 0;
+        long upgrades = 0;
         List<String> failures = new ArrayList<>();
         for (long seed = first; seed < first + count; seed++) {
             try {
@@ -34,6 +35,7 @@ class PairSimulationTest {
                 takeovers += result.takeovers();
                 faults += result.faults();
                 quarantined += result.quarantined();
+                upgrades += result.upgrades();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -42,13 +44,14 @@ class PairSimulationTest {
                 }
             }
         }
-        System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d poison commands quarantined%n",
-                first, first + count - 1, acknowledged, faults, takeovers, quarantined);
+        System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d poison commands quarantined,"
+                + " %d online upgrades done%n", first, first + count - 1, acknowledged, faults, takeovers, quarantined, upgrades);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(acknowledged).as("the clients got commands through").isPositive();
         if (count >= 20) {
             assertThat(takeovers).as("the faults forced takeovers, so the test exercised them").isPositive();
             assertThat(quarantined).as("poison commands were sent and quarantined").isPositive();
+            assertThat(upgrades).as("upgrades ran among the faults and ended").isPositive();
         }
     }
 
