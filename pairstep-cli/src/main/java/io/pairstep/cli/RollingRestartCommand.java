@@ -68,9 +68,10 @@ public final class RollingRestartCommand implements Callable<Integer> {
             }
         }
         try (ApiClient client = new ApiClient(cluster.httpAddresses(), Readiness.REQUEST_TIMEOUT, ClusterFile.localToken(root))) {
-            if (!Readiness.fullyProtected(newestStatus(client))) {
-                throw new CliException("not every node is up and every group fully protected; a rolling restart"
-                        + " would leave some group without a replica (see pairstep status)");
+            // A group may be briefly short of a replica under load (a member catching up): wait for it.
+            if (!await(client, Readiness::fullyProtected)) {
+                throw new CliException("not every node is up and every group fully protected after " + waitMillis
+                        + " ms; a rolling restart would leave some group without a replica (see pairstep status)");
             }
             List<String> done = new ArrayList<>();
             while (done.size() < ids.size()) {

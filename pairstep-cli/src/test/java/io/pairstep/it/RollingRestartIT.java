@@ -32,35 +32,43 @@ class RollingRestartIT {
         System.out.println("RollingRestartIT seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
         try (LocalSystem system = LocalSystem.start(dir, 4, LocalSystem.freeBasePort(), "always", false)) {
             system.deploy("kv", "kv", "pair", 4);
+            system.deploy("votes", "kv", "tmr", 1);
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(120))).isTrue();
             Map<String, Long> pidsBefore = pids(system);
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
                 KvModelLoad load = new KvModelLoad(client, "kv", CLIENTS, seed);
+                KvModelLoad votes = new KvModelLoad(client, "votes", 2, seed + CLIENTS);
                 load.start();
+                votes.start();
                 Thread.sleep(1000);
 
                 String output = LocalSystem.run(Duration.ofMinutes(20), "rolling-restart", "--dir", dir.toString());
                 System.out.println("RollingRestartIT: " + output.strip());
                 assertThat(output).contains("[1/4] n4", "rolling restart done: 4 node(s) restarted");
 
-                long acknowledged = load.acknowledged.get();
                 Thread.sleep(1000);
-                load.stop();
-                System.out.printf("RollingRestartIT: %d acknowledged (%d during the restart), %d wrong, %d errors%n",
-                        load.acknowledged.get(), acknowledged, load.wrong.size(), load.errors.size());
-                assertThat(load.errors).as("client-visible errors").isEmpty();
-                assertThat(load.wrong).as("results that differ from the model").isEmpty();
-                assertThat(acknowledged).as("commands acknowledged during the restart").isGreaterThan(100);
-                for (Map.Entry<String, Long> entry : load.model.entrySet()) {
-                    assertThat(LedgerLoad.call(client, "kv", entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
-                            .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
-                }
+                check(client, load);
+                check(client, votes);
             }
             assertThat(system.fullyProtected()).as("every group fully protected").isTrue();
             Map<String, Long> pidsAfter = pids(system);
             pidsBefore.forEach((node, pid) -> assertThat(pidsAfter.get(node)).as("pid of %s", node).isNotEqualTo(pid));
             system.status().get("nodes").forEach(node -> assertThat(node.get("pid").asLong())
                     .as("pid %s reports", node.get("id").asString()).isEqualTo(pidsAfter.get(node.get("id").asString())));
+        }
+    }
+
+    /** Stops a load and checks that its clients saw no error and every key holds what they computed. */
+    private static void check(PairstepClient client, KvModelLoad load) throws InterruptedException {
+        load.stop();
+        System.out.printf("RollingRestartIT %s: %d acknowledged, %d wrong, %d errors%n", load.service, load.acknowledged.get(),
+                load.wrong.size(), load.errors.size());
+        assertThat(load.errors).as("client-visible errors of %s", load.service).isEmpty();
+        assertThat(load.wrong).as("results of %s that differ from the model", load.service).isEmpty();
+        assertThat(load.acknowledged.get()).as("commands of %s acknowledged", load.service).isGreaterThan(100);
+        for (Map.Entry<String, Long> entry : load.model.entrySet()) {
+            assertThat(LedgerLoad.call(client, load.service, entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
+                    .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
         }
     }
 
