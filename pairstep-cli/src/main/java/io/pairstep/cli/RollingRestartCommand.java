@@ -25,8 +25,8 @@ import tools.jackson.databind.JsonNode;
         description = {"Restarts every node of a local cluster in turn with no client-visible error: drains it, stops it",
                 "(SIGTERM, then SIGKILL after the grace period), starts it again on its data directory and ports, waits",
                 "until every group is fully protected, and undrains it. Controller voters go last, its leader last of all.",
-                "Lockstep (dmr/tmr) members are not moved by a drain yet: they stop with their node and are rebuilt",
-                "when it is back. Stops at the first node that does not come back, leaving the others serving."})
+                "DMR members are not moved by a drain: they stop with their node and are rebuilt when it is back.",
+                "Stops at the first node that does not come back, leaving the others serving."})
 public final class RollingRestartCommand implements Callable<Integer> {
 
     /** The controller's voters are the first nodes that {@code cluster start} made. */
@@ -103,9 +103,9 @@ public final class RollingRestartCommand implements Callable<Integer> {
         client.post("/v1/nodes/" + Urls.encode(id) + "/drain", new byte[0], "application/json", Map.of(),
                 StatusCommand.TIMEOUT, true).requireOk();
         progress(id, "draining");
-        if (!await(client, status -> pairReplicasOn(status, id) == 0)) {
+        if (!await(client, status -> movableReplicasOn(status, id) == 0)) {
             undrain(client, id);
-            throw new CliException(id + " still hosts pair replicas after " + waitMillis + " ms of draining; undrained it,"
+            throw new CliException(id + " still hosts pair or TMR replicas after " + waitMillis + " ms of draining; undrained it,"
                     + " nothing was stopped (see pairstep status)");
         }
         ClusterFile.Node node = ClusterFile.read(root).node(id);
@@ -202,13 +202,14 @@ public final class RollingRestartCommand implements Callable<Integer> {
     }
 
     /**
-     * Replicas of pair groups on a node: those a drain moves away. Lockstep members stay (their group
-     * runs on the others meanwhile), and so does an unreplicated group's only replica.
+     * Replicas on a node that a drain moves away: those of pair and TMR groups. A DMR member stays
+     * (its group runs on its partner meanwhile), and so does an unreplicated group's only replica.
      */
-    static int pairReplicasOn(JsonNode status, String id) {
+    static int movableReplicasOn(JsonNode status, String id) {
         int count = 0;
         for (JsonNode group : status.path("groups")) {
-            if (!"pair".equals(Json.text(group, "mode", ""))) {
+            String mode = Json.text(group, "mode", "");
+            if (!mode.equals("pair") && !mode.equals("tmr")) {
                 continue;
             }
             for (JsonNode replica : group.path("replicas")) {

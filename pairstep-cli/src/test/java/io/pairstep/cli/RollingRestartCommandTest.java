@@ -31,17 +31,19 @@ class RollingRestartCommandTest {
     }
 
     @Test
-    void onlyPairReplicasCountAsStillToDrain() {
+    void onlyPairAndTmrReplicasCountAsStillToDrain() {
         String status = """
                 {"groups":[
                   {"mode":"pair","replicas":[{"node":"n1","role":"primary"},{"node":"n2","role":"backup"}]},
                   {"mode":"pair","replicas":[{"node":"n2","role":"primary"},{"node":"n3","role":"backup"}]},
-                  {"mode":"tmr","replicas":[{"node":"n1"},{"node":"n2"},{"node":"n3"}]},
+                  {"mode":"tmr","replicas":[{"node":"n1"},{"node":"n2"},{"node":"n4"}]},
+                  {"mode":"dmr","replicas":[{"node":"n2"},{"node":"n3"}]},
                   {"mode":"none","replicas":[{"node":"n2"}]}]}
                 """;
-        assertThat(RollingRestartCommand.pairReplicasOn(Json.MAPPER.readTree(status), "n2")).isEqualTo(2);
-        assertThat(RollingRestartCommand.pairReplicasOn(Json.MAPPER.readTree(status), "n3")).isEqualTo(1);
-        assertThat(RollingRestartCommand.pairReplicasOn(Json.MAPPER.readTree(status), "n4")).isZero();
+        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n2")).isEqualTo(3);
+        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n3")).isEqualTo(1);
+        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n4")).isEqualTo(1);
+        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n5")).isZero();
     }
 
     @Test
