@@ -1,5 +1,6 @@
 package io.pairstep.cli;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -35,7 +36,16 @@ public final class ClusterStartNodeCommand implements Callable<Integer> {
         if (waitSeconds < 1) {
             throw new CliException("--wait must be >= 1 second, got " + waitSeconds, ExitCodes.USAGE);
         }
-        Path root = dir.toAbsolutePath().normalize();
+        start(dir.toAbsolutePath().normalize(), id, Duration.ofSeconds(waitSeconds), spec.commandLine().getOut());
+        spec.commandLine().getOut().printf("%s is up%n", id);
+        return ExitCodes.OK;
+    }
+
+    /**
+     * Starts a stopped node of the local cluster at {@code root} with its stored command, records its
+     * pid and waits until it reports itself up; a node that does not come up is stopped again.
+     */
+    static ClusterFile.Node start(Path root, String id, Duration wait, PrintWriter out) {
         record Started(ClusterFile.Node node, Process process) {
         }
         Started s = ClusterFile.locked(root, () -> {
@@ -61,17 +71,16 @@ public final class ClusterStartNodeCommand implements Callable<Integer> {
             cf.withNode(updated).write(root);
             return new Started(updated, p);
         });
-        spec.commandLine().getOut().printf("started %s: pid %d, http %s, rpc %s%n",
+        out.printf("started %s: pid %d, http %s, rpc %s%n",
                 id, s.node().pid(), s.node().http(), s.node().rpc());
-        spec.commandLine().getOut().flush();
+        out.flush();
         try {
             Readiness.await(root, List.of(s.node()), List.of(id), Map.of(id, s.process()),
-                    Duration.ofSeconds(waitSeconds));
+                    wait);
         } catch (CliException e) {
             ClusterStopCommand.stopProcesses(Map.of(id, s.process()));
             throw new CliException("start-node " + id + " failed: " + e.getMessage() + "\nstopped " + id);
         }
-        spec.commandLine().getOut().printf("%s is up%n", id);
-        return ExitCodes.OK;
+        return s.node();
     }
 }

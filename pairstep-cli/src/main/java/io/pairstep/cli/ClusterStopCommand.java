@@ -55,6 +55,11 @@ public final class ClusterStopCommand implements Callable<Integer> {
 
     /** SIGTERM (and SIGCONT, in case it is paused) to each, then SIGKILL to those left after the grace period. */
     static Map<String, String> stop(Map<String, ProcessHandle> running) {
+        return stop(running, GRACE_MILLIS);
+    }
+
+    /** As {@link #stop(Map)}, with {@code graceMillis} between SIGTERM and SIGKILL. */
+    static Map<String, String> stop(Map<String, ProcessHandle> running, long graceMillis) {
         Map<String, String> outcome = new LinkedHashMap<>();
         for (ProcessHandle h : running.values()) {
             h.destroy();
@@ -64,7 +69,7 @@ public final class ClusterStopCommand implements Callable<Integer> {
                 // gone already, or not ours to signal: the checks below tell
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GRACE_MILLIS);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
         for (Map.Entry<String, ProcessHandle> e : running.entrySet()) {
             long left = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
             if (LocalProcesses.awaitExit(e.getValue(), left)) {
@@ -78,7 +83,7 @@ public final class ClusterStopCommand implements Callable<Integer> {
             ProcessHandle h = e.getValue();
             h.destroyForcibly();
             outcome.put(e.getKey(), LocalProcesses.awaitExit(h, KILL_WAIT_MILLIS)
-                    ? "killed (pid " + h.pid() + ") after " + GRACE_MILLIS / 1000 + " s"
+                    ? "killed (pid " + h.pid() + ") after " + graceMillis + " ms"
                     : "is still running (pid " + h.pid() + ") after SIGKILL");
         }
         return outcome;

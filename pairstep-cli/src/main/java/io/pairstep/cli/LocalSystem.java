@@ -90,15 +90,20 @@ public final class LocalSystem implements AutoCloseable {
 
     /** Runs a {@code pairstep} command in a child process, attached to no system. */
     public static String run(String... arguments) {
+        return run(Duration.ofSeconds(120), arguments);
+    }
+
+    /** As {@link #run(String...)}, for a command that may take longer than two minutes. */
+    public static String run(Duration timeout, String... arguments) {
         List<String> command = new ArrayList<>(LocalProcesses.shortCommandPrefix());
         command.addAll(List.of(arguments));
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             process.getOutputStream().close();
             byte[] output = process.getInputStream().readAllBytes();
-            if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
-                throw new CliException("pairstep " + String.join(" ", arguments) + " did not finish within 120 s");
+                throw new CliException("pairstep " + String.join(" ", arguments) + " did not finish within " + timeout.toSeconds() + " s");
             }
             String text = new String(output, StandardCharsets.UTF_8);
             if (process.exitValue() != 0) {
@@ -201,31 +206,7 @@ public final class LocalSystem implements AutoCloseable {
 
     /** True when every node is up and every group has its full set of replicas, all in sync. */
     public boolean fullyProtected() {
-        JsonNode status = status();
-        if (status == null || status.get("groups").isEmpty()) {
-            return false;
-        }
-        for (JsonNode node : status.get("nodes")) {
-            if (!node.get("state").asString().equals("up")) {
-                return false;
-            }
-        }
-        for (JsonNode group : status.get("groups")) {
-            int wanted = switch (group.get("mode").asString()) {
-                case "none" -> 1;
-                case "tmr" -> 3;
-                default -> 2;
-            };
-            if (group.get("replicas").size() != wanted || group.has("halted")) {
-                return false;
-            }
-            for (JsonNode replica : group.get("replicas")) {
-                if (!replica.get("state").asString().equals("ok")) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return Readiness.fullyProtected(status());
     }
 
     /** Waits until {@link #fullyProtected}; false after the timeout. */

@@ -106,6 +106,37 @@ final class Readiness {
         return bad.isEmpty() ? null : reporter + " reports " + String.join(", ", bad);
     }
 
+    /**
+     * Whether a status document shows every node up and every group with its full set of replicas
+     * (one, two for a pair or DMR, three for TMR), all in sync and none halted. Null is not protected.
+     */
+    static boolean fullyProtected(JsonNode status) {
+        if (status == null || status.path("groups").isEmpty()) {
+            return false;
+        }
+        for (JsonNode node : status.path("nodes")) {
+            if (!"up".equals(Json.text(node, "state", ""))) {
+                return false;
+            }
+        }
+        for (JsonNode group : status.path("groups")) {
+            int wanted = switch (Json.text(group, "mode", "")) {
+                case "none" -> 1;
+                case "tmr" -> 3;
+                default -> 2;
+            };
+            if (group.path("replicas").size() != wanted || group.has("halted")) {
+                return false;
+            }
+            for (JsonNode replica : group.path("replicas")) {
+                if (!"ok".equals(Json.text(replica, "state", ""))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** A {@link CliException} with the log tail if a watched process has exited. */
     static void checkAlive(Path dir, Map<String, Process> watched) {
         for (Map.Entry<String, Process> e : watched.entrySet()) {

@@ -50,6 +50,12 @@ class ArgumentValidationTest {
     }
 
     @Test
+    void rollingRestartRejectsBadWaitsBeforeTouchingTheCluster() {
+        assertUsage(Cli.run("rolling-restart", "--dir", tmp.toString(), "--wait-ms", "0"), "--wait-ms must be >= 1, got 0");
+        assertUsage(Cli.run("rolling-restart", "--dir", tmp.toString(), "--grace-ms", "-1"), "--grace-ms must be >= 0, got -1");
+    }
+
+    @Test
     void deployRejectsZeroPartitions() {
         assertUsage(Cli.run("deploy", "kv", "--example", "kv", "--partitions", "0", "--cluster", NOWHERE),
                 "pairstep deploy: --partitions must be >= 1, got 0");

@@ -33,11 +33,17 @@ class DrainIT {
         try (LocalSystem system = LocalSystem.start(dir, 4, LocalSystem.freeBasePort(), "always", false)) {
             system.deploy("kv", "kv", "pair", 6);
             system.deploy("bank", "bank", "pair", 1);
+            // TMR on three of the four nodes: wherever n4 hosts a member, its drain moves it.
+            system.deploy("votes", "kv", "tmr", 1);
             assertThat(replicasOn(system.status(), "n4")).as("placement uses n4").isPositive();
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
                 LedgerLoad load = new LedgerLoad(client, 6, ACCOUNTS, seed);
                 long before = load.openAccounts(OPENING_BALANCE);
                 load.start();
+                KvModelLoad votes = new KvModelLoad(client, "votes", 2, seed);
+                votes.start();
+                System.out.println("DrainIT: n4 hosts " + replicasOn(system.status(), "n4") + " replica(s) before its drain, "
+                        + "TMR member included: " + (replicasOn(system.status(), "n4") > replicasOf(system.status(), "n4", "pair")));
                 Thread.sleep(1000);
 
                 String drained = system.cli("node", "drain", "n4", "--wait", "60", "--dir", system.dir().toString());
@@ -56,6 +62,9 @@ class DrainIT {
                         .until(() -> replicasOn(system.status(), "n4") > 0 && system.fullyProtected());
                 Thread.sleep(1000);
                 load.stop();
+                votes.stop();
+                assertThat(votes.errors).as("client-visible errors of the tmr service").isEmpty();
+                assertThat(votes.wrong).as("tmr results that differ from the model").isEmpty();
                 System.out.printf("DrainIT: %d commands acknowledged, %d client-visible errors%n", load.acknowledged(), load.errors().size());
                 assertThat(load.errors()).as("client-visible errors").isEmpty();
                 assertThat(load.acknowledged()).as("commands acknowledged").isGreaterThan(100);
@@ -64,6 +73,16 @@ class DrainIT {
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("every group back to two replicas in sync").isTrue();
             }
         }
+    }
+
+    private static int replicasOf(JsonNode status, String node, String mode) {
+        int count = 0;
+        for (JsonNode group : status.get("groups")) {
+            for (JsonNode replica : group.get("replicas")) {
+                count += group.get("mode").asString().equals(mode) && replica.get("node").asString().equals(node) ? 1 : 0;
+            }
+        }
+        return count;
     }
 
     private static int replicasOn(JsonNode status, String node) {

@@ -283,7 +283,7 @@ public final class Simulation {
         Node node = nodes.get(ids.get(random.nextInt(ids.size())));
         long duration = (30 + random.nextInt(900)) * MS;
         lastFaultNanos = now;
-        switch (random.nextInt(options.mode().lockstep() ? 8 : 5)) {
+        switch (random.nextInt(options.mode().lockstep() ? 9 : 5)) {
             case 0, 1 -> {
                 if (node.alive) {
                     note("fault: crash " + node.id + " for " + duration / MS + " ms");
@@ -304,6 +304,12 @@ public final class Simulation {
                 });
             }
             case 5, 6, 7 -> injectMemberFault();
+            case 8 -> {
+                // A drain moves TMR members off the node while faults go on; undrained later, it takes its share back.
+                note("fault: drain " + node.id + " for " + duration / MS + " ms");
+                propose(new ControlCommand.DrainNode(node.id, true));
+                schedule(duration, null, () -> propose(new ControlCommand.DrainNode(node.id, false)));
+            }
             default -> {
                 Node other = nodes.get(ids.get(random.nextInt(ids.size())));
                 if (other != node) {

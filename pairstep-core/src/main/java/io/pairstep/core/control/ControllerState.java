@@ -731,7 +731,8 @@ public final class ControllerState {
      * leaves and comes back as a syncing backup, because it may hold entries its partner never
      * acknowledged. Its clients are redirected; nothing they were told succeeded is lost.
      *
-     * <p>Only pair groups move: lockstep members are placed once and rebuilt where they are.
+     * <p>Only pair groups move to spread load: lockstep members are placed once and rebuilt where they
+     * are, and leave a node only when it drains.
      */
     private void rebalance() {
         List<Member> live = liveMembers();
@@ -757,20 +758,23 @@ public final class ControllerState {
     }
 
     /**
-     * Moves one pair replica off a draining node: a primary trades roles with its backup when that
-     * backup is on a node that stays, a backup moves to the emptiest node outside its group.
+     * Moves one replica off a draining node. A pair primary trades roles with its backup when that
+     * backup is on a node that stays. Any other replica, a TMR member included, is replaced by a
+     * syncing one on the emptiest node outside its group, rebuilt as a repair rebuilds it; a TMR
+     * orderer first hands its role to an in-sync member that stays. A TMR group so keeps two members
+     * in sync throughout. A DMR member stays: its partner would be the only one in sync meanwhile.
      */
     private boolean drainOne(List<Member> live) {
         Map<String, Integer> replicas = countPerLiveNode(live, false);
         for (String node : draining) {
             for (GroupConfig config : groups.values()) {
                 ReplicaAssignment replica = config.replicaOn(node);
-                if (replica == null || config.mode().lockstep() || config.halted() != null) {
+                if (replica == null || config.halted() != null || (config.mode().lockstep() && config.mode().replicaCount() < 3)) {
                     continue;
                 }
-                if (replica.role() == Role.PRIMARY) {
-                    ReplicaAssignment backup = config.backup();
-                    if (backup != null && !draining.contains(backup.node()) && swapPrimary(node, backup.node())) {
+                ReplicaAssignment successor = replica.role() == Role.PRIMARY ? inSyncOffDraining(config) : null;
+                if (replica.role() == Role.PRIMARY && (successor == null || !config.mode().lockstep())) {
+                    if (successor != null && swapPrimary(node, successor.node())) {
                         return true;
                     }
                     continue;
@@ -780,7 +784,10 @@ public final class ControllerState {
                         .min((a, b) -> replicas.get(a) - replicas.get(b))
                         .orElse(null);
                 if (target != null) {
-                    List<ReplicaAssignment> moved = new ArrayList<>(without(config, replica));
+                    List<ReplicaAssignment> moved = new ArrayList<>();
+                    for (ReplicaAssignment r : without(config, replica)) {
+                        moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+                    }
                     moved.add(newBackup(config, members.get(target)));
                     put(config, moved);
                     return true;
@@ -788,6 +795,16 @@ public final class ControllerState {
             }
         }
         return false;
+    }
+
+    /** An in-sync backup of the group on a node that is not draining, or null. */
+    private ReplicaAssignment inSyncOffDraining(GroupConfig config) {
+        for (ReplicaAssignment replica : config.replicas()) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())) {
+                return replica;
+            }
+        }
+        return null;
     }
 
     /**

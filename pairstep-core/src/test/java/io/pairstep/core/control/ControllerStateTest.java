@@ -9,6 +9,7 @@ import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
 import io.pairstep.core.control.ControlCommand.ReplicaFailed;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ControllerStateTest {
@@ -311,6 +312,43 @@ class ControllerStateTest {
         state.apply(new RegisterNode("n1", "h1", "r1", 5, 15));
         catchUpAll(state);
         assertThat(load(state).get("n1")[0]).isPositive();
+    }
+
+    @Test
+    void drainingMovesEveryTmrMemberOrdererIncludedWithTwoInSyncThroughout() {
+        state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
+        GroupConfig vote = deployTmr();
+        String orderer = vote.primary().node();
+        String member = vote.replicas().stream().filter(r -> r.role() == Role.BACKUP).findFirst().orElseThrow().node();
+        for (String node : List.of(orderer, member)) {
+            state.apply(new ControlCommand.DrainNode(node, true));
+            for (boolean again = true; again; ) {
+                GroupConfig group = state.groups().get(vote.group());
+                assertThat(group.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count())
+                        .as("members in sync in %s", group).isGreaterThanOrEqualTo(2);
+                assertThat(group.replicas()).as("never more than three members").hasSizeLessThanOrEqualTo(3);
+                again = group.replicas().stream().anyMatch(r -> r.state() == ReplicaState.SYNCING);
+                group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().ifPresent(r ->
+                        state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), r.node(), r.incarnation())));
+            }
+            catchUpAll(state);
+            GroupConfig group = state.groups().get(vote.group());
+            assertThat(group.replicaOn(node)).as("%s after draining %s", group, node).isNull();
+            assertThat(group.primary().node()).isNotEqualTo(node);
+            assertThat(group.fullyProtected()).isTrue();
+            state.apply(new ControlCommand.DrainNode(node, false));
+            catchUpAll(state);
+        }
+    }
+
+    @Test
+    void aDmrMemberStaysOnADrainingNodeAsItsPartnerWouldBeAloneInSync() {
+        state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
+        state.apply(new Deploy(new ServiceSpec("pairwise", 1, Mode.DMR, 1, "example:kv", "", "")));
+        GroupConfig before = state.groups().get(new GroupId("pairwise", 0));
+        state.apply(new ControlCommand.DrainNode(before.primary().node(), true));
+        catchUpAll(state);
+        assertThat(state.groups().get(before.group())).isEqualTo(before);
     }
 
     @Test
