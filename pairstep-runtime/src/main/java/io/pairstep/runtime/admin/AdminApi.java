@@ -535,6 +535,12 @@ public final class AdminApi {
      * member on node {@code node} when the query names one) and forwards the request to that node.
      */
     private void dump(Context ctx) throws IOException {
+        // A dump holds the whole state: another site's page must not make a logged-in console's browser fetch one.
+        String origin = ctx.header("Origin");
+        if (origin != null && !AccessControl.sameOrigin(origin, ctx.header("Host"))) {
+            error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not take dumps; use the console or the API directly");
+            return;
+        }
         String service = ctx.pathParam("name");
         int partition;
         try {
