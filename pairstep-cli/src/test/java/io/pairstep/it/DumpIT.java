@@ -2,6 +2,8 @@ package io.pairstep.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static io.pairstep.it.CrashReplicaIT.group;
+import static io.pairstep.it.CrashReplicaIT.nodes;
 import static org.awaitility.Awaitility.await;
 
 import io.pairstep.cli.LocalSystem;
@@ -120,18 +122,5 @@ class DumpIT {
             }
         }
         return header;
-    }
-
-    private static List<String> nodes(JsonNode group) {
-        return group.get("replicas").valueStream().map(r -> r.get("node").asString()).toList();
-    }
-
-    private static JsonNode group(LocalSystem system) {
-        for (JsonNode group : system.status().get("groups")) {
-            if (group.get("service").asString().equals("kv") && group.get("partition").asInt() == 0) {
-                return group;
-            }
-        }
-        throw new AssertionError("no group kv/0 in the status");
     }
 }

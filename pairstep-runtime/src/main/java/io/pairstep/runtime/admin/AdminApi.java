@@ -505,10 +505,14 @@ public final class AdminApi {
         }
         String query = "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
                 + "&partition=" + partition + "&seed=" + seed + (delayMillis >= 0 ? "&ms=" + delayMillis : "");
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
-                        + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
-                        + kind.label() + "?" + query))
-                .timeout(FORWARD_TIMEOUT)
+        relay(ctx, id, target, "/v1/nodes/" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
+                + kind.label() + "?" + query, FORWARD_TIMEOUT, "a fault");
+    }
+
+    /** Forwards a POST to node {@code id} at {@code target} and answers with what it answered. */
+    private void relay(Context ctx, String id, Member target, String pathAndQuery, Duration timeout, String what) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + pathAndQuery))
+                .timeout(timeout)
                 .header(FORWARDED_HEADER, nodeId)
                 .POST(HttpRequest.BodyPublishers.noBody());
         forwardCredentials(ctx, request);
@@ -521,7 +525,7 @@ public final class AdminApi {
             error(ctx, 503, "UNAVAILABLE", "cannot reach node " + id + " at " + target.http() + ": " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            error(ctx, 503, "UNAVAILABLE", "interrupted while forwarding a fault to node " + id);
+            error(ctx, 503, "UNAVAILABLE", "interrupted while forwarding " + what + " to node " + id);
         }
     }
 
@@ -593,24 +597,8 @@ public final class AdminApi {
         }
         String query = "node=" + java.net.URLEncoder.encode(source.node(), java.nio.charset.StandardCharsets.UTF_8)
                 + "&reason=" + java.net.URLEncoder.encode(reason, java.nio.charset.StandardCharsets.UTF_8);
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/services/"
-                        + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8) + "/partitions/" + partition
-                        + "/dump?" + query))
-                .timeout(DUMP_FORWARD_TIMEOUT)
-                .header(FORWARDED_HEADER, nodeId)
-                .POST(HttpRequest.BodyPublishers.noBody());
-        forwardCredentials(ctx, request);
-        try {
-            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-            ctx.status(response.statusCode())
-                    .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
-                    .result(response.body());
-        } catch (IOException e) {
-            error(ctx, 503, "UNAVAILABLE", "cannot reach node " + source.node() + " at " + target.http() + ": " + e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            error(ctx, 503, "UNAVAILABLE", "interrupted while asking node " + source.node() + " for a dump");
-        }
+        relay(ctx, source.node(), target, "/v1/services/" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
+                + "/partitions/" + partition + "/dump?" + query, DUMP_FORWARD_TIMEOUT, "a dump request");
     }
 
     /** An in-sync member that does not order commands, else the primary (the orderer), else null. */
