@@ -99,7 +99,7 @@ class CrashReplicaIT {
         }
     }
 
-    private static List<String> nodes(JsonNode group) {
+    static List<String> nodes(JsonNode group) {
         return group.get("replicas").valueStream().map(r -> r.get("node").asString()).toList();
     }
 
@@ -111,7 +111,7 @@ class CrashReplicaIT {
         return nodes(group).stream().filter(n -> !n.equals(node)).sorted().findFirst().orElseThrow();
     }
 
-    private static JsonNode group(LocalSystem system) {
+    static JsonNode group(LocalSystem system) {
         for (JsonNode group : system.status().get("groups")) {
             if (group.get("service").asString().equals("kv") && group.get("partition").asInt() == 0) {
                 return group;

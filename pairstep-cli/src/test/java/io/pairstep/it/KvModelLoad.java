@@ -30,6 +30,8 @@ final class KvModelLoad {
     final List<String> errors = Collections.synchronizedList(new ArrayList<>());
     /** Each key's value as its owner computed it; written by its owner only, read after stop. */
     final Map<String, Long> model = Collections.synchronizedMap(new HashMap<>());
+    /** Every value each key took, in order, as acknowledged; for checks that a state is a consistent prefix. */
+    final Map<String, List<Long>> history = new java.util.concurrent.ConcurrentHashMap<>();
     final List<Thread> threads = new ArrayList<>();
 
     KvModelLoad(PairstepClient client, String service, int clients, long seed) {
@@ -82,6 +84,7 @@ final class KvModelLoad {
             if (expected != Long.MIN_VALUE) {
                 mine.put(key, expected);
                 model.put(key, expected);
+                history.computeIfAbsent(key, k -> Collections.synchronizedList(new ArrayList<>())).add(expected);
             }
         }
     }

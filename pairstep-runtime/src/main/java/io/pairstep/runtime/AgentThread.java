@@ -99,6 +99,19 @@ abstract class AgentThread implements Runnable {
         }
     }
 
+    /** Runs {@code task} on the agent thread, between two inputs; what it throws fails the future, not the agent. */
+    final <T> java.util.concurrent.CompletableFuture<T> onAgentThread(java.util.function.Supplier<T> task) {
+        java.util.concurrent.CompletableFuture<T> done = new java.util.concurrent.CompletableFuture<>();
+        enqueue(() -> {
+            try {
+                done.complete(task.get());
+            } catch (RuntimeException | Error e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
     /** The next input left in the queue, or null; for {@link #afterLoop}. */
     final Runnable pollLeftover() {
         return inbox.poll();

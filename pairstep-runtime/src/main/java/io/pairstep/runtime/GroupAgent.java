@@ -38,6 +38,22 @@ interface GroupAgent {
     /** Fault injection ({@code fault slow}): each command waits {@code millis} before it runs; 0 clears it. */
     void slowDown(long millis);
 
+    /**
+     * The member's whole state exactly as of its last applied log position, taken on its own agent
+     * thread between two commands, for a quick dump ({@code pairstep dump}). Completes with null
+     * when the member has left its group.
+     *
+     * <p>Why on the agent thread and not from a copy: the service state is only consistent between
+     * two commands and only this thread may touch it, and a service has no copy-on-write snapshot
+     * in its API. Serializing it there costs the member one snapshot encoding, as its periodic
+     * snapshots already do. The dump is asked of a backup or a non-ordering voter, so the primary
+     * (the orderer) never pauses; the member's acknowledgements wait only for that encoding.
+     */
+    java.util.concurrent.CompletableFuture<QuickDump> quickDump();
+
+    /** A consistent state of a member: {@code state} (in {@code StateCodec}) reflects log position {@code index}. */
+    record QuickDump(io.pairstep.core.control.Role role, long epoch, long index, byte[] state) {}
+
     /** What the partition monitors read about this member. */
     PartitionMetrics metrics();
 

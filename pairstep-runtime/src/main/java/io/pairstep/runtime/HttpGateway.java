@@ -52,7 +52,8 @@ final class HttpGateway implements AutoCloseable {
         // Over TLS the gateway shows the node's own certificate, as the node does to other nodes.
         client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS))
                 .withTls(node.config().tls()));
-        admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault);
+        admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault)
+                .withDumps(node::quickDump);
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
             config.jetty.port = address.getPort();

@@ -204,6 +204,11 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     }
 
     @Override
+    public CompletableFuture<QuickDump> quickDump() {
+        return onAgentThread(() -> core.removed() ? null : new QuickDump(core.role(), core.epoch(), core.lastIndex(), core.encodeState()));
+    }
+
+    @Override
     public CompletableFuture<Boolean> injectCrash() {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         enqueue(() -> {
@@ -297,62 +302,9 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         }
     }
 
-    /**
-     * Writes a dump as a text file: a header of {@code key: value} lines (reason, group, node,
-     * epoch, index), the state decoded as far as the runtime knows it, the whole encoded state in
-     * Base64, and the last entries one per line.
-     */
+    /** Writes a dump of a member leaving its group (its role is then moot), in {@link DumpFormat}. */
     static Path writeDump(Path directory, GroupId group, String node, long epoch, String reason, long index, byte[] state,
             List<LogEntry> lastEntries) throws IOException {
-        Files.createDirectories(directory);
-        String name = group.service() + "-" + group.partition() + "-e" + epoch + "-i" + index + "-" + System.currentTimeMillis() + ".dump";
-        StringBuilder text = new StringBuilder();
-        text.append("pairstep lockstep member dump\n");
-        text.append("written: ").append(Instant.now()).append('\n');
-        text.append("reason: ").append(oneLine(reason)).append('\n');
-        text.append("service: ").append(group.service()).append('\n');
-        text.append("partition: ").append(group.partition()).append('\n');
-        text.append("node: ").append(node).append('\n');
-        text.append("epoch: ").append(epoch).append('\n');
-        text.append("index: ").append(index).append('\n');
-        try {
-            StateCodec.State decoded = StateCodec.decode(state);
-            text.append("state.index: ").append(decoded.index()).append('\n');
-            text.append("state.epoch: ").append(decoded.epoch()).append('\n');
-            text.append("state.service.bytes: ").append(decoded.service().length).append('\n');
-            text.append("state.service.text: ").append(printable(decoded.service())).append('\n');
-        } catch (RuntimeException e) {
-            text.append("state.undecodable: ").append(oneLine(e.toString())).append('\n');
-        }
-        text.append("state.base64: ").append(Base64.getEncoder().encodeToString(state)).append('\n');
-        text.append("entries: ").append(lastEntries.size()).append('\n');
-        for (LogEntry entry : lastEntries) {
-            text.append("entry index=").append(entry.index())
-                    .append(" epoch=").append(entry.epoch())
-                    .append(" time=").append(entry.timestampMillis())
-                    .append(" session=").append(entry.session())
-                    .append(" sequence=").append(entry.sequence())
-                    .append(" payload=").append(printable(entry.payload()))
-                    .append('\n');
-        }
-        Path file = directory.resolve(name);
-        Path temporary = directory.resolve(name + ".tmp");
-        Files.writeString(temporary, text, StandardCharsets.UTF_8);
-        Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        return file;
-    }
-
-    /** Valid UTF-8 as a quoted, escaped string; anything else as {@code base64:...}. */
-    private static String printable(byte[] bytes) {
-        try {
-            String s = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
-            return '"' + oneLine(s.replace("\\", "\\\\").replace("\"", "\\\"")) + '"';
-        } catch (CharacterCodingException e) {
-            return "base64:" + Base64.getEncoder().encodeToString(bytes);
-        }
-    }
-
-    private static String oneLine(String s) {
-        return s == null ? "" : s.replace("\r", "\\r").replace("\n", "\\n");
+        return DumpFormat.write(directory, new DumpFormat.Header(group, node, null, epoch, index, reason), state, lastEntries);
     }
 }

@@ -963,6 +963,32 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * A quick dump of this node's member of a group (see {@link GroupAgent#quickDump}): its state
+     * is taken on its agent thread, the text is rendered here, off that thread.
+     */
+    io.pairstep.runtime.admin.DumpTaker.Outcome quickDump(GroupId group, String reason) {
+        GroupAgent agent = agents.get(group);
+        GroupAgent.QuickDump taken;
+        try {
+            taken = agent == null ? null : agent.quickDump().get(30, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return io.pairstep.runtime.admin.DumpTaker.Outcome.failed(503, "UNAVAILABLE", "the member did not give its state: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return io.pairstep.runtime.admin.DumpTaker.Outcome.failed(503, "UNAVAILABLE", "interrupted");
+        }
+        if (taken == null) {
+            return io.pairstep.runtime.admin.DumpTaker.Outcome.failed(404, "NO_MEMBER",
+                    "node " + config.id() + " hosts no member of " + group.service() + " partition " + group.partition());
+        }
+        String role = taken.role() == null ? null : taken.role().name().toLowerCase(java.util.Locale.ROOT);
+        DumpFormat.Header header = new DumpFormat.Header(group, config.id(), role, taken.epoch(), taken.index(), reason);
+        LOG.info("{}: quick dump at index {} in epoch {} ({})", group, taken.index(), taken.epoch(), reason);
+        return new io.pairstep.runtime.admin.DumpTaker.Outcome(200, null, "dumped",
+                DumpFormat.render(header, java.time.Instant.now(), taken.state(), List.of()));
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Status
 

@@ -160,6 +160,11 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     }
 
     @Override
+    public CompletableFuture<QuickDump> quickDump() {
+        return onAgentThread(() -> core.removed() ? null : new QuickDump(core.role(), core.epoch(), core.lastIndex(), core.encodeState()));
+    }
+
+    @Override
     public CompletableFuture<Boolean> injectCrash() {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         enqueue(() -> {

@@ -47,7 +47,7 @@ class OpenApiDocumentTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Values for the path parameters: the deployed service, and a node that does not exist (never this JVM). */
     private static final Map<String, String> PATH_VALUES = Map.of("name", "kv", "id", "n404", "kind", "corrupt",
-            "digest", "0".repeat(64));
+            "digest", "0".repeat(64), "p", "0");
 
     @TempDir
     static Path dir;
@@ -273,8 +273,10 @@ class OpenApiDocumentTest {
             JsonNode spec = document.get("paths").get(template).get(method.toLowerCase(java.util.Locale.ROOT));
             boolean open = spec.has("security") && spec.get("security").isEmpty();
             // n404: were the kill not refused, it must not kill this JVM.
-            String path = template.replace("{name}", "kv").replace("{id}", "n404").replace("{kind}", "corrupt")
-                    .replace("{digest}", "0".repeat(64));
+            String path = template;
+            for (Map.Entry<String, String> value : PATH_VALUES.entrySet()) {
+                path = path.replace("{" + value.getKey() + "}", value.getValue());
+            }
             path += template.endsWith("/call") ? "?key=a" : template.contains("/faults/") ? "?service=kv" : "";
             String body = template.equals("/v1/services") ? "{\"name\":\"kv2\",\"example\":\"kv\"}" : "{\"op\":\"get\",\"key\":\"a\"}";
             HttpResponse<String> response = sendExactly(method, path, method.equals("POST") ? body : null, Map.of());

@@ -71,6 +71,10 @@ public final class AdminApi {
     private final EventLog events;
     private final Runnable killSelf;
     private final FaultInjector faults;
+    /** Takes quick dumps of this node's members; set by {@link #withDumps}. */
+    private DumpTaker dumps = DumpTaker.NONE;
+    /** A dump carries the whole state: it may take longer to cross than a fault's answer. */
+    private static final Duration DUMP_FORWARD_TIMEOUT = Duration.ofSeconds(60);
     /** The longest delay {@code fault slow} takes: a minute per command is already an outage. */
     static final long SLOW_MILLIS_MAX = 60_000;
     private final HttpClient http = HttpClient.newBuilder()
@@ -108,6 +112,12 @@ public final class AdminApi {
         this.killSelf = Objects.requireNonNull(killSelf, "killSelf");
     }
 
+    /** @param dumps takes quick dumps of this node's members, for {@code POST /v1/services/{name}/partitions/{p}/dump} */
+    public AdminApi withDumps(DumpTaker dumps) {
+        this.dumps = Objects.requireNonNull(dumps, "dumps");
+        return this;
+    }
+
     /** Adds the admin routes and the console's files to a Javalin configuration. */
     public void install(JavalinConfig config) {
         server = config.unsafe;
@@ -116,6 +126,7 @@ public final class AdminApi {
         config.routes.get("/v1/nodes", this::nodes);
         config.routes.post("/v1/nodes/{id}/kill", this::kill);
         config.routes.post("/v1/nodes/{id}/faults/{kind}", this::fault);
+        config.routes.post("/v1/services/{name}/partitions/{p}/dump", this::dump);
         config.events.serverStopping(this::stopStreams);
         config.staticFiles.add(files -> {
             files.hostedPath = "/";
@@ -494,10 +505,14 @@ public final class AdminApi {
         }
         String query = "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
                 + "&partition=" + partition + "&seed=" + seed + (delayMillis >= 0 ? "&ms=" + delayMillis : "");
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/"
-                        + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
-                        + kind.label() + "?" + query))
-                .timeout(FORWARD_TIMEOUT)
+        relay(ctx, id, target, "/v1/nodes/" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8) + "/faults/"
+                + kind.label() + "?" + query, FORWARD_TIMEOUT, "a fault");
+    }
+
+    /** Forwards a POST to node {@code id} at {@code target} and answers with what it answered. */
+    private void relay(Context ctx, String id, Member target, String pathAndQuery, Duration timeout, String what) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + pathAndQuery))
+                .timeout(timeout)
                 .header(FORWARDED_HEADER, nodeId)
                 .POST(HttpRequest.BodyPublishers.noBody());
         forwardCredentials(ctx, request);
@@ -510,8 +525,90 @@ public final class AdminApi {
             error(ctx, 503, "UNAVAILABLE", "cannot reach node " + id + " at " + target.http() + ": " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            error(ctx, 503, "UNAVAILABLE", "interrupted while forwarding a fault to node " + id);
+            error(ctx, 503, "UNAVAILABLE", "interrupted while forwarding " + what + " to node " + id);
         }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Quick dump
+
+    /**
+     * A consistent dump of a running partition, as text in the dump format. Any node answers: it
+     * chooses the member (an in-sync backup or non-ordering voter, so the primary never pauses;
+     * the primary only when no other member is in sync, and the dump's reason says so; or the
+     * member on node {@code node} when the query names one) and forwards the request to that node.
+     */
+    private void dump(Context ctx) throws IOException {
+        // A dump holds the whole state: another site's page must not make a logged-in console's browser fetch one.
+        String origin = ctx.header("Origin");
+        if (origin != null && !AccessControl.sameOrigin(origin, ctx.header("Host"))) {
+            error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not take dumps; use the console or the API directly");
+            return;
+        }
+        String service = ctx.pathParam("name");
+        int partition;
+        try {
+            partition = Integer.parseInt(ctx.pathParam("p").strip());
+        } catch (NumberFormatException e) {
+            error(ctx, 400, "BAD_REQUEST", "the partition must be an integer, got " + ctx.pathParam("p"));
+            return;
+        }
+        if (!requireReady(ctx)) {
+            return;
+        }
+        ControllerState current = state.get();
+        io.pairstep.core.control.ServiceSpec spec = current.services().get(service);
+        if (spec == null) {
+            error(ctx, 404, "UNKNOWN_SERVICE", "unknown service " + service
+                    + (current.services().isEmpty() ? " (none deployed)" : " (deployed: " + String.join(", ", current.services().keySet()) + ")"));
+            return;
+        }
+        if (partition < 0 || partition >= spec.partitions()) {
+            error(ctx, 400, "BAD_REQUEST", "partition " + partition + " is out of range: " + service + " has " + spec.partitions()
+                    + " partition" + (spec.partitions() == 1 ? " (0)" : "s (0 to " + (spec.partitions() - 1) + ")"));
+            return;
+        }
+        io.pairstep.core.GroupId group = new io.pairstep.core.GroupId(service, partition);
+        GroupConfig config = current.groups().get(group);
+        String requested = ctx.queryParam("node");
+        ReplicaAssignment source = config == null ? null : requested == null ? dumpSource(config) : config.replicaOn(requested);
+        if (source == null) {
+            error(ctx, 404, "NO_MEMBER", requested == null ? service + " partition " + partition + " has no member to dump"
+                    : "node " + requested + " hosts no member of " + service + " partition " + partition);
+            return;
+        }
+        String reason = ctx.queryParam("reason");
+        if (reason == null) {
+            reason = "quick dump (pairstep dump) from the " + (source.role() == Role.PRIMARY ? "primary" : "backup")
+                    + (requested != null ? ", as asked" : source.role() == Role.PRIMARY ? ": no other member is in sync" : "");
+        }
+        if (source.node().equals(nodeId)) {
+            DumpTaker.Outcome outcome = dumps.take(group, reason);
+            if (outcome.code() != null) {
+                error(ctx, outcome.status(), outcome.code(), outcome.message());
+                return;
+            }
+            ctx.status(200).contentType("text/plain; charset=utf-8").result(outcome.dump());
+            return;
+        }
+        Member target = forwardTarget(ctx, source.node(), "a dump for " + source.node());
+        if (target == null) {
+            return;
+        }
+        String query = "node=" + java.net.URLEncoder.encode(source.node(), java.nio.charset.StandardCharsets.UTF_8)
+                + "&reason=" + java.net.URLEncoder.encode(reason, java.nio.charset.StandardCharsets.UTF_8);
+        relay(ctx, source.node(), target, "/v1/services/" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8)
+                + "/partitions/" + partition + "/dump?" + query, DUMP_FORWARD_TIMEOUT, "a dump request");
+    }
+
+    /** An in-sync member that does not order commands, else the primary (the orderer), else null. */
+    static ReplicaAssignment dumpSource(GroupConfig config) {
+        for (ReplicaAssignment replica : config.replicas()) {
+            if (replica.role() != Role.PRIMARY && replica.state() == io.pairstep.core.control.ReplicaState.OK) {
+                return replica;
+            }
+        }
+        return config.primary();
     }
 
     /**

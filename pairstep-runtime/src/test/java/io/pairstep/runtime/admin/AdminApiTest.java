@@ -41,6 +41,8 @@ class AdminApiTest {
     private final Map<String, AtomicInteger> deaths = Map.of("n1", new AtomicInteger(), "n2", new AtomicInteger());
     /** The faults each node's injector was given, as "kind service/partition seed". */
     private final Map<String, List<String>> faults = Map.of("n1", new CopyOnWriteArrayList<>(), "n2", new CopyOnWriteArrayList<>());
+    /** The quick dumps each node's taker was asked for, as "service/partition reason". */
+    private final Map<String, List<String>> dumps = Map.of("n1", new CopyOnWriteArrayList<>(), "n2", new CopyOnWriteArrayList<>());
     private Javalin first;
     private Javalin second;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -53,6 +55,9 @@ class AdminApiTest {
                     }
                     faults.get(id).add(kind + " " + group.service() + "/" + group.partition() + " " + seed);
                     return FaultInjector.Outcome.injected("done on " + id);
+                }).withDumps((group, reason) -> {
+                    dumps.get(id).add(group.service() + "/" + group.partition() + " " + reason);
+                    return new DumpTaker.Outcome(200, null, "dumped", "dump of " + group.service() + " on " + id + "\n");
                 });
         return Javalin.create(config -> {
             config.jetty.host = "127.0.0.1";
@@ -265,5 +270,39 @@ class AdminApiTest {
         HttpResponse<String> response = post(first, "/v1/nodes/n2/kill", Map.of("Origin", "http://127.0.0.1:" + first.port()));
         assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
         await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n2").get() == 1);
+    }
+
+    @Test
+    void aDumpIsTakenOnTheBackupsNodeWhicheverNodeIsAskedAndBadRequestsTakeNone() throws Exception {
+        ControllerState system = state.get();
+        system.apply(new ControlCommand.Deploy(new io.pairstep.core.control.ServiceSpec("kv", 1, io.pairstep.core.Mode.PAIR, 2,
+                "example:kv", "", "")));
+        io.pairstep.core.control.GroupConfig group = system.groups().get(new io.pairstep.core.GroupId("kv", 1));
+        String backup = group.backup().node();
+        assertThat(AdminApi.dumpSource(group).node()).isEqualTo(backup);
+
+        for (Javalin asked : List.of(first, second)) {
+            HttpResponse<String> response = post(asked, "/v1/services/kv/partitions/1/dump", Map.of());
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("dump of kv on " + backup + "\n");
+        }
+        assertThat(dumps.get(backup)).containsExactly("kv/1 quick dump (pairstep dump) from the backup",
+                "kv/1 quick dump (pairstep dump) from the backup");
+        String primary = group.primary().node();
+        assertThat(post(first, "/v1/services/kv/partitions/1/dump?node=" + primary, Map.of()).statusCode()).isEqualTo(200);
+        assertThat(dumps.get(primary)).containsExactly("kv/1 quick dump (pairstep dump) from the primary, as asked");
+
+        Map<String, String> none = Map.of();
+        assertThat(code(post(first, "/v1/services/nosuch/partitions/0/dump", none))).isEqualTo("404 UNKNOWN_SERVICE");
+        HttpResponse<String> outOfRange = post(first, "/v1/services/kv/partitions/2/dump", none);
+        assertThat(code(outOfRange)).isEqualTo("400 BAD_REQUEST");
+        assertThat(JSON.readTree(outOfRange.body()).get("error").asString())
+                .isEqualTo("partition 2 is out of range: kv has 2 partitions (0 to 1)");
+        assertThat(code(post(first, "/v1/services/kv/partitions/x/dump", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(post(first, "/v1/services/kv/partitions/1/dump?node=n3", none))).isEqualTo("404 NO_MEMBER");
+        assertThat(code(post(first, "/v1/services/kv/partitions/1/dump", Map.of("Origin", "http://evil.example"))))
+                .isEqualTo("403 FORBIDDEN");
+        assertThat(send(first, "POST", "/v1/services/kv/partitions/1/dump", Map.of()).statusCode()).as("no token").isEqualTo(401);
+        assertThat(dumps.get("n1").size() + dumps.get("n2").size()).as("no more dumps taken").isEqualTo(3);
     }
 }
