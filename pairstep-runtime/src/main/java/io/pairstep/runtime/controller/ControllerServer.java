@@ -413,7 +413,10 @@ public final class ControllerServer implements AutoCloseable {
         String lastError = null;
         int attempts = 0;
         while (!closed) {
-            RaftPeerId asked = voters.get(attempts % voters.size()).getId();
+            // The leader's configuration is the one the compare-and-set is checked against; a
+            // follower's may lag behind it, so ask the leader when the client knows it.
+            RaftPeerId leader = client.getLeaderId();
+            RaftPeerId asked = leader != null && attempts % 2 == 0 ? leader : voters.get(attempts % voters.size()).getId();
             attempts++;
             try {
                 org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf =
@@ -448,7 +451,8 @@ public final class ControllerServer implements AutoCloseable {
                 LOG.info("controller {} is not in the controller group yet ({} attempts; last: {})", nodeId, attempts, lastError);
             }
             try {
-                Thread.sleep(200);
+                // Jittered, so that nodes joining together do not collide on every round.
+                Thread.sleep(100 + java.util.concurrent.ThreadLocalRandom.current().nextLong(300));
             } catch (InterruptedException e) {
                 return;
             }
