@@ -50,11 +50,19 @@ class BadInputIT {
             expectError(post(node, "/v1/artifacts", "not a jar"), 400, "BAD_REQUEST", "not a jar");
             expectError(post(node, "/v1/services", "{\"name\":\"kv\",\"example\":\"kv\"}"), 409, "ALREADY_EXISTS", "already deployed");
             expectError(post(node, "/v1/services", "{\"name\":\"k4\",\"example\":\"nosuch\"}"), 400, "BAD_REQUEST", "nosuch");
+            expectError(post(node, "/v1/services/nosuch/upgrade", "{\"example\":\"kv\"}"), 404, "UNKNOWN_SERVICE", "unknown service nosuch");
+            expectError(post(node, "/v1/services/kv/upgrade", "{\"example\":\"kv\"}"), 400, "BAD_REQUEST", "already runs example:kv");
+            expectError(post(node, "/v1/services/kv/upgrade", "{\"example\":\"bank\",\"shadow\":-3}"), 400, "BAD_REQUEST", "shadow");
+            expectError(post(node, "/v1/services/kv/upgrade", "{\"digest\":\"" + "0".repeat(64) + "\"}"), 400, "BAD_REQUEST", "needs a class name");
+            expectError(post(node, "/v1/services/kv/upgrade", "{\"digest\":\"" + "0".repeat(64) + "\",\"class\":\"X\"}"), 400, "UNKNOWN_ARTIFACT",
+                    "upload it first");
 
             assertThatThrownBy(() -> cluster.cli("fault", "kill-node", "n9", "--dir", dir.toString()))
                     .hasMessageContaining("n9").hasMessageContaining("n1");
             assertThatThrownBy(() -> cluster.cli("deploy", "k5", "--example", "kv", "--partitions", "0", "--dir", dir.toString()))
                     .hasMessageContaining("partitions");
+            assertThatThrownBy(() -> cluster.cli("upgrade", "nosuch", "--example", "kv", "--dir", dir.toString()))
+                    .hasMessageContaining("unknown service nosuch");
 
             // Without the token, or with a wrong one, the admin API and fault injection refuse.
             String wrong = "Bearer " + AccessToken.generate().text();
@@ -69,6 +77,7 @@ class BadInputIT {
             assertThat(post(node, "/v1/services/kv/call?key=a", "{\"op\":\"get\",\"key\":\"a\"}").body()).isEqualTo("{\"value\":1}");
             JsonNode status = cluster.status();
             assertThat(status.get("services")).hasSize(2);
+            assertThat(status.get("services")).allMatch(service -> service.get("version").asLong() == 1 && !service.has("upgrade"));
         }
     }
 
