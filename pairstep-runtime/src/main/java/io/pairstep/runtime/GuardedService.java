@@ -124,14 +124,20 @@ final class GuardedService implements Service {
     }
 
     private byte[] applyShadowed(byte[] command, Context context) throws ApplicationException {
-        byte[] output;
+        byte[] output = null;
+        ApplicationException refused = null;
         try {
             output = service.apply(command, context);
-        } catch (ApplicationException refused) {
-            shadow.compare(command, context, null, refused);
+        } catch (ApplicationException e) {
+            refused = e;
+        }
+        shadow.compare(command, context, output, refused);
+        if (shadow.finished()) {
+            shadow = null; // reported: the commands after it pay nothing for it
+        }
+        if (refused != null) {
             throw refused;
         }
-        shadow.compare(command, context, output, null);
         return output;
     }
 
