@@ -95,17 +95,19 @@ public final class UpgradeCommand implements Callable<Integer> {
             if (noWait) {
                 return ExitCodes.OK;
             }
-            return follow(client, out, Json.text(started, "to", "?"));
+            return follow(client, out, Json.text(started, "to", "?"), Json.text(started, "artifact", "?"));
         }
     }
 
     /** Prints each change of the upgrade's progress until it ends; its exit code. */
-    private int follow(ApiClient client, PrintWriter out, String to) throws InterruptedException {
+    private int follow(ApiClient client, PrintWriter out, String to, String artifact) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
             JsonNode upgrade = upgradeOf(client.get("/v1/services", StatusCommand.TIMEOUT).requireOk().json());
-            if (upgrade != null && Json.text(upgrade, "to", "").equals(to)) {
+            // The node asked may not have applied this upgrade yet and still show an earlier one to
+            // the same version (one that rolled back or stopped): only this artifact's counts.
+            if (upgrade != null && Json.text(upgrade, "to", "").equals(to) && Json.text(upgrade, "toArtifact", "").equals(artifact)) {
                 String state = Json.text(upgrade, "state", "?");
                 String line = state.startsWith("shadow")
                         ? "shadow: " + upgrade.path("shadowed").size() + " partitions compared, " + upgrade.path("differences").size()
