@@ -78,6 +78,13 @@ public final class ControllerServer implements AutoCloseable {
     private static final int SUBMIT_THREADS = 4;
     /** How often a listener asks the leader for the state's version. */
     private static final Duration LISTENER_PROBE_INTERVAL = Duration.ofMillis(200);
+    /**
+     * How long a joining listener waits on a leader that keeps saying a reconfiguration is in
+     * progress before it asks that leader to step down. Ratis stages a new peer for at most three
+     * election timeouts; longer means the leader is stuck in staging (seen under CPU starvation, a
+     * livelock Ratis does not leave by itself), and a new leader starts without staging.
+     */
+    private static final Duration STUCK_RECONFIGURATION = Duration.ofSeconds(5);
 
     /**
      * Timing of the controller group.
@@ -412,6 +419,10 @@ public final class ControllerServer implements AutoCloseable {
     private void join() {
         String lastError = null;
         int attempts = 0;
+        // When the leader first said a reconfiguration was in progress (System.nanoTime()), or 0;
+        // cleared when the listeners change, since then the group moves.
+        long reconfiguringSince = 0;
+        List<RaftPeer> listenersSeen = List.of();
         while (!closed) {
             // The leader's configuration is the one the compare-and-set is checked against; a
             // follower's may lag behind it, so ask the leader when the client knows it.
@@ -428,6 +439,10 @@ public final class ControllerServer implements AutoCloseable {
                         LOG.info("controller {} is a listener of the controller group", nodeId);
                         return;
                     }
+                    if (!listeners.equals(listenersSeen)) {
+                        listenersSeen = listeners; // another node joined: the group is not stuck
+                        reconfiguringSince = 0;
+                    }
                     List<RaftPeer> withMe = new ArrayList<>(listeners);
                     withMe.add(listener);
                     RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
@@ -441,11 +456,21 @@ public final class ControllerServer implements AutoCloseable {
                         continue; // read it back: done once the configuration lists this replica
                     }
                     lastError = describe(reply.getException());
+                    if (reconfigurationInProgress(reply.getException())) {
+                        reconfiguringSince = since(reconfiguringSince);
+                    }
                 } else {
                     lastError = asked + " did not tell its configuration";
                 }
             } catch (IOException | RuntimeException e) {
                 lastError = describe(e);
+                if (reconfigurationInProgress(e)) {
+                    reconfiguringSince = since(reconfiguringSince);
+                }
+            }
+            if (reconfiguringSince != 0 && System.nanoTime() - reconfiguringSince > STUCK_RECONFIGURATION.toNanos()) {
+                stepDownStuckLeader(lastError);
+                reconfiguringSince = 0;
             }
             if (attempts % 25 == 0) {
                 LOG.info("controller {} is not in the controller group yet ({} attempts; last: {})", nodeId, attempts, lastError);
@@ -456,6 +481,41 @@ public final class ControllerServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
+        }
+    }
+
+    private static long since(long startedNanos) {
+        return startedNanos != 0 ? startedNanos : System.nanoTime();
+    }
+
+    private static boolean reconfigurationInProgress(Throwable error) {
+        for (Throwable e = error; e != null; e = e.getCause()) {
+            if (e instanceof org.apache.ratis.protocol.exceptions.ReconfigurationInProgressException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The leader has refused every join for {@link #STUCK_RECONFIGURATION} because it is still
+     * adding a peer: ask it to step down, which drops the staging; the next leader holds only
+     * committed configurations and takes the join.
+     */
+    private void stepDownStuckLeader(String lastError) {
+        RaftPeerId leader = client.getLeaderId();
+        if (leader == null) {
+            return;
+        }
+        LOG.warn("controller {}: leader {} has been reconfiguring for more than {} ms ({}); asking it to step down",
+                nodeId, leader, STUCK_RECONFIGURATION.toMillis(), lastError);
+        try {
+            RaftClientReply reply = client.admin().transferLeadership(null, leader, 3000);
+            if (!reply.isSuccess()) {
+                LOG.info("controller {}: leader {} did not step down: {}", nodeId, leader, describe(reply.getException()));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.info("controller {}: leader {} did not step down: {}", nodeId, leader, describe(e));
         }
     }
 
