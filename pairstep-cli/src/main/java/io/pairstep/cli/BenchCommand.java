@@ -17,6 +17,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import io.pairstep.core.wire.Partitioner;
 import org.HdrHistogram.ConcurrentHistogram;
@@ -82,6 +83,20 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--webhook-delay", description = "with --alerts slow: ms the receiver takes per alert (default ${DEFAULT-VALUE})")
     long webhookDelayMillis = 1_000;
 
+    @Option(names = "--dump", description = "measure the clients' latency while every kv partition is dumped back to back "
+            + "(pairstep dump), beside the same load without dumps; best with --rate")
+    boolean dump;
+
+    @Option(names = "--repair", description = "with --mode dmr or tmr: inject --fault into a member of kv/0 --faults times under "
+            + "load and report the time to its isolation and to the group's full repair")
+    boolean repair;
+
+    @Option(names = "--fault", description = "with --repair: corrupt or diverge (default ${DEFAULT-VALUE})")
+    String fault = "corrupt";
+
+    @Option(names = "--faults", description = "with --repair: faults injected (default ${DEFAULT-VALUE})")
+    int faults = 10;
+
     @Option(names = "--keep", description = "keep the system's directory (node logs) after the run")
     boolean keep;
 
@@ -94,7 +109,8 @@ public final class BenchCommand implements Callable<Integer> {
         out.printf("bench: %d nodes, mode %s, %d partitions, fsync %s, %d-byte commands, %d clients, %s%n",
                 nodes, mode, partitions, fsync, payload, clients,
                 takeover ? "takeover (" + kills + " x SIG" + (signal.equals("kill") ? "KILL" : "STOP") + ")"
-                        : rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline);
+                        : repair ? faults + " x fault " + fault + ", load " + (rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline)
+                        : (dump ? "dumps, " : "") + (rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline));
         BenchAlerts alerting = alerts.equals("off") ? null : BenchAlerts.start(alerts, webhookDelayMillis, Files.createTempDirectory("pairstep-bench-alerts-"));
         List<String> nodeOptions = alerting == null ? List.of() : List.of("--availability", alerting.file().toString());
         try (alerting; LocalSystem system = LocalSystem.start(dir, nodes, LocalSystem.freeBasePort(), fsync, !keep, nodeOptions)) {
@@ -106,7 +122,11 @@ public final class BenchCommand implements Callable<Integer> {
             }
             system.deploy("kv", "kv", mode, partitions);
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
-                int result = takeover ? takeover(system, client) : throughput(client);
+                BenchFaults faultBench = new BenchFaults(this, system, out);
+                int result = takeover ? takeover(system, client)
+                        : dump ? faultBench.dumpLatency(client)
+                        : repair ? faultBench.repair(client, fault, faults)
+                        : throughput(client);
                 if (alerting != null) {
                     alerting.receiverBack(dir, nodes, ALERT_DELIVERY_WAIT_MILLIS, out);
                 }
@@ -134,6 +154,12 @@ public final class BenchCommand implements Callable<Integer> {
         if (!signal.equals("kill") && !signal.equals("stop")) {
             throw new CliException("--signal must be kill or stop, was " + signal);
         }
+        if ((takeover ? 1 : 0) + (dump ? 1 : 0) + (repair ? 1 : 0) > 1) {
+            throw new CliException("choose one of --takeover, --dump and --repair", ExitCodes.USAGE);
+        }
+        if (repair && (!List.of("dmr", "tmr").contains(mode) || faults < 1 || !List.of("corrupt", "diverge").contains(fault))) {
+            throw new CliException("--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge", ExitCodes.USAGE);
+        }
         if (takeover && (kills < 1 || nodes < 2 || !mode.equals("pair"))) {
             throw new CliException("--takeover needs --kills >= 1, at least 2 nodes and mode pair");
         }
@@ -160,12 +186,13 @@ public final class BenchCommand implements Callable<Integer> {
     // ---------------------------------------------------------------------------------------------
     // Throughput and latency
 
-    private int throughput(PairstepClient client) throws InterruptedException {
-        Histogram latency = new ConcurrentHistogram(TimeUnit.SECONDS.toNanos(60), 3);
-        AtomicLong completed = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        AtomicBoolean measuring = new AtomicBoolean(false);
-        AtomicBoolean running = new AtomicBoolean(true);
+    static Histogram newHistogram() {
+        return new ConcurrentHistogram(TimeUnit.SECONDS.toNanos(60), 3);
+    }
+
+    /** Starts the clients' load: threads that record into the histogram {@code latency} holds while {@code measuring}. */
+    List<Thread> startClients(PairstepClient client, AtomicReference<Histogram> latency, AtomicLong completed, AtomicLong errors,
+            AtomicBoolean measuring, AtomicBoolean running) {
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
             SplittableRandom random = new SplittableRandom(i);
@@ -178,8 +205,31 @@ public final class BenchCommand implements Callable<Integer> {
             threads.add(thread);
             thread.start();
         }
+        return threads;
+    }
+
+    static void stopClients(List<Thread> threads, AtomicBoolean running) throws InterruptedException {
+        running.set(false);
+        for (Thread thread : threads) {
+            thread.join(30_000);
+        }
+    }
+
+    void printLatency(String label, Histogram latency) {
+        out.printf("%-11s p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n", label,
+                ms(latency.getValueAtPercentile(50)), ms(latency.getValueAtPercentile(90)), ms(latency.getValueAtPercentile(99)),
+                ms(latency.getValueAtPercentile(99.9)), ms(latency.getMaxValue()));
+    }
+
+    private int throughput(PairstepClient client) throws InterruptedException {
+        AtomicReference<Histogram> latency = new AtomicReference<>(newHistogram());
+        AtomicLong completed = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        AtomicBoolean measuring = new AtomicBoolean(false);
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Thread> threads = startClients(client, latency, completed, errors, measuring, running);
         Thread.sleep(TimeUnit.SECONDS.toMillis(warmupSeconds));
-        latency.reset();
+        latency.get().reset();
         completed.set(0);
         measuring.set(true);
         long start = System.nanoTime();
@@ -187,18 +237,13 @@ public final class BenchCommand implements Callable<Integer> {
         measuring.set(false);
         long elapsed = System.nanoTime() - start;
         long done = completed.get();
-        running.set(false);
-        for (Thread thread : threads) {
-            thread.join(30_000);
-        }
+        stopClients(threads, running);
         out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, errors.get());
-        out.printf("latency     p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n",
-                ms(latency.getValueAtPercentile(50)), ms(latency.getValueAtPercentile(90)), ms(latency.getValueAtPercentile(99)),
-                ms(latency.getValueAtPercentile(99.9)), ms(latency.getMaxValue()));
+        printLatency("latency", latency.get());
         return errors.get() == 0 ? 0 : 1;
     }
 
-    private void closedLoop(PairstepClient client, SplittableRandom random, Histogram latency, AtomicLong completed, AtomicLong errors,
+    private void closedLoop(PairstepClient client, SplittableRandom random, AtomicReference<Histogram> latency, AtomicLong completed, AtomicLong errors,
             AtomicBoolean measuring, AtomicBoolean running) {
         Semaphore slots = new Semaphore(pipeline);
         while (running.get()) {
@@ -213,7 +258,7 @@ public final class BenchCommand implements Callable<Integer> {
         slots.acquireUninterruptibly(pipeline);
     }
 
-    private void openLoop(PairstepClient client, SplittableRandom random, int perSecond, Histogram latency, AtomicLong completed,
+    private void openLoop(PairstepClient client, SplittableRandom random, int perSecond, AtomicReference<Histogram> latency, AtomicLong completed,
             AtomicLong errors, AtomicBoolean measuring, AtomicBoolean running) {
         long intervalNanos = TimeUnit.SECONDS.toNanos(1) / Math.max(1, perSecond);
         long next = System.nanoTime();
@@ -232,8 +277,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void record(long intended, long sent, Throwable failure, Histogram latency, AtomicLong completed, AtomicLong errors,
-            AtomicBoolean measuring) {
+    private static void record(long intended, long sent, Throwable failure, AtomicReference<Histogram> histogram, AtomicLong completed,
+            AtomicLong errors, AtomicBoolean measuring) {
         if (!measuring.get()) {
             return;
         }
@@ -241,6 +286,7 @@ public final class BenchCommand implements Callable<Integer> {
             errors.incrementAndGet();
             return;
         }
+        Histogram latency = histogram.get();
         latency.recordValue(Math.min(System.nanoTime() - intended, latency.getHighestTrackableValue()));
         completed.incrementAndGet();
     }

@@ -50,6 +50,16 @@ class ArgumentValidationTest {
     }
 
     @Test
+    void benchRejectsFaultMeasurementsThatCannotRunBeforeStartingAnything() {
+        assertUsage(Cli.run("bench", "--dump", "--takeover"), "choose one of --takeover, --dump and --repair");
+        assertUsage(Cli.run("bench", "--repair"), "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge");
+        assertUsage(Cli.run("bench", "--repair", "--mode", "tmr", "--fault", "melt"),
+                "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge");
+        assertUsage(Cli.run("bench", "--repair", "--mode", "dmr", "--faults", "0"),
+                "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge");
+    }
+
+    @Test
     void rollingRestartRejectsBadWaitsBeforeTouchingTheCluster() {
         assertUsage(Cli.run("rolling-restart", "--dir", tmp.toString(), "--wait-ms", "0"), "--wait-ms must be >= 1, got 0");
         assertUsage(Cli.run("rolling-restart", "--dir", tmp.toString(), "--grace-ms", "-1"), "--grace-ms must be >= 0, got -1");
