@@ -53,7 +53,8 @@ final class HttpGateway implements AutoCloseable {
         client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS))
                 .withTls(node.config().tls()));
         admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault)
-                .withDumps(node::quickDump);
+                .withDumps(node::quickDump)
+                .withPartitionFigures(node::partitionFigures);
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
             config.jetty.port = address.getPort();

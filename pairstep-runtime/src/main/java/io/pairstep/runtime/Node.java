@@ -244,6 +244,12 @@ public final class Node implements AutoCloseable {
         return agents.values();
     }
 
+    /** The partition monitors of this node's replicas (empty before the monitors start). */
+    List<io.pairstep.runtime.admin.PartitionFigure> partitionFigures() {
+        NodeMonitoring current = monitoring;
+        return current == null ? List.of() : current.partitionFigures();
+    }
+
     NodeMonitoring monitoring() {
         return monitoring;
     }

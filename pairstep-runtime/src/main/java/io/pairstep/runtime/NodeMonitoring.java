@@ -75,6 +75,11 @@ final class NodeMonitoring implements AutoCloseable {
         this.partitions = new PartitionMonitors(node.id(), registry);
     }
 
+    /** The partition monitors of every replica this node hosts, as of their last sample. */
+    java.util.List<io.pairstep.runtime.admin.PartitionFigure> partitionFigures() {
+        return partitions.figures();
+    }
+
     /** Registers the metrics, loads the availability file if there is one, and starts sampling. */
     void start() {
         new ClassLoaderMetrics().bindTo(registry);

@@ -42,6 +42,8 @@ final class PartitionMonitors implements AutoCloseable {
     private final MeterRegistry registry;
     private final MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
     private final Map<PartitionMetrics, View> views = new HashMap<>();
+    /** The views after the last sample, for readers on other threads (their figures are volatile). */
+    private volatile List<View> published = List.of();
 
     PartitionMonitors(String nodeId, MeterRegistry registry) {
         this.nodeId = nodeId;
@@ -74,12 +76,24 @@ final class PartitionMonitors implements AutoCloseable {
                 view.report(availability, nowMillis);
             }
         }
+        published = List.copyOf(views.values());
+    }
+
+    /** Every hosted replica's figures as of the last sample; any thread. */
+    List<io.pairstep.runtime.admin.PartitionFigure> figures() {
+        List<io.pairstep.runtime.admin.PartitionFigure> figures = new ArrayList<>();
+        for (View view : published) {
+            figures.add(new io.pairstep.runtime.admin.PartitionFigure(nodeId, view.getService(), view.getPartition(), view.getRole(),
+                    view.getThroughput(), view.getLatencyP99Millis(), view.getCommandsTotal()));
+        }
+        return figures;
     }
 
     @Override
     public void close() {
         views.values().forEach(View::unregister);
         views.clear();
+        published = List.of();
     }
 
     /** The figures of one replica as of its last sample, and the meters and MBean that show them. */

@@ -324,6 +324,33 @@ class OpenApiDocumentTest {
     }
 
     @Test
+    void partitionMetricsShowTheCommandsEachPrimaryApplied() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> put = send("POST", "/v1/services/kv/call?key=m" + i, "{\"op\":\"put\",\"key\":\"m" + i + "\",\"value\":1}",
+                    Map.of());
+            assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        }
+        // The monitors sample once a second: wait for a sample that saw the puts.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            JsonNode figures = JSON.readTree(get("/v1/metrics/partitions").body());
+            assertThat(figures.get("nodes").get("n1").asString()).isEqualTo("ok");
+            long applied = 0;
+            for (JsonNode partition : figures.get("partitions")) {
+                if (partition.get("service").asString().equals("kv")) {
+                    assertThat(partition.get("node").asString()).isEqualTo("n1");
+                    assertThat(partition.get("role").asString()).isEqualTo("primary");
+                    applied += partition.get("commandsTotal").asLong();
+                }
+            }
+            assertThat(applied).isGreaterThanOrEqualTo(20);
+        });
+        assertThat(JSON.readTree(get("/v1/metrics/partitions?scope=node").body()).get("nodes").size()).isEqualTo(1);
+        HttpResponse<String> bad = get("/v1/metrics/partitions?scope=everything");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("scope must be node or system, was everything");
+    }
+
+    @Test
     void nodesListsThisNodeAsControllerLeaderAndKillOfAnUnknownNodeIsRefused() throws Exception {
         JsonNode nodes = JSON.readTree(get("/v1/nodes").body());
         assertThat(nodes).hasSize(1);

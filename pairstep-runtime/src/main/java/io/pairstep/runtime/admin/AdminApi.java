@@ -73,6 +73,10 @@ public final class AdminApi {
     private final FaultInjector faults;
     /** Takes quick dumps of this node's members; set by {@link #withDumps}. */
     private DumpTaker dumps = DumpTaker.NONE;
+    /** This node's partition monitors; set by {@link #withPartitionFigures}. */
+    private Supplier<List<PartitionFigure>> figures = List::of;
+    /** How long the system-wide partition figures wait for each other node: a chart point, not worth more. */
+    private static final Duration FIGURES_TIMEOUT = Duration.ofSeconds(1);
     /** A dump carries the whole state: it may take longer to cross than a fault's answer. */
     private static final Duration DUMP_FORWARD_TIMEOUT = Duration.ofSeconds(60);
     /** The longest delay {@code fault slow} takes: a minute per command is already an outage. */
@@ -112,6 +116,12 @@ public final class AdminApi {
         this.killSelf = Objects.requireNonNull(killSelf, "killSelf");
     }
 
+    /** @param figures this node's partition monitors, for {@code GET /v1/metrics/partitions} */
+    public AdminApi withPartitionFigures(Supplier<List<PartitionFigure>> figures) {
+        this.figures = Objects.requireNonNull(figures, "figures");
+        return this;
+    }
+
     /** @param dumps takes quick dumps of this node's members, for {@code POST /v1/services/{name}/partitions/{p}/dump} */
     public AdminApi withDumps(DumpTaker dumps) {
         this.dumps = Objects.requireNonNull(dumps, "dumps");
@@ -124,6 +134,7 @@ public final class AdminApi {
         config.routes.get("/v1/events", this::events);
         config.routes.get("/v1/events/stream", this::stream);
         config.routes.get("/v1/nodes", this::nodes);
+        config.routes.get("/v1/metrics/partitions", this::partitionFigures);
         config.routes.post("/v1/nodes/{id}/kill", this::kill);
         config.routes.post("/v1/nodes/{id}/faults/{kind}", this::fault);
         config.routes.post("/v1/services/{name}/partitions/{p}/dump", this::dump);
@@ -379,6 +390,82 @@ public final class AdminApi {
             node.put("replicas", hosted.size());
         }
         ctx.contentType("application/json").result(JSON.writeValueAsString(array));
+    }
+
+    /**
+     * The partition monitors of every replica in the system (the console's charts): this node's
+     * own, and those every other live node answers within {@link #FIGURES_TIMEOUT}, asked at once.
+     * With {@code scope=node}, or when forwarded by another node, this node's only. {@code nodes}
+     * says of every node whether its figures are in ({@code ok}), or why not.
+     */
+    private void partitionFigures(Context ctx) {
+        String scope = ctx.queryParam("scope");
+        if (scope != null && !scope.equals("node") && !scope.equals("system")) {
+            error(ctx, 400, "BAD_REQUEST", "scope must be node or system, was " + scope);
+            return;
+        }
+        boolean local = "node".equals(scope) || ctx.header(FORWARDED_HEADER) != null;
+        if (!local && !requireReady(ctx)) {
+            return;
+        }
+        ObjectNode answer = JSON.createObjectNode();
+        answer.put("time", Instant.now().toString());
+        ObjectNode nodes = answer.putObject("nodes");
+        ArrayNode partitions = answer.putArray("partitions");
+        for (PartitionFigure figure : figures.get()) {
+            ObjectNode entry = partitions.addObject();
+            entry.put("node", figure.node());
+            entry.put("service", figure.service());
+            entry.put("partition", figure.partition());
+            entry.put("role", figure.role());
+            entry.put("throughput", Math.round(figure.throughput() * 10) / 10.0);
+            if (Double.isNaN(figure.latencyP99Millis())) {
+                entry.putNull("latencyP99Ms");
+            } else {
+                entry.put("latencyP99Ms", Math.round(figure.latencyP99Millis() * 1000) / 1000.0);
+            }
+            entry.put("commandsTotal", figure.commandsTotal());
+        }
+        nodes.put(nodeId, "ok");
+        if (!local) {
+            List<Member> others = state.get().members().values().stream().filter(m -> !m.id().equals(nodeId)).toList();
+            List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> asked = new ArrayList<>();
+            for (Member member : others) {
+                if (!member.alive()) {
+                    asked.add(null);
+                    continue;
+                }
+                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + member.http() + "/v1/metrics/partitions?scope=node"))
+                        .timeout(FIGURES_TIMEOUT)
+                        .header(FORWARDED_HEADER, nodeId)
+                        .GET();
+                forwardCredentials(ctx, request);
+                asked.add(http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray()));
+            }
+            for (int i = 0; i < others.size(); i++) {
+                String id = others.get(i).id();
+                if (asked.get(i) == null) {
+                    nodes.put(id, "down");
+                    continue;
+                }
+                try {
+                    HttpResponse<byte[]> response = asked.get(i).get(FIGURES_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
+                    if (response.statusCode() != 200) {
+                        nodes.put(id, "answered HTTP " + response.statusCode());
+                        continue;
+                    }
+                    tools.jackson.databind.JsonNode theirs = JSON.readTree(response.body()).path("partitions");
+                    theirs.forEach(partitions::add);
+                    nodes.put(id, "ok");
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+                    nodes.put(id, "no answer: " + (e.getCause() != null ? e.getCause() : e));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    nodes.put(id, "interrupted");
+                }
+            }
+        }
+        ctx.contentType("application/json").result(JSON.writeValueAsString(answer));
     }
 
     /**

@@ -1,5 +1,6 @@
 // The Pairstep web console: polls the status document, follows the event log over server-sent
-// events, and offers fault injection. Plain JavaScript against the admin API (docs/openapi.yaml).
+// events, charts each service's throughput and latency, and offers deploy, upgrade, node drain and
+// fault injection. Plain JavaScript against the admin API (docs/openapi.yaml).
 "use strict";
 
 const STATUS_POLL_MS = 500;
@@ -7,6 +8,9 @@ const EVENTS_SHOWN_MAX = 500;
 const REPLICAS_BY_MODE = { pair: 2, dmr: 2, tmr: 3, none: 1 };
 const INCIDENTS_POLL_MS = 2000;
 const RESOLVED_INCIDENTS_SHOWN = 5;
+const FIGURES_POLL_MS = 2000;
+/** Chart points kept per service: three minutes at one point per poll. */
+const CHART_POINTS = 90;
 
 let lastStatus = null;
 /** The status document last drawn, as text: an unchanged document is not drawn again. */
@@ -95,6 +99,7 @@ async function logIn(token) {
     pollStatus();
     followEvents();
     pollIncidents();
+    pollFigures();
   }
 }
 
@@ -138,12 +143,19 @@ function renderNodes(status) {
   const cards = status.nodes.map((node) => {
     const leader = node.id === status.controllerLeader;
     const down = node.state !== "up";
-    return el("div", { class: "node", "data-node": node.id, "data-state": node.state, "data-leader": leader ? "true" : "false" },
+    return el("div", { class: "node", "data-node": node.id, "data-state": node.state, "data-leader": leader ? "true" : "false",
+      "data-draining": draining.has(node.id) ? "true" : "false" },
       el("div", { class: "title" }, node.id,
         el("span", { class: "badge " + (down ? "down" : "up") }, node.state),
         leader ? el("span", { class: "badge leader", title: "leads the controller" }, "★ leader") : null),
       el("div", { class: "details" }, "pid " + (node.pid || "?") + " · " + node.http),
-      el("button", { class: "kill", "data-node": node.id, disabled: down, title: "SIGKILL this node's process" }, "kill"));
+      draining.has(node.id) ? el("div", { class: "draining" }, "draining · " + (nodeLoad.get(node.id) || 0) + " replicas left") : null,
+      el("div", { class: "actions" },
+        el("button", { class: "kill", "data-node": node.id, disabled: down, title: "SIGKILL this node's process" }, "kill"),
+        draining.has(node.id)
+          ? el("button", { class: "drain", "data-node": node.id, "data-action": "undrain", title: "let this node take replicas again" }, "undrain")
+          : el("button", { class: "drain", "data-node": node.id, "data-action": "drain", disabled: down,
+              title: "move primaries, then replicas, off this node so that it can be stopped" }, "drain")));
   });
   $("nodes").replaceChildren(...cards);
 }
@@ -157,12 +169,14 @@ function renderServices(status) {
   const blocks = status.services.map((service) => {
     const rows = status.groups.filter((g) => g.service === service.name).map((group) => {
       const wanted = REPLICAS_BY_MODE[group.mode] || group.replicas.length;
+      // During an upgrade the replicas of a group run two versions: say which runs which.
+      const mixed = new Set(group.replicas.map((r) => r.version)).size > 1;
       const chips = group.replicas.map((r) => {
         const broken = down.has(r.node);
         const classes = ["replica", r.role, r.state, broken ? "broken" : ""].join(" ").trim();
         return el("span", { class: classes, "data-node": r.node, "data-role": r.role, "data-state": broken ? "broken" : r.state,
           title: r.role + " on " + r.node + ", " + (broken ? "its node is down" : r.state) },
-          r.node + " · " + r.role + (r.state === "ok" && !broken ? "" : " · " + (broken ? "node down" : r.state)));
+          r.node + " · " + r.role + (mixed ? " · v" + r.version : "") + (r.state === "ok" && !broken ? "" : " · " + (broken ? "node down" : r.state)));
       });
       for (let i = group.replicas.length; i < wanted; i++) {
         chips.push(el("span", { class: "replica missing", "data-state": "missing" }, "missing replica"));
@@ -175,14 +189,19 @@ function renderServices(status) {
         el("td", {}, String(group.epoch)),
         el("td", {}, chips));
     });
-    return el("div", { class: "service", "data-service": service.name },
+    return el("div", { class: "service", "data-service": service.name, "data-version": service.version },
       el("h3", {}, service.name, " ", el("span", { class: "muted" },
         "version " + service.version + " · " + service.mode + " · " + service.partitions + " partition"
           + (service.partitions === 1 ? "" : "s") + " · " + service.artifact)),
+      chartFor(service.name),
       el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "partition"), el("th", {}, "epoch"), el("th", {}, "replicas"))),
         el("tbody", {}, rows)));
   });
   $("services").replaceChildren(...blocks);
+  const select = $("upgrade").elements.service;
+  const chosen = select.value;
+  select.replaceChildren(...status.services.map((service) => el("option", { selected: service.name === chosen }, service.name)));
+  drawCharts();
 }
 
 function addEvent(event, fresh) {
@@ -264,6 +283,169 @@ async function kill(id) {
     }
   } catch (e) {
     notice("Kill " + id + ": " + e, true);
+  }
+}
+
+// Charts: every FIGURES_POLL_MS the node asked gathers every node's partition monitors
+// (GET /v1/metrics/partitions). A service's throughput is the sum over its primaries (each partition
+// counts once), its latency the worst p99 among them, both as the nodes measured them over the last second.
+const series = new Map(); // service -> [{ t, throughput, p99 }]
+const charts = new Map(); // service -> canvas, kept across redraws
+const draining = new Set();
+const nodeLoad = new Map(); // node -> replicas it hosts
+
+async function pollFigures() {
+  try {
+    const [figures, nodes] = await Promise.all([
+      fetch("/v1/metrics/partitions", { cache: "no-store" }).then((r) => (r.ok ? r.json() : null)),
+      fetch("/v1/nodes", { cache: "no-store" }).then((r) => (r.ok ? r.json() : null))]);
+    if (figures) addPoints(figures);
+    if (nodes) {
+      const before = JSON.stringify([...draining]) + JSON.stringify([...nodeLoad]);
+      draining.clear();
+      nodeLoad.clear();
+      for (const node of nodes) {
+        if (node.draining) draining.add(node.id);
+        nodeLoad.set(node.id, node.replicas);
+      }
+      if (before !== JSON.stringify([...draining]) + JSON.stringify([...nodeLoad]) && lastStatus) renderNodes(lastStatus);
+    }
+    drawCharts();
+  } catch (e) {
+    // The status poll reports the connection state.
+  }
+  if (started) setTimeout(pollFigures, FIGURES_POLL_MS);
+}
+
+function addPoints(figures) {
+  const now = Date.parse(figures.time) || Date.now();
+  const byService = new Map();
+  for (const p of figures.partitions) {
+    if (p.role !== "primary") continue;
+    const point = byService.get(p.service) || { t: now, throughput: 0, p99: null };
+    point.throughput += p.throughput;
+    if (p.latencyP99Ms !== null && (point.p99 === null || p.latencyP99Ms > point.p99)) point.p99 = p.latencyP99Ms;
+    byService.set(p.service, point);
+  }
+  const services = lastStatus ? lastStatus.services.map((s) => s.name) : [...byService.keys()];
+  for (const name of services) {
+    const points = series.get(name) || [];
+    points.push(byService.get(name) || { t: now, throughput: 0, p99: null });
+    while (points.length > CHART_POINTS) points.shift();
+    series.set(name, points);
+  }
+}
+
+function chartFor(name) {
+  let figure = charts.get(name);
+  if (!figure) {
+    figure = el("figure", { class: "chart", "data-service": name },
+      el("canvas", { width: 560, height: 90 }),
+      el("figcaption", { class: "muted" }, "waiting for figures…"));
+    charts.set(name, figure);
+  }
+  return figure;
+}
+
+function drawCharts() {
+  for (const [name, figure] of charts) {
+    const points = series.get(name) || [];
+    const canvas = figure.querySelector("canvas");
+    const g = canvas.getContext("2d");
+    const w = canvas.width, h = canvas.height, pad = 4;
+    g.clearRect(0, 0, w, h);
+    g.strokeStyle = "#dde1e8";
+    g.strokeRect(0.5, 0.5, w - 1, h - 1);
+    if (points.length === 0) continue;
+    const maxThroughput = Math.max(1, ...points.map((p) => p.throughput));
+    const maxP99 = Math.max(1, ...points.map((p) => p.p99 || 0));
+    const x = (i) => pad + (w - 2 * pad) * (i + CHART_POINTS - points.length) / (CHART_POINTS - 1);
+    const line = (color, value, max) => {
+      g.strokeStyle = color;
+      g.lineWidth = 1.5;
+      g.beginPath();
+      let drawing = false;
+      points.forEach((p, i) => {
+        const v = value(p);
+        if (v === null) { drawing = false; return; }
+        const y = h - pad - (h - 2 * pad) * v / max;
+        if (drawing) g.lineTo(x(i), y); else g.moveTo(x(i), y);
+        drawing = true;
+      });
+      g.stroke();
+    };
+    line("#1a56c4", (p) => p.throughput, maxThroughput);
+    line("#d9822b", (p) => p.p99, maxP99);
+    const last = points[points.length - 1];
+    figure.dataset.throughput = String(Math.round(last.throughput));
+    figure.dataset.p99 = last.p99 === null ? "" : String(last.p99);
+    figure.querySelector("figcaption").replaceChildren(
+      el("span", { class: "throughput" }, Math.round(last.throughput).toLocaleString() + " commands/s"),
+      " (peak " + Math.round(maxThroughput).toLocaleString() + ") · ",
+      el("span", { class: "p99" }, "p99 " + (last.p99 === null ? "–" : last.p99.toFixed(1) + " ms")),
+      " (peak " + maxP99.toFixed(1) + " ms) · last " + Math.round((points.length - 1) * FIGURES_POLL_MS / 1000) + " s");
+  }
+}
+
+async function drain(id, action) {
+  if (action === "drain" && !window.confirm("Drain node " + id + "? Its primaries, then its replicas, move to other nodes.")) return;
+  try {
+    const response = await fetch("/v1/nodes/" + encodeURIComponent(id) + "/" + action, { method: "POST" });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      notice(action === "drain"
+        ? "Draining " + id + ": " + body.replicas + " replicas (" + body.primaries + " primaries) to move; it can be stopped when none are left."
+        : "Node " + id + " takes replicas again.", false);
+      if (body.draining) draining.add(id); else draining.delete(id);
+      nodeLoad.set(id, body.replicas);
+      if (lastStatus) renderNodes(lastStatus);
+    } else {
+      notice((action === "drain" ? "Drain " : "Undrain ") + id + ": " + (body.error || ("HTTP " + response.status)), true);
+    }
+  } catch (e) {
+    notice("Drain " + id + ": " + e, true);
+  }
+}
+
+async function upgrade(form) {
+  const data = new FormData(form);
+  const name = data.get("service");
+  const jar = form.elements.jar.files[0];
+  const example = data.get("example");
+  const request = { shadow: Number(data.get("shadow") || 0) };
+  const className = (data.get("class") || "").trim();
+  try {
+    if ((jar ? 1 : 0) + (example ? 1 : 0) !== 1) {
+      notice("Upgrade " + name + ": choose either a jar or an example.", true);
+      return;
+    }
+    if (jar) {
+      const upload = await fetch("/v1/artifacts" + (className ? "?class=" + encodeURIComponent(className) : ""),
+        { method: "POST", headers: { "Content-Type": "application/java-archive" }, body: jar });
+      const uploaded = await upload.json().catch(() => ({}));
+      if (!upload.ok) {
+        notice("Upgrade " + name + ": the jar was refused: " + (uploaded.error || ("HTTP " + upload.status)), true);
+        return;
+      }
+      request.digest = uploaded.digest;
+      if (className) request.class = className;
+    } else {
+      request.example = example;
+    }
+    const response = await fetch("/v1/services/" + encodeURIComponent(name) + "/upgrade", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      notice("Upgrading " + name + " from version " + body.from + " to " + body.to
+        + (body.shadow > 0 ? ", after a shadow run of " + body.shadow + " commands" : "")
+        + ": backups first, then roles switch; watch the events.", false);
+      form.reset();
+      refreshSoon();
+    } else {
+      notice("Upgrade " + name + ": " + (body.error || ("HTTP " + response.status)), true);
+    }
+  } catch (e) {
+    notice("Upgrade " + name + ": " + e, true);
   }
 }
 
@@ -356,10 +538,17 @@ $("deploy").addEventListener("submit", (e) => {
   deploy(e.target);
 });
 
-// One listener for every kill button, however often the nodes are redrawn.
+$("upgrade").addEventListener("submit", (e) => {
+  e.preventDefault();
+  upgrade(e.target);
+});
+
+// One listener for every node button, however often the nodes are redrawn.
 $("nodes").addEventListener("click", (e) => {
-  const button = e.target.closest("button.kill");
-  if (button && !button.disabled) kill(button.dataset.node);
+  const button = e.target.closest("button.kill, button.drain");
+  if (!button || button.disabled) return;
+  if (button.classList.contains("kill")) kill(button.dataset.node);
+  else drain(button.dataset.node, button.dataset.action);
 });
 
 $("incidents").addEventListener("click", (e) => {
