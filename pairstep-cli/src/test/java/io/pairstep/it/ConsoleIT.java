@@ -47,7 +47,8 @@ class ConsoleIT {
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir
+    /** Kept when the test fails, with the nodes' logs. */
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dir;
 
     private static Path target() {
@@ -72,7 +73,11 @@ class ConsoleIT {
     void theConsoleShowsEveryNodeAndATakeoverCausedThroughItsKillButton() throws Exception {
         try (LocalSystem system = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false, List.of("--wait", "240"))) {
             system.deploy("kv", "kv", "pair", 2);
-            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected").isTrue();
+            Path jars = Files.createDirectories(dir.resolve("jars"));
+            Path v1 = ServiceJars.build(jars, "counters-1", "Counters", ServiceJars.counters(1, false, false));
+            Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false, false));
+            system.cli("deploy", "counters", "--jar", v1.toString(), "--class", "it.artifacts.Counters", "--dir", system.dir().toString());
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv and counters fully protected").isTrue();
             JsonNode status = system.status();
             List<String> nodes = new ArrayList<>();
             status.get("nodes").forEach(node -> nodes.add(node.get("http").asString()));
@@ -186,6 +191,11 @@ class ConsoleIT {
                             .isEqualTo(second.stream().filter(e -> version(e) >= from).toList())
                             .anyMatch(e -> e.contains("took over from " + victim));
                 });
+
+                // The killed node comes back; then the console's charts, upgrade and drain.
+                system.restart(victim);
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(90))).as("fully protected after the restart").isTrue();
+                chartsUpgradeAndDrain(driver, wait, system, v2);
             } catch (RuntimeException | AssertionError e) {
                 screenshot(driver, target().resolve("console-failure.png"));
                 throw e;
@@ -196,6 +206,84 @@ class ConsoleIT {
                 }
             }
         }
+    }
+
+    /**
+     * Under load on counters, its chart shows the throughput the nodes measured; the upgrade form
+     * uploads version 2's jar and the rolling upgrade completes (every replica on version 2, the
+     * page's service on version 2); a node drained from its button shows as draining, and undrained
+     * again.
+     */
+    private static void chartsUpgradeAndDrain(ChromeDriver driver, FluentWait<WebDriver> wait, LocalSystem system, Path v2)
+            throws Exception {
+        FluentWait<WebDriver> slow = new WebDriverWait(driver, Duration.ofSeconds(120), Duration.ofMillis(200))
+                .ignoring(StaleElementReferenceException.class);
+        java.util.concurrent.atomic.AtomicBoolean loading = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
+        try (io.pairstep.client.PairstepClient client = io.pairstep.client.PairstepClient.connect(
+                system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+            Thread load = Thread.ofPlatform().daemon().name("console-it-load").start(() -> {
+                for (long i = 0; loading.get(); i++) {
+                    String key = "c" + (i % 50);
+                    try {
+                        client.call("counters", key, ("{\"op\":\"incr\",\"key\":\"" + key + "\",\"by\":1}")
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8)).join();
+                    } catch (RuntimeException e) {
+                        failures.incrementAndGet();
+                    }
+                }
+            });
+            try {
+                String chart = "figure.chart[data-service='counters']";
+                slow.until(d -> {
+                    String throughput = d.findElement(By.cssSelector(chart)).getDomAttribute("data-throughput");
+                    return throughput != null && !throughput.isEmpty() && Long.parseLong(throughput) > 0;
+                });
+                assertThat(driver.findElement(By.cssSelector(chart + " figcaption")).getText()).contains("commands/s", "p99");
+
+                WebElement form = driver.findElement(By.id("upgrade"));
+                new Select(form.findElement(By.name("service"))).selectByVisibleText("counters");
+                form.findElement(By.name("jar")).sendKeys(v2.toAbsolutePath().toString());
+                form.findElement(By.cssSelector("button[type='submit']")).click();
+                wait.until(d -> d.findElement(By.id("notice")).getText().contains("Upgrading counters from version 1 to 2"));
+                slow.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(".service[data-service='counters'][data-version='2']")));
+                slow.until(d -> {
+                    JsonNode status = system.status();
+                    for (JsonNode group : status.get("groups")) {
+                        if (group.get("service").asString().equals("counters")) {
+                            for (JsonNode replica : group.get("replicas")) {
+                                if (replica.get("version").asLong() != 2 || !replica.get("state").asString().equals("ok")) {
+                                    return false;
+                                }
+                            }
+                        }
+                    }
+                    return true;
+                });
+                screenshot(driver, target().resolve("console-charts.png"));
+            } finally {
+                loading.set(false);
+                load.join(30_000);
+            }
+            assertThat(failures.get()).as("client errors during the upgrade started from the console").isZero();
+        }
+
+        // Drain a node that is not serving the page, then let it take replicas again.
+        String served = java.net.URI.create(driver.getCurrentUrl()).getAuthority();
+        String drained = system.clusterFile().nodes().stream().filter(n -> !n.http().equals(served)).findFirst().orElseThrow().id();
+        wait.until(d -> {
+            d.findElement(By.cssSelector("button.drain[data-node='" + drained + "'][data-action='drain']")).click();
+            return true;
+        });
+        wait.until(ExpectedConditions.alertIsPresent()).accept();
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(".node[data-node='" + drained + "'][data-draining='true']")));
+        assertThat(driver.findElement(By.id("notice")).getText()).contains("Draining " + drained);
+        wait.until(d -> {
+            d.findElement(By.cssSelector("button.drain[data-node='" + drained + "'][data-action='undrain']")).click();
+            return true;
+        });
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(".node[data-node='" + drained + "'][data-draining='false']")));
+        assertThat(driver.findElement(By.id("notice")).getText()).contains("Node " + drained + " takes replicas again");
     }
 
     /**
