@@ -76,8 +76,7 @@ class ConsoleIT {
             Path jars = Files.createDirectories(dir.resolve("jars"));
             Path v1 = ServiceJars.build(jars, "counters-1", "Counters", ServiceJars.counters(1, false, false));
             Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false, false));
-            system.cli("deploy", "counters", "--jar", v1.toString(), "--class", "it.artifacts.Counters", "--dir", system.dir().toString());
-            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv and counters fully protected").isTrue();
+            assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected").isTrue();
             JsonNode status = system.status();
             List<String> nodes = new ArrayList<>();
             status.get("nodes").forEach(node -> nodes.add(node.get("http").asString()));
@@ -118,6 +117,13 @@ class ConsoleIT {
                 deployFromConsole(driver, "bank", "bank", "2");
                 wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-group='bank/1']")));
                 assertThat(driver.findElement(By.id("notice")).getText()).contains("Deployed bank");
+                // A jar chosen from disk: uploaded, checked for its class, deployed by digest.
+                deployJarFromConsole(driver, "counters", v1, "it.artifacts.Counters");
+                wait.until(d -> d.findElement(By.id("notice")).getText().contains("Deployed counters"));
+                wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-group='counters/0']")));
+                deployJarFromConsole(driver, "counters2", v1, "it.artifacts.NoSuchClass");
+                wait.until(d -> d.findElement(By.id("notice")).getText().contains("the jar was refused"));
+                assertThat(driver.findElement(By.id("notice")).getText()).contains("it.artifacts.NoSuchClass");
                 deployFromConsole(driver, "kv", "kv", "1");
                 wait.until(d -> d.findElement(By.id("notice")).getText().contains("already deployed"));
                 assertThat(driver.findElement(By.id("notice")).getDomAttribute("class")).contains("error");
@@ -316,9 +322,26 @@ class ConsoleIT {
         nameField.clear();
         nameField.sendKeys(name);
         new Select(form.findElement(By.name("example"))).selectByVisibleText(example);
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("arguments[0].value = ''", form.findElement(By.name("jar")));
         WebElement partitionsField = form.findElement(By.name("partitions"));
         partitionsField.clear();
         partitionsField.sendKeys(partitions);
+        form.findElement(By.cssSelector("button[type='submit']")).click();
+    }
+
+    private static void deployJarFromConsole(WebDriver driver, String name, Path jar, String className) {
+        WebElement form = driver.findElement(By.id("deploy"));
+        WebElement nameField = form.findElement(By.name("name"));
+        nameField.clear();
+        nameField.sendKeys(name);
+        new Select(form.findElement(By.name("example"))).selectByValue("");
+        form.findElement(By.name("jar")).sendKeys(jar.toAbsolutePath().toString());
+        WebElement classField = form.findElement(By.name("class"));
+        classField.clear();
+        classField.sendKeys(className);
+        WebElement partitionsField = form.findElement(By.name("partitions"));
+        partitionsField.clear();
+        partitionsField.sendKeys("1");
         form.findElement(By.cssSelector("button[type='submit']")).click();
     }
 

@@ -420,14 +420,8 @@ async function upgrade(form) {
       return;
     }
     if (jar) {
-      const upload = await fetch("/v1/artifacts" + (className ? "?class=" + encodeURIComponent(className) : ""),
-        { method: "POST", headers: { "Content-Type": "application/java-archive" }, body: jar });
-      const uploaded = await upload.json().catch(() => ({}));
-      if (!upload.ok) {
-        notice("Upgrade " + name + ": the jar was refused: " + (uploaded.error || ("HTTP " + upload.status)), true);
-        return;
-      }
-      request.digest = uploaded.digest;
+      request.digest = await uploadJar(jar, className, "Upgrade " + name);
+      if (!request.digest) return;
       if (className) request.class = className;
     } else {
       request.example = example;
@@ -513,11 +507,43 @@ async function acknowledge(id) {
   }
 }
 
+/**
+ * Uploads a jar chosen in a form (POST /v1/artifacts, checking that it holds className when one is
+ * given) and returns its digest, or null after saying on the page why it was refused.
+ */
+async function uploadJar(jar, className, what) {
+  const upload = await fetch("/v1/artifacts" + (className ? "?class=" + encodeURIComponent(className) : ""),
+    { method: "POST", headers: { "Content-Type": "application/java-archive" }, body: jar });
+  const uploaded = await upload.json().catch(() => ({}));
+  if (!upload.ok) {
+    notice(what + ": the jar was refused: " + (uploaded.error || ("HTTP " + upload.status)), true);
+    return null;
+  }
+  return uploaded.digest;
+}
+
 async function deploy(form) {
   const data = new FormData(form);
-  const request = { name: data.get("name"), example: data.get("example"), mode: data.get("mode"),
-    partitions: Number(data.get("partitions")) };
+  const request = { name: data.get("name"), mode: data.get("mode"), partitions: Number(data.get("partitions")) };
+  const jar = form.elements.jar.files[0];
+  const example = data.get("example");
+  const className = (data.get("class") || "").trim();
   try {
+    if ((jar ? 1 : 0) + (example ? 1 : 0) !== 1) {
+      notice("Deploy " + request.name + ": choose either an example or a jar (set example to – for a jar).", true);
+      return;
+    }
+    if (jar) {
+      if (!className) {
+        notice("Deploy " + request.name + ": name the service class in the jar.", true);
+        return;
+      }
+      request.digest = await uploadJar(jar, className, "Deploy " + request.name);
+      if (!request.digest) return;
+      request.class = className;
+    } else {
+      request.example = example;
+    }
     const response = await fetch("/v1/services", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(request) });
     const body = await response.json().catch(() => ({}));
