@@ -404,6 +404,8 @@ class ConsoleIT {
     }
 
     private static void screenshot(WebDriver driver, Path file) throws IOException {
+        // Clicks scroll the page: show it from the top, where the incidents and nodes are.
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("window.scrollTo(0, 0)");
         File shot = ((ChromeDriver) driver).getScreenshotAs(OutputType.FILE);
         Files.copy(shot.toPath(), file, StandardCopyOption.REPLACE_EXISTING);
         System.out.println("ConsoleIT: screenshot " + file);

@@ -340,7 +340,7 @@ function chartFor(name) {
   let figure = charts.get(name);
   if (!figure) {
     figure = el("figure", { class: "chart", "data-service": name },
-      el("canvas", { width: 560, height: 90 }),
+      el("canvas", { width: 480, height: 56 }),
       el("figcaption", { class: "muted" }, "waiting for figures…"));
     charts.set(name, figure);
   }
