@@ -52,11 +52,13 @@ class ArgumentValidationTest {
     @Test
     void benchRejectsFaultMeasurementsThatCannotRunBeforeStartingAnything() {
         assertUsage(Cli.run("bench", "--dump", "--takeover"), "choose one of --takeover, --dump and --repair");
-        assertUsage(Cli.run("bench", "--repair"), "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge");
+        assertUsage(Cli.run("bench", "--repair"), "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt, diverge or self-check");
         assertUsage(Cli.run("bench", "--repair", "--mode", "tmr", "--fault", "melt"),
-                "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge");
+                "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt, diverge or self-check");
+        assertUsage(Cli.run("bench", "--repair", "--mode", "dmr", "--fault", "corrupt"),
+                "--repair with --mode dmr needs --fault self-check");
         assertUsage(Cli.run("bench", "--repair", "--mode", "dmr", "--faults", "0"),
-                "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt or diverge");
+                "--repair needs --mode dmr or tmr, --faults >= 1 and --fault corrupt, diverge or self-check");
     }
 
     @Test
