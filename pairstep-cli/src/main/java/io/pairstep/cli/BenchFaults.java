@@ -139,8 +139,13 @@ final class BenchFaults {
             Thread.sleep(TimeUnit.SECONDS.toMillis(bench.warmupSeconds));
             for (int fault = 1; fault <= faults; fault++) {
                 JsonNode group = group(api);
+                long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!complete(group, members) && System.nanoTime() < settle) {
+                    LocalSystem.sleep(200);
+                    group = group(api);
+                }
                 if (!complete(group, members)) {
-                    throw new CliException("kv/0 is not fully in sync before fault " + fault + ": " + group);
+                    throw new CliException("kv/0 was not fully in sync within 60 s before fault " + fault + ": " + group);
                 }
                 long epoch = group.get("epoch").asLong();
                 JsonNode replicas = group.get("replicas");
