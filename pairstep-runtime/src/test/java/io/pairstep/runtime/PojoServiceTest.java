@@ -89,6 +89,14 @@ class PojoServiceTest {
         private int x;
     }
 
+    public static final class Unrestorable {
+        private Runnable task = () -> {};
+
+        public void run() {
+            task.run();
+        }
+    }
+
     public static final class NoConstructor {
         public NoConstructor(int x) {}
 
@@ -223,6 +231,8 @@ class PojoServiceTest {
                 .hasMessageContaining(Overloaded.class.getName());
         assertThatThrownBy(() -> PojoService.inspect(NoMethods.class))
                 .hasMessage("class " + NoMethods.class.getName() + " has no public instance methods to serve as commands");
+        assertThatThrownBy(() -> PojoService.inspect(Unrestorable.class))
+                .hasMessageStartingWith("class " + Unrestorable.class.getName() + ": its fields cannot be saved and restored as JSON");
         assertThatThrownBy(() -> PojoService.inspect(NoConstructor.class))
                 .hasMessage("class " + NoConstructor.class.getName() + " needs a public no-argument constructor");
     }
