@@ -56,13 +56,16 @@ class PojoServiceIT {
         Path jars = Files.createDirectories(dir.resolve("jars"));
         Path ledgerJar = ServiceJars.build(jars, "Ledger", ServiceJars.LEDGER);
         Path clockJar = ServiceJars.build(jars, "Clock", ServiceJars.CLOCK);
+        long started = System.nanoTime();
         try (LocalSystem system = LocalSystem.start(dir.resolve("cluster"), 3, BASE_PORT, "interval", false)) {
             String cluster = system.dir().toString();
+            phase("system started", started);
             for (String mode : MODES) {
                 System.out.println("PojoServiceIT: " + system.cli("deploy", "ledger-" + mode, "--jar", ledgerJar.toString(), "--class",
                         "it.artifacts.Ledger", "--mode", mode, "--dir", cluster).strip());
             }
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+            phase("ledger deployed in every mode", started);
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(5)))) {
                 for (String mode : MODES) {
                     Ledger ledger = client.proxy(Ledger.class, "ledger-" + mode, "bank");
@@ -80,11 +83,17 @@ class PojoServiceIT {
                     assertThat(ledger.balances()).as(mode).isEqualTo(Map.of("alice", 70L, "bob", 20L));
                     assertThat(ledger.journal()).as(mode).containsExactly("+100 alice", "+20 bob", "-30 alice");
                 }
+                // Any language can call it too: the same JSON command through the HTTP gateway.
+                assertThat(system.cli("call", "ledger-pair", "--key", "bank", "{\"method\":\"balance\",\"args\":[\"alice\"]}",
+                        "--dir", cluster).strip()).isEqualTo("70");
+                assertThatThrownBy(() -> system.cli("call", "ledger-pair", "--key", "bank", "{\"method\":\"steal\",\"args\":[]}",
+                        "--dir", cluster)).hasMessageContaining("no method \"steal\"; the commands are balance(), balance(String)");
                 for (String lockstep : List.of("tmr", "dmr")) {
                     JsonNode group = group(system, "ledger-" + lockstep);
                     assertThat(group.has("halted")).as("the members agreed on everything: %s", group).isFalse();
                 }
                 assertThat(system.fullyProtected()).isTrue();
+                phase("ledger called in every mode", started);
 
                 // The wall clock in DMR: the two members answer differently, and no self-check says
                 // which is right, so the group halts rather than release either answer.
@@ -105,8 +114,14 @@ class PojoServiceIT {
                     assertThat(events).contains("clock/0 releases no more results", "(service clock, method now)");
                     assertThatThrownBy(clock::now).as("still nothing released").isInstanceOf(PairstepException.class);
                 }
+                phase("clock caught", started);
             }
         }
+    }
+
+    /** Where the time goes, for a machine where this test runs slowly. */
+    private static void phase(String what, long startedNanos) {
+        System.out.printf("PojoServiceIT: %s after %.1f s%n", what, (System.nanoTime() - startedNanos) / 1e9);
     }
 
     private static JsonNode group(LocalSystem system, String service) {
