@@ -28,4 +28,13 @@ public interface Service {
 
     /** Replaces the whole state with one produced by {@link #snapshot}. */
     void restore(byte[] snapshot);
+
+    /**
+     * A short name of what {@code command} asks, for reports such as a divergence between
+     * replicas (for example {@code "method deposit"}), or null when there is none to give. It must
+     * not change the state and may be called from another thread than {@link #apply}.
+     */
+    default String describe(byte[] command) {
+        return null;
+    }
 }

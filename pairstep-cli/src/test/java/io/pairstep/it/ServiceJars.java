@@ -54,6 +54,74 @@ final class ServiceJars {
             """;
 
     /**
+     * A plain Java object with no dependency on Pairstep: accounts with balances and a journal.
+     * {@code withdraw} changes the balance before it refuses an overdraft, so a refusal that left
+     * the state changed would show.
+     */
+    static final String LEDGER = """
+            package it.artifacts;
+
+            import java.util.ArrayList;
+            import java.util.List;
+            import java.util.Map;
+            import java.util.TreeMap;
+
+            public class Ledger {
+                private final Map<String, Long> balances = new TreeMap<>();
+                private final List<String> journal = new ArrayList<>();
+
+                public long deposit(String account, long amount) {
+                    journal.add("+" + amount + " " + account);
+                    return balances.merge(account, amount, Long::sum);
+                }
+
+                public long withdraw(String account, long amount) {
+                    long balance = balances.getOrDefault(account, 0L);
+                    balances.put(account, balance - amount);
+                    journal.add("-" + amount + " " + account);
+                    if (balance < amount) {
+                        throw new IllegalStateException("insufficient funds in " + account + ": " + balance);
+                    }
+                    return balance - amount;
+                }
+
+                public long balance(String account) {
+                    return balances.getOrDefault(account, 0L);
+                }
+
+                public long balance() {
+                    return balances.values().stream().mapToLong(Long::longValue).sum();
+                }
+
+                public Map<String, Long> balances() {
+                    return balances;
+                }
+
+                public List<String> journal() {
+                    return journal;
+                }
+            }
+            """;
+
+    /** A plain Java object that answers with the wall clock: not deterministic, so replicas disagree. */
+    static final String CLOCK = """
+            package it.artifacts;
+
+            public class Clock {
+                private long calls;
+
+                public long now() {
+                    calls++;
+                    return System.nanoTime();
+                }
+
+                public long calls() {
+                    return calls;
+                }
+            }
+            """;
+
+    /**
      * Counters by key, as {@code kv}'s {@code get} and {@code incr} answer them, plus {@code
      * {"op":"version"}}, which answers the VERSION this source is built with. Its snapshot is one
      * {@code key=value} line per key in version 1 and a tab-separated format under a header in

@@ -153,6 +153,21 @@ public final class PairstepClient implements AutoCloseable {
         }
     }
 
+    /**
+     * A typed proxy of a plain Java object service: calling a method of {@code type} runs the
+     * service's public method of the same name and number of arguments, on the partition of {@code
+     * key}, and returns its answer decoded into the method's return type. Each call waits like
+     * {@link #callSync}; a refusal by the service (an exception thrown by its method, an unknown
+     * method, arguments of the wrong type) throws a {@link PairstepException} with code {@link
+     * PairstepException#APPLICATION_ERROR}.
+     *
+     * @param type an interface that lists the methods to call, with their argument and return
+     *     types as JSON carries them
+     */
+    public <T> T proxy(Class<T> type, String service, String key) {
+        return ServiceProxy.create(this, type, service, key);
+    }
+
     /** The latest routing table; {@link Topology#EMPTY} until a node answered. */
     public Topology topology() {
         return topology;

@@ -219,6 +219,54 @@ class PairstepClientTest {
         }
     }
 
+    /** What a client of a plain Java object service declares: the methods it calls, with JSON-friendly types. */
+    interface Accounts {
+        record Movement(String account, long amount) {}
+
+        long deposit(String account, long amount);
+
+        Map<String, List<Movement>> history();
+
+        void freeze(String account);
+
+        long withdraw(String account, long amount);
+
+        default long depositTwice(String account, long amount) {
+            deposit(account, amount);
+            return deposit(account, amount);
+        }
+    }
+
+    @Test
+    void aTypedProxySendsMethodAndArgumentsAndDecodesGenericResults() throws Exception {
+        n1.responder = r -> {
+            String method = r.payload().replaceAll(".*\"method\":\"([a-zA-Z]+)\".*", "$1");
+            return switch (method) {
+                case "deposit" -> FakeNode.reply(r, new Reply.Ok(bytes("12")));
+                case "history" -> FakeNode.reply(r, new Reply.Ok(bytes("{\"a\":[{\"account\":\"a\",\"amount\":5}]}")));
+                case "freeze" -> FakeNode.reply(r, new Reply.Ok(bytes("null")));
+                default -> FakeNode.reply(r, new Reply.ApplicationError("withdraw threw java.lang.IllegalStateException: insufficient funds"));
+            };
+        };
+        connect();
+        Accounts accounts = client.proxy(Accounts.class, KV, "a");
+
+        assertThat(accounts.deposit("a", 5)).isEqualTo(12);
+        assertThat(n1.nextRequest().payload()).isEqualTo("{\"method\":\"deposit\",\"args\":[\"a\",5]}");
+        assertThat(accounts.history()).isEqualTo(Map.of("a", List.of(new Accounts.Movement("a", 5))));
+        assertThat(n1.nextRequest().payload()).isEqualTo("{\"method\":\"history\",\"args\":[]}");
+        accounts.freeze("a");
+        assertThat(n1.nextRequest().payload()).isEqualTo("{\"method\":\"freeze\",\"args\":[\"a\"]}");
+        assertThat(accounts.depositTwice("a", 1)).as("a default method runs in the client").isEqualTo(12);
+        assertThatThrownBy(() -> accounts.withdraw("a", 100)).isInstanceOfSatisfying(PairstepException.class, e -> {
+            assertThat(e.code()).isEqualTo(PairstepException.APPLICATION_ERROR);
+            assertThat(e.getMessage()).isEqualTo("withdraw threw java.lang.IllegalStateException: insufficient funds");
+        });
+        assertThat(accounts.toString()).contains("Accounts proxy of service kv");
+        assertThatThrownBy(() -> client.proxy(String.class, KV, "a")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("java.lang.String is not an interface");
+    }
+
     @Test
     void anApplicationErrorSurfacesWithTheServiceMessageAndKeepsTheSession() throws Exception {
         n1.responder = r -> FakeNode.reply(r, new Reply.ApplicationError("insufficient funds"));

@@ -214,4 +214,9 @@ final class GuardedService implements Service {
     public void restore(byte[] snapshot) {
         service.restore(snapshot);
     }
+
+    @Override
+    public String describe(byte[] command) {
+        return service.describe(command);
+    }
 }

@@ -15,7 +15,8 @@ import java.util.function.Supplier;
 
 /**
  * Makes fresh service instances for a deployed service: a bundled example, or a class from an
- * uploaded jar with one class loader per jar digest, so two versions never share classes. A jar's
+ * uploaded jar with one class loader per jar digest, so two versions never share classes. A class
+ * of the jar that does not implement {@link Service} is served by {@link PojoService}. A jar's
  * bytes are checked against its digest before its class loader is made ({@link ArtifactStore#verified}).
  */
 final class ServiceFactory {
@@ -42,26 +43,22 @@ final class ServiceFactory {
         if (loader == null) {
             loader = loaders.computeIfAbsent(digest, d -> newLoader(artifacts.verified(d)));
         }
-        Class<? extends Service> type = serviceClass(loader, spec.className(), spec.artifact());
-        return () -> {
-            try {
-                return type.getConstructor().newInstance();
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot instantiate " + spec.className(), e);
-            }
-        };
+        return instances(loader, spec.className(), spec.artifact());
     }
 
-    /** Checks that {@code jar} holds {@code className}, a {@link Service} with a public no-argument constructor. */
+    /**
+     * Checks that {@code jar} holds {@code className}, either a {@link Service} with a public
+     * no-argument constructor or a plain Java object that {@link PojoService} can serve.
+     */
     static void check(Path jar, String className) {
         try (URLClassLoader loader = newLoader(jar)) {
-            serviceClass(loader, className, "the jar");
+            instances(loader, className, "the jar");
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read the jar: " + e.getMessage(), e);
         }
     }
 
-    private static Class<? extends Service> serviceClass(ClassLoader loader, String className, String where) {
+    private static Supplier<Service> instances(ClassLoader loader, String className, String where) {
         Class<?> type;
         try {
             type = Class.forName(className, true, loader);
@@ -69,14 +66,29 @@ final class ServiceFactory {
             throw new IllegalArgumentException("class " + className + " not found in " + where + " (" + e + ")", e);
         }
         if (!Service.class.isAssignableFrom(type)) {
-            throw new IllegalArgumentException("class " + className + " does not implement " + Service.class.getName());
+            // A class with no dependency on Pairstep: its public methods are the commands, its fields the state.
+            PojoService.Commands commands;
+            try {
+                commands = PojoService.inspect(type);
+            } catch (IllegalArgumentException | LinkageError e) {
+                throw new IllegalArgumentException("class " + className + " does not implement " + Service.class.getName()
+                        + " and cannot be served as a plain Java object: " + e.getMessage(), e);
+            }
+            return () -> new PojoService(commands);
         }
+        Class<? extends Service> serviceType = type.asSubclass(Service.class);
         try {
-            type.getConstructor().newInstance();
+            serviceType.getConstructor().newInstance();
         } catch (ReflectiveOperationException | LinkageError e) {
             throw new IllegalArgumentException("class " + className + " needs a public no-argument constructor that works (" + e + ")", e);
         }
-        return type.asSubclass(Service.class);
+        return () -> {
+            try {
+                return serviceType.getConstructor().newInstance();
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot instantiate " + className, e);
+            }
+        };
     }
 
     private static URLClassLoader newLoader(Path jar) {

@@ -27,7 +27,8 @@ class ServiceFactoryTest {
         assertThatThrownBy(() -> ServiceFactory.check(jar, "com.example.Nope"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("class com.example.Nope not found in the jar");
         assertThatThrownBy(() -> ServiceFactory.check(jar, Examples.class.getName()))
-                .hasMessage("class " + Examples.class.getName() + " does not implement io.pairstep.api.Service");
+                .hasMessage("class " + Examples.class.getName() + " does not implement io.pairstep.api.Service and cannot be served"
+                        + " as a plain Java object: class " + Examples.class.getName() + " needs a public no-argument constructor");
     }
 
     @Test

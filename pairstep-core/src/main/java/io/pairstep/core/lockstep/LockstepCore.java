@@ -162,6 +162,8 @@ public final class LockstepCore {
     }
 
     private static final int ERROR_MESSAGE_LENGTH_MAX = 1000;
+    /** Longest description of a command in a divergence report. */
+    private static final int DESCRIPTION_LENGTH_MAX = 200;
 
     private final GroupId group;
     private final ReplicaAssignment identity;
@@ -897,7 +899,7 @@ public final class LockstepCore {
             return Verdict.PROCEED;
         }
         int size = voters.size() + 1;
-        String what = stateCheck ? "state at " + index : "entry " + index;
+        String what = stateCheck ? "state at " + index + " of service " + group.service() : "entry " + index + commandLabel(index);
         if (size >= 3) {
             if ((size - dissenters.size()) * 2 > size) {
                 for (Peer dissenter : dissenters) {
@@ -935,6 +937,28 @@ public final class LockstepCore {
                 : String.format(" (state digest %016x, agreed %016x)", actual.stateDigest(), expected.stateDigest());
     }
 
+    /**
+     * Names the service and, when the service can tell, what the command at {@code index} asked
+     * (a plain Java object service names the method), so that a divergence report points at the
+     * code that behaved differently on different members.
+     */
+    private String commandLabel(long index) {
+        String label = " (service " + group.service();
+        if (!log.isEmpty() && index >= log.firstIndex() && index <= log.lastIndex()) {
+            String description;
+            try {
+                description = service.describe(log.get(index).payload());
+            } catch (RuntimeException e) {
+                // Only a report is at stake: a service that cannot describe a command is named alone.
+                description = null;
+            }
+            if (description != null && !description.isBlank()) {
+                label += ", " + (description.length() > DESCRIPTION_LENGTH_MAX ? description.substring(0, DESCRIPTION_LENGTH_MAX) + "..." : description);
+            }
+        }
+        return label + ")";
+    }
+
     /** Compares the votes of a member that did not vote on a release (it was catching up) afterwards. */
     private void advanceAgreement(Peer peer) {
         long through = Math.min(commitIndex, peer.votedIndex);
@@ -944,7 +968,7 @@ public final class LockstepCore {
                 Vote vote = peer.votes.get(index);
                 Vote own = votes.get(index);
                 if (own != null && !vote.agreesWith(own)) {
-                    markDivergent(peer, index, "entry " + index + " of a catching-up member" + describe(own, vote));
+                    markDivergent(peer, index, "entry " + index + commandLabel(index) + " of a catching-up member" + describe(own, vote));
                     return;
                 }
             }

@@ -60,6 +60,11 @@ class LockstepCoreTest {
         public void restore(byte[] snapshot) {
             total = snapshot.length == 0 ? 0 : ByteBuffer.wrap(snapshot).getLong();
         }
+
+        @Override
+        public String describe(byte[] command) {
+            return "add " + new String(command, StandardCharsets.UTF_8);
+        }
     }
 
     /** Members on n1 (the orderer), n2 and n3, with everything they send queued until delivered. */
@@ -194,6 +199,8 @@ class LockstepCoreTest {
         assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class, diverged -> {
             assertThat(diverged.node()).isEqualTo("n3");
             assertThat(diverged.index()).isEqualTo(2);
+            assertThat(diverged.evidence()).as("names the service and what the command asked")
+                    .startsWith("n3 diverged at entry 2 (service counter, add 3): outvoted 2 to 1");
         });
         group.reconfigure("n1", "n2");
         assertThat(group.dumps).singleElement().asString().startsWith("n3: n3 diverged at entry 2");
@@ -224,7 +231,8 @@ class LockstepCoreTest {
         Group group = new Group(Mode.DMR);
         group.members.get("n2").injectOutputDivergence();
         assertThat(group.call(1, 5)).as("no result leaves without agreement").isNull();
-        assertThat(group.proposals).singleElement().isInstanceOf(ControlCommand.GroupHalted.class);
+        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.GroupHalted.class,
+                halted -> assertThat(halted.evidence()).startsWith("entry 1 (service counter, add 5): the two members disagree"));
         assertThat(group.call(2, 1)).isInstanceOfSatisfying(Reply.Rejected.class,
                 rejected -> assertThat(rejected.code()).isEqualTo(Reply.GROUP_HALTED));
     }

@@ -32,6 +32,8 @@ public record Change(String type, String node, String component, String message,
     public static final String INCIDENT_RESOLVED = "incident-resolved";
     /** A command crashed or hung a replica and is quarantined as poison. */
     public static final String COMMAND_QUARANTINED = "command-quarantined";
+    /** A lockstep group stopped releasing results (its members disagreed and nothing settled who is right). */
+    public static final String GROUP_HALTED = "group-halted";
     /** An upgrade of a service started, turned back, or ended. */
     public static final String SERVICE_UPGRADE = "service-upgrade";
 

@@ -174,6 +174,7 @@ public final class EventDiff {
             } else {
                 group(after, was, now, changes);
                 quarantined(was, now, changes);
+                halted(was, now, changes);
             }
         }
         for (GroupConfig was : before.groups().values()) {
@@ -280,6 +281,18 @@ public final class EventDiff {
                     groupFields(now, "session", Long.toHexString(poison.session()), "sequence", poison.sequence(), "payload",
                             poison.payload(), "replicaNode", poison.node(), "reason", poison.reason())));
         }
+    }
+
+    /** A lockstep group stopped releasing results: the reason names the entry, the service and what the command asked. */
+    private static void halted(GroupConfig was, GroupConfig now, List<Change> changes) {
+        if (was.halted() != null || now.halted() == null) {
+            return;
+        }
+        String component = component(now.group());
+        ReplicaAssignment primary = now.primary();
+        changes.add(new Change(Change.GROUP_HALTED, primary == null ? null : primary.node(), component,
+                component + " releases no more results: " + now.halted() + " (epoch " + now.epoch() + ")",
+                groupFields(now, "reason", now.halted())));
     }
 
     private static java.util.Map<String, Object> groupFields(GroupConfig group, Object... more) {

@@ -142,6 +142,24 @@ class EventDiffTest {
     }
 
     @Test
+    void aHaltedLockstepGroupIsOneEventWithTheReason() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("clock", 1, Mode.DMR, 1, "example:kv", "", "")));
+        GroupId clock0 = new GroupId("clock", 0);
+        GroupConfig group = state.groups().get(clock0);
+        String evidence = "entry 3 (service clock, method now): the two members disagree and neither failed a self-check";
+
+        List<Change> changes = apply(new ControlCommand.GroupHalted(clock0, group.epoch(), group.primary().node(), 3, evidence));
+
+        assertThat(changes).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.GROUP_HALTED);
+            assertThat(c.component()).isEqualTo("clock/0");
+            assertThat(c.fields()).containsEntry("service", "clock").containsEntry("reason", state.groups().get(clock0).halted());
+            assertThat(c.message()).contains("clock/0 releases no more results", evidence);
+        });
+    }
+
+    @Test
     void aRestartedNodeIsDownThenUpAgain() {
         threeNodes();
         List<Change> changes = apply(new ControlCommand.RegisterNode("n2", "127.0.0.1:7102", "127.0.0.1:7202", 2, 999));
