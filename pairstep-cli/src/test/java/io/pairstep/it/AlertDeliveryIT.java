@@ -122,6 +122,22 @@ class AlertDeliveryIT {
                 assertThat(byNode).isNotEmpty().allSatisfy((replica, kinds) ->
                         assertThat(kinds).as(replica).containsExactly("threshold.fired", "threshold.cleared"));
 
+                // The same alerts in the cluster-wide event log: on every node, with the alerting node and the group.
+                String alertingNode = fired.get("node").stringValue();
+                String clearedId = first("threshold.cleared", alertingNode).get("id").stringValue();
+                for (String address : system.httpAddresses()) {
+                    JsonNode firedEvent = awaitEvent(system, address, "threshold-fired", fired.get("id").stringValue());
+                    assertThat(firedEvent.get("node").stringValue()).isEqualTo(alertingNode);
+                    assertThat(firedEvent.get("component").stringValue()).isEqualTo(subject);
+                    assertThat(firedEvent.get("time").stringValue()).isNotEmpty();
+                    assertThat(firedEvent.get("message").stringValue()).contains("partition.throughput fired on " + subject);
+                    assertThat(firedEvent.get("fields").get("metric").stringValue()).isEqualTo("partition.throughput");
+                    assertThat(awaitEvent(system, address, "threshold-cleared", clearedId).get("component").stringValue())
+                            .isEqualTo(subject);
+                }
+                assertThat(system.cli("events", "--dir", system.dir().toString()))
+                        .contains("threshold-fired", "threshold-cleared", "partition.throughput fired on " + subject);
+
                 // The same alert by e-mail, by program and as a trap.
                 String firedId = fired.get("id").stringValue();
                 MimeMessage mail = awaitMail(firedId);
@@ -219,6 +235,22 @@ class AlertDeliveryIT {
         return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                 .until(() -> Files.readAllLines(log).stream().filter(line -> line.contains(text)).findFirst().orElse(null),
                         line -> line != null);
+    }
+
+    /** The event of this type about the alert with this id in one node's {@code GET /v1/events}, waiting for it. */
+    private static JsonNode awaitEvent(LocalSystem system, String address, String type, String alertId) {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + address + "/v1/events"))
+                    .header("Authorization", "Bearer " + system.token().text()).timeout(Duration.ofSeconds(5)).build();
+            JsonNode events = JSON.readTree(http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            for (JsonNode event : events) {
+                if (event.get("type").stringValue().equals(type) && alertId.equals(event.get("fields").path("alert").stringValue(null))) {
+                    return event;
+                }
+            }
+            return null;
+        }, event -> event != null);
     }
 
     /** The first webhook alert of this kind (from this node, if given), or null. */

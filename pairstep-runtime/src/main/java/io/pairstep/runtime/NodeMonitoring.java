@@ -12,9 +12,13 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pairstep.avail.AvailabilityManager;
 import io.pairstep.avail.Metric;
+import io.pairstep.avail.alert.Alert;
+import io.pairstep.avail.alert.AlertAction;
 import io.pairstep.avail.alert.ComponentChange;
 import io.pairstep.avail.alert.ComponentState;
 import io.pairstep.avail.alert.ComponentType;
+import io.pairstep.avail.alert.QueuedAction;
+import io.pairstep.avail.alert.RetryPolicy;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
@@ -29,6 +33,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import javax.management.JMException;
 import javax.management.ObjectName;
 import org.slf4j.Logger;
@@ -47,13 +52,18 @@ import org.slf4j.LoggerFactory;
  * leader before it learns it lost the lead, and the new one); a receiver drops duplicates by
  * component, change and time, not by alert id, which differs per node.
  *
- * <p>Thresholds are node-local: every node samples and alerts for itself.
+ * <p>Thresholds are node-local: every node samples and alerts for itself. Each threshold alert also
+ * goes to the controller ({@link AlertRecorder}), so that every node's event log shows it.
  */
 final class NodeMonitoring implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(NodeMonitoring.class);
     static final long SAMPLE_INTERVAL_MS = 1_000;
     static final long TICK_INTERVAL_MS = 2_000;
+    /** Alerts waiting for the controller; more are dropped (and reported) rather than held in memory. */
+    static final int RECORDER_QUEUE_CAPACITY = 1_000;
+    /** A controller electing a leader takes a second or so: retry soon, and not much slower when it takes longer. */
+    static final RetryPolicy RECORDER_RETRY = RetryPolicy.backoff(200, 5_000);
 
     private final Node node;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -65,6 +75,8 @@ final class NodeMonitoring implements AutoCloseable {
     });
     private final PartitionMonitors partitions;
     private volatile AvailabilityManager availability;
+    /** Records threshold alerts in the controller, hence in every node's event log; null without an availability file. */
+    private QueuedAction recorder;
     private ObjectName nodeMBean;
     private AutoCloseable subscription;
     /** Collection time of every collector at the last sample; monitor thread only. */
@@ -112,8 +124,9 @@ final class NodeMonitoring implements AutoCloseable {
                 // The manager waits for it quietly, so a mistyped path would otherwise go unnoticed.
                 LOG.warn("availability file {} does not exist: no thresholds and no alert actions until it appears", file);
             }
-            availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file,
-                    alert -> LOG.info("alert {}: {}", alert.kind(), alert.fields()),
+            recorder = new QueuedAction(new AlertRecorder(node::propose), RECORDER_QUEUE_CAPACITY, RECORDER_RETRY,
+                    problem -> LOG.warn("availability: {}", problem));
+            availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file, eventLogSink(recorder),
                     problem -> LOG.warn("availability: {}", problem)));
             subscription = node.events().subscribe(this::onEvent);
             monitor.scheduleWithFixedDelay(this::tick, TICK_INTERVAL_MS, TICK_INTERVAL_MS, TimeUnit.MILLISECONDS);
@@ -148,6 +161,20 @@ final class NodeMonitoring implements AutoCloseable {
         public boolean isControllerLeader() {
             return node.leader();
         }
+    }
+
+    /**
+     * The availability manager's event log callback: every alert goes to the node's log (the bench
+     * reads the ids there), and threshold alerts to the controller through {@code toController},
+     * which queues them; it runs on the monitor thread and never waits.
+     */
+    static Consumer<Alert> eventLogSink(AlertAction toController) {
+        return alert -> {
+            LOG.info("alert {}: {}", alert.kind(), alert.fields());
+            if (AlertRecorder.records(alert)) {
+                toController.offer(alert);
+            }
+        };
     }
 
     /** The JMX name of a node's {@link NodeMXBean}. */
@@ -296,6 +323,9 @@ final class NodeMonitoring implements AutoCloseable {
         }
         if (availability != null) {
             availability.close();
+        }
+        if (recorder != null) {
+            recorder.close();
         }
         gcMetrics.close();
         registry.close();
