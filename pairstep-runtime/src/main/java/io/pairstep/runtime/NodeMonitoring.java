@@ -22,6 +22,11 @@ import io.pairstep.avail.alert.RetryPolicy;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.Role;
+import io.pairstep.avail.snmp.SystemView;
+import java.util.ArrayList;
+import java.util.List;
 import io.pairstep.runtime.events.Change;
 import io.pairstep.runtime.events.Event;
 import java.io.IOException;
@@ -127,7 +132,7 @@ final class NodeMonitoring implements AutoCloseable {
             recorder = new QueuedAction(new AlertRecorder(node::propose), RECORDER_QUEUE_CAPACITY, RECORDER_RETRY,
                     problem -> LOG.warn("availability: {}", problem));
             availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file, eventLogSink(recorder),
-                    problem -> LOG.warn("availability: {}", problem)));
+                    problem -> LOG.warn("availability: {}", problem)).withSystemView(() -> systemView(node.state())));
             subscription = node.events().subscribe(this::onEvent);
             monitor.scheduleWithFixedDelay(this::tick, TICK_INTERVAL_MS, TICK_INTERVAL_MS, TimeUnit.MILLISECONDS);
             monitor.scheduleWithFixedDelay(this::sample, 0, SAMPLE_INTERVAL_MS, TimeUnit.MILLISECONDS);
@@ -175,6 +180,24 @@ final class NodeMonitoring implements AutoCloseable {
                 toController.offer(alert);
             }
         };
+    }
+
+    /** The state of the system as the SNMP agent shows it, from a controller state. */
+    static SystemView systemView(ControllerState state) {
+        List<SystemView.Node> nodes = new ArrayList<>();
+        for (Member member : state.members().values()) {
+            List<ReplicaAssignment> hosted = state.replicasOn(member.id());
+            int primaries = (int) hosted.stream().filter(r -> r.role() == Role.PRIMARY).count();
+            nodes.add(new SystemView.Node(member.id(), member.alive(), hosted.size(), primaries));
+        }
+        List<SystemView.Group> groups = new ArrayList<>();
+        for (GroupConfig group : state.groups().values()) {
+            SystemView.Health health = group.halted() != null ? SystemView.Health.HALTED
+                    : group.fullyProtected() ? SystemView.Health.OK : SystemView.Health.DEGRADED;
+            ReplicaAssignment primary = group.primary();
+            groups.add(new SystemView.Group(group.group().toString(), group.mode().label(), health, primary == null ? "" : primary.node()));
+        }
+        return new SystemView(nodes, groups);
     }
 
     /** The JMX name of a node's {@link NodeMXBean}. */
