@@ -56,7 +56,11 @@ final class BenchAlerts implements AutoCloseable {
         for (int level : FLAPPING_LEVELS) {
             yaml.append("  - {metric: partition.throughput, fire: ").append(level).append(", duration: 0s, service: kv}\n");
         }
-        yaml.append("actions:\n  - {type: webhook, url: \"http://127.0.0.1:").append(port).append("/alerts\", timeout: 5s}\n");
+        // A slow receiver is slow, not failing: the webhook waits longer than it takes to answer. (One slower
+        // than the webhook's timeout fails every attempt and blocks the alerts behind; WebhookDeliveryTest shows that.)
+        long timeoutMillis = mode.equals("slow") ? delayMillis + 5_000 : 5_000;
+        yaml.append("actions:\n  - {type: webhook, url: \"http://127.0.0.1:").append(port).append("/alerts\", timeout: ")
+                .append(timeoutMillis).append("ms}\n");
         Files.writeString(alerts.file, yaml);
         if (!mode.equals("down")) {
             alerts.listen();
