@@ -126,6 +126,13 @@ final class BenchAlerts implements AutoCloseable {
 
     private void listen() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        // Each node's webhook is answered on its own thread, as by a real receiver: one thread would make
+        // three nodes wait for each other's slow answers until their attempts time out.
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread thread = new Thread(r, "bench-webhook");
+            thread.setDaemon(true);
+            return thread;
+        }));
         server.createContext("/alerts", exchange -> {
             String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             if (mode.equals("slow")) {
