@@ -18,7 +18,10 @@ import io.pairstep.avail.config.ActionConfig;
 import io.pairstep.avail.config.AvailabilityConfig;
 import io.pairstep.avail.config.ConfigReloader;
 import io.pairstep.avail.config.ThresholdConfig;
+import io.pairstep.avail.config.SnmpAgentConfig;
+import io.pairstep.avail.snmp.SnmpAgent;
 import io.pairstep.avail.snmp.SnmpTrapDelivery;
+import io.pairstep.avail.snmp.SystemView;
 import io.pairstep.avail.threshold.ThresholdMonitor;
 import io.pairstep.avail.threshold.ThresholdTransition;
 import java.io.IOException;
@@ -29,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The availability manager of one node: what the node runtime embeds. See the package
@@ -50,13 +54,26 @@ public final class AvailabilityManager implements AutoCloseable {
      *     configuration, an unreachable receiver, a dropped alert), on any thread; must be quick
      * @param retry the back-off of webhooks and e-mail
      * @param queueCapacity how many alerts each action may hold while its receiver is away
+     * @param systemView the current state of the system, for the SNMP agent; called on the agent's
+     *     thread for each request, so it must be quick and thread-safe
      */
     public record Settings(String nodeId, Path configFile, Consumer<Alert> eventLog, Consumer<String> problems,
-            RetryPolicy retry, int queueCapacity) {
+            RetryPolicy retry, int queueCapacity, Supplier<SystemView> systemView) {
+
+        /** Settings whose SNMP agent, if one is configured, knows no state. */
+        public Settings(String nodeId, Path configFile, Consumer<Alert> eventLog, Consumer<String> problems, RetryPolicy retry,
+                int queueCapacity) {
+            this(nodeId, configFile, eventLog, problems, retry, queueCapacity, () -> SystemView.EMPTY);
+        }
 
         /** Settings with the default back-off and 1,000 queued alerts per action. */
         public static Settings of(String nodeId, Path configFile, Consumer<Alert> eventLog, Consumer<String> problems) {
             return new Settings(nodeId, configFile, eventLog, problems, RetryPolicy.DEFAULT_BACKOFF, 1_000);
+        }
+
+        /** The same settings with the system state the SNMP agent answers from. */
+        public Settings withSystemView(Supplier<SystemView> view) {
+            return new Settings(nodeId, configFile, eventLog, problems, retry, queueCapacity, view);
         }
     }
 
@@ -71,6 +88,9 @@ public final class AvailabilityManager implements AutoCloseable {
     /** Where incidents are called home, or null; kept across reloads that leave its entry as it was. */
     private ActionConfig.Webhook callHomeConfig;
     private AlertAction callHome;
+    /** The SNMP agent of the configuration in force, or null; restarted only when its entry changes. */
+    private SnmpAgentConfig agentConfig;
+    private SnmpAgent agent;
     private long alertCount;
     private boolean closed;
 
@@ -123,6 +143,20 @@ public final class AvailabilityManager implements AutoCloseable {
             }
             callHomeConfig = config.callHome();
             callHome = callHomeConfig == null ? null : createAction(callHomeConfig);
+        }
+        if (!java.util.Objects.equals(agentConfig, config.snmpAgent())) {
+            if (agent != null) {
+                agent.close();
+                agent = null;
+            }
+            agentConfig = config.snmpAgent();
+            if (agentConfig != null) {
+                try {
+                    agent = SnmpAgent.start(agentConfig, settings.systemView(), settings.problems());
+                } catch (IOException | RuntimeException e) {
+                    settings.problems().accept(agentConfig.describe() + ": cannot start: " + e.getMessage());
+                }
+            }
         }
     }
 
@@ -190,6 +224,9 @@ public final class AvailabilityManager implements AutoCloseable {
         actions.clear();
         if (callHome != null) {
             callHome.close();
+        }
+        if (agent != null) {
+            agent.close();
         }
     }
 

@@ -44,13 +44,15 @@ class AvailabilityManagerTest {
         Files.writeString(script, "#!/bin/sh\nenv | grep '^PAIRSTEP_ALERT_' > \"$1/$PAIRSTEP_ALERT_ID.tmp\"\n"
                 + "mv \"$1/$PAIRSTEP_ALERT_ID.tmp\" \"$1/$PAIRSTEP_ALERT_ID.env\"\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        int smtpPort = Alerts.closedPort();
+        // A server that takes the TCP connection (so the file is accepted) but never speaks SMTP.
+        java.net.ServerSocket silentSmtp = new java.net.ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+        int smtpPort = silentSmtp.getLocalPort();
         String program = "{type: program, path: \"" + script + "\", args: [\"" + alerts + "\"], timeout: 10s}";
         String email = "{type: email, host: 127.0.0.1, port: " + smtpPort + ", from: a@example.com, to: b@example.com, timeout: 1s}";
         Path file = dir.resolve("availability.yaml");
         write(file, "thresholds: [{metric: node.cpu, fire: 0.9, clear: 0.7, duration: 1s}]\nactions: [" + program + ", " + email + "]\n");
 
-        try (AvailabilityManager manager = AvailabilityManager.start(new AvailabilityManager.Settings("n1", file, events::add,
+        try (silentSmtp; AvailabilityManager manager = AvailabilityManager.start(new AvailabilityManager.Settings("n1", file, events::add,
                 problems, RetryPolicy.backoff(20, 200), 100))) {
             assertThat(manager.describeActions()).containsExactly("program " + script, "email via smtp 127.0.0.1:" + smtpPort);
             await().until(() -> problems.messages().stream().anyMatch(m ->
@@ -136,6 +138,29 @@ class AvailabilityManagerTest {
             assertThat(manager.describeActions()).containsExactly("webhook " + home + "/alerts");
         } finally {
             receiver.stop(0);
+        }
+    }
+
+    @Test
+    void aFileNamingAnSmtpServerThatCannotBeReachedIsRefusedAndTheLastGoodActionsStay() throws Exception {
+        String webhookUrl = "http://127.0.0.1:" + Alerts.closedPort() + "/alerts";
+        String webhook = "{type: webhook, url: \"" + webhookUrl + "\"}";
+        Path file = dir.resolve("availability.yaml");
+        write(file, "thresholds: [{metric: node.cpu, fire: 0.9, duration: 0s}]\nactions: [" + webhook + "]\n");
+        try (AvailabilityManager manager = AvailabilityManager.start(new AvailabilityManager.Settings("n1", file, events::add,
+                problems, RetryPolicy.backoff(20, 200), 100))) {
+            int smtpPort = Alerts.closedPort();
+            write(file, "thresholds: [{metric: node.cpu, fire: 0.5, duration: 0s}]\nactions: [" + webhook
+                    + ", {type: email, host: 127.0.0.1, port: " + smtpPort + ", from: a@example.com, to: b@example.com}]\n");
+            manager.tick();
+
+            assertThat(problems.messages()).anyMatch(m -> m.startsWith(file + ": actions[1]: email via smtp 127.0.0.1:" + smtpPort
+                    + ": not reachable: ") && m.endsWith("(keeping the last good configuration)"));
+            assertThat(manager.describeActions()).containsExactly("webhook " + webhookUrl);
+            manager.sample(Metric.NODE_CPU, "n1", 0, 0.6);
+            assertThat(events).as("the old fire level 0.9 is still in force").isEmpty();
+            manager.sample(Metric.NODE_CPU, "n1", 1_000, 0.95);
+            assertThat(events).hasSize(1);
         }
     }
 

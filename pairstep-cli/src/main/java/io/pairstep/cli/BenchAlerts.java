@@ -16,12 +16,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The alert side of {@code pairstep bench --alerts down|slow}: an availability file whose
+ * The alert side of {@code pairstep bench --alerts healthy|down|slow}: an availability file whose
  * thresholds flap on purpose (partition throughput at several levels, no hold time), so that the
- * nodes raise alerts all through the run, and a webhook receiver on loopback that is either down
- * until the load ends or answers each alert slowly. Afterwards it reports how many alerts the
- * nodes raised, and for {@code down} starts the receiver and waits for all of them to arrive: the
- * claim is that commands do not feel the receiver, and that no alert is lost while it is away.
+ * nodes raise alerts all through the run, and a webhook receiver on loopback that answers at once
+ * ({@code healthy}, the baseline with the same alerts), is down until the load ends, or answers each
+ * alert slowly. Afterwards it reports how many alerts the nodes raised, and for {@code down} starts
+ * the receiver and waits for all of them to arrive: the claim is that commands do not feel the
+ * receiver, and that no alert is lost while it is away.
  */
 final class BenchAlerts implements AutoCloseable {
 
@@ -55,9 +56,13 @@ final class BenchAlerts implements AutoCloseable {
         for (int level : FLAPPING_LEVELS) {
             yaml.append("  - {metric: partition.throughput, fire: ").append(level).append(", duration: 0s, service: kv}\n");
         }
-        yaml.append("actions:\n  - {type: webhook, url: \"http://127.0.0.1:").append(port).append("/alerts\", timeout: 5s}\n");
+        // A slow receiver is slow, not failing: the webhook waits longer than it takes to answer. (One slower
+        // than the webhook's timeout fails every attempt and blocks the alerts behind; WebhookDeliveryTest shows that.)
+        long timeoutMillis = mode.equals("slow") ? delayMillis + 5_000 : 5_000;
+        yaml.append("actions:\n  - {type: webhook, url: \"http://127.0.0.1:").append(port).append("/alerts\", timeout: ")
+                .append(timeoutMillis).append("ms}\n");
         Files.writeString(alerts.file, yaml);
-        if (mode.equals("slow")) {
+        if (!mode.equals("down")) {
             alerts.listen();
         }
         return alerts;
@@ -69,7 +74,11 @@ final class BenchAlerts implements AutoCloseable {
     }
 
     String describe() {
-        return mode.equals("down") ? "webhook receiver down during the run" : "webhook receiver answering after " + delayMillis + " ms";
+        return switch (mode) {
+            case "down" -> "webhook receiver down during the run";
+            case "healthy" -> "webhook receiver answering at once";
+            default -> "webhook receiver answering after " + delayMillis + " ms";
+        };
     }
 
     /**
@@ -90,7 +99,11 @@ final class BenchAlerts implements AutoCloseable {
         }
         long missing = raised.stream().filter(id -> !received.contains(id)).count();
         out.printf("            %s: %,d of %,d delivered %.1f s after the load ended%s%n",
-                mode.equals("down") ? "receiver back" : "slow receiver", raised.size() - missing, raised.size(),
+                switch (mode) {
+                    case "down" -> "receiver back";
+                    case "healthy" -> "healthy receiver";
+                    default -> "slow receiver";
+                }, raised.size() - missing, raised.size(),
                 (System.nanoTime() - start) / 1e9, missing == 0 ? "" : " (" + missing + " still queued when the wait ended)");
     }
 
@@ -113,6 +126,13 @@ final class BenchAlerts implements AutoCloseable {
 
     private void listen() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        // Each node's webhook is answered on its own thread, as by a real receiver: one thread would make
+        // three nodes wait for each other's slow answers until their attempts time out.
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread thread = new Thread(r, "bench-webhook");
+            thread.setDaemon(true);
+            return thread;
+        }));
         server.createContext("/alerts", exchange -> {
             String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             if (mode.equals("slow")) {

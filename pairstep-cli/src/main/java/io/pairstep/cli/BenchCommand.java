@@ -76,8 +76,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--signal", description = "with --takeover: kill (SIGKILL, then restart) or stop (SIGSTOP, then SIGCONT) (default ${DEFAULT-VALUE})")
     String signal = "kill";
 
-    @Option(names = "--alerts", description = "off, down or slow: run the nodes with flapping thresholds whose alerts go to a "
-            + "webhook receiver that is down until the load ends, or slow (default ${DEFAULT-VALUE})")
+    @Option(names = "--alerts", description = "off, healthy, down or slow: run the nodes with flapping thresholds whose alerts go to a "
+            + "webhook receiver that answers at once, is down until the load ends, or is slow (default ${DEFAULT-VALUE})")
     String alerts = "off";
 
     @Option(names = "--webhook-delay", description = "with --alerts slow: ms the receiver takes per alert (default ${DEFAULT-VALUE})")
@@ -139,8 +139,8 @@ public final class BenchCommand implements Callable<Integer> {
     private static final long ALERT_DELIVERY_WAIT_MILLIS = 120_000;
 
     private void validate() {
-        if (!List.of("off", "down", "slow").contains(alerts)) {
-            throw new CliException("--alerts must be off, down or slow, was " + alerts, ExitCodes.USAGE);
+        if (!List.of("off", "healthy", "down", "slow").contains(alerts)) {
+            throw new CliException("--alerts must be off, healthy, down or slow, was " + alerts, ExitCodes.USAGE);
         }
         if (webhookDelayMillis < 0) {
             throw new CliException("--webhook-delay must be at least 0, was " + webhookDelayMillis, ExitCodes.USAGE);

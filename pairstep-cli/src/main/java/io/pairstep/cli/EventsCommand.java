@@ -26,7 +26,7 @@ import tools.jackson.databind.JsonNode;
 /** {@code pairstep events}: the system's event log (GET /v1/events, and /v1/events/stream with --follow). */
 @Command(name = "events", mixinStandardHelpOptions = true,
         description = {"Shows the system's event log: nodes up and down, takeovers, replicas inserted, synced and removed,"
-                + " deploys, controller leader changes.",
+                + " deploys, controller leader changes, threshold alerts fired and cleared.",
                 "Every node derives the same events from the controller; a node's log starts when the node started"
                         + " and keeps the last 10,000 events."})
 public final class EventsCommand implements Callable<Integer> {

@@ -61,11 +61,16 @@ public final class LocalSystem implements AutoCloseable {
     /**
      * A base port whose ports are all free for a system of up to nine nodes. The search stays below
      * 32768, where Linux hands out ephemeral ports for outgoing connections, and starts from the
-     * process id so that concurrent runs seldom probe the same ports.
+     * process id (or from {@code -Dpairstep.test.basePort}) so that concurrent runs seldom probe the same ports.
      */
     public static int freeBasePort() {
         int slots = (32_000 - 20_000) / 100;
         int first = (int) (ProcessHandle.current().pid() % slots);
+        // Several test runs on one machine may each be given their own range to start from.
+        Integer wanted = Integer.getInteger("pairstep.test.basePort");
+        if (wanted != null && wanted >= 20_000 && wanted < 32_000) {
+            first = (wanted - 20_000) / 100;
+        }
         for (int i = 0; i < slots; i++) {
             int base = 20_000 + ((first + i) % slots) * 100;
             boolean free = true;

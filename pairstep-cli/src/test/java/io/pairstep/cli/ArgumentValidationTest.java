@@ -45,7 +45,7 @@ class ArgumentValidationTest {
 
     @Test
     void benchRejectsAnUnknownAlertsModeBeforeStartingAnything() {
-        assertUsage(Cli.run("bench", "--alerts", "sometimes"), "--alerts must be off, down or slow, was sometimes");
+        assertUsage(Cli.run("bench", "--alerts", "sometimes"), "--alerts must be off, healthy, down or slow, was sometimes");
         assertUsage(Cli.run("bench", "--alerts", "slow", "--webhook-delay", "-5"), "--webhook-delay must be at least 0, was -5");
     }
 

@@ -36,8 +36,9 @@ import tools.jackson.databind.ObjectMapper;
  * and net-snmp's {@code snmptrapd} (traps). A partition threshold crossed under load fires once and
  * clears once per replica; a node SIGKILLed is reported broken within 2 s (the issue's figure) and
  * fixed when it returns, with its replaced replica removed and a new one inserted and fixed. Wrong
- * files written while the nodes run are refused with a message naming the entry, and the nodes
- * keep alerting with the last good file.
+ * files written while the nodes run (an unknown metric, a level that is not a number, an SMTP
+ * server that cannot be reached) are refused with a message naming the entry, and the nodes keep
+ * alerting with the last good file. Threshold alerts also appear in every node's event log.
  */
 class AlertDeliveryIT {
 
@@ -122,6 +123,22 @@ class AlertDeliveryIT {
                 assertThat(byNode).isNotEmpty().allSatisfy((replica, kinds) ->
                         assertThat(kinds).as(replica).containsExactly("threshold.fired", "threshold.cleared"));
 
+                // The same alerts in the cluster-wide event log: on every node, with the alerting node and the group.
+                String alertingNode = fired.get("node").stringValue();
+                String clearedId = first("threshold.cleared", alertingNode).get("id").stringValue();
+                for (String address : system.httpAddresses()) {
+                    JsonNode firedEvent = awaitEvent(system, address, "threshold-fired", fired.get("id").stringValue());
+                    assertThat(firedEvent.get("node").stringValue()).isEqualTo(alertingNode);
+                    assertThat(firedEvent.get("component").stringValue()).isEqualTo(subject);
+                    assertThat(firedEvent.get("time").stringValue()).isNotEmpty();
+                    assertThat(firedEvent.get("message").stringValue()).contains("partition.throughput fired on " + subject);
+                    assertThat(firedEvent.get("fields").get("metric").stringValue()).isEqualTo("partition.throughput");
+                    assertThat(awaitEvent(system, address, "threshold-cleared", clearedId).get("component").stringValue())
+                            .isEqualTo(subject);
+                }
+                assertThat(system.cli("events", "--dir", system.dir().toString()))
+                        .contains("threshold-fired", "threshold-cleared", "partition.throughput fired on " + subject);
+
                 // The same alert by e-mail, by program and as a trap.
                 String firedId = fired.get("id").stringValue();
                 MimeMessage mail = awaitMail(firedId);
@@ -187,7 +204,8 @@ class AlertDeliveryIT {
                     "PAIRSTEP-MIB::pairstepPreviousState.0 = INTEGER: broken(");
             assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).as("kv fully protected again").isTrue();
 
-            // 4. An SMTP server that cannot be reached: named at load time; the other actions carry on.
+            // 4. A file naming an SMTP server that cannot be reached: refused on every node, by action and address,
+            //    and the last good file stays in force: a new threshold alert still goes out, by mail too.
             int closedPort;
             try (ServerSocket socket = new ServerSocket(0)) {
                 closedPort = socket.getLocalPort();
@@ -198,7 +216,28 @@ class AlertDeliveryIT {
                       - {type: email, host: 127.0.0.1, port: %d, from: pairstep@example.com, to: ops@example.com, timeout: 2s}
                     """.formatted(webhook.getAddress().getPort(), closedPort));
             for (String node : List.of("n1", "n2", "n3")) {
-                awaitLog(system, node, "email via smtp 127.0.0.1:" + closedPort + ": not reachable");
+                String line = awaitLog(system, node, "actions[1]: email via smtp 127.0.0.1:" + closedPort + ": not reachable: ");
+                assertThat(line).contains("keeping the");
+            }
+            long firedBefore = posted.stream().filter(alert -> alert.get("kind").stringValue().equals("threshold.fired")).count();
+            AtomicBoolean loadingAgain = new AtomicBoolean(true);
+            try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
+                Thread load = Thread.ofPlatform().start(() -> {
+                    while (loadingAgain.get()) {
+                        client.callSync("kv", "b", "{\"op\":\"incr\",\"key\":\"b\",\"by\":1}".getBytes(StandardCharsets.UTF_8));
+                    }
+                });
+                try {
+                    JsonNode again = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> posted.stream().filter(alert -> alert.get("kind").stringValue().equals("threshold.fired"))
+                                    .skip(firedBefore).findFirst().orElse(null), alert -> alert != null);
+                    awaitMail(again.get("id").stringValue());
+                    System.out.printf("AlertDeliveryIT: after the refused file, %s fired on %s and was mailed by the last good file%n",
+                            again.get("subject").stringValue(), again.get("node").stringValue());
+                } finally {
+                    loadingAgain.set(false);
+                    load.join();
+                }
             }
             System.out.println("AlertDeliveryIT: " + posted.size() + " webhook alerts, " + MAIL.getReceivedMessages().length + " mails");
         }
@@ -219,6 +258,22 @@ class AlertDeliveryIT {
         return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                 .until(() -> Files.readAllLines(log).stream().filter(line -> line.contains(text)).findFirst().orElse(null),
                         line -> line != null);
+    }
+
+    /** The event of this type about the alert with this id in one node's {@code GET /v1/events}, waiting for it. */
+    private static JsonNode awaitEvent(LocalSystem system, String address, String type, String alertId) {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + address + "/v1/events"))
+                    .header("Authorization", "Bearer " + system.token().text()).timeout(Duration.ofSeconds(5)).build();
+            JsonNode events = JSON.readTree(http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            for (JsonNode event : events) {
+                if (event.get("type").stringValue().equals(type) && alertId.equals(event.get("fields").path("alert").stringValue(null))) {
+                    return event;
+                }
+            }
+            return null;
+        }, event -> event != null);
     }
 
     /** The first webhook alert of this kind (from this node, if given), or null. */

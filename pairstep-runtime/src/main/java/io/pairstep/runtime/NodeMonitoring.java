@@ -12,12 +12,19 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pairstep.avail.AvailabilityManager;
 import io.pairstep.avail.Metric;
+import io.pairstep.avail.alert.Alert;
+import io.pairstep.avail.alert.AlertAction;
 import io.pairstep.avail.alert.ComponentChange;
 import io.pairstep.avail.alert.ComponentState;
 import io.pairstep.avail.alert.ComponentType;
+import io.pairstep.avail.alert.QueuedAction;
+import io.pairstep.avail.alert.RetryPolicy;
+import io.pairstep.avail.snmp.SystemView;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
+import io.pairstep.core.control.ReplicaAssignment;
+import io.pairstep.core.control.Role;
 import io.pairstep.runtime.events.Change;
 import io.pairstep.runtime.events.Event;
 import java.io.IOException;
@@ -26,9 +33,12 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import javax.management.JMException;
 import javax.management.ObjectName;
 import org.slf4j.Logger;
@@ -47,13 +57,18 @@ import org.slf4j.LoggerFactory;
  * leader before it learns it lost the lead, and the new one); a receiver drops duplicates by
  * component, change and time, not by alert id, which differs per node.
  *
- * <p>Thresholds are node-local: every node samples and alerts for itself.
+ * <p>Thresholds are node-local: every node samples and alerts for itself. Each threshold alert also
+ * goes to the controller ({@link AlertRecorder}), so that every node's event log shows it.
  */
 final class NodeMonitoring implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(NodeMonitoring.class);
     static final long SAMPLE_INTERVAL_MS = 1_000;
     static final long TICK_INTERVAL_MS = 2_000;
+    /** Alerts waiting for the controller; more are dropped (and reported) rather than held in memory. */
+    static final int RECORDER_QUEUE_CAPACITY = 1_000;
+    /** A controller electing a leader takes a second or so: retry soon, and not much slower when it takes longer. */
+    static final RetryPolicy RECORDER_RETRY = RetryPolicy.backoff(200, 5_000);
 
     private final Node node;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -65,6 +80,8 @@ final class NodeMonitoring implements AutoCloseable {
     });
     private final PartitionMonitors partitions;
     private volatile AvailabilityManager availability;
+    /** Records threshold alerts in the controller, hence in every node's event log; null without an availability file. */
+    private QueuedAction recorder;
     private ObjectName nodeMBean;
     private AutoCloseable subscription;
     /** Collection time of every collector at the last sample; monitor thread only. */
@@ -117,9 +134,10 @@ final class NodeMonitoring implements AutoCloseable {
                 // The manager waits for it quietly, so a mistyped path would otherwise go unnoticed.
                 LOG.warn("availability file {} does not exist: no thresholds and no alert actions until it appears", file);
             }
-            availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file,
-                    alert -> LOG.info("alert {}: {}", alert.kind(), alert.fields()),
-                    problem -> LOG.warn("availability: {}", problem)));
+            recorder = new QueuedAction(new AlertRecorder(node::propose), RECORDER_QUEUE_CAPACITY, RECORDER_RETRY,
+                    problem -> LOG.warn("availability: {}", problem));
+            availability = AvailabilityManager.start(AvailabilityManager.Settings.of(node.id(), file, eventLogSink(recorder),
+                    problem -> LOG.warn("availability: {}", problem)).withSystemView(() -> systemView(node.state())));
             subscription = node.events().subscribe(this::onEvent);
             monitor.scheduleWithFixedDelay(this::tick, TICK_INTERVAL_MS, TICK_INTERVAL_MS, TimeUnit.MILLISECONDS);
             monitor.scheduleWithFixedDelay(this::sample, 0, SAMPLE_INTERVAL_MS, TimeUnit.MILLISECONDS);
@@ -153,6 +171,38 @@ final class NodeMonitoring implements AutoCloseable {
         public boolean isControllerLeader() {
             return node.leader();
         }
+    }
+
+    /**
+     * The availability manager's event log callback: every alert goes to the node's log (the bench
+     * reads the ids there), and threshold alerts to the controller through {@code toController},
+     * which queues them; it runs on the monitor thread and never waits.
+     */
+    static Consumer<Alert> eventLogSink(AlertAction toController) {
+        return alert -> {
+            LOG.info("alert {}: {}", alert.kind(), alert.fields());
+            if (AlertRecorder.records(alert)) {
+                toController.offer(alert);
+            }
+        };
+    }
+
+    /** The state of the system as the SNMP agent shows it, from a controller state. */
+    static SystemView systemView(ControllerState state) {
+        List<SystemView.Node> nodes = new ArrayList<>();
+        for (Member member : state.members().values()) {
+            List<ReplicaAssignment> hosted = state.replicasOn(member.id());
+            int primaries = (int) hosted.stream().filter(r -> r.role() == Role.PRIMARY).count();
+            nodes.add(new SystemView.Node(member.id(), member.alive(), hosted.size(), primaries));
+        }
+        List<SystemView.Group> groups = new ArrayList<>();
+        for (GroupConfig group : state.groups().values()) {
+            SystemView.Health health = group.halted() != null ? SystemView.Health.HALTED
+                    : group.fullyProtected() ? SystemView.Health.OK : SystemView.Health.DEGRADED;
+            ReplicaAssignment primary = group.primary();
+            groups.add(new SystemView.Group(group.group().toString(), group.mode().label(), health, primary == null ? "" : primary.node()));
+        }
+        return new SystemView(nodes, groups);
     }
 
     /** The JMX name of a node's {@link NodeMXBean}. */
@@ -301,6 +351,9 @@ final class NodeMonitoring implements AutoCloseable {
         }
         if (availability != null) {
             availability.close();
+        }
+        if (recorder != null) {
+            recorder.close();
         }
         gcMetrics.close();
         registry.close();

@@ -50,6 +50,28 @@ class NodeMonitoringTest {
     }
 
     @Test
+    void theSnmpAgentsViewShowsEveryNodeAndGroupWithItsHealth() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 2, "example:kv", "", "")));
+        GroupConfig kv0 = state.groups().get(new GroupId("kv", 0));
+        String down = kv0.backup().node();
+        apply(new ControlCommand.NodeDown(down, 1, "test"));
+
+        io.pairstep.avail.snmp.SystemView view = NodeMonitoring.systemView(state);
+
+        assertThat(view.nodes()).extracting(n -> n.id()).containsExactly("n1", "n2", "n3");
+        assertThat(view.nodes()).filteredOn(n -> n.id().equals(down)).singleElement()
+                .satisfies(n -> assertThat(n.up()).isFalse());
+        assertThat(view.nodes().stream().mapToInt(n -> n.replicas()).sum())
+                .isEqualTo(state.groups().values().stream().mapToInt(g -> g.replicas().size()).sum());
+        assertThat(view.nodes().stream().mapToInt(n -> n.primaries()).sum()).isEqualTo(2);
+        assertThat(view.groups()).extracting(g -> g.name()).containsExactly("kv/0", "kv/1");
+        assertThat(view.groups().get(0).mode()).isEqualTo("pair");
+        assertThat(view.groups().get(0).primary()).isEqualTo(state.groups().get(new GroupId("kv", 0)).primary().node());
+        assertThat(view.groups()).extracting(g -> g.health()).contains(io.pairstep.avail.snmp.SystemView.Health.DEGRADED);
+    }
+
+    @Test
     void aNodesFirstRegistrationIsInsertedFromAbsent() {
         apply(new ControlCommand.Bootstrap("system"));
         assertThat(apply(new ControlCommand.RegisterNode("n1", "127.0.0.1:7101", "127.0.0.1:7201", 1, 101)))

@@ -49,6 +49,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *   - {type: snmp, target: "nms.example.com:162", version: v3, user: pairstep, auth: sha,
  *      authPassphrase: "...", privPassphrase: "...", engineId: "80001f8804..."}   # privacy: AES-128
  * callHome: "https://support.example.com/pairstep/incidents"   # or {url: ..., timeout: 5s}
+ * snmpAgent: {listen: "0.0.0.0:1161", community: public}        # answers GET for the system's state
  * }</pre>
  */
 public final class ConfigParser {
@@ -102,7 +103,7 @@ public final class ConfigParser {
             problems.add("top level: expected a mapping with thresholds: and actions:");
             return null;
         }
-        onlyKnown(root, "top level", "thresholds", "actions", "callHome");
+        onlyKnown(root, "top level", "thresholds", "actions", "callHome", "snmpAgent");
         List<ThresholdConfig> thresholds = new ArrayList<>();
         List<ActionConfig> actions = new ArrayList<>();
         JsonNode thresholdList = root.get("thresholds");
@@ -119,7 +120,9 @@ public final class ConfigParser {
         }
         JsonNode callHomeNode = root.get("callHome");
         ActionConfig.Webhook callHome = callHomeNode == null || callHomeNode.isNull() ? null : callHome(callHomeNode);
-        return problems.isEmpty() ? new AvailabilityConfig(thresholds, actions, callHome) : null;
+        JsonNode agentNode = root.get("snmpAgent");
+        SnmpAgentConfig snmpAgent = agentNode == null || agentNode.isNull() ? null : snmpAgent(agentNode);
+        return problems.isEmpty() ? new AvailabilityConfig(thresholds, actions, callHome, snmpAgent) : null;
     }
 
     private ThresholdConfig threshold(JsonNode entry, String path) {
@@ -276,6 +279,27 @@ public final class ConfigParser {
             return null;
         }
         return new ActionConfig.Program(file, args, timeoutMillis);
+    }
+
+    /** {@code snmpAgent: {listen: HOST:PORT, community: NAME}}: where the node answers SNMP GET requests. */
+    private SnmpAgentConfig snmpAgent(JsonNode entry) {
+        String path = "snmpAgent";
+        if (!isMapping(entry, path)) {
+            return null;
+        }
+        onlyKnown(entry, path, "listen", "community");
+        String listen = requiredText(entry, path, "listen");
+        if (listen == null) {
+            return null;
+        }
+        int colon = listen.lastIndexOf(':');
+        if (colon <= 0) {
+            problems.add(path + ".listen: expected host:port, got \"" + listen + "\"");
+            return null;
+        }
+        Integer port = parsePort(listen.substring(colon + 1), path + ".listen", listen);
+        String community = entry.has("community") ? text(entry.get("community"), path + ".community") : "public";
+        return port == null || community == null ? null : new SnmpAgentConfig(listen.substring(0, colon), port, community);
     }
 
     private ActionConfig snmp(JsonNode entry, String path) {

@@ -26,6 +26,7 @@ public final class PairstepMib {
     public static final OID NOTIFICATIONS = child(PAIRSTEP_MIB, 0);
     public static final OID OBJECTS = child(PAIRSTEP_MIB, 1);
     public static final OID CONFORMANCE = child(PAIRSTEP_MIB, 2);
+    public static final OID STATE = child(PAIRSTEP_MIB, 3);
 
     public static final OID COMPONENT_BROKEN = child(NOTIFICATIONS, 1);
     public static final OID COMPONENT_FIXED = child(NOTIFICATIONS, 2);
@@ -45,11 +46,30 @@ public final class PairstepMib {
     public static final OID VALUE = child(OBJECTS, 9);
     public static final OID LEVEL = child(OBJECTS, 10);
 
+    public static final OID NODES_UP = child(STATE, 1);
+    public static final OID GROUP_COUNT = child(STATE, 2);
+    public static final OID GROUPS_FULLY_PROTECTED = child(STATE, 3);
+    public static final OID NODE_TABLE = child(STATE, 4);
+    public static final OID NODE_ENTRY = child(NODE_TABLE, 1);
+    public static final OID NODE_INDEX = child(NODE_ENTRY, 1);
+    public static final OID NODE_NAME = child(NODE_ENTRY, 2);
+    public static final OID NODE_STATE = child(NODE_ENTRY, 3);
+    public static final OID NODE_REPLICAS = child(NODE_ENTRY, 4);
+    public static final OID NODE_PRIMARIES = child(NODE_ENTRY, 5);
+    public static final OID GROUP_TABLE = child(STATE, 5);
+    public static final OID GROUP_ENTRY = child(GROUP_TABLE, 1);
+    public static final OID GROUP_INDEX = child(GROUP_ENTRY, 1);
+    public static final OID GROUP_NAME = child(GROUP_ENTRY, 2);
+    public static final OID GROUP_MODE = child(GROUP_ENTRY, 3);
+    public static final OID GROUP_HEALTH = child(GROUP_ENTRY, 4);
+    public static final OID GROUP_PRIMARY = child(GROUP_ENTRY, 5);
+
     public static final OID COMPLIANCES = child(CONFORMANCE, 1);
     public static final OID GROUPS = child(CONFORMANCE, 2);
     public static final OID COMPLIANCE = child(COMPLIANCES, 1);
     public static final OID OBJECTS_GROUP = child(GROUPS, 1);
     public static final OID NOTIFICATIONS_GROUP = child(GROUPS, 2);
+    public static final OID STATE_GROUP = child(GROUPS, 3);
 
     /** Every name the MIB defines, with its OID, in MIB order. */
     public static final Map<String, OID> DEFINITIONS = definitions();
@@ -129,6 +149,25 @@ public final class PairstepMib {
         names.put("pairstepCompliance", COMPLIANCE);
         names.put("pairstepAlertObjectsGroup", OBJECTS_GROUP);
         names.put("pairstepAlertNotificationsGroup", NOTIFICATIONS_GROUP);
+        names.put("pairstepStateGroup", STATE_GROUP);
+        names.put("pairstepState", STATE);
+        names.put("pairstepNodesUp", NODES_UP);
+        names.put("pairstepGroupCount", GROUP_COUNT);
+        names.put("pairstepGroupsFullyProtected", GROUPS_FULLY_PROTECTED);
+        names.put("pairstepNodeTable", NODE_TABLE);
+        names.put("pairstepNodeEntry", NODE_ENTRY);
+        names.put("pairstepNodeIndex", NODE_INDEX);
+        names.put("pairstepNodeName", NODE_NAME);
+        names.put("pairstepNodeState", NODE_STATE);
+        names.put("pairstepNodeReplicas", NODE_REPLICAS);
+        names.put("pairstepNodePrimaries", NODE_PRIMARIES);
+        names.put("pairstepGroupTable", GROUP_TABLE);
+        names.put("pairstepGroupEntry", GROUP_ENTRY);
+        names.put("pairstepGroupIndex", GROUP_INDEX);
+        names.put("pairstepGroupName", GROUP_NAME);
+        names.put("pairstepGroupMode", GROUP_MODE);
+        names.put("pairstepGroupHealth", GROUP_HEALTH);
+        names.put("pairstepGroupPrimary", GROUP_PRIMARY);
         return java.util.Collections.unmodifiableMap(names);
     }
 }

@@ -86,6 +86,19 @@ class ConfigParserTest {
     }
 
     @Test
+    void snmpAgentIsAListenAddressWithACommunityAndAWrongOneIsNamed() throws Exception {
+        assertThat(ConfigParser.parse("snmpAgent: {listen: \"0.0.0.0:1161\", community: ops}", "a.yaml").snmpAgent())
+                .isEqualTo(new SnmpAgentConfig("0.0.0.0", 1161, "ops"));
+        assertThat(ConfigParser.parse("snmpAgent: {listen: \"127.0.0.1:1161\"}", "a.yaml").snmpAgent().community()).isEqualTo("public");
+        assertThat(ConfigParser.parse("thresholds: []", "a.yaml").snmpAgent()).isNull();
+        assertThat(problems("snmpAgent: {listen: \"127.0.0.1\"}")).containsExactly("snmpAgent.listen: expected host:port, got \"127.0.0.1\"");
+        assertThat(problems("snmpAgent: {listen: \"h:99999\", port: 1}")).containsExactly(
+                "snmpAgent.port: unknown field (known here: listen, community)",
+                "snmpAgent.listen: not a port number (1 to 65535) in \"h:99999\"");
+        assertThat(problems("snmpAgent: {listen: \"h:161\", community: \"\"}")).containsExactly("snmpAgent.community: expected text, got \"\"");
+    }
+
+    @Test
     void anEmptyFileIsAnEmptyConfiguration() throws Exception {
         assertThat(ConfigParser.parse("", "a.yaml")).isEqualTo(AvailabilityConfig.EMPTY);
         assertThat(ConfigParser.parse("# nothing yet\n", "a.yaml")).isEqualTo(AvailabilityConfig.EMPTY);

@@ -103,4 +103,13 @@ public sealed interface ControlCommand {
      */
     record ShadowReport(GroupId group, String node, long toVersion, long compared, java.util.List<String> differences)
             implements ControlCommand {}
+
+    /**
+     * A node's threshold fired or cleared: the controller keeps the record among the latest ones, so
+     * that every node's event log shows the alert. Sent by the alerting node itself, retried until
+     * the controller answers; a record whose alert id is already kept changes nothing.
+     *
+     * @param alert the record, with {@code seq} 0 (the controller numbers it)
+     */
+    record RecordAlert(AlertRecord alert) implements ControlCommand {}
 }

@@ -11,6 +11,7 @@ import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.OpenIncident;
+import io.pairstep.core.control.ControlCommand.RecordAlert;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.RemoveNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
@@ -20,6 +21,7 @@ import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import io.pairstep.core.control.ControlCommand.ResolveIncident;
 import io.pairstep.core.control.ControlCommand.ShadowReport;
 import io.pairstep.core.control.ControlCommand.Upgrade;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -54,6 +56,17 @@ public final class ControllerState {
     private final Incidents incidents;
     /** The latest upgrade of each service that was ever upgraded, by service name. */
     private final TreeMap<String, ServiceUpgrade> upgrades = new TreeMap<>();
+    /** The latest threshold alerts nodes reported, oldest first, at most {@link #ALERTS_KEPT_MAX}. */
+    private final ArrayDeque<AlertRecord> alerts = new ArrayDeque<>();
+    /** The seq of the last alert recorded (0 before the first). */
+    private long alertsRecorded;
+
+    /**
+     * How many alert records the controller keeps. They exist to become events on every node, which
+     * reads the new ones of each state it applies, so a short tail bounds the state without losing
+     * any unless more arrive within one state change than this.
+     */
+    public static final int ALERTS_KEPT_MAX = 100;
 
     public ControllerState() {
         incidents = new Incidents();
@@ -75,7 +88,17 @@ public final class ControllerState {
     public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
             Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining,
             Collection<Incident> incidents, long nextIncidentId, Collection<ServiceUpgrade> upgrades) {
+        this(systemId, version, controllerLeader, members, services, groups, draining, incidents, nextIncidentId, upgrades, List.of(), 0);
+    }
+
+    /** Rebuilds a state from all its parts, alert records included, as read from a controller snapshot. */
+    public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
+            Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining,
+            Collection<Incident> incidents, long nextIncidentId, Collection<ServiceUpgrade> upgrades,
+            Collection<AlertRecord> alerts, long alertsRecorded) {
         this.draining.addAll(draining);
+        this.alerts.addAll(alerts);
+        this.alertsRecorded = alertsRecorded;
         upgrades.forEach(u -> this.upgrades.put(u.service(), u));
         this.incidents = new Incidents(incidents, nextIncidentId);
         this.systemId = systemId;
@@ -156,6 +179,16 @@ public final class ControllerState {
         return incidents;
     }
 
+    /** The latest threshold alerts nodes reported, oldest first; each has a higher {@link AlertRecord#seq()} than the one before. */
+    public List<AlertRecord> alerts() {
+        return List.copyOf(alerts);
+    }
+
+    /** The seq of the last alert record (0 before the first). */
+    public long alertsRecorded() {
+        return alertsRecorded;
+    }
+
     /** Applies one command. Refused commands leave the state unchanged. */
     public ControlResult apply(ControlCommand command) {
         ControlResult result =
@@ -177,14 +210,19 @@ public final class ControllerState {
                     case ReplicaCrashed crashed -> replicaCrashed(crashed);
                     case Upgrade upgrade -> upgrade(upgrade);
                     case ShadowReport report -> shadowReport(report);
+                    case RecordAlert record -> recordAlert(record);
                 };
-        if (result.changed()) {
+        // An alert record moves no replica, so it takes no placement step either: alerts must not
+        // make the system rebalance faster or differently than it would without them.
+        if (result.changed() && !(command instanceof RecordAlert)) {
             promoteWherePrimaryIsDown();
             addMissingBackups();
             advanceUpgrades();
             if (upgrades.values().stream().noneMatch(ServiceUpgrade::active)) {
                 rebalance();
             }
+        }
+        if (result.changed()) {
             version++;
         }
         checkInvariants();
@@ -244,6 +282,32 @@ public final class ControllerState {
                 }
                 put(config, replicas);
             }
+        }
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult recordAlert(RecordAlert command) {
+        AlertRecord alert = command.alert();
+        if (alert == null) {
+            return ControlResult.refused("an alert record needs its alert");
+        }
+        String problem = alert.problem();
+        if (problem != null) {
+            return ControlResult.refused(problem);
+        }
+        if (!members.containsKey(alert.node())) {
+            return ControlResult.refused("alert " + alert.alertId() + " from unknown node " + alert.node());
+        }
+        for (AlertRecord kept : alerts) {
+            if (kept.alertId().equals(alert.alertId())) {
+                // A retry of a submission that went through.
+                return ControlResult.UNCHANGED;
+            }
+        }
+        alertsRecorded++;
+        alerts.addLast(alert.withSeq(alertsRecorded));
+        while (alerts.size() > ALERTS_KEPT_MAX) {
+            alerts.removeFirst();
         }
         return ControlResult.CHANGED;
     }
@@ -973,6 +1037,13 @@ public final class ControllerState {
     /** Checks the structural invariants; called after every command. */
     public void checkInvariants() {
         incidents.checkInvariants();
+        Invariants.check(alerts.size() <= ALERTS_KEPT_MAX, "%d alert records kept", alerts.size());
+        long previousSeq = 0;
+        for (AlertRecord alert : alerts) {
+            Invariants.check(alert.seq() > previousSeq && alert.seq() <= alertsRecorded, "alert record %s has seq %d out of order",
+                    alert.alertId(), alert.seq());
+            previousSeq = alert.seq();
+        }
         for (GroupConfig config : groups.values()) {
             Invariants.check(config.epoch() >= 1, "group %s has epoch %d", config.group(), config.epoch());
             Invariants.check(services.containsKey(config.group().service()), "group %s has no service", config.group());
@@ -996,7 +1067,7 @@ public final class ControllerState {
     /** A deep copy, for simulators and tests that need to keep an old state. */
     public ControllerState copy() {
         return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values(), draining,
-                incidents.all().values(), incidents.nextId(), upgrades.values());
+                incidents.all().values(), incidents.nextId(), upgrades.values(), alerts, alertsRecorded);
     }
 
     /** True when every group of every service is fully protected with a live primary. */

@@ -1,5 +1,6 @@
 package io.pairstep.runtime.controller;
 
+import io.pairstep.core.control.AlertRecord;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
@@ -52,7 +53,7 @@ public final class ControlJson {
     /** The JSON shape of a whole {@link ControllerState}; older snapshots lack the last fields. */
     record StateJson(String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services,
             List<GroupConfig> groups, List<String> draining, List<Incident> incidents, long nextIncidentId,
-            List<ServiceUpgrade> upgrades) {}
+            List<ServiceUpgrade> upgrades, List<AlertRecord> alerts, long alertsRecorded) {}
 
     @SuppressWarnings("unchecked")
     private static Map<String, Class<? extends ControlCommand>> registry() {
@@ -136,7 +137,9 @@ public final class ControlJson {
                 List.copyOf(state.draining()),
                 List.copyOf(state.incidents().all().values()),
                 state.incidents().nextId(),
-                List.copyOf(state.upgrades().values())));
+                List.copyOf(state.upgrades().values()),
+                state.alerts(),
+                state.alertsRecorded()));
     }
 
     /** Decodes a state written by {@link #encodeState}; its invariants are checked on the way. */
@@ -146,11 +149,12 @@ public final class ControlJson {
             throw new IllegalArgumentException("malformed controller state: members, services and groups must be arrays");
         }
         // States written before nodes could be drained have no "draining", before incidents no
-        // incidents, before upgrades no upgrades.
+        // incidents, before upgrades no upgrades, before alert records no alerts.
         return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups(),
                 json.draining() == null ? List.of() : json.draining(),
                 json.incidents() == null ? List.of() : json.incidents(), json.nextIncidentId(),
-                json.upgrades() == null ? List.of() : json.upgrades());
+                json.upgrades() == null ? List.of() : json.upgrades(),
+                json.alerts() == null ? List.of() : json.alerts(), json.alertsRecorded());
     }
 
     private static JsonNode readTree(byte[] bytes, String what) {

@@ -36,6 +36,10 @@ public record Change(String type, String node, String component, String message,
     public static final String GROUP_HALTED = "group-halted";
     /** An upgrade of a service started, turned back, or ended. */
     public static final String SERVICE_UPGRADE = "service-upgrade";
+    /** A node's threshold fired (the availability manager's alert, recorded by the controller). */
+    public static final String THRESHOLD_FIRED = "threshold-fired";
+    /** A node's threshold cleared after it had fired. */
+    public static final String THRESHOLD_CLEARED = "threshold-cleared";
 
     public Change {
         Objects.requireNonNull(type, "type");

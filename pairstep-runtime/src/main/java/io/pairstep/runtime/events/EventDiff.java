@@ -3,6 +3,7 @@ package io.pairstep.runtime.events;
 import static io.pairstep.runtime.events.Change.fields;
 
 import io.pairstep.core.GroupId;
+import io.pairstep.core.control.AlertRecord;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Incident;
@@ -25,7 +26,8 @@ import java.util.Objects;
  * <p>Pure: the result depends only on the two states, so every node, which applies the same
  * sequence of controller states, derives the same events in the same order. The order inside one
  * diff is fixed too: the controller's leader, then members by id, then services by name, then
- * groups by service and partition, then incidents by id.
+ * groups by service and partition, then incidents by id, then threshold alerts in the order the
+ * controller recorded them.
  */
 public final class EventDiff {
 
@@ -45,6 +47,7 @@ public final class EventDiff {
         upgrades(before, after, changes);
         groups(before, after, changes);
         incidents(before, after, changes);
+        alerts(before, after, changes);
         return changes;
     }
 
@@ -266,6 +269,24 @@ public final class EventDiff {
                     + now.history().getLast().message();
             changes.add(new Change(type, now.component().node(), now.component().toString(), message,
                     fields("incident", now.id(), "kind", now.kind().label(), "state", now.state().label())));
+        }
+    }
+
+    /**
+     * The threshold alerts recorded since {@code before}: those with a higher seq than its last. The
+     * controller keeps only the latest {@link ControllerState#ALERTS_KEPT_MAX}, so a node that skips
+     * over more than that at once sees only the kept ones.
+     */
+    private static void alerts(ControllerState before, ControllerState after, List<Change> changes) {
+        for (AlertRecord alert : after.alerts()) {
+            if (alert.seq() <= before.alertsRecorded()) {
+                continue;
+            }
+            String type = AlertRecord.FIRED.equals(alert.transition()) ? Change.THRESHOLD_FIRED : Change.THRESHOLD_CLEARED;
+            changes.add(new Change(type, alert.node(), alert.component(), alert.summary(),
+                    fields("alert", alert.alertId(), "metric", alert.metric(), "subject", alert.subject(), "value", alert.value(),
+                            "level", alert.level(), "direction", alert.direction(), "holdMillis", alert.holdMillis(),
+                            "timeMillis", alert.timeMillis())));
         }
     }
 

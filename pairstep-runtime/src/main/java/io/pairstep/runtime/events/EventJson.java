@@ -29,6 +29,7 @@ public final class EventJson {
                 case null -> fields.putNull(field.getKey());
                 case Long value -> fields.put(field.getKey(), value);
                 case Integer value -> fields.put(field.getKey(), value);
+                case Double value -> fields.put(field.getKey(), value);
                 case Boolean value -> fields.put(field.getKey(), value);
                 default -> fields.put(field.getKey(), field.getValue().toString());
             }

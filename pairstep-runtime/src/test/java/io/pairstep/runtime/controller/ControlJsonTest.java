@@ -63,7 +63,9 @@ class ControlJsonTest {
                 new ControlCommand.Upgrade(new ServiceSpec("kv", 2, Mode.PAIR, 2, "example:bank", "", ""), 0),
                 new ControlCommand.Upgrade(new ServiceSpec("kv", 3, Mode.PAIR, 2, "example:kv", "", ""), 1000),
                 new ControlCommand.ShadowReport(new GroupId("kv", 1), "n2", 3, 1000, List.of("entry 12: {\"op\":\"x\"} -> a, was b")),
-                new ControlCommand.ShadowReport(new GroupId("kv", 0), "n1", 3, 1000, List.of()));
+                new ControlCommand.ShadowReport(new GroupId("kv", 0), "n1", 3, 1000, List.of()),
+                new ControlCommand.RecordAlert(new io.pairstep.core.control.AlertRecord(0, "n2-1763-7", "n2", "kv/0", "fired",
+                        "partition.latency.p99.ms", "kv/0", 312.5, 250, "above", 10_000, 1_763_000_000_000L, "[n2] \"p99\" fired ü")));
     }
 
     @ParameterizedTest
@@ -227,7 +229,7 @@ class ControlJsonTest {
         assertThat(json).doesNotContain("\"primary\"", "\"backup\"", "fullyProtected", "problem", "alive\":false");
         String empty = new String(ControlJson.encodeState(new ControllerState("s", 3, List.of(), List.of(), List.of())), StandardCharsets.UTF_8);
         assertThat(empty).isEqualTo("{\"systemId\":\"s\",\"version\":3,\"controllerLeader\":null,\"members\":[],\"services\":[],\"groups\":[],\"draining\":[],"
-                + "\"incidents\":[],\"nextIncidentId\":1,\"upgrades\":[]}");
+                + "\"incidents\":[],\"nextIncidentId\":1,\"upgrades\":[],\"alerts\":[],\"alertsRecorded\":0}");
     }
 
     @Test
@@ -273,6 +275,25 @@ class ControlJsonTest {
         ControllerState old = ControlJson.decodeState(bytes("{\"systemId\":\"s\",\"version\":3,\"members\":[],\"services\":[],\"groups\":[]}"));
         assertThat(old.incidents().all()).isEmpty();
         assertThat(old.incidents().nextId()).isEqualTo(1);
+    }
+
+    @Test
+    void alertRecordsRoundTripThroughASnapshotAndASnapshotFromBeforeThemHasNone() {
+        ControllerState state = new ControllerState();
+        state.apply(new Bootstrap("s"));
+        state.apply(new RegisterNode("n1", "a", "b", 1, 0));
+        for (int i = 1; i <= 3; i++) {
+            state.apply(new ControlCommand.RecordAlert(new io.pairstep.core.control.AlertRecord(0, "n1-9-" + i, "n1", "n1",
+                    i == 2 ? "cleared" : "fired", "node.cpu", "n1", 0.95, 0.9, "above", 1_000, i, "[n1] node.cpu")));
+        }
+
+        ControllerState decoded = ControlJson.decodeState(ControlJson.encodeState(state));
+
+        assertThat(decoded.alerts()).isEqualTo(state.alerts()).hasSize(3);
+        assertThat(decoded.alertsRecorded()).isEqualTo(3);
+        ControllerState old = ControlJson.decodeState(bytes("{\"systemId\":\"s\",\"version\":3,\"members\":[],\"services\":[],\"groups\":[]}"));
+        assertThat(old.alerts()).isEmpty();
+        assertThat(old.alertsRecorded()).isZero();
     }
 
     private static byte[] bytes(String text) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Mode;
+import io.pairstep.core.control.AlertRecord;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
@@ -40,6 +41,46 @@ class EventDiffTest {
         for (int i = 1; i <= 3; i++) {
             apply(new ControlCommand.RegisterNode("n" + i, "127.0.0.1:710" + i, "127.0.0.1:720" + i, 1, 100 + i));
         }
+    }
+
+    @Test
+    void aRecordedThresholdAlertIsAnEventAboutItsComponentFromItsNode() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 1, "example:kv", "", "")));
+
+        List<Change> fired = apply(new ControlCommand.RecordAlert(new AlertRecord(0, "n2-5-1", "n2", "kv/0", AlertRecord.FIRED,
+                "partition.throughput", "kv/0", 812, 500, "above", 2_000, 1_763_700_000_000L,
+                "[n2] partition.throughput fired on kv/0: 812 >= 500 for 2000 ms")));
+        List<Change> cleared = apply(new ControlCommand.RecordAlert(new AlertRecord(0, "n2-5-2", "n2", "kv/0", AlertRecord.CLEARED,
+                "partition.throughput", "kv/0", 12, 400, "above", 2_000, 1_763_700_009_000L, "[n2] cleared")));
+
+        assertThat(fired).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.THRESHOLD_FIRED);
+            assertThat(c.node()).isEqualTo("n2");
+            assertThat(c.component()).isEqualTo("kv/0");
+            assertThat(c.message()).isEqualTo("[n2] partition.throughput fired on kv/0: 812 >= 500 for 2000 ms");
+            assertThat(c.fields()).containsEntry("alert", "n2-5-1").containsEntry("metric", "partition.throughput")
+                    .containsEntry("subject", "kv/0").containsEntry("value", 812.0).containsEntry("level", 500.0)
+                    .containsEntry("direction", "above").containsEntry("holdMillis", 2_000L)
+                    .containsEntry("timeMillis", 1_763_700_000_000L);
+        });
+        assertThat(cleared).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.THRESHOLD_CLEARED);
+            assertThat(c.fields()).containsEntry("alert", "n2-5-2").containsEntry("level", 400.0);
+        });
+    }
+
+    @Test
+    void aNodeThatSkipsSeveralAlertRecordsAtOnceSeesEachOnceInOrder() {
+        threeNodes();
+        ControllerState before = state.copy();
+        for (int i = 1; i <= 3; i++) {
+            apply(new ControlCommand.RecordAlert(new AlertRecord(0, "n1-5-" + i, "n1", "n1", AlertRecord.FIRED, "node.cpu", "n1",
+                    0.95, 0.9, "above", 0, i, "alert " + i)));
+        }
+
+        assertThat(EventDiff.between(before, state)).extracting(Change::message).containsExactly("alert 1", "alert 2", "alert 3");
+        assertThat(EventDiff.between(state.copy(), state)).isEmpty();
     }
 
     @Test
