@@ -104,7 +104,12 @@ public final class UpgradeCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
-            JsonNode upgrade = upgradeOf(client.get("/v1/services", StatusCommand.TIMEOUT).requireOk().json());
+            JsonNode services = services(client);
+            if (services == null) {
+                Thread.sleep(POLL.toMillis());
+                continue;
+            }
+            JsonNode upgrade = upgradeOf(services);
             // The node asked may not have applied this upgrade yet and still show an earlier one to
             // the same version (one that rolled back or stopped): only this artifact's counts.
             if (upgrade != null && Json.text(upgrade, "to", "").equals(to) && Json.text(upgrade, "toArtifact", "").equals(artifact)) {
@@ -140,6 +145,29 @@ public final class UpgradeCommand implements Callable<Integer> {
         }
         throw new CliException("the upgrade of " + name + " did not end within " + timeoutSeconds
                 + " s; it goes on (follow it with `pairstep services` or `pairstep events`)", ExitCodes.ERROR);
+    }
+
+    /**
+     * The services document of the first node that gives it, or null when none does now. A node
+     * busy catching up with the controller answers 503 for a moment, and a node may be down: the
+     * upgrade goes on meanwhile, so following it asks the others, then again at the next poll.
+     */
+    private static JsonNode services(ApiClient client) {
+        for (HostPort node : client.nodes()) {
+            ApiClient.Response answer;
+            try {
+                answer = client.getFrom(node, "/v1/services", StatusCommand.TIMEOUT);
+            } catch (CliException e) {
+                continue; // this node does not answer now: ask the next one
+            }
+            if (answer.ok()) {
+                return answer.json();
+            }
+            if (answer.status() != 503) {
+                answer.requireOk(); // a refusal (a wrong token, say) is an error, not a pause
+            }
+        }
+        return null;
     }
 
     private JsonNode upgradeOf(JsonNode services) {
