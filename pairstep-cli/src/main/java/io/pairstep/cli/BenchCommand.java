@@ -214,11 +214,27 @@ public final class BenchCommand implements Callable<Integer> {
         return threads;
     }
 
-    static void stopClients(List<Thread> threads, AtomicBoolean running) throws InterruptedException {
-        running.set(false);
-        for (Thread thread : threads) {
-            thread.join(30_000);
+    /** A running load: the histogram its clients record into (swappable), its counts, and the flags that steer it. */
+    record Load(AtomicReference<Histogram> latency, AtomicLong completed, AtomicLong errors, AtomicBoolean measuring,
+            AtomicBoolean running, List<Thread> threads) {
+
+        /** Stops the clients and waits for them. */
+        void stop() throws InterruptedException {
+            running.set(false);
+            for (Thread thread : threads) {
+                thread.join(30_000);
+            }
         }
+    }
+
+    /** Starts the clients; they record only while {@code measuring} is set. */
+    Load startLoad(PairstepClient client, boolean measuring) {
+        AtomicReference<Histogram> latency = new AtomicReference<>(newHistogram());
+        AtomicLong completed = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        AtomicBoolean measure = new AtomicBoolean(measuring);
+        AtomicBoolean running = new AtomicBoolean(true);
+        return new Load(latency, completed, errors, measure, running, startClients(client, latency, completed, errors, measure, running));
     }
 
     void printLatency(String label, Histogram latency) {
@@ -228,25 +244,20 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private int throughput(PairstepClient client) throws InterruptedException {
-        AtomicReference<Histogram> latency = new AtomicReference<>(newHistogram());
-        AtomicLong completed = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        AtomicBoolean measuring = new AtomicBoolean(false);
-        AtomicBoolean running = new AtomicBoolean(true);
-        List<Thread> threads = startClients(client, latency, completed, errors, measuring, running);
+        BenchCommand.Load load = startLoad(client, false);
         Thread.sleep(TimeUnit.SECONDS.toMillis(warmupSeconds));
-        latency.get().reset();
-        completed.set(0);
-        measuring.set(true);
+        load.latency().get().reset();
+        load.completed().set(0);
+        load.measuring().set(true);
         long start = System.nanoTime();
         Thread.sleep(TimeUnit.SECONDS.toMillis(durationSeconds));
-        measuring.set(false);
+        load.measuring().set(false);
         long elapsed = System.nanoTime() - start;
-        long done = completed.get();
-        stopClients(threads, running);
-        out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, errors.get());
-        printLatency("latency", latency.get());
-        return errors.get() == 0 ? 0 : 1;
+        long done = load.completed().get();
+        load.stop();
+        out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, load.errors().get());
+        printLatency("latency", load.latency().get());
+        return load.errors().get() == 0 ? 0 : 1;
     }
 
     private void closedLoop(PairstepClient client, SplittableRandom random, AtomicReference<Histogram> latency, AtomicLong completed, AtomicLong errors,

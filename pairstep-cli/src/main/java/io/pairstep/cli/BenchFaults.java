@@ -8,9 +8,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.HdrHistogram.Histogram;
 import tools.jackson.databind.JsonNode;
 
@@ -47,24 +44,19 @@ final class BenchFaults {
      * shows in full.
      */
     int dumpLatency(PairstepClient client) throws InterruptedException {
-        AtomicReference<Histogram> latency = new AtomicReference<>(BenchCommand.newHistogram());
-        AtomicLong completed = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        AtomicBoolean measuring = new AtomicBoolean(false);
-        AtomicBoolean running = new AtomicBoolean(true);
-        List<Thread> threads = bench.startClients(client, latency, completed, errors, measuring, running);
+        BenchCommand.Load load = bench.startLoad(client, false);
         Thread.sleep(TimeUnit.SECONDS.toMillis(bench.warmupSeconds));
 
         Histogram without = BenchCommand.newHistogram();
-        latency.set(without);
-        completed.set(0);
-        measuring.set(true);
+        load.latency().set(without);
+        load.completed().set(0);
+        load.measuring().set(true);
         Thread.sleep(TimeUnit.SECONDS.toMillis(bench.durationSeconds));
-        long withoutDone = completed.get();
+        long withoutDone = load.completed().get();
 
         Histogram with = BenchCommand.newHistogram();
-        latency.set(with);
-        completed.set(0);
+        load.latency().set(with);
+        load.completed().set(0);
         List<long[]> dumps = new ArrayList<>(); // {nanos, bytes}
         List<String> sources = new ArrayList<>();
         int failedDumps = 0;
@@ -88,9 +80,9 @@ final class BenchFaults {
                 }
             }
         }
-        long withDone = completed.get();
-        measuring.set(false);
-        BenchCommand.stopClients(threads, running);
+        long withDone = load.completed().get();
+        load.measuring().set(false);
+        load.stop();
 
         out.printf("without dumps %,.0f commands/s%n", withoutDone / (double) bench.durationSeconds);
         bench.printLatency("  latency", without);
@@ -105,8 +97,8 @@ final class BenchFaults {
         }
         double ratio = without.getValueAtPercentile(99) == 0 ? 0
                 : with.getValueAtPercentile(99) / (double) without.getValueAtPercentile(99);
-        out.printf("p99 with dumps / p99 without: %.2f; client errors %d%n", ratio, errors.get());
-        return errors.get() == 0 ? 0 : 1;
+        out.printf("p99 with dumps / p99 without: %.2f; client errors %d%n", ratio, load.errors().get());
+        return load.errors().get() == 0 ? 0 : 1;
     }
 
     private static String summarize(List<String> values) {
@@ -125,12 +117,7 @@ final class BenchFaults {
      * member in sync (full repair). Times count from the fault injection's answer.
      */
     int repair(PairstepClient client, String kind, int faults) throws InterruptedException {
-        AtomicReference<Histogram> latency = new AtomicReference<>(BenchCommand.newHistogram());
-        AtomicLong completed = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        AtomicBoolean measuring = new AtomicBoolean(true);
-        AtomicBoolean running = new AtomicBoolean(true);
-        List<Thread> threads = bench.startClients(client, latency, completed, errors, measuring, running);
+        BenchCommand.Load load = bench.startLoad(client, true);
         int members = bench.mode.equals("tmr") ? 3 : 2;
         List<Long> isolations = new ArrayList<>();
         List<Long> repairs = new ArrayList<>();
@@ -181,11 +168,11 @@ final class BenchFaults {
                 LocalSystem.sleep(1000);
             }
         }
-        BenchCommand.stopClients(threads, running);
+        load.stop();
         out.printf("isolation over %d faults: %s%n", faults, spread(isolations));
         out.printf("full repair over %d faults: %s%n", faults, spread(repairs));
-        out.printf("client errors %d (of %,d commands)%n", errors.get(), completed.get());
-        return errors.get() == 0 ? 0 : 1;
+        out.printf("client errors %d (of %,d commands)%n", load.errors().get(), load.completed().get());
+        return load.errors().get() == 0 ? 0 : 1;
     }
 
     /** kv/0 in one node's status, or null when no node answers. */
