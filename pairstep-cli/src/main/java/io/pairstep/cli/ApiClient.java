@@ -141,8 +141,14 @@ final class ApiClient implements AutoCloseable {
     private Response send(String method, String path, byte[] body, String contentType, Map<String, String> headers,
                           Duration timeout, boolean safeToRepeat) {
         List<String> failures = new ArrayList<>();
+        Response unavailable = null;
         for (HostPort node : nodes) {
             Attempt a = attempt(node, method, path, body, contentType, headers, timeout);
+            if (a.response() != null && a.response().status() == 503 && method.equals("GET")) {
+                // This node is still catching up with the controller (or found no primary): another may answer.
+                unavailable = a.response();
+                continue;
+            }
             if (a.response() != null) {
                 return a.response();
             }
@@ -151,6 +157,9 @@ final class ApiClient implements AutoCloseable {
                         + " carried out");
             }
             failures.add(node + " (" + a.failure() + ")");
+        }
+        if (unavailable != null) {
+            return unavailable;
         }
         StringJoiner j = new StringJoiner(", ");
         failures.forEach(j::add);

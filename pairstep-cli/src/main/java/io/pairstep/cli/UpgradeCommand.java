@@ -148,26 +148,18 @@ public final class UpgradeCommand implements Callable<Integer> {
     }
 
     /**
-     * The services document of the first node that gives it, or null when none does now. A node
-     * busy catching up with the controller answers 503 for a moment, and a node may be down: the
-     * upgrade goes on meanwhile, so following it asks the others, then again at the next poll.
+     * The services document, or null when no node gives it now: a node busy catching up with the
+     * controller answers 503 for a moment (the client then asks the others), and nodes may be down.
+     * The upgrade goes on meanwhile, so following it polls again.
      */
     private static JsonNode services(ApiClient client) {
-        for (HostPort node : client.nodes()) {
-            ApiClient.Response answer;
-            try {
-                answer = client.getFrom(node, "/v1/services", StatusCommand.TIMEOUT);
-            } catch (CliException e) {
-                continue; // this node does not answer now: ask the next one
-            }
-            if (answer.ok()) {
-                return answer.json();
-            }
-            if (answer.status() != 503) {
-                answer.requireOk(); // a refusal (a wrong token, say) is an error, not a pause
-            }
+        ApiClient.Response answer;
+        try {
+            answer = client.get("/v1/services", StatusCommand.TIMEOUT);
+        } catch (CliException e) {
+            return null; // no node answers now
         }
-        return null;
+        return answer.status() == 503 ? null : answer.requireOk().json();
     }
 
     private JsonNode upgradeOf(JsonNode services) {
