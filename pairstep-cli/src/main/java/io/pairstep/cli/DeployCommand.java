@@ -58,6 +58,11 @@ public final class DeployCommand implements Callable<Integer> {
             description = "Number of partitions, >= 1 (default: ${DEFAULT-VALUE}).")
     int partitions;
 
+    @Option(names = "--digest-every", paramLabel = "K",
+            description = "dmr and tmr: the members compare a digest of their state every K commands (default 64), so a"
+                    + " corruption that no output shows yet is caught within K commands.")
+    Long digestEvery;
+
     @Spec
     CommandSpec spec;
 
@@ -85,6 +90,12 @@ public final class DeployCommand implements Callable<Integer> {
         String m = mode.toLowerCase(Locale.ROOT);
         if (!MODES.contains(m)) {
             throw usage("--mode: expected pair, dmr, tmr or none, got '" + mode + "'");
+        }
+        if (digestEvery != null && digestEvery < 1) {
+            throw usage("--digest-every must be >= 1 (commands between state digest comparisons), got " + digestEvery);
+        }
+        if (digestEvery != null && !m.equals("dmr") && !m.equals("tmr")) {
+            throw usage("--digest-every applies to --mode dmr or tmr only (their members compare state digests), not " + m);
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("name", name);
@@ -114,6 +125,9 @@ public final class DeployCommand implements Callable<Integer> {
         }
         body.put("mode", m);
         body.put("partitions", partitions);
+        if (digestEvery != null) {
+            body.put("digestEvery", digestEvery);
+        }
         return body;
     }
 
@@ -132,17 +146,19 @@ public final class DeployCommand implements Callable<Integer> {
         }
         String m = body.get("mode").asString();
         int p = body.get("partitions").asInt();
+        long k = body.path("digestEvery").asLong(0);
         try {
             JsonNode doc = Json.MAPPER.readTree(r.body());
             if (doc != null && doc.isObject()) {
                 m = Json.text(doc, "mode", m);
                 p = doc.path("partitions").asInt(p);
+                k = doc.path("digestEvery").asLong(k);
             }
         } catch (RuntimeException e) {
             // the request was accepted; describe it from what we asked for
         }
-        spec.commandLine().getOut().printf("deployed %s: mode %s, %d partition%s%s%n", name, m, p, p == 1 ? "" : "s",
-                digest == null ? "" : ", artifact sha256:" + digest);
+        spec.commandLine().getOut().printf("deployed %s: mode %s, %d partition%s%s%s%n", name, m, p, p == 1 ? "" : "s",
+                k > 0 ? ", state digests every " + k + " commands" : "", digest == null ? "" : ", artifact sha256:" + digest);
         return ExitCodes.OK;
     }
 

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
                         + " tried in order) or --dir DIR (a local cluster made by 'cluster start')."},
         subcommands = {NodeCommand.class, ClusterCommand.class, DeployCommand.class, StatusCommand.class, ServicesCommand.class,
                 EventsCommand.class, IncidentsCommand.class, CallCommand.class, UpgradeCommand.class, RollingRestartCommand.class,
-                FaultCommand.class, DumpCommand.class, CertsCommand.class, DemoCommand.class,
+                FaultCommand.class, DumpCommand.class, ResumeCommand.class, CertsCommand.class, DemoCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success",

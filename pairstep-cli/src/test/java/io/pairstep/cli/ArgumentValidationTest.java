@@ -118,6 +118,19 @@ class ArgumentValidationTest {
         new CommandLine(e).parseArgs("kv", "--example", "kv", "--cluster", NOWHERE);
         assertThat(e.request().toString())
                 .isEqualTo("{\"name\":\"kv\",\"example\":\"kv\",\"mode\":\"pair\",\"partitions\":1}");
+
+        DeployCommand f = new DeployCommand();
+        new CommandLine(f).parseArgs("votes", "--example", "kv", "--mode", "tmr", "--digest-every", "16", "--cluster", NOWHERE);
+        assertThat(f.request().toString())
+                .isEqualTo("{\"name\":\"votes\",\"example\":\"kv\",\"mode\":\"tmr\",\"partitions\":1,\"digestEvery\":16}");
+    }
+
+    @Test
+    void deployTakesADigestIntervalForLockstepModesOnly() {
+        assertUsage(Cli.run("deploy", "kv", "--example", "kv", "--mode", "tmr", "--digest-every", "0", "--cluster", NOWHERE),
+                "pairstep deploy: --digest-every must be >= 1 (commands between state digest comparisons), got 0");
+        assertUsage(Cli.run("deploy", "kv", "--example", "kv", "--digest-every", "8", "--cluster", NOWHERE),
+                "--digest-every applies to --mode dmr or tmr only (their members compare state digests), not pair");
     }
 
     @Test

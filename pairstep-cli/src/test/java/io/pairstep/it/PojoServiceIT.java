@@ -95,8 +95,9 @@ class PojoServiceIT {
                 assertThat(system.fullyProtected()).isTrue();
                 phase("ledger called in every mode", started);
 
-                // The wall clock in DMR: the two members answer differently, and no self-check says
-                // which is right, so the group halts rather than release either answer.
+                // The wall clock in DMR: the two members answer differently, no self-check says which is
+                // right, and a referee executing the command again answers differently still, so the
+                // group halts rather than release any answer.
                 System.out.println("PojoServiceIT: " + system.cli("deploy", "clock", "--jar", clockJar.toString(), "--class",
                         "it.artifacts.Clock", "--mode", "dmr", "--dir", cluster).strip());
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
@@ -109,12 +110,27 @@ class PojoServiceIT {
                             .until(() -> group(system, "clock").has("halted"));
                     String reason = group(system, "clock").get("halted").asString();
                     System.out.println("PojoServiceIT: clock halted: " + reason);
-                    assertThat(reason).contains("entry 1 (service clock, method now)", "the two members disagree", "output digest");
+                    // The referee executes the entry again, and reads yet another time: nobody agrees.
+                    assertThat(reason).contains("entry 1 (service clock, method now)", "output digest")
+                            .containsAnyOf("no majority among 3 members", "the two members disagree");
                     String events = system.cli("events", "--dir", cluster);
                     assertThat(events).contains("clock/0 releases no more results", "(service clock, method now)");
                     assertThatThrownBy(clock::now).as("still nothing released").isInstanceOf(PairstepException.class);
+
+                    // An operator trusts the orderer: the group serves again, rebuilt from it.
+                    String trusted = null;
+                    for (JsonNode replica : group(system, "clock").get("replicas")) {
+                        if (replica.get("role").asString().equals("primary")) {
+                            trusted = replica.get("node").asString();
+                        }
+                    }
+                    System.out.println("PojoServiceIT: " + system.cli("resume", "clock", "--trust", trusted, "--dir", cluster).strip());
+                    assertThat(group(system, "clock").has("halted")).as("resumed").isFalse();
+                    assertThat(system.cli("events", "--dir", cluster)).contains("clock/0 resumed from its member on " + trusted);
                 }
-                phase("clock caught", started);
+                assertThatThrownBy(() -> system.cli("resume", "clock", "--trust", "n1", "--dir", cluster))
+                        .as("a group that is not halted").hasMessageContaining("is not halted; only a halted group can be resumed");
+                phase("clock caught and resumed", started);
             }
         }
     }

@@ -6,10 +6,12 @@ import io.pairstep.api.MalformedCommandException;
 import io.pairstep.client.ClientOptions;
 import io.pairstep.client.PairstepClient;
 import io.pairstep.client.PairstepException;
+import io.pairstep.core.GroupId;
 import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
@@ -68,6 +70,7 @@ final class HttpGateway implements AutoCloseable {
             config.routes.post("/v1/nodes/{id}/drain", ctx -> drain(ctx, true));
             config.routes.post("/v1/nodes/{id}/undrain", ctx -> drain(ctx, false));
             config.routes.delete("/v1/nodes/{id}", this::removeNode);
+            config.routes.post("/v1/services/{name}/partitions/{p}/resume", this::resume);
             new AccessControl(node.accessToken()).install(config);
             new ArtifactApi(node).install(config);
             admin.install(config);
@@ -186,10 +189,19 @@ final class HttpGateway implements AutoCloseable {
             error(ctx, 400, "BAD_REQUEST", "give exactly one of \"example\" or \"digest\" (of a jar uploaded with POST /v1/artifacts)");
             return;
         }
+        long digestEvery = 0;
+        if (body.has("digestEvery")) {
+            JsonNode value = body.get("digestEvery");
+            if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 1) {
+                error(ctx, 400, "BAD_REQUEST", "\"digestEvery\" must be a number of commands, 1 or more; got " + value);
+                return;
+            }
+            digestEvery = value.asLong();
+        }
         ServiceSpec spec = example != null
-                ? new ServiceSpec(name, 1, mode, partitions, "example:" + example, "", "")
+                ? new ServiceSpec(name, 1, mode, partitions, "example:" + example, "", "", digestEvery)
                 : new ServiceSpec(name, 1, mode, partitions, ServiceSpec.SHA256_PREFIX + digest, digest,
-                        className == null ? "" : className.strip());
+                        className == null ? "" : className.strip(), digestEvery);
         if (!runnable(ctx, spec)) {
             return;
         }
@@ -206,6 +218,9 @@ final class HttpGateway implements AutoCloseable {
         answer.put("partitions", spec.partitions());
         answer.put("artifact", spec.artifact());
         answer.put("digest", spec.artifactDigest());
+        if (spec.mode().lockstep()) {
+            answer.put("digestEvery", spec.digestEvery());
+        }
         ctx.status(201).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 
@@ -288,8 +303,8 @@ final class HttpGateway implements AutoCloseable {
             return;
         }
         ServiceSpec spec = example != null
-                ? new ServiceSpec(name, current.version() + 1, current.mode(), current.partitions(), "example:" + example, "", "")
-                : new ServiceSpec(name, current.version() + 1, current.mode(), current.partitions(), ServiceSpec.SHA256_PREFIX + digest, digest,
+                ? current.upgradedTo(current.version() + 1, "example:" + example, "", "")
+                : current.upgradedTo(current.version() + 1, ServiceSpec.SHA256_PREFIX + digest, digest,
                         className == null || className.isBlank() ? current.className() : className.strip());
         long shadow = 0;
         if (body.has("shadow")) {
@@ -332,6 +347,49 @@ final class HttpGateway implements AutoCloseable {
             return;
         }
         ctx.status(202).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(nodeLoad(id)));
+    }
+
+    /**
+     * Resumes a halted lockstep group from the member on node {@code trust} (a query parameter): it
+     * becomes the only member and orderer, and fresh members are rebuilt from it.
+     */
+    private void resume(Context ctx) throws Exception {
+        String name = ctx.pathParam("name");
+        String trust = ctx.queryParam("trust");
+        int partition;
+        try {
+            partition = Integer.parseInt(ctx.pathParam("p").strip());
+        } catch (NumberFormatException e) {
+            error(ctx, 400, "BAD_REQUEST", "partition must be an integer, got \"" + ctx.pathParam("p") + "\"");
+            return;
+        }
+        if (trust == null || trust.isBlank()) {
+            error(ctx, 400, "BAD_REQUEST", "the query parameter trust (the node whose member holds the right state) is required");
+            return;
+        }
+        ControllerState state = node.state();
+        if (!state.services().containsKey(name)) {
+            error(ctx, 404, "UNKNOWN_SERVICE", "unknown service " + name + " (services: " + String.join(", ", state.services().keySet()) + ")");
+            return;
+        }
+        GroupId group = new GroupId(name, partition);
+        if (!state.groups().containsKey(group)) {
+            error(ctx, 404, "UNKNOWN_PARTITION", "service " + name + " has no partition " + partition);
+            return;
+        }
+        ControlResult result = node.propose(new ControlCommand.ResumeGroup(group, trust.strip(),
+                "resumed through the API of node " + node.id())).get(15, TimeUnit.SECONDS);
+        if (!result.accepted()) {
+            error(ctx, 409, "CONFLICT", result.reason());
+            return;
+        }
+        GroupConfig resumed = node.state().groups().get(group);
+        ObjectNode answer = StatusDocument.JSON.createObjectNode();
+        answer.put("service", name);
+        answer.put("partition", partition);
+        answer.put("epoch", resumed == null ? 0 : resumed.epoch());
+        answer.put("orderer", trust.strip());
+        ctx.contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 
     /** Removes a node that is down, or drained and empty. The controller's voters stay. */

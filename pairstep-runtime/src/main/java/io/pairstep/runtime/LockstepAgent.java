@@ -280,7 +280,7 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     @Override
     public void control(ControlCommand command) {
         if (command instanceof ControlCommand.ReplicaDiverged || command instanceof ControlCommand.GroupHalted
-                || command instanceof ControlCommand.ReplicaCrashed) {
+                || command instanceof ControlCommand.RefereeNeeded || command instanceof ControlCommand.ReplicaCrashed) {
             LOG.warn("{}: proposes {}", group, command);
         }
         host.propose(command);

@@ -647,7 +647,7 @@ public final class Node implements AutoCloseable {
         }
         ReplicaLog log = logs.computeIfAbsent(group, g -> openLog(g));
         GroupAgent agent = groupConfig.mode().lockstep()
-                ? new LockstepAgent(group, lockstepSettings, assignment, service, config.watchdogMillis(), log, writer,
+                ? new LockstepAgent(group, lockstepSettings.withStateDigestIntervalEntries(spec.digestEvery()), assignment, service, config.watchdogMillis(), log, writer,
                         config.dataDirectory().resolve("dumps"),
                         new AgentHost())
                 : new ReplicaAgent(group, replicaSettings, assignment, service, config.watchdogMillis(), log, writer,

@@ -45,6 +45,7 @@ final class StatusDocument {
             service.put("partitions", spec.partitions());
             service.put("artifact", spec.artifact());
             service.put("digest", spec.artifactDigest());
+            digestEvery(spec, service);
             upgrade(state, spec, service);
         }
         ArrayNode groups = root.putArray("groups");
@@ -56,6 +57,14 @@ final class StatusDocument {
             group.put("epoch", config.epoch());
             if (config.halted() != null) {
                 group.put("halted", config.halted()); // a lockstep group that stopped releasing, and why
+            }
+            if (config.dispute() != null) {
+                // A DMR group whose members disagreed: a referee re-executes the entry, the majority decides.
+                ObjectNode dispute = group.putObject("dispute");
+                dispute.put("index", config.dispute().index());
+                dispute.put("orderer", config.dispute().orderer());
+                dispute.put("other", config.dispute().other());
+                dispute.put("evidence", config.dispute().evidence());
             }
             if (!config.quarantined().isEmpty()) {
                 // Poison commands: each crashed or hung a replica, and is refused from then on.
@@ -107,9 +116,17 @@ final class StatusDocument {
             service.put("partitions", spec.partitions());
             service.put("health", health(spec.partitions(), groups, fullyProtected, halted));
             service.put("fullyProtected", fullyProtected);
+            digestEvery(spec, service);
             upgrade(state, spec, service);
         }
         return services;
+    }
+
+    /** For a lockstep service, how often its members compare state digests, under {@code "digestEvery"}. */
+    private static void digestEvery(ServiceSpec spec, ObjectNode service) {
+        if (spec.mode().lockstep()) {
+            service.put("digestEvery", spec.digestEvery());
+        }
     }
 
     /** The service's latest upgrade, under {@code "upgrade"}, if it had one. */

@@ -329,8 +329,8 @@ public final class Simulation {
      * all run and reach each other, and whose orderer decided everything so far: a group that lost
      * a member, is about to, or still handles an earlier fault has nobody left to outvote a second
      * one, so there a fault becomes the group's truth, as it would in mode {@code none}. In DMR a
-     * silent fault halts the group (nothing tells which member is right), so there most faults are
-     * self-check failures, which the group survives.
+     * silent fault brings in a referee that executes the entry again, which needs a third live node
+     * (else the group halts), so there half the faults are self-check failures.
      */
     private void injectMemberFault() {
         List<LockstepReplica> members = new ArrayList<>();
@@ -348,7 +348,7 @@ public final class Simulation {
         LockstepReplica member = members.get(random.nextInt(members.size()));
         memberFaultQuietUntil = now + 300 * MS;
         memberFaults.merge(member.group, 1, Integer::sum);
-        int kind = random.nextInt(options.mode() == Mode.DMR ? 10 : 3);
+        int kind = random.nextInt(options.mode() == Mode.DMR ? 4 : 3);
         String target = member.node.id + " " + member.group + " (" + member.core.role() + ")";
         if (kind == 0) {
             if (member.core.injectStateCorruption(random.nextLong())) {
@@ -380,12 +380,13 @@ public final class Simulation {
 
     /**
      * An orderer halted its group. That is the right answer only where no majority could exist:
-     * two voters, or two faulty members.
+     * two voters with no third node for a referee, or two faulty members. Three members in sync
+     * (TMR, or DMR with its referee) outvote a single faulty one.
      */
     private void onHalt(ControlCommand.GroupHalted halted) {
         GroupConfig config = controller.groups().get(halted.group());
         boolean threeInSync = config.replicas().size() == 3 && config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK);
-        if (options.mode() == Mode.TMR && threeInSync && memberFaults.getOrDefault(halted.group(), 0) < 2) {
+        if (threeInSync && memberFaults.getOrDefault(halted.group(), 0) < 2) {
             throw failure(halted.group() + " halted with three members in sync and only one faulty member: " + halted.evidence());
         }
         haltedGroups.putIfAbsent(halted.group(), halted.evidence());
@@ -484,6 +485,11 @@ public final class Simulation {
 
         for (Map.Entry<GroupId, GroupConfig> entry : controller.groups().entrySet()) {
             GroupConfig old = before.get(entry.getKey());
+            if (old != null && old.halted() == null && entry.getValue().halted() != null) {
+                // The controller halted it itself: a DMR dispute with no node for a referee, or an
+                // orderer that diverged with nobody in sync to replace it.
+                haltedGroups.putIfAbsent(entry.getKey(), entry.getValue().halted());
+            }
             if (old != null && old.primary() != null && !old.primary().node().equals(entry.getValue().primary().node())) {
                 takeovers++;
                 note("takeover: " + entry.getKey() + " primary " + old.primary().node() + " -> " + entry.getValue().primary().node()

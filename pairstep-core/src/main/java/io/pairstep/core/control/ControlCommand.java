@@ -54,6 +54,24 @@ public sealed interface ControlCommand {
     record GroupHalted(GroupId group, long epoch, String reporter, long index, String evidence) implements ControlCommand {}
 
     /**
+     * A DMR orderer reports that its partner {@code other} disagrees with it at {@code index} and
+     * neither failed a self-check: the controller adds a referee that executes the entry again (see
+     * {@link Dispute}), or halts the group when no node can host one.
+     */
+    record RefereeNeeded(GroupId group, long epoch, String reporter, String other, long index, String evidence)
+            implements ControlCommand {}
+
+    /**
+     * An operator resumes a halted lockstep group: the member on {@code trusted} becomes its only
+     * member and orderer, the others leave (each dumps its state for diagnosis), and fresh members are
+     * rebuilt from the trusted one. Entries the trusted member holds that were never released become
+     * the group's history; their clients get its results when they retry.
+     *
+     * @param reason why, for the event log
+     */
+    record ResumeGroup(GroupId group, String trusted, String reason) implements ControlCommand {}
+
+    /**
      * An operator drains a node ({@code drain} true): it receives no new replicas, and its pair
      * primaries and backups move to other nodes one at a time while every group stays protected.
      * With {@code drain} false the node takes replicas again.

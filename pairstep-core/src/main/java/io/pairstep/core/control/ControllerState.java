@@ -9,6 +9,8 @@ import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
+import io.pairstep.core.control.ControlCommand.RefereeNeeded;
+import io.pairstep.core.control.ControlCommand.ResumeGroup;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.OpenIncident;
 import io.pairstep.core.control.ControlCommand.RecordAlert;
@@ -202,6 +204,8 @@ public final class ControllerState {
                     case ControllerLeader leader -> controllerLeader(leader);
                     case ReplicaDiverged diverged -> replicaDiverged(diverged);
                     case GroupHalted halted -> groupHalted(halted);
+                    case RefereeNeeded referee -> refereeNeeded(referee);
+                    case ResumeGroup resume -> resumeGroup(resume);
                     case DrainNode drain -> drain(drain);
                     case RemoveNode remove -> remove(remove);
                     case OpenIncident open -> incidents.open(open.report(), open.timeMillis());
@@ -469,7 +473,7 @@ public final class ControllerState {
         if (from.mode() != Mode.PAIR) {
             return ControlResult.refused("upgrading a service in mode " + from.mode().label() + " is not supported yet; only mode pair is");
         }
-        if (to.mode() != from.mode() || to.partitions() != from.partitions()) {
+        if (to.mode() != from.mode() || to.partitions() != from.partitions() || to.digestEvery() != from.digestEvery()) {
             return ControlResult.refused("an upgrade keeps the mode and partitions of " + to.name() + " (" + from.mode().label() + ", "
                     + from.partitions() + "); asked for " + to.mode().label() + ", " + to.partitions());
         }
@@ -652,6 +656,10 @@ public final class ControllerState {
                 || replica == null) {
             return ControlResult.refused("stale divergence report for " + command.group() + " at epoch " + command.epoch());
         }
+        if (config.dispute() != null) {
+            // The orderer judged with a majority (the referee's vote): the member found divergent leaves and the dispute is settled.
+            config = new GroupConfig(config.group(), config.mode(), config.epoch(), config.replicas(), config.halted(), config.quarantined());
+        }
         if (replica.role() == Role.BACKUP) {
             put(config, without(config, replica));
             return ControlResult.CHANGED;
@@ -666,7 +674,7 @@ public final class ControllerState {
             String evidence = "halted at entry " + command.index() + ": the orderer " + command.node()
                     + " diverged and no in-sync member can replace it: " + command.evidence();
             groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence,
-                    config.quarantined()));
+                    config.quarantined(), config.dispute()));
             return ControlResult.CHANGED;
         }
         List<ReplicaAssignment> replicas = new ArrayList<>();
@@ -674,6 +682,71 @@ public final class ControllerState {
             replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
         }
         put(config, replicas);
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * The two members of a DMR group disagree and no self-check shows which is wrong: a third member,
+     * the referee, joins on another live node, rebuilt from a state both agreed on, and re-executes the
+     * entry; the orderer then judges by majority. With no node to host a referee the group halts.
+     */
+    private ControlResult refereeNeeded(RefereeNeeded command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment other = config.replicaOn(command.other());
+        if (config.mode() != Mode.DMR || config.epoch() != command.epoch() || primary == null
+                || !primary.node().equals(command.reporter()) || other == null || other.role() != Role.BACKUP
+                || other.state() != ReplicaState.OK) {
+            return ControlResult.refused("stale referee request for " + command.group() + " at epoch " + command.epoch());
+        }
+        if (config.halted() != null || config.dispute() != null) {
+            return ControlResult.UNCHANGED;
+        }
+        List<String> hosting = config.replicas().stream().map(ReplicaAssignment::node).toList();
+        Member candidate = leastLoaded(liveMembers(), hosting, false);
+        boolean nodeMayReturn = members.values().stream().anyMatch(m -> !m.alive() && !hosting.contains(m.id()) && !draining.contains(m.id()));
+        if (candidate == null && !nodeMayReturn) {
+            String evidence = "halted at entry " + command.index() + " by " + command.reporter() + ": " + command.evidence()
+                    + "; no other node can host a referee to execute it again";
+            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence,
+                    config.quarantined()));
+            return ControlResult.CHANGED;
+        }
+        // With no live node for it now but one that is down, the referee joins when that node returns
+        // (the placement step adds it); the group releases nothing meanwhile.
+        List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
+        if (candidate != null) {
+            replicas.add(newBackup(config, candidate));
+        }
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, null,
+                config.quarantined(), new Dispute(command.index(), primary.node(), other.node(), command.evidence())));
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * An operator chose which member of a halted group holds the right state: it alone stays, as
+     * orderer, and the placement step adds fresh members rebuilt from it.
+     */
+    private ControlResult resumeGroup(ResumeGroup command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        if (config.halted() == null) {
+            return ControlResult.refused("group " + command.group() + " is not halted; only a halted group can be resumed");
+        }
+        ReplicaAssignment trusted = config.replicaOn(command.trusted() == null ? "" : command.trusted());
+        List<String> eligible = config.replicas().stream()
+                .filter(r -> r.state() == ReplicaState.OK && isAlive(r)).map(ReplicaAssignment::node).toList();
+        if (trusted == null || !eligible.contains(trusted.node())) {
+            return ControlResult.refused("node " + command.trusted() + " holds no in-sync member of " + command.group()
+                    + " on a live node; choose one of " + (eligible.isEmpty() ? "(none: no member can be trusted now)" : String.join(", ", eligible)));
+        }
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1,
+                List.of(trusted.with(Role.PRIMARY, ReplicaState.OK)), null, config.quarantined(), null));
         return ControlResult.CHANGED;
     }
 
@@ -692,7 +765,7 @@ public final class ControllerState {
         }
         String evidence = "halted at entry " + command.index() + " by " + command.reporter() + ": " + command.evidence();
         groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence,
-                config.quarantined()));
+                config.quarantined(), config.dispute()));
         return ControlResult.CHANGED;
     }
 
@@ -729,7 +802,8 @@ public final class ControllerState {
                 return ControlResult.refused("stale crash report for " + command.group() + " at epoch " + command.epoch());
             }
             // The replica was replaced meanwhile, but the command is still poison: its retries are refused from now on.
-            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, config.replicas(), config.halted(), quarantined));
+            groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, config.replicas(), config.halted(), quarantined,
+                    config.dispute()));
             return ControlResult.CHANGED;
         }
         rollBackIfNewVersionCrashed(config, replica, command.reason());
@@ -746,7 +820,7 @@ public final class ControllerState {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
         }
-        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), epoch, replicas, config.halted(), quarantined));
+        groups.put(config.group(), afterDispute(config, epoch, replicas, quarantined));
         return ControlResult.CHANGED;
     }
 
@@ -764,7 +838,7 @@ public final class ControllerState {
         List<Member> live = liveMembers();
         for (GroupConfig config : List.copyOf(groups.values())) {
             ReplicaAssignment primary = config.primary();
-            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.mode().replicaCount()
+            if (primary == null || !isAlive(primary) || config.replicas().size() >= config.replicasWanted()
                     || config.halted() != null) {
                 // A halted group's states are kept as they are for diagnosis: nothing is rebuilt from them.
                 continue;
@@ -772,7 +846,7 @@ public final class ControllerState {
             List<String> hosting = new ArrayList<>(config.replicas().stream().map(ReplicaAssignment::node).toList());
             List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
             Member candidate = leastLoaded(live, hosting, false);
-            while (candidate != null && replicas.size() < config.mode().replicaCount()) {
+            while (candidate != null && replicas.size() < config.replicasWanted()) {
                 replicas.add(newBackup(config, candidate));
                 hosting.add(candidate.id());
                 candidate = leastLoaded(live, hosting, false);
@@ -1030,8 +1104,26 @@ public final class ControllerState {
 
     /** Every change of a group's replicas or roles raises its epoch. */
     private void put(GroupConfig config, List<ReplicaAssignment> replicas) {
-        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, config.halted(),
-                config.quarantined()));
+        groups.put(config.group(), afterDispute(config, config.epoch() + 1, replicas, config.quarantined()));
+    }
+
+    /**
+     * The group's next configuration. A dispute stays open while both its parties stay the same
+     * replicas. When either leaves or is rebuilt before the referee settled it (a node died, a
+     * member failed or crashed), the one left may be the wrong one, and nothing can tell any more:
+     * the group halts rather than let it release its results of the disputed entries. (A party the
+     * referee outvoted leaves through {@link #replicaDiverged}, which settles the dispute first.)
+     */
+    private static GroupConfig afterDispute(GroupConfig config, long epoch, List<ReplicaAssignment> replicas,
+            List<QuarantinedCommand> quarantined) {
+        Dispute dispute = config.dispute();
+        if (dispute == null || dispute.partiesStayFrom(config, replicas)) {
+            return new GroupConfig(config.group(), config.mode(), epoch, replicas, config.halted(), quarantined, dispute);
+        }
+        String halted = config.halted() != null ? config.halted()
+                : "halted at entry " + dispute.index() + ": " + dispute.evidence() + "; a member of the dispute left before a referee"
+                        + " settled it, and nothing shows whether the one left is right";
+        return new GroupConfig(config.group(), config.mode(), epoch, replicas, halted, quarantined, null);
     }
 
     /** Checks the structural invariants; called after every command. */
@@ -1050,8 +1142,13 @@ public final class ControllerState {
             long primaries = config.replicas().stream().filter(r -> r.role() == Role.PRIMARY).count();
             Invariants.check(primaries == 1, "group %s has %d primaries", config.group(), primaries);
             Invariants.check(config.primary().state() == ReplicaState.OK, "group %s has a syncing primary", config.group());
-            Invariants.check(config.replicas().size() <= config.mode().replicaCount(),
+            Invariants.check(config.replicas().size() <= config.replicasWanted(),
                     "group %s has %d replicas in mode %s", config.group(), config.replicas().size(), config.mode());
+            if (config.dispute() != null) {
+                Invariants.check(config.mode() == Mode.DMR, "group %s in mode %s has a dispute", config.group(), config.mode());
+                Invariants.check(config.replicaOn(config.dispute().orderer()) != null && config.replicaOn(config.dispute().other()) != null,
+                        "group %s keeps a dispute whose party left", config.group());
+            }
             long distinctNodes = config.replicas().stream().map(ReplicaAssignment::node).distinct().count();
             Invariants.check(distinctNodes == config.replicas().size(), "group %s has two replicas on one node", config.group());
             for (ReplicaAssignment replica : config.replicas()) {

@@ -13,9 +13,11 @@ import java.util.List;
  *     orders it, until an operator resolves it.
  * @param quarantined the poison commands of this group, oldest first, at most {@link #QUARANTINED_MAX}:
  *     a primary refuses each of them instead of running it again
+ * @param dispute null, or for a DMR group whose two members disagreed with no self-check to settle
+ *     it, the disagreement: the group then has a third member, a referee, until one party leaves
  */
 public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
-        List<QuarantinedCommand> quarantined) {
+        List<QuarantinedCommand> quarantined, Dispute dispute) {
 
     /** How many poison commands a group remembers; older ones are forgotten first. */
     public static final int QUARANTINED_MAX = 32;
@@ -26,9 +28,23 @@ public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssi
         quarantined = quarantined == null ? List.of() : List.copyOf(quarantined);
     }
 
+    /** A group with no dispute among its members. */
+    public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
+            List<QuarantinedCommand> quarantined) {
+        this(group, mode, epoch, replicas, halted, quarantined, null);
+    }
+
     /** A group that serves. */
     public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas) {
         this(group, mode, epoch, replicas, null, List.of());
+    }
+
+    /**
+     * How many replicas the group should have: what its mode asks for, and a referee while a dispute
+     * is open.
+     */
+    public int replicasWanted() {
+        return mode.replicaCount() + (dispute != null ? 1 : 0);
     }
 
     /** A group with nothing quarantined. */
@@ -76,6 +92,6 @@ public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssi
 
     /** True when the group serves and every replica the mode asks for is present and in sync. */
     public boolean fullyProtected() {
-        return halted == null && replicas.size() == mode.replicaCount() && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
+        return halted == null && dispute == null && replicas.size() == mode.replicaCount() && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
     }
 }

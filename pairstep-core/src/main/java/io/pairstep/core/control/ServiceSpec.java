@@ -15,9 +15,39 @@ import java.util.regex.Pattern;
  * @param artifactDigest SHA-256 of the jar in lower-case hex (the HEX of {@code sha256:HEX}); empty
  *     for examples
  * @param className the service class inside the jar; empty for examples
+ * @param digestEveryEntries for {@code dmr} and {@code tmr}: the members compare a digest of their
+ *     state at every log index that is a multiple of this, so that a corruption no output shows yet
+ *     is caught within that many commands; 0 means {@link #DIGEST_EVERY_DEFAULT} (and is all that
+ *     {@code pair} and {@code none} take, having no second member to compare with)
  */
 public record ServiceSpec(
-        String name, long version, Mode mode, int partitions, String artifact, String artifactDigest, String className) {
+        String name, long version, Mode mode, int partitions, String artifact, String artifactDigest, String className,
+        long digestEveryEntries) {
+
+    /**
+     * How often lockstep members compare state digests when the deploy does not say: every 64
+     * commands, which is a few milliseconds of load, so that a silently corrupted member is caught
+     * well within a second, for the price of hashing the state once per 64 commands.
+     */
+    public static final long DIGEST_EVERY_DEFAULT = 64;
+    /** The largest digest interval a deploy may ask for: beyond it corruption would hide for too long. */
+    public static final long DIGEST_EVERY_MAX = 1_000_000;
+
+    /** A spec with the default digest interval. */
+    public ServiceSpec(String name, long version, Mode mode, int partitions, String artifact, String artifactDigest,
+            String className) {
+        this(name, version, mode, partitions, artifact, artifactDigest, className, 0);
+    }
+
+    /** The digest interval the members use: {@link #digestEveryEntries} or, when 0, the default. */
+    public long digestEvery() {
+        return digestEveryEntries == 0 ? DIGEST_EVERY_DEFAULT : digestEveryEntries;
+    }
+
+    /** The same service at {@code newVersion} from another artifact, with everything else kept. */
+    public ServiceSpec upgradedTo(long newVersion, String newArtifact, String newArtifactDigest, String newClassName) {
+        return new ServiceSpec(name, newVersion, mode, partitions, newArtifact, newArtifactDigest, newClassName, digestEveryEntries);
+    }
 
     /** The most partitions one service may have. */
     public static final int PARTITIONS_MAX = 1024;
@@ -48,6 +78,13 @@ public record ServiceSpec(
         }
         if (mode == null) {
             return "mode is missing";
+        }
+        if (digestEveryEntries < 0 || digestEveryEntries > DIGEST_EVERY_MAX) {
+            return "the digest interval must be between 1 and " + DIGEST_EVERY_MAX + " commands, was " + digestEveryEntries;
+        }
+        if (digestEveryEntries != 0 && !mode.lockstep()) {
+            return "a digest interval applies to dmr and tmr only (their members compare state digests); mode " + mode.label()
+                    + " has no second member to compare with";
         }
         if (artifact == null || !(artifact.startsWith("example:") || artifact.startsWith(SHA256_PREFIX))) {
             return "artifact must be example:NAME or sha256:DIGEST, was \"" + artifact + "\"";

@@ -5,6 +5,7 @@ import io.pairstep.api.MalformedCommandException;
 import io.pairstep.api.Service;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Invariants;
+import io.pairstep.core.Mode;
 import io.pairstep.core.ServiceCrashed;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.GroupConfig;
@@ -12,6 +13,7 @@ import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
+import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.core.lockstep.LockstepMessage.Append;
 import io.pairstep.core.lockstep.LockstepMessage.Diverged;
 import io.pairstep.core.lockstep.LockstepMessage.InstallSnapshot;
@@ -84,7 +86,14 @@ public final class LockstepCore {
 
         public static Settings defaults() {
             return new Settings(20_000_000L, 300_000_000L, 100_000_000L, 1_000_000_000L, 1_000_000_000L, 1024, 100_000,
-                    100_000, 65_536, 64, 65_536, 64);
+                    100_000, 65_536, ServiceSpec.DIGEST_EVERY_DEFAULT, 65_536, 64);
+        }
+
+        /** These settings with state digests compared every {@code entries} log entries (the service's choice). */
+        public Settings withStateDigestIntervalEntries(long entries) {
+            return new Settings(heartbeatIntervalNanos, suspectTimeoutNanos, retransmitNanos, memberTimeoutNanos, idleCheckNanos,
+                    appendEntriesMax, sessionCapacity, snapshotIntervalEntries, unacknowledgedEntriesMax, entries, votesRetainedMax,
+                    dumpEntriesMax);
         }
     }
 
@@ -203,6 +212,8 @@ public final class LockstepCore {
     private boolean steppedDown;
     /** Why the group halted, or null. */
     private String halted;
+    /** The epoch in which this orderer last asked the controller for a referee (DMR), or 0. */
+    private long refereeAskedEpoch;
 
     /** Its encoded state at every K-th index not yet agreed on, kept to become a verified state. */
     private final TreeMap<Long, byte[]> boundaryStates = new TreeMap<>();
@@ -219,6 +230,8 @@ public final class LockstepCore {
     private byte[] checkState;
     private long stateCheckedIndex = -1;
     private long stateCheckedNanos = Long.MIN_VALUE;
+    /** When the state check in progress started; the states it compares were all taken after it. */
+    private long checkStartedNanos;
 
     private ReplicaAssignment ordererInstance;
     private long lastHeardFromOrdererNanos;
@@ -300,6 +313,19 @@ public final class LockstepCore {
         role = me.role();
         if (next.halted() != null) {
             halted = next.halted();
+        } else if (halted != null) {
+            // An operator resumed the group and kept this member: what it holds is the history now,
+            // whatever an earlier vote said of it.
+            halted = null;
+            steppedDown = false;
+            divergence = null;
+            if (me.role() == Role.PRIMARY && !awaitingSnapshot) {
+                // Fresh members are rebuilt from this state as it is, not by executing the disputed
+                // entries again: executed once more they could well disagree again.
+                verifiedState = encodeState();
+                verifiedStateIndex = lastIndex;
+                boundaryStates.clear();
+            }
         }
         // Any new member must take part in a state check before the group counts as verified.
         stateCheckedIndex = -1;
@@ -913,7 +939,7 @@ public final class LockstepCore {
                 stepDown(index, what + ": the orderer was outvoted " + against + " to " + (size - against)
                         + describe(voteOf.apply(dissenters.get(0)), own));
             } else {
-                halt(index, what + ": no majority among " + size + " members");
+                halt(index, what + ": no majority among " + size + " members" + describe(own, voteOf.apply(dissenters.get(0))));
             }
             return Verdict.STOP;
         }
@@ -927,7 +953,22 @@ public final class LockstepCore {
             markDivergent(other, index, what + ": " + other.node() + " failed its self-check");
             return Verdict.PROCEED;
         }
-        halt(index, what + ": the two members disagree and neither failed a self-check" + describe(own, theirs));
+        String evidence = what + ": the two members disagree and neither failed a self-check" + describe(own, theirs);
+        if (config.mode() == Mode.DMR && verifiedState == null) {
+            halt(index, evidence + "; no state both agreed on yet to rebuild a referee from");
+            return Verdict.STOP;
+        }
+        if (config.mode() == Mode.DMR) {
+            // Nothing here tells which is right, but a third member can: the controller adds a
+            // referee rebuilt from a state both agreed on, it executes this entry again, and the
+            // next judgement has a majority. Until then nothing is released.
+            if (config.dispute() == null && refereeAskedEpoch != config.epoch()) {
+                refereeAskedEpoch = config.epoch();
+                out.control(new ControlCommand.RefereeNeeded(group, config.epoch(), identity.node(), other.node(), index, evidence));
+            }
+            return Verdict.WAIT;
+        }
+        halt(index, evidence);
         return Verdict.STOP;
     }
 
@@ -1013,6 +1054,7 @@ public final class LockstepCore {
         }
         checkIndex = lastIndex;
         checkState = encodeState();
+        checkStartedNanos = nowNanos;
         for (Peer peer : peers.values()) {
             peer.checkIndex = 0;
             peer.lastSentNanos = Long.MIN_VALUE / 2;
@@ -1041,7 +1083,8 @@ public final class LockstepCore {
             }
         }
         stateCheckedIndex = index;
-        stateCheckedNanos = nowNanos;
+        // As of its start: a member damaged after it answered is not vouched for.
+        stateCheckedNanos = checkStartedNanos;
         checkIndex = 0;
         verify(index, checkState);
         checkState = null;
@@ -1170,6 +1213,10 @@ public final class LockstepCore {
     private void leave(GroupConfig next) {
         if (divergence != null) {
             out.dump(divergence, lastIndex, encodeState(), lastEntries());
+        } else if (halted != null && next.halted() == null) {
+            // The group was resumed from another member: this state disagreed, and is kept for diagnosis.
+            out.dump("left halted group " + group + " when it was resumed from " + (next.primary() == null ? "?" : next.primary().node())
+                    + ": " + halted, lastIndex, encodeState(), lastEntries());
         }
         leave(new Reply.NotPrimary(next.epoch(), next.primary() == null ? "" : next.primary().node()));
     }
@@ -1400,9 +1447,10 @@ public final class LockstepCore {
     }
 
     /**
-     * The orderer's time of the last idle state check that every voter passed at the current last
-     * index, or {@link Long#MIN_VALUE} when there is none since the last change of members or a
-     * member found divergent still waits to be removed.
+     * When the last idle state check that every voter passed at the current last index started (each
+     * state it compared was taken after that time, by the orderer's clock), or {@link Long#MIN_VALUE}
+     * when there is none since the last change of members or a member found divergent still waits
+     * to be removed.
      */
     public long stateCheckedNanos() {
         boolean allAgree = peers.values().stream().noneMatch(peer -> peer.divergence != null);

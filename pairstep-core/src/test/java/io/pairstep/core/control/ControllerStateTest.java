@@ -126,6 +126,21 @@ class ControllerStateTest {
                 .contains("partitions");
         assertThat(state.apply(new Deploy(new ServiceSpec("Bad Name", 1, Mode.PAIR, 1, "example:kv", "", ""))).reason())
                 .contains("invalid service name");
+        assertThat(state.apply(new Deploy(new ServiceSpec("x", 1, Mode.PAIR, 1, "example:kv", "", "", 16))).reason())
+                .isEqualTo("a digest interval applies to dmr and tmr only (their members compare state digests);"
+                        + " mode pair has no second member to compare with");
+        assertThat(state.apply(new Deploy(new ServiceSpec("x", 1, Mode.TMR, 1, "example:kv", "", "", -1))).reason())
+                .isEqualTo("the digest interval must be between 1 and 1000000 commands, was -1");
+        assertThat(state.services()).doesNotContainKey("x");
+    }
+
+    @Test
+    void aLockstepServiceKeepsTheDigestIntervalItWasDeployedWith() {
+        assertThat(state.apply(new Deploy(new ServiceSpec("votes", 1, Mode.TMR, 1, "example:kv", "", "", 16))).accepted()).isTrue();
+        ServiceSpec votes = state.services().get("votes");
+        assertThat(votes.digestEvery()).isEqualTo(16);
+        assertThat(votes.upgradedTo(2, "example:bank", "", "").digestEvery()).as("an upgrade keeps it").isEqualTo(16);
+        assertThat(state.services().get("kv").digestEvery()).as("the default").isEqualTo(ServiceSpec.DIGEST_EVERY_DEFAULT);
     }
 
     @Test
@@ -215,6 +230,112 @@ class ControllerStateTest {
         assertThat(after.halted()).contains("no majority");
         assertThat(after.replicas()).as("no fresh member").hasSize(2);
         assertThat(after.fullyProtected()).isFalse();
+    }
+
+    private GroupConfig deployDmr() {
+        state.apply(new Deploy(new ServiceSpec("pairwise", 1, Mode.DMR, 1, "example:kv", "", "")));
+        return state.groups().get(new GroupId("pairwise", 0));
+    }
+
+    @Test
+    void aDmrDisputeBringsInARefereeOnTheThirdNodeUntilOnePartyLeaves() {
+        GroupConfig group = deployDmr();
+        String orderer = group.primary().node();
+        String other = group.backup().node();
+        ControlCommand.RefereeNeeded asked = new ControlCommand.RefereeNeeded(group.group(), group.epoch(), orderer, other, 7, "they differ");
+        assertThat(state.apply(asked).changed()).isTrue();
+        GroupConfig disputed = state.groups().get(group.group());
+        assertThat(disputed.epoch()).isEqualTo(group.epoch() + 1);
+        assertThat(disputed.dispute()).isEqualTo(new Dispute(7, orderer, other, "they differ"));
+        assertThat(disputed.replicas()).hasSize(3);
+        ReplicaAssignment referee = disputed.replicas().get(2);
+        assertThat(referee.node()).isNotIn(orderer, other);
+        assertThat(referee.state()).isEqualTo(ReplicaState.SYNCING);
+        assertThat(disputed.fullyProtected()).isFalse();
+        assertThat(state.apply(new ControlCommand.RefereeNeeded(group.group(), disputed.epoch(), orderer, other, 7, "again")).changed())
+                .as("one referee at a time").isFalse();
+
+        state.apply(new ReplicaCaughtUp(group.group(), disputed.epoch(), referee.node(), referee.incarnation()));
+        GroupConfig judged = state.groups().get(group.group());
+        assertThat(judged.replicas()).hasSize(3);
+        assertThat(judged.dispute()).as("the referee in sync does not end it").isNotNull();
+        state.apply(new ControlCommand.ReplicaDiverged(group.group(), judged.epoch(), orderer, other, 7, "outvoted 2 to 1"));
+        GroupConfig settled = state.groups().get(group.group());
+        assertThat(settled.dispute()).isNull();
+        assertThat(settled.replicas()).extracting(ReplicaAssignment::node).containsExactly(orderer, referee.node());
+        assertThat(settled.fullyProtected()).as("the referee is the new partner").isTrue();
+    }
+
+    @Test
+    void aDmrGroupWhoseOrdererDiesBeforeTheRefereeJudgedHaltsInsteadOfTrustingThePartner() {
+        GroupConfig group = deployDmr();
+        String orderer = group.primary().node();
+        String other = group.backup().node();
+        state.apply(new ControlCommand.RefereeNeeded(group.group(), group.epoch(), orderer, other, 7, "they differ"));
+        state.apply(new NodeDown(orderer, 1, "test"));
+        GroupConfig after = state.groups().get(group.group());
+        assertThat(after.halted()).contains("halted at entry 7: they differ", "a member of the dispute left before a referee settled it");
+        assertThat(after.dispute()).isNull();
+        assertThat(after.primary().node()).isEqualTo(other);
+    }
+
+    @Test
+    void aDmrDisputeWaitsForADownNodeToHostItsReferee() {
+        GroupConfig group = deployDmr();
+        String orderer = group.primary().node();
+        String other = group.backup().node();
+        String third = List.of("n1", "n2", "n3").stream().filter(n -> !n.equals(orderer) && !n.equals(other)).findFirst().orElseThrow();
+        state.apply(new NodeDown(third, 1, "test"));
+        GroupConfig before = state.groups().get(group.group());
+        assertThat(state.apply(new ControlCommand.RefereeNeeded(group.group(), before.epoch(), orderer, other, 7, "they differ")).changed())
+                .isTrue();
+        GroupConfig waiting = state.groups().get(group.group());
+        assertThat(waiting.halted()).isNull();
+        assertThat(waiting.dispute()).isNotNull();
+        assertThat(waiting.replicas()).hasSize(2);
+        state.apply(new RegisterNode(third, "h", "r", 2, 99));
+        assertThat(state.groups().get(group.group()).replicaOn(third)).as("the referee joins on the returning node").isNotNull()
+                .satisfies(referee -> assertThat(referee.state()).isEqualTo(ReplicaState.SYNCING));
+    }
+
+    @Test
+    void aDmrDisputeWithNoOtherNodeForARefereeHaltsTheGroup() {
+        GroupConfig group = deployDmr();
+        String orderer = group.primary().node();
+        String other = group.backup().node();
+        String third = List.of("n1", "n2", "n3").stream().filter(n -> !n.equals(orderer) && !n.equals(other)).findFirst().orElseThrow();
+        state.apply(new ControlCommand.DrainNode(third, true));
+        GroupConfig before = state.groups().get(group.group());
+        assertThat(state.apply(new ControlCommand.RefereeNeeded(group.group(), before.epoch(), orderer, other, 7, "they differ")).changed())
+                .isTrue();
+        GroupConfig after = state.groups().get(group.group());
+        assertThat(after.halted()).contains("they differ", "no other node can host a referee");
+        assertThat(after.dispute()).isNull();
+        assertThat(after.replicas()).hasSize(2);
+        assertThat(state.apply(new ControlCommand.RefereeNeeded(kv0, kv0().epoch(), kv0().primary().node(), kv0().backup().node(), 1, ""))
+                .accepted()).as("a pair has no referee").isFalse();
+    }
+
+    @Test
+    void aHaltedGroupResumesFromTheTrustedMemberAloneAndIsRebuiltFromIt() {
+        GroupConfig group = deployTmr();
+        String orderer = group.primary().node();
+        String trusted = group.backup().node();
+        assertThat(state.apply(new ControlCommand.ResumeGroup(group.group(), trusted, "test")).reason())
+                .isEqualTo("group " + group.group() + " is not halted; only a halted group can be resumed");
+        state.apply(new ControlCommand.GroupHalted(group.group(), group.epoch(), orderer, 9, "no majority"));
+        GroupConfig halted = state.groups().get(group.group());
+        assertThat(state.apply(new ControlCommand.ResumeGroup(group.group(), "n9", "test")).reason())
+                .startsWith("node n9 holds no in-sync member of " + group.group() + " on a live node; choose one of ");
+        assertThat(state.groups().get(group.group())).as("a refused resume changes nothing").isEqualTo(halted);
+
+        assertThat(state.apply(new ControlCommand.ResumeGroup(group.group(), trusted, "test")).changed()).isTrue();
+        GroupConfig resumed = state.groups().get(group.group());
+        assertThat(resumed.halted()).isNull();
+        assertThat(resumed.primary().node()).isEqualTo(trusted);
+        assertThat(resumed.replicas()).as("fresh members, rebuilt from the trusted one").hasSize(3)
+                .filteredOn(r -> !r.node().equals(trusted)).allMatch(r -> r.state() == ReplicaState.SYNCING && r.sinceEpoch() > halted.epoch());
+        assertThat(resumed.epoch()).isGreaterThan(halted.epoch());
     }
 
     /** Reports every syncing replica caught up, as their primaries would, until none is left. */

@@ -7,6 +7,7 @@ import io.pairstep.api.Service;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand;
+import io.pairstep.core.control.Dispute;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
@@ -40,6 +41,8 @@ class LockstepCoreTest {
     /** Adds each command's number to a running total and returns the total. */
     private static final class Counter implements Service {
         long total;
+        /** A command this instance answers wrongly (its total plus 1000), as a service reading the clock would; 0 for none. */
+        long answerWronglyTo;
 
         @Override
         public byte[] apply(byte[] command, Context context) {
@@ -48,7 +51,7 @@ class LockstepCoreTest {
             if (add == POISON) {
                 throw new StackOverflowError();
             }
-            return ByteBuffer.allocate(Long.BYTES).putLong(total).array();
+            return ByteBuffer.allocate(Long.BYTES).putLong(add == answerWronglyTo && add != 0 ? total + 1000 : total).array();
         }
 
         @Override
@@ -76,6 +79,7 @@ class LockstepCoreTest {
         final ArrayDeque<Runnable> pending = new ArrayDeque<>();
         long now;
         GroupConfig config;
+        LockstepCore.Settings settings;
         Predicate<LockstepMessage> delivered = message -> true;
 
         Group(Mode mode) {
@@ -85,7 +89,7 @@ class LockstepCoreTest {
             }
             config = new GroupConfig(GROUP, mode, 1, replicas);
             LockstepCore.Settings defaults = LockstepCore.Settings.defaults();
-            LockstepCore.Settings settings = new LockstepCore.Settings(defaults.heartbeatIntervalNanos(), defaults.suspectTimeoutNanos(),
+            settings = new LockstepCore.Settings(defaults.heartbeatIntervalNanos(), defaults.suspectTimeoutNanos(),
                     defaults.retransmitNanos(), defaults.memberTimeoutNanos(), 50 * MS, 64, 1000, 1000, 1024, 4, 1024, 8);
             for (ReplicaAssignment replica : replicas) {
                 members.put(replica.node(), new LockstepCore(GROUP, replica, new Counter(), settings, output(replica.node())));
@@ -167,6 +171,44 @@ class LockstepCoreTest {
             }
         }
 
+        /** Plays the controller's answer to the last {@link ControlCommand.RefereeNeeded}: see below. */
+        void addReferee(String node) {
+            addReferee(node, new Counter());
+        }
+
+        /**
+         * Plays the controller's answer to the last {@link ControlCommand.RefereeNeeded}: a syncing
+         * member on {@code node} joins with the dispute, is rebuilt by the orderer, and is marked in
+         * sync once the orderer reports it caught up. {@code service} is the referee's instance.
+         */
+        void addReferee(String node, Counter service) {
+            ControlCommand.RefereeNeeded asked = (ControlCommand.RefereeNeeded) proposals.get(proposals.size() - 1);
+            proposals.clear();
+            ReplicaAssignment referee = new ReplicaAssignment(node, 1, Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1);
+            List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
+            replicas.add(referee);
+            config = new GroupConfig(GROUP, config.mode(), config.epoch() + 1, replicas, null, List.of(),
+                    new Dispute(asked.index(), asked.reporter(), asked.other(), asked.evidence()));
+            members.put(node, new LockstepCore(GROUP, referee, service, settings, output(node)));
+            members.values().forEach(m -> m.configure(config, now));
+            settle();
+            idle(50 * MS);
+            ControlCommand.ReplicaCaughtUp caughtUp = proposals.stream().filter(ControlCommand.ReplicaCaughtUp.class::isInstance)
+                    .map(ControlCommand.ReplicaCaughtUp.class::cast).findFirst().orElseThrow(() -> new AssertionError(
+                            "the referee never caught up; proposals: " + proposals));
+            assertThat(caughtUp.node()).isEqualTo(node);
+            // The orderer counts the referee's votes as soon as it caught up, so it may already have
+            // judged; a real controller refuses those reports for their old epoch, and the orderer
+            // sends them again in the next one.
+            proposals.removeIf(command -> !(command instanceof ControlCommand.ReplicaDiverged) && !(command instanceof ControlCommand.GroupHalted));
+            replicas = config.replicas().stream()
+                    .map(r -> r.node().equals(node) ? new ReplicaAssignment(node, 1, Role.BACKUP, ReplicaState.OK, r.sinceEpoch()) : r)
+                    .toList();
+            config = new GroupConfig(GROUP, config.mode(), config.epoch() + 1, replicas, null, List.of(), config.dispute());
+            members.values().forEach(m -> m.configure(config, now));
+            settle();
+        }
+
         /** The controller's next configuration: the given members, n1 still ordering. */
         void reconfigure(String... nodes) {
             List<ReplicaAssignment> replicas = config.replicas().stream().filter(r -> List.of(nodes).contains(r.node())).toList();
@@ -227,14 +269,81 @@ class LockstepCoreTest {
     }
 
     @Test
-    void aDmrDisagreementWithoutEvidenceHaltsTheGroupInsteadOfGuessing() {
+    void aDmrDisagreementWithoutEvidenceReleasesNothingAndAsksForAReferee() {
         Group group = new Group(Mode.DMR);
         group.members.get("n2").injectOutputDivergence();
         assertThat(group.call(1, 5)).as("no result leaves without agreement").isNull();
-        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.GroupHalted.class,
-                halted -> assertThat(halted.evidence()).startsWith("entry 1 (service counter, add 5): the two members disagree"));
-        assertThat(group.call(2, 1)).isInstanceOfSatisfying(Reply.Rejected.class,
+        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.RefereeNeeded.class, referee -> {
+            assertThat(referee.other()).isEqualTo("n2");
+            assertThat(referee.index()).isEqualTo(1);
+            assertThat(referee.evidence()).startsWith("entry 1 (service counter, add 5): the two members disagree");
+        });
+        group.idle(200 * MS);
+        assertThat(group.proposals).as("asked once per epoch").hasSize(1);
+        assertThat(group.replies).isEmpty();
+    }
+
+    @Test
+    void aDmrRefereeRebuiltFromTheAgreedStateOutvotesTheDivergentPartner() {
+        Group group = new Group(Mode.DMR);
+        group.call(1, 5);
+        group.members.get("n2").injectOutputDivergence();
+        assertThat(group.call(2, 3)).isNull();
+        group.addReferee("n3");
+        assertThat(total(group.replies.get(2L))).as("n1 and the referee agree on 8").isEqualTo(8);
+        assertThat(group.proposals).isNotEmpty().allSatisfy(proposal -> assertThat(proposal).isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class, diverged -> {
+            assertThat(diverged.node()).isEqualTo("n2");
+            assertThat(diverged.index()).isEqualTo(2);
+            assertThat(diverged.evidence()).startsWith("n2 diverged at entry 2 (service counter, add 3): outvoted 2 to 1");
+        }));
+        group.reconfigure("n1", "n3");
+        assertThat(total(group.call(3, 1))).as("the referee is the new partner").isEqualTo(9);
+        assertThat(group.members.get("n3").lastIndex()).isEqualTo(3);
+    }
+
+    @Test
+    void aDmrOrdererTheRefereeDisagreesWithStepsDownWithoutReleasing() {
+        Group group = new Group(Mode.DMR);
+        group.call(1, 5);
+        group.members.get("n1").injectOutputDivergence();
+        assertThat(group.call(2, 3)).isNull();
+        group.addReferee("n3");
+        assertThat(group.replies.get(2L)).as("the orderer's own result never leaves").isNull();
+        assertThat(group.proposals).isNotEmpty().allSatisfy(proposal -> assertThat(proposal).isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class, diverged -> {
+            assertThat(diverged.node()).isEqualTo("n1");
+            assertThat(diverged.evidence()).contains("the orderer was outvoted 2 to 1");
+        }));
+        assertThat(group.members.get("n1").steppedDown()).isTrue();
+    }
+
+    @Test
+    void aDmrRefereeThatAgreesWithNeitherHaltsTheGroupInsteadOfGuessing() {
+        Group group = new Group(Mode.DMR);
+        group.call(1, 5);
+        group.members.get("n2").injectOutputDivergence();
+        assertThat(group.call(2, 3)).isNull();
+        // A service that reads the wall clock answers differently everywhere: the referee too.
+        Counter wrong = new Counter();
+        wrong.answerWronglyTo = 3;
+        group.addReferee("n3", wrong);
+        assertThat(group.replies.get(2L)).isNull();
+        assertThat(group.proposals).first().isInstanceOfSatisfying(ControlCommand.GroupHalted.class,
+                halted -> assertThat(halted.evidence()).startsWith("entry 2 (service counter, add 3): no majority among 3 members"));
+        group.config = new GroupConfig(GROUP, Mode.DMR, group.config.epoch() + 1, group.config.replicas(),
+                ((ControlCommand.GroupHalted) group.proposals.get(0)).evidence(), List.of(), group.config.dispute());
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        group.settle();
+        assertThat(group.call(3, 1)).isInstanceOfSatisfying(Reply.Rejected.class,
                 rejected -> assertThat(rejected.code()).isEqualTo(Reply.GROUP_HALTED));
+
+        // An operator trusts n1: it alone stays and releases what it held; the others leave with a dump.
+        group.config = new GroupConfig(GROUP, Mode.DMR, group.config.epoch() + 1,
+                List.of(new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 1)), null, List.of());
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        group.settle();
+        assertThat(total(group.replies.get(2L))).as("n1's result of the held entry").isEqualTo(8);
+        assertThat(group.dumps).hasSize(2).allMatch(dump -> dump.contains("left halted group " + GROUP + " when it was resumed from n1"));
+        assertThat(total(group.call(4, 1))).isEqualTo(9);
     }
 
     @Test

@@ -34,6 +34,10 @@ public record Change(String type, String node, String component, String message,
     public static final String COMMAND_QUARANTINED = "command-quarantined";
     /** A lockstep group stopped releasing results (its members disagreed and nothing settled who is right). */
     public static final String GROUP_HALTED = "group-halted";
+    /** An operator resumed a halted lockstep group from the member it trusts. */
+    public static final String GROUP_RESUMED = "group-resumed";
+    /** The two members of a DMR group disagreed with no self-check to settle it: a referee joins to execute the entry again. */
+    public static final String GROUP_DISPUTED = "group-disputed";
     /** An upgrade of a service started, turned back, or ended. */
     public static final String SERVICE_UPGRADE = "service-upgrade";
     /** A node's threshold fired (the availability manager's alert, recorded by the controller). */

@@ -306,11 +306,25 @@ public final class EventDiff {
 
     /** A lockstep group stopped releasing results: the reason names the entry, the service and what the command asked. */
     private static void halted(GroupConfig was, GroupConfig now, List<Change> changes) {
+        String component = component(now.group());
+        ReplicaAssignment primary = now.primary();
+        if (was.dispute() == null && now.dispute() != null) {
+            String referee = now.replicas().stream().map(ReplicaAssignment::node)
+                    .filter(node -> !node.equals(now.dispute().orderer()) && !node.equals(now.dispute().other())).findFirst().orElse("?");
+            changes.add(new Change(Change.GROUP_DISPUTED, primary == null ? null : primary.node(), component,
+                    component + ": " + now.dispute().orderer() + " and " + now.dispute().other() + " disagree at entry " + now.dispute().index()
+                            + "; a referee on " + referee + " executes it again (epoch " + now.epoch() + ")",
+                    groupFields(now, "index", now.dispute().index(), "orderer", now.dispute().orderer(), "other", now.dispute().other(),
+                            "referee", referee, "evidence", now.dispute().evidence())));
+        }
+        if (was.halted() != null && now.halted() == null) {
+            changes.add(new Change(Change.GROUP_RESUMED, primary == null ? null : primary.node(), component,
+                    component + " resumed from its member on " + (primary == null ? "?" : primary.node()) + " (epoch " + now.epoch() + ")",
+                    groupFields(now, "trusted", primary == null ? "" : primary.node(), "haltedFor", was.halted())));
+        }
         if (was.halted() != null || now.halted() == null) {
             return;
         }
-        String component = component(now.group());
-        ReplicaAssignment primary = now.primary();
         changes.add(new Change(Change.GROUP_HALTED, primary == null ? null : primary.node(), component,
                 component + " releases no more results: " + now.halted() + " (epoch " + now.epoch() + ")",
                 groupFields(now, "reason", now.halted())));

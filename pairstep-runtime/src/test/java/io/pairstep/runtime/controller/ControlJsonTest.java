@@ -47,6 +47,8 @@ class ControlJsonTest {
                 new ControlCommand.ControllerLeader("n3"),
                 new ControlCommand.ReplicaDiverged(new GroupId("kv", 1), 4, "n1", "n3", 77, "output digest 0x1f != 0x2e"),
                 new ControlCommand.GroupHalted(new GroupId("kv", 0), 6, "n2", 90, "two voters disagree, no self-check failed"),
+                new ControlCommand.RefereeNeeded(new GroupId("kv", 0), 6, "n2", "n1", 90, "output digest 0x1f != 0x2e"),
+                new ControlCommand.ResumeGroup(new GroupId("kv", 0), "n2", "resumed through the API of node n1"),
                 new ControlCommand.OpenIncident(new IncidentReport(IncidentKind.REPLICA_ISOLATED,
                         IncidentComponent.replica(new GroupId("kv", 1), "n3"), "outvoted", List.of("e1", "e2 \"q\""), "n3:/d/x.dump",
                         "read the dump"), 1_763_000_000_000L),
@@ -88,7 +90,7 @@ class ControlJsonTest {
     void commandIsATypedFlatObjectWithEnumNames() {
         String json = new String(ControlJson.encodeCommand(new Deploy(KV)), StandardCharsets.UTF_8);
         assertThat(json).isEqualTo("{\"type\":\"Deploy\",\"spec\":{\"name\":\"kv\",\"version\":1,\"mode\":\"PAIR\","
-                + "\"partitions\":2,\"artifact\":\"example:kv\",\"artifactDigest\":\"\",\"className\":\"\"}}");
+                + "\"partitions\":2,\"artifact\":\"example:kv\",\"artifactDigest\":\"\",\"className\":\"\",\"digestEveryEntries\":0}}");
         String register = new String(ControlJson.encodeCommand(new RegisterNode("n1", "h:1", "h:2", 3, 77)), StandardCharsets.UTF_8);
         assertThat(register).isEqualTo("{\"type\":\"RegisterNode\",\"node\":\"n1\",\"http\":\"h:1\",\"rpc\":\"h:2\",\"incarnation\":3,\"pid\":77}");
     }
@@ -110,6 +112,13 @@ class ControlJsonTest {
         assertThat(ControlJson.encodeCommand(decoded)).isEqualTo(ControlJson.encodeCommand(ControlJson.decodeCommand(ControlJson.encodeCommand(decoded))));
         assertThat(ControlJson.decodeCommand(bytes("{\"type\":\"NodeDown\",\"node\":\"n1\",\"incarnation\":3}")))
                 .isEqualTo(new NodeDown("n1", 3, null));
+        // A service deployed before digest intervals were configurable compares digests at the default.
+        Deploy deploy = (Deploy) ControlJson.decodeCommand(bytes("{\"type\":\"Deploy\",\"spec\":{\"name\":\"kv\",\"version\":1,"
+                + "\"mode\":\"TMR\",\"partitions\":1,\"artifact\":\"example:kv\",\"artifactDigest\":\"\",\"className\":\"\"}}"));
+        assertThat(deploy.spec().digestEveryEntries()).isZero();
+        assertThat(deploy.spec().digestEvery()).isEqualTo(ServiceSpec.DIGEST_EVERY_DEFAULT);
+        Deploy chosen = new Deploy(new ServiceSpec("kv", 1, Mode.TMR, 1, "example:kv", "", "", 16));
+        assertThat(ControlJson.decodeCommand(ControlJson.encodeCommand(chosen))).isEqualTo(chosen);
     }
 
     @Test
