@@ -36,6 +36,20 @@ class LockstepSimulationTest {
         }
     }
 
+    /**
+     * Seeds beyond the default range that once found a bug, replayed on every build. (A change to the
+     * simulator's use of randomness makes them other runs; they stay as extra seeds.)
+     */
+    @Test
+    void seedsThatFoundBugs() {
+        // A corrupted member became orderer (its node drained) and, alone in sync, had every newcomer that disagreed rebuilt from its state.
+        Simulation.run(1682, Mode.TMR);
+        // A state check answered just before a late corruption vouched for the damaged member.
+        Simulation.run(1916, Mode.DMR);
+        // The disputed partner took over ordering before the referee judged, and released its own results.
+        Simulation.run(245, Mode.DMR);
+    }
+
     @Test
     void sameSeedReplaysExactly() {
         assertThat(Simulation.run(42, Mode.TMR)).isEqualTo(Simulation.run(42, Mode.TMR));

@@ -1003,18 +1003,36 @@ public final class LockstepCore {
     /** Compares the votes of a member that did not vote on a release (it was catching up) afterwards. */
     private void advanceAgreement(Peer peer) {
         long through = Math.min(commitIndex, peer.votedIndex);
-        while (peer.divergence == null && peer.agreedIndex < through) {
+        while (peer.divergence == null && halted == null && peer.agreedIndex < through) {
             long index = peer.agreedIndex + 1;
             if (index > peer.voteFloor) {
                 Vote vote = peer.votes.get(index);
                 Vote own = votes.get(index);
                 if (own != null && !vote.agreesWith(own)) {
-                    markDivergent(peer, index, "entry " + index + commandLabel(index) + " of a catching-up member" + describe(own, vote));
+                    judgeCatchingUp(peer, index, "entry " + index + commandLabel(index) + " of a catching-up member" + describe(own, vote),
+                            false);
                     return;
                 }
             }
             peer.votes.remove(index);
             peer.agreedIndex = index;
+        }
+    }
+
+    /**
+     * A member catching up disagrees with this orderer about an entry (or a state) the group already
+     * agreed on. When another in-sync voter confirmed the orderer there, the newcomer is the odd one
+     * out. When the orderer was alone in sync, nothing confirms either: the newcomer was rebuilt
+     * from a state the voters once agreed on and executed the same log, so the orderer may as well
+     * be the damaged one, and the group halts rather than rebuild everyone from it.
+     */
+    private void judgeCatchingUp(Peer peer, long index, String evidence, boolean stateCheck) {
+        boolean confirmed = peers.values().stream()
+                .anyMatch(other -> other != peer && other.required && other.divergence == null && (stateCheck || other.voteFloor < index));
+        if (confirmed) {
+            markDivergent(peer, index, evidence);
+        } else {
+            halt(index, peer.node() + " disagrees with the orderer " + identity.node() + ", the only member in sync, at " + evidence);
         }
     }
 
@@ -1079,7 +1097,10 @@ public final class LockstepCore {
         }
         for (Peer peer : peers.values()) {
             if (!peer.required && peer.divergence == null && voteOf.apply(peer) != null && !voteOf.apply(peer).agreesWith(own)) {
-                markDivergent(peer, index, "state at " + index + " of a catching-up member" + describe(own, voteOf.apply(peer)));
+                judgeCatchingUp(peer, index, "state at " + index + " of a catching-up member" + describe(own, voteOf.apply(peer)), true);
+                if (halted != null) {
+                    return;
+                }
             }
         }
         stateCheckedIndex = index;
