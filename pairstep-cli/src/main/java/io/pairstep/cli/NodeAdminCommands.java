@@ -35,7 +35,7 @@ final class NodeAdminCommands {
 
     @Command(name = "drain", mixinStandardHelpOptions = true,
             description = {"Moves every replica off a node, one at a time while every group stays protected, and gives it no",
-                    "new ones; waits until it hosts nothing and says it can be stopped. TMR members move too; DMR members are not moved yet."})
+                    "new ones; waits until it hosts nothing and says it can be stopped. Lockstep members move too (a DMR member once a third has synced)."})
     static final class Drain extends NodeTarget {
 
         @Option(names = "--wait", paramLabel = "SECONDS", description = "How long to wait for the node to empty; 0 returns at once"

@@ -25,7 +25,6 @@ import tools.jackson.databind.JsonNode;
         description = {"Restarts every node of a local cluster in turn with no client-visible error: drains it, stops it",
                 "(SIGTERM, then SIGKILL after the grace period), starts it again on its data directory and ports, waits",
                 "until every group is fully protected, and undrains it. Controller voters go last, its leader last of all.",
-                "DMR members are not moved by a drain: they stop with their node and are rebuilt when it is back.",
                 "Stops at the first node that does not come back, leaving the others serving."})
 public final class RollingRestartCommand implements Callable<Integer> {
 
@@ -202,14 +201,14 @@ public final class RollingRestartCommand implements Callable<Integer> {
     }
 
     /**
-     * Replicas on a node that a drain moves away: those of pair and TMR groups. A DMR member stays
-     * (its group runs on its partner meanwhile), and so does an unreplicated group's only replica.
+     * Replicas on a node that a drain moves away: those of pair, DMR and TMR groups. An unreplicated
+     * group's only replica stays (mode none has nowhere to copy it from).
      */
     static int movableReplicasOn(JsonNode status, String id) {
         int count = 0;
         for (JsonNode group : status.path("groups")) {
             String mode = Json.text(group, "mode", "");
-            if (!mode.equals("pair") && !mode.equals("tmr")) {
+            if (mode.equals("none")) {
                 continue;
             }
             for (JsonNode replica : group.path("replicas")) {

@@ -31,7 +31,7 @@ class RollingRestartCommandTest {
     }
 
     @Test
-    void onlyPairAndTmrReplicasCountAsStillToDrain() {
+    void replicasOfEveryReplicatedModeCountAsStillToDrain() {
         String status = """
                 {"groups":[
                   {"mode":"pair","replicas":[{"node":"n1","role":"primary"},{"node":"n2","role":"backup"}]},
@@ -40,8 +40,8 @@ class RollingRestartCommandTest {
                   {"mode":"dmr","replicas":[{"node":"n2"},{"node":"n3"}]},
                   {"mode":"none","replicas":[{"node":"n2"}]}]}
                 """;
-        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n2")).isEqualTo(3);
-        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n3")).isEqualTo(1);
+        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n2")).isEqualTo(4);
+        assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n3")).isEqualTo(2);
         assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n4")).isEqualTo(1);
         assertThat(RollingRestartCommand.movableReplicasOn(Json.MAPPER.readTree(status), "n5")).isZero();
     }

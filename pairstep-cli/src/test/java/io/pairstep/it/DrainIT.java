@@ -35,6 +35,8 @@ class DrainIT {
             system.deploy("bank", "bank", "pair", 1);
             // TMR on three of the four nodes: wherever n4 hosts a member, its drain moves it.
             system.deploy("votes", "kv", "tmr", 1);
+            // DMR: a member on n4 moves make-before-break (a third member joins elsewhere, then it leaves).
+            system.deploy("pairs", "kv", "dmr", 2);
             assertThat(replicasOn(system.status(), "n4")).as("placement uses n4").isPositive();
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
                 LedgerLoad load = new LedgerLoad(client, 6, ACCOUNTS, seed);
@@ -42,6 +44,9 @@ class DrainIT {
                 load.start();
                 KvModelLoad votes = new KvModelLoad(client, "votes", 2, seed);
                 votes.start();
+                KvModelLoad pairs = new KvModelLoad(client, "pairs", 1, seed + 1);
+                pairs.start();
+                System.out.println("DrainIT: n4 hosts " + replicasOf(system.status(), "n4", "dmr") + " DMR member(s)");
                 System.out.println("DrainIT: n4 hosts " + replicasOn(system.status(), "n4") + " replica(s) before its drain, "
                         + "TMR member included: " + (replicasOn(system.status(), "n4") > replicasOf(system.status(), "n4", "pair")));
                 Thread.sleep(1000);
@@ -63,8 +68,12 @@ class DrainIT {
                 Thread.sleep(1000);
                 load.stop();
                 votes.stop();
+                pairs.stop();
                 assertThat(votes.errors).as("client-visible errors of the tmr service").isEmpty();
                 assertThat(votes.wrong).as("tmr results that differ from the model").isEmpty();
+                assertThat(pairs.errors).as("client-visible errors of the dmr service").isEmpty();
+                assertThat(pairs.wrong).as("dmr results that differ from the model").isEmpty();
+                System.out.printf("DrainIT: tmr %d and dmr %d commands acknowledged%n", votes.acknowledged.get(), pairs.acknowledged.get());
                 System.out.printf("DrainIT: %d commands acknowledged, %d client-visible errors%n", load.acknowledged(), load.errors().size());
                 assertThat(load.errors()).as("client-visible errors").isEmpty();
                 assertThat(load.acknowledged()).as("commands acknowledged").isGreaterThan(100);

@@ -221,6 +221,7 @@ public final class ControllerState {
         if (result.changed() && !(command instanceof RecordAlert)) {
             promoteWherePrimaryIsDown();
             addMissingBackups();
+            finishDmrMoves();
             advanceUpgrades();
             if (upgrades.values().stream().noneMatch(ServiceUpgrade::active)) {
                 rebalance();
@@ -708,7 +709,7 @@ public final class ControllerState {
         List<String> hosting = config.replicas().stream().map(ReplicaAssignment::node).toList();
         Member candidate = leastLoaded(liveMembers(), hosting, false);
         boolean nodeMayReturn = members.values().stream().anyMatch(m -> !m.alive() && !hosting.contains(m.id()) && !draining.contains(m.id()));
-        if (candidate == null && !nodeMayReturn) {
+        if (candidate == null && !nodeMayReturn && config.replicas().size() <= config.mode().replicaCount()) {
             String evidence = "halted at entry " + command.index() + " by " + command.reporter() + ": " + command.evidence()
                     + "; no other node can host a referee to execute it again";
             groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), evidence,
@@ -718,7 +719,8 @@ public final class ControllerState {
         // With no live node for it now but one that is down, the referee joins when that node returns
         // (the placement step adds it); the group releases nothing meanwhile.
         List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
-        if (candidate != null) {
+        if (candidate != null && replicas.size() < config.mode().replicaCount() + 1) {
+            // (A group moving a member off a draining node has its third member already: it referees.)
             replicas.add(newBackup(config, candidate));
         }
         groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, null,
@@ -907,7 +909,22 @@ public final class ControllerState {
         for (String node : draining) {
             for (GroupConfig config : groups.values()) {
                 ReplicaAssignment replica = config.replicaOn(node);
-                if (replica == null || config.halted() != null || (config.mode().lockstep() && config.mode().replicaCount() < 3)) {
+                if (replica == null || config.halted() != null) {
+                    continue;
+                }
+                if (config.mode() == Mode.DMR) {
+                    // Make before break: a third member joins elsewhere first, and the one on the
+                    // draining node leaves once it is in sync (finishDmrMoves), so two members vote throughout.
+                    String target = replicas.keySet().stream()
+                            .filter(n -> config.replicaOn(n) == null)
+                            .min((a, b) -> replicas.get(a) - replicas.get(b))
+                            .orElse(null);
+                    if (target != null) {
+                        List<ReplicaAssignment> grown = new ArrayList<>(config.replicas());
+                        grown.add(newBackup(config, members.get(target)));
+                        put(config, grown);
+                        return true;
+                    }
                     continue;
                 }
                 ReplicaAssignment successor = replica.role() == Role.PRIMARY ? inSyncOffDraining(config) : null;
@@ -933,6 +950,33 @@ public final class ControllerState {
             }
         }
         return false;
+    }
+
+    /**
+     * Ends the moves {@link #drainOne} starts for DMR groups: once a DMR group has three members in
+     * sync and no dispute, the member on a draining node leaves (or, if its node was undrained
+     * meanwhile, the newest one), handing the orderer's role to an in-sync member first if needed.
+     */
+    private void finishDmrMoves() {
+        for (GroupConfig config : List.copyOf(groups.values())) {
+            if (config.mode() != Mode.DMR || config.dispute() != null || config.halted() != null
+                    || config.replicas().size() <= config.mode().replicaCount()
+                    || !config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK && isAlive(r))) {
+                continue;
+            }
+            ReplicaAssignment leaving = config.replicas().stream().filter(r -> draining.contains(r.node())).findFirst()
+                    .orElseGet(() -> config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
+                            .max(java.util.Comparator.comparingLong(ReplicaAssignment::sinceEpoch)).orElseThrow());
+            ReplicaAssignment successor = leaving.role() == Role.PRIMARY ? inSyncOffDraining(config) : null;
+            if (leaving.role() == Role.PRIMARY && successor == null) {
+                continue;
+            }
+            List<ReplicaAssignment> kept = new ArrayList<>();
+            for (ReplicaAssignment r : without(config, leaving)) {
+                kept.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+            }
+            put(config, kept);
+        }
     }
 
     /** An in-sync backup of the group on a node that is not draining, or null. */
@@ -1142,7 +1186,8 @@ public final class ControllerState {
             long primaries = config.replicas().stream().filter(r -> r.role() == Role.PRIMARY).count();
             Invariants.check(primaries == 1, "group %s has %d primaries", config.group(), primaries);
             Invariants.check(config.primary().state() == ReplicaState.OK, "group %s has a syncing primary", config.group());
-            Invariants.check(config.replicas().size() <= config.replicasWanted(),
+            // A DMR group grows to three for a referee, or while a member moves off a draining node.
+            Invariants.check(config.replicas().size() <= config.mode().replicaCount() + (config.mode() == Mode.DMR ? 1 : 0),
                     "group %s has %d replicas in mode %s", config.group(), config.replicas().size(), config.mode());
             if (config.dispute() != null) {
                 Invariants.check(config.mode() == Mode.DMR, "group %s in mode %s has a dispute", config.group(), config.mode());

@@ -280,6 +280,36 @@ class ControllerStateTest {
     }
 
     @Test
+    void aDmrMemberLeavesADrainingNodeOnlyAfterItsReplacementIsInSync() {
+        GroupConfig group = deployDmr();
+        String orderer = group.primary().node();
+        String other = group.backup().node();
+        String third = List.of("n1", "n2", "n3").stream().filter(n -> !n.equals(orderer) && !n.equals(other)).findFirst().orElseThrow();
+        catchUpAll(state);
+        state.apply(new ControlCommand.DrainNode(orderer, true));
+        // Other groups' moves come first, one at a time, each once the one before has caught up.
+        for (int step = 0; step < 20 && state.groups().get(group.group()).replicas().size() == 2
+                && state.groups().get(group.group()).replicaOn(orderer) != null; step++) {
+            GroupConfig syncing = state.groups().values().stream()
+                    .filter(g -> g.replicas().stream().anyMatch(r -> r.state() == ReplicaState.SYNCING)).findFirst().orElseThrow();
+            ReplicaAssignment replica = syncing.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+            state.apply(new ReplicaCaughtUp(syncing.group(), syncing.epoch(), replica.node(), replica.incarnation()));
+        }
+        GroupConfig moving = state.groups().get(group.group());
+        assertThat(moving.replicas()).as("make before break").hasSize(3);
+        assertThat(moving.primary().node()).isEqualTo(orderer);
+        ReplicaAssignment joining = moving.replicaOn(third);
+        assertThat(joining.state()).isEqualTo(ReplicaState.SYNCING);
+        assertThat(moving.fullyProtected()).isFalse();
+
+        state.apply(new ReplicaCaughtUp(group.group(), moving.epoch(), third, joining.incarnation()));
+        GroupConfig moved = state.groups().get(group.group());
+        assertThat(moved.replicas()).extracting(ReplicaAssignment::node).containsExactlyInAnyOrder(other, third);
+        assertThat(moved.primary().node()).as("the orderer's role went to the partner that stays").isEqualTo(other);
+        assertThat(moved.fullyProtected()).isTrue();
+    }
+
+    @Test
     void aDmrDisputeWaitsForADownNodeToHostItsReferee() {
         GroupConfig group = deployDmr();
         String orderer = group.primary().node();
@@ -463,13 +493,17 @@ class ControllerStateTest {
     }
 
     @Test
-    void aDmrMemberStaysOnADrainingNodeAsItsPartnerWouldBeAloneInSync() {
+    void aDrainedNodeEndsWithNoDmrMemberAndTheGroupInSyncElsewhere() {
         state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
         state.apply(new Deploy(new ServiceSpec("pairwise", 1, Mode.DMR, 1, "example:kv", "", "")));
         GroupConfig before = state.groups().get(new GroupId("pairwise", 0));
-        state.apply(new ControlCommand.DrainNode(before.primary().node(), true));
+        String drained = before.primary().node();
+        state.apply(new ControlCommand.DrainNode(drained, true));
         catchUpAll(state);
-        assertThat(state.groups().get(before.group())).isEqualTo(before);
+        GroupConfig after = state.groups().get(before.group());
+        assertThat(after.replicaOn(drained)).isNull();
+        assertThat(after.replicaOn(before.backup().node())).as("the partner stays").isNotNull();
+        assertThat(after.fullyProtected()).isTrue();
     }
 
     @Test
