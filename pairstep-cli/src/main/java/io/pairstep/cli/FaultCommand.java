@@ -20,7 +20,8 @@ import tools.jackson.databind.JsonNode;
  */
 @Command(name = "fault", mixinStandardHelpOptions = true,
         description = {"Injects faults: kill-node, pause-node and resume-node signal a node's process on this machine",
-                "(the pid comes from DIR/cluster.json (--dir) or from the status document (--cluster));",
+                "(the pid comes from DIR/cluster.json (--dir) or from the status document (--cluster)), then ask another node",
+                "to record the fault in the event log;",
                 "corrupt, diverge and self-check damage one member of a dmr or tmr group, crash-replica and slow one replica",
                 "of any group, through the admin API."},
         subcommands = {FaultCommand.KillNode.class, FaultCommand.PauseNode.class, FaultCommand.ResumeNode.class,
@@ -37,8 +38,8 @@ public final class FaultCommand implements Runnable {
                 "missing subcommand: kill-node, pause-node, resume-node, corrupt, diverge or self-check");
     }
 
-    /** A node to signal: its id and pid. */
-    record Target(String id, long pid) {
+    /** A node to signal: its id, pid and HTTP address (null when unknown). */
+    record Target(String id, long pid, HostPort http) {
     }
 
     /** Finds a node's pid from cluster.json (--dir) or the system's status (--cluster). */
@@ -49,7 +50,7 @@ public final class FaultCommand implements Runnable {
             if (h.isEmpty()) {
                 throw new CliException(id + " is not running (pid " + n.pid() + " is gone)");
             }
-            return new Target(id, n.pid());
+            return new Target(id, n.pid(), n.httpAddress());
         }
         JsonNode status;
         try (ApiClient client = system.client()) {
@@ -71,8 +72,9 @@ public final class FaultCommand implements Runnable {
                 throw new CliException(id + " is " + Json.text(n, "state", "down") + " and its pid is unknown");
             }
             String http = Json.text(n, "http", null);
+            HostPort hp = null;
             if (http != null) {
-                HostPort hp = HostPort.parse(http, "node " + id + " http address");
+                hp = HostPort.parse(http, "node " + id + " http address");
                 if (!LocalProcesses.isLocalHost(hp.host())) {
                     throw new CliException(id + " runs on " + hp.host() + ", not on this machine; fault commands "
                             + "signal local processes only");
@@ -81,7 +83,7 @@ public final class FaultCommand implements Runnable {
             if (ProcessHandle.of(pid).filter(LocalProcesses::alive).isEmpty()) {
                 throw new CliException(id + " is not running here (no process " + pid + ")");
             }
-            return new Target(id, pid);
+            return new Target(id, pid, hp);
         }
         throw new CliException(ClusterFile.unknownNode(id, known));
     }
@@ -111,7 +113,58 @@ public final class FaultCommand implements Runnable {
             }
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%s %s (pid %d)%n", done(), t.id(), t.pid());
+            // The signal is sent first: the fault must happen whether or not the system can record it.
+            String recorded = record(system, t, spec.name(), "SIG" + signal() + " sent by pairstep fault " + spec.name() + " to pid "
+                    + t.pid());
+            if (recorded.startsWith(NOT_RECORDED)) {
+                spec.commandLine().getErr().println("pairstep: " + recorded);
+            } else {
+                out.println(recorded);
+            }
             return ExitCodes.OK;
+        }
+    }
+
+    /** How long the CLI waits for a node to record a fault: more than the node's own wait for the controller. */
+    static final Duration RECORD_TIMEOUT = Duration.ofSeconds(8);
+    static final String NOT_RECORDED = "the fault is not in the event log: ";
+
+    /**
+     * Asks the system to record a fault the CLI injected itself ({@code POST /v1/events/faults}), so
+     * that every node's event log shows it. The other nodes are asked first, the target last: a
+     * killed node cannot answer and a paused one would hold the request until it timed out. The id
+     * the CLI chooses makes a retry through another node record it once.
+     *
+     * @return one line for the user; it starts with {@link #NOT_RECORDED} when no node took it
+     */
+    static String record(SystemOptions system, Target target, String kind, String message) {
+        List<HostPort> nodes;
+        try {
+            nodes = new ArrayList<>(system.httpAddresses());
+        } catch (CliException e) {
+            return NOT_RECORDED + e.getMessage();
+        }
+        if (target.http() != null && nodes.remove(target.http())) {
+            nodes.add(target.http());
+        }
+        tools.jackson.databind.node.ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("id", "cli-" + java.util.UUID.randomUUID());
+        body.put("kind", kind);
+        body.put("node", target.id());
+        body.put("message", message);
+        try (ApiClient client = new ApiClient(nodes, system.token())) {
+            ApiClient.Response response = client.post("/v1/events/faults", Json.MAPPER.writeValueAsBytes(body), "application/json",
+                    java.util.Map.of(), RECORD_TIMEOUT, true);
+            if (!response.ok()) {
+                return NOT_RECORDED + response.errorMessage();
+            }
+            JsonNode answer = response.json();
+            String by = Json.text(answer, "requestedBy", response.node().toString());
+            return answer.path("recorded").asBoolean(false)
+                    ? "recorded in the event log through " + by + " (fault-injected)"
+                    : "sent to " + by + " for the event log; the controller has not answered yet and " + by + " keeps trying";
+        } catch (CliException e) {
+            return NOT_RECORDED + e.getMessage();
         }
     }
 

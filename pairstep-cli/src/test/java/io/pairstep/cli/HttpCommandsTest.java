@@ -253,6 +253,57 @@ class HttpCommandsTest {
     }
 
     @Test
+    void pauseAndResumeSignalFirstThenAskTheSystemToRecordTheFaultAndSayWhenItCannot() throws Exception {
+        Process sleeper = new ProcessBuilder("sleep", "60").start();
+        try {
+            long pid = sleeper.pid();
+            // The node's own address is closed, as a paused or killed node's effectively is: the record goes to the other.
+            answers.put("GET /v1/status", new Canned(200, "{\"system\":\"s\",\"nodes\":[{\"id\":\"n1\",\"state\":\"up\",\"pid\":" + pid
+                    + ",\"http\":\"127.0.0.1:" + closedPort() + "\",\"rpc\":\"127.0.0.1:1\"}],\"services\":[],\"groups\":[]}", 0));
+            answers.put("POST /v1/events/faults", new Canned(201, "{\"faultId\":\"cli-1\",\"node\":\"n1\",\"kind\":\"pause-node\","
+                    + "\"requestedBy\":\"n2\",\"recorded\":true}", 0));
+
+            Cli paused = Cli.run("fault", "pause-node", "n1", "--cluster", fake());
+
+            assertThat(paused.exit()).as(paused.err()).isZero();
+            assertThat(paused.out()).isEqualTo("paused n1 (pid " + pid + ")\nrecorded in the event log through n2 (fault-injected)\n");
+            assertThat(processState(pid)).isEqualTo('T');
+            Seen record = seen.stream().filter(x -> x.method().equals("POST")).findFirst().orElseThrow();
+            assertThat(record.uri()).isEqualTo("/v1/events/faults");
+            var body = Json.MAPPER.readTree(record.body());
+            assertThat(body.get("kind").asString()).isEqualTo("pause-node");
+            assertThat(body.get("node").asString()).isEqualTo("n1");
+            assertThat(body.get("message").asString()).isEqualTo("SIGSTOP sent by pairstep fault pause-node to pid " + pid);
+            assertThat(body.get("id").asString()).startsWith("cli-");
+
+            // The system does not take the record: the signal is sent all the same, and the CLI says so.
+            seen.clear();
+            answers.put("POST /v1/events/faults", new Canned(503, "{\"error\":\"the controller did not take the record\","
+                    + "\"code\":\"UNAVAILABLE\"}", 0));
+            Cli resumed = Cli.run("fault", "resume-node", "n1", "--cluster", fake());
+
+            assertThat(resumed.exit()).as(resumed.err()).isZero();
+            assertThat(resumed.out()).isEqualTo("resumed n1 (pid " + pid + ")\n");
+            assertThat(resumed.err()).isEqualTo("pairstep: the fault is not in the event log: the controller did not take the record\n");
+            assertThat(processState(pid)).isNotEqualTo('T');
+            assertThat(seen).extracting(Seen::uri).containsExactly("/v1/status", "/v1/events/faults");
+
+            // A node still trying: the CLI says so rather than claiming the event is there.
+            answers.put("POST /v1/events/faults", new Canned(202, "{\"faultId\":\"cli-2\",\"requestedBy\":\"n2\",\"recorded\":false}", 0));
+            Cli again = Cli.run("fault", "resume-node", "n1", "--cluster", fake());
+            assertThat(again.out()).endsWith("sent to n2 for the event log; the controller has not answered yet and n2 keeps trying\n");
+        } finally {
+            sleeper.destroyForcibly().waitFor();
+        }
+    }
+
+    /** The state letter of a process in /proc (T: stopped). */
+    private static char processState(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        return stat.charAt(stat.lastIndexOf(')') + 2);
+    }
+
+    @Test
     void faultWithClusterFindsThePidInTheStatus() {
         answers.put("GET /v1/status", new Canned(200, StatusTableTest.SAMPLE, 0));
         Cli r = Cli.run("fault", "pause-node", "n7", "--cluster", fake());

@@ -84,6 +84,25 @@ class CrashReplicaIT {
                 String dump = Files.readString(files.getLast(), StandardCharsets.UTF_8);
                 assertThat(dump).contains("reason: ", "injected crash", "node: " + victim, "state.service.text: ");
 
+                // Each fault is an event on every node, not only on the node that carried it out: the
+                // slow backup set and cleared, then the crash, in that order, read on a node that is not the victim.
+                String witness = system.clusterFile().nodes().stream().map(n -> n.id()).filter(n -> !n.equals(victim)).findFirst()
+                        .orElseThrow();
+                List<JsonNode> faults = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                        .until(() -> faultEvents(system, witness), f -> f.size() >= 3);
+                System.out.println("CrashReplicaIT: fault events on " + witness + ": " + faults);
+                assertThat(faults).extracting(f -> f.get("fields").get("kind").asString(), f -> f.get("node").asString(),
+                        f -> f.get("component").asString())
+                        .containsExactly(org.assertj.core.groups.Tuple.tuple("slow", backup, "kv/0"),
+                                org.assertj.core.groups.Tuple.tuple("slow", backup, "kv/0"),
+                                org.assertj.core.groups.Tuple.tuple("crash-replica", victim, "kv/0"));
+                assertThat(faults).extracting(f -> f.get("fields").path("ms").asLong(-1)).containsExactly(20L, 0L, -1L);
+                JsonNode crash = faults.getLast();
+                assertThat(crash.get("message").asString()).startsWith("fault injected: crash-replica kv/0 on " + victim + ", asked through ");
+                assertThat(crash.get("fields").get("partition").asInt()).isZero();
+                assertThat(system.clusterFile().nodes().stream().map(n -> n.id()).toList())
+                        .contains(crash.get("fields").get("requestedBy").asString());
+
                 long acknowledged = load.acknowledged.get();
                 await().atMost(Duration.ofSeconds(60)).until(() -> !load.running.get() || load.acknowledged.get() >= acknowledged + 200);
                 load.stop();
@@ -96,6 +115,18 @@ class CrashReplicaIT {
                             .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
                 }
             }
+        }
+    }
+
+    /** The fault-injected events in one node's own {@code GET /v1/events}, oldest first. */
+    static List<JsonNode> faultEvents(LocalSystem system, String node) throws Exception {
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://" + system.clusterFile().node(node).http() + "/v1/events"))
+                .header("Authorization", "Bearer " + system.token().text()).timeout(Duration.ofSeconds(5)).build();
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            JsonNode events = new tools.jackson.databind.ObjectMapper()
+                    .readTree(http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            return events.valueStream().filter(e -> e.get("type").asString().equals("fault-injected")).toList();
         }
     }
 

@@ -13,6 +13,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Process pairs with real JVM processes: primaries' nodes are killed with SIGKILL, paused with
@@ -109,6 +110,18 @@ class ProcessPairIT {
                 // it the primary role again).
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(30))).isTrue();
                 assertThat(call(client, "kv", "x", "{\"op\":\"get\",\"key\":\"x\"}")).isEqualTo("{\"value\":2}");
+                // The CLI sent both signals itself and had another node record them: both are events on every node.
+                String witness = system.clusterFile().nodes().stream().map(n -> n.id()).filter(n -> !n.equals(paused)).findFirst()
+                        .orElseThrow();
+                List<JsonNode> faults = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                        .until(() -> CrashReplicaIT.faultEvents(system, witness), f -> f.size() >= 2);
+                assertThat(faults).extracting(f -> f.get("fields").get("kind").asString()).containsExactly("pause-node", "resume-node");
+                assertThat(faults).allSatisfy(f -> {
+                    assertThat(f.get("node").asString()).isEqualTo(paused);
+                    assertThat(f.get("component").asString()).isEqualTo(paused);
+                    assertThat(f.get("fields").get("requestedBy").asString()).isNotEqualTo(paused);
+                });
+                assertThat(faults.getFirst().get("message").asString()).contains("SIGSTOP sent by pairstep fault pause-node to pid");
             }
         }
     }

@@ -42,6 +42,8 @@ final class HttpGateway implements AutoCloseable {
     private PairstepClient client;
     private Javalin server;
     private io.pairstep.runtime.admin.AdminApi admin;
+    /** Records the faults this node carries out (and those the CLI reports to it) in the controller. */
+    private io.pairstep.runtime.admin.FaultRecorder faultRecorder;
 
     HttpGateway(Node node) {
         this.node = node;
@@ -54,7 +56,9 @@ final class HttpGateway implements AutoCloseable {
         // Over TLS the gateway shows the node's own certificate, as the node does to other nodes.
         client = PairstepClient.connect(ClientOptions.of(seeds).withCallTimeout(Duration.ofSeconds(CALL_DEADLINE_SECONDS))
                 .withTls(node.config().tls()));
+        faultRecorder = new io.pairstep.runtime.admin.FaultRecorder(node::propose);
         admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault)
+                .withFaultRecorder(faultRecorder)
                 .withDumps(node::quickDump)
                 .withPartitionFigures(node::partitionFigures);
         server = Javalin.create(config -> {
@@ -443,6 +447,9 @@ final class HttpGateway implements AutoCloseable {
         }
         if (client != null) {
             client.close();
+        }
+        if (faultRecorder != null) {
+            faultRecorder.close();
         }
     }
 }

@@ -324,6 +324,38 @@ class OpenApiDocumentTest {
     }
 
     @Test
+    void anInjectedFaultAndOneTheCliReportsAreFaultInjectedEvents() throws Exception {
+        HttpResponse<String> slow = send("POST", "/v1/nodes/n1/faults/slow?service=kv&partition=1&ms=0", null, Map.of());
+        assertThat(slow.statusCode()).as(slow.body()).isEqualTo(202);
+        String slowId = JSON.readTree(slow.body()).get("faultId").asString();
+        HttpResponse<String> reported = send("POST", "/v1/events/faults",
+                "{\"kind\":\"resume-node\",\"node\":\"n1\",\"message\":\"SIGCONT to pid 1 (a test)\"}",
+                Map.of("Content-Type", "application/json"));
+        assertThat(reported.statusCode()).as(reported.body()).isEqualTo(201);
+        String reportedId = JSON.readTree(reported.body()).get("faultId").asString();
+
+        Map<String, JsonNode> byId = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            Map<String, JsonNode> found = new java.util.HashMap<>();
+            for (JsonNode event : JSON.readTree(get("/v1/events").body())) {
+                if (event.get("type").asString().equals("fault-injected")) {
+                    found.put(event.get("fields").get("fault").asString(), event);
+                }
+            }
+            return found;
+        }, found -> found.containsKey(slowId) && found.containsKey(reportedId));
+
+        JsonNode slowEvent = byId.get(slowId);
+        assertThat(slowEvent.get("node").asString()).isEqualTo("n1");
+        assertThat(slowEvent.get("component").asString()).isEqualTo("kv/1");
+        assertThat(slowEvent.get("fields").get("kind").asString()).isEqualTo("slow");
+        assertThat(slowEvent.get("fields").get("ms").asLong()).isZero();
+        assertThat(slowEvent.get("fields").get("requestedBy").asString()).isEqualTo("n1");
+        JsonNode resumeEvent = byId.get(reportedId);
+        assertThat(resumeEvent.get("component").asString()).isEqualTo("n1");
+        assertThat(resumeEvent.get("message").asString()).isEqualTo("fault injected: resume-node n1, asked through n1: SIGCONT to pid 1 (a test)");
+    }
+
+    @Test
     void partitionMetricsShowTheCommandsEachPrimaryApplied() throws Exception {
         for (int i = 0; i < 20; i++) {
             HttpResponse<String> put = send("POST", "/v1/services/kv/call?key=m" + i, "{\"op\":\"put\",\"key\":\"m" + i + "\",\"value\":1}",

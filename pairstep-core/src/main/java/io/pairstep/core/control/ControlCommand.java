@@ -130,4 +130,14 @@ public sealed interface ControlCommand {
      * @param alert the record, with {@code seq} 0 (the controller numbers it)
      */
     record RecordAlert(AlertRecord alert) implements ControlCommand {}
+
+    /**
+     * Someone injected a fault: the controller keeps the record among the latest ones, so that every
+     * node's event log shows it. Sent by the node that carried the fault out, retried until the
+     * controller answers; a record whose fault id is already kept changes nothing. It changes no
+     * replica: the fault's effects reach the controller on their own, as any real fault's would.
+     *
+     * @param fault the record, with {@code seq} 0 (the controller numbers it)
+     */
+    record RecordFault(FaultRecord fault) implements ControlCommand {}
 }

@@ -14,6 +14,7 @@ import io.pairstep.core.control.ControlCommand.ResumeGroup;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.OpenIncident;
 import io.pairstep.core.control.ControlCommand.RecordAlert;
+import io.pairstep.core.control.ControlCommand.RecordFault;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.RemoveNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
@@ -62,6 +63,10 @@ public final class ControllerState {
     private final ArrayDeque<AlertRecord> alerts = new ArrayDeque<>();
     /** The seq of the last alert recorded (0 before the first). */
     private long alertsRecorded;
+    /** The latest faults injected, oldest first, at most {@link #FAULTS_KEPT_MAX}. */
+    private final ArrayDeque<FaultRecord> faults = new ArrayDeque<>();
+    /** The seq of the last fault recorded (0 before the first). */
+    private long faultsRecorded;
 
     /**
      * How many alert records the controller keeps. They exist to become events on every node, which
@@ -69,6 +74,9 @@ public final class ControllerState {
      * any unless more arrive within one state change than this.
      */
     public static final int ALERTS_KEPT_MAX = 100;
+
+    /** How many fault records the controller keeps; bounded for the same reason as {@link #ALERTS_KEPT_MAX}. */
+    public static final int FAULTS_KEPT_MAX = 100;
 
     public ControllerState() {
         incidents = new Incidents();
@@ -98,9 +106,20 @@ public final class ControllerState {
             Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining,
             Collection<Incident> incidents, long nextIncidentId, Collection<ServiceUpgrade> upgrades,
             Collection<AlertRecord> alerts, long alertsRecorded) {
+        this(systemId, version, controllerLeader, members, services, groups, draining, incidents, nextIncidentId, upgrades, alerts,
+                alertsRecorded, List.of(), 0);
+    }
+
+    /** Rebuilds a state from all its parts, alert and fault records included, as read from a controller snapshot. */
+    public ControllerState(String systemId, long version, String controllerLeader, Collection<Member> members,
+            Collection<ServiceSpec> services, Collection<GroupConfig> groups, Collection<String> draining,
+            Collection<Incident> incidents, long nextIncidentId, Collection<ServiceUpgrade> upgrades,
+            Collection<AlertRecord> alerts, long alertsRecorded, Collection<FaultRecord> faults, long faultsRecorded) {
         this.draining.addAll(draining);
         this.alerts.addAll(alerts);
         this.alertsRecorded = alertsRecorded;
+        this.faults.addAll(faults);
+        this.faultsRecorded = faultsRecorded;
         upgrades.forEach(u -> this.upgrades.put(u.service(), u));
         this.incidents = new Incidents(incidents, nextIncidentId);
         this.systemId = systemId;
@@ -191,6 +210,16 @@ public final class ControllerState {
         return alertsRecorded;
     }
 
+    /** The latest faults injected, oldest first; each has a higher {@link FaultRecord#seq()} than the one before. */
+    public List<FaultRecord> faults() {
+        return List.copyOf(faults);
+    }
+
+    /** The seq of the last fault record (0 before the first). */
+    public long faultsRecorded() {
+        return faultsRecorded;
+    }
+
     /** Applies one command. Refused commands leave the state unchanged. */
     public ControlResult apply(ControlCommand command) {
         ControlResult result =
@@ -215,10 +244,11 @@ public final class ControllerState {
                     case Upgrade upgrade -> upgrade(upgrade);
                     case ShadowReport report -> shadowReport(report);
                     case RecordAlert record -> recordAlert(record);
+                    case RecordFault record -> recordFault(record);
                 };
-        // An alert record moves no replica, so it takes no placement step either: alerts must not
-        // make the system rebalance faster or differently than it would without them.
-        if (result.changed() && !(command instanceof RecordAlert)) {
+        // An alert or fault record moves no replica, so it takes no placement step either: records
+        // must not make the system rebalance faster or differently than it would without them.
+        if (result.changed() && !(command instanceof RecordAlert) && !(command instanceof RecordFault)) {
             promoteWherePrimaryIsDown();
             addMissingBackups();
             finishDmrMoves();
@@ -313,6 +343,32 @@ public final class ControllerState {
         alerts.addLast(alert.withSeq(alertsRecorded));
         while (alerts.size() > ALERTS_KEPT_MAX) {
             alerts.removeFirst();
+        }
+        return ControlResult.CHANGED;
+    }
+
+    private ControlResult recordFault(RecordFault command) {
+        FaultRecord fault = command.fault();
+        if (fault == null) {
+            return ControlResult.refused("a fault record needs its fault");
+        }
+        String problem = fault.problem();
+        if (problem != null) {
+            return ControlResult.refused(problem);
+        }
+        if (!members.containsKey(fault.node())) {
+            return ControlResult.refused("fault " + fault.faultId() + " on unknown node " + fault.node());
+        }
+        for (FaultRecord kept : faults) {
+            if (kept.faultId().equals(fault.faultId())) {
+                // A retry of a submission that went through.
+                return ControlResult.UNCHANGED;
+            }
+        }
+        faultsRecorded++;
+        faults.addLast(fault.withSeq(faultsRecorded));
+        while (faults.size() > FAULTS_KEPT_MAX) {
+            faults.removeFirst();
         }
         return ControlResult.CHANGED;
     }
@@ -1180,6 +1236,15 @@ public final class ControllerState {
                     alert.alertId(), alert.seq());
             previousSeq = alert.seq();
         }
+        Invariants.check(faults.size() <= FAULTS_KEPT_MAX, "%d fault records kept", faults.size());
+        long previousFaultSeq = 0;
+        for (FaultRecord fault : faults) {
+            Invariants.check(fault.seq() > previousFaultSeq && fault.seq() <= faultsRecorded, "fault record %s has seq %d out of order",
+                    fault.faultId(), fault.seq());
+            // Its node may have been removed since; the record itself stays as valid as when it was taken.
+            Invariants.check(fault.problem() == null, "fault record %s kept although: %s", fault.faultId(), fault.problem());
+            previousFaultSeq = fault.seq();
+        }
         for (GroupConfig config : groups.values()) {
             Invariants.check(config.epoch() >= 1, "group %s has epoch %d", config.group(), config.epoch());
             Invariants.check(services.containsKey(config.group().service()), "group %s has no service", config.group());
@@ -1209,7 +1274,7 @@ public final class ControllerState {
     /** A deep copy, for simulators and tests that need to keep an old state. */
     public ControllerState copy() {
         return new ControllerState(systemId, version, controllerLeader, members.values(), services.values(), groups.values(), draining,
-                incidents.all().values(), incidents.nextId(), upgrades.values(), alerts, alertsRecorded);
+                incidents.all().values(), incidents.nextId(), upgrades.values(), alerts, alertsRecorded, faults, faultsRecorded);
     }
 
     /** True when every group of every service is fully protected with a live primary. */

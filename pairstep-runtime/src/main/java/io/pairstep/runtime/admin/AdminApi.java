@@ -9,6 +9,7 @@ import io.javalin.http.sse.SseHandler;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.router.ParsedEndpoint;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.FaultRecord;
 import io.pairstep.runtime.access.AccessControl;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -47,8 +49,11 @@ import tools.jackson.databind.node.ObjectNode;
  * The admin API of a node, which answers for the whole system: the event log ({@code GET
  * /v1/events}, and {@code GET /v1/events/stream} as server-sent events), the nodes ({@code GET
  * /v1/nodes}), fault injection ({@code POST /v1/nodes/{id}/kill} and {@code POST
- * /v1/nodes/{id}/faults/{kind}} for lockstep members), and the web console's files at
- * {@code /}. {@code docs/openapi.yaml} describes every route.
+ * /v1/nodes/{id}/faults/{kind}} for lockstep members), the record of a fault the CLI injected by a
+ * signal of its own ({@code POST /v1/events/faults}), and the web console's files at {@code /}.
+ * Every fault this node carries out, and every one the CLI reports, goes to the controller through
+ * a {@link FaultRecorder} to become a {@code fault-injected} event on every node. {@code
+ * docs/openapi.yaml} describes every route.
  */
 public final class AdminApi {
 
@@ -73,6 +78,15 @@ public final class AdminApi {
     private final FaultInjector faults;
     /** Takes quick dumps of this node's members; set by {@link #withDumps}. */
     private DumpTaker dumps = DumpTaker.NONE;
+    /** Records the faults this node carries out in the controller; set by {@link #withFaultRecorder}. */
+    private FaultRecorder faultRecorder = FaultRecorder.NONE;
+    /**
+     * How long a node that kills itself waits for its fault record first. Short: the kill must
+     * happen even when the controller has no leader, and then the record is lost with the node.
+     */
+    static final long KILL_RECORD_WAIT_MILLIS = 2_000;
+    /** How long {@code POST /v1/events/faults} waits for the controller before it answers 202 (still trying). */
+    static final long RECORD_WAIT_MILLIS = 3_000;
     /** This node's partition monitors; set by {@link #withPartitionFigures}. */
     private Supplier<List<PartitionFigure>> figures = List::of;
     /** How long the system-wide partition figures wait for each other node: a chart point, not worth more. */
@@ -128,11 +142,18 @@ public final class AdminApi {
         return this;
     }
 
+    /** @param recorder records the faults this node carries out, for every node's event log */
+    public AdminApi withFaultRecorder(FaultRecorder recorder) {
+        this.faultRecorder = Objects.requireNonNull(recorder, "recorder");
+        return this;
+    }
+
     /** Adds the admin routes and the console's files to a Javalin configuration. */
     public void install(JavalinConfig config) {
         server = config.unsafe;
         config.routes.get("/v1/events", this::events);
         config.routes.get("/v1/events/stream", this::stream);
+        config.routes.post("/v1/events/faults", this::recordFault);
         config.routes.get("/v1/nodes", this::nodes);
         config.routes.get("/v1/metrics/partitions", this::partitionFigures);
         config.routes.post("/v1/nodes/{id}/kill", this::kill);
@@ -573,6 +594,12 @@ public final class AdminApi {
             }
             LOG.warn("fault injection: {} on {} partition {} of node {} (seed {}): {}", kind, service, partition, nodeId, seed,
                     outcome.message());
+            // The seed is recorded where it chose something (the bit corrupt flips), the delay where it is one.
+            FaultRecord record = FaultRecord.ofReplica(newFaultId(), kind.label(), nodeId, service, partition,
+                    kind == FaultInjector.Kind.CORRUPT ? seed : null, kind == FaultInjector.Kind.SLOW ? delayMillis : null,
+                    outcome.message(), requestedBy(ctx), System.currentTimeMillis());
+            // Not waited for: the fault is done whether or not the controller can take its record now.
+            faultRecorder.record(record);
             ObjectNode answer = JSON.createObjectNode();
             answer.put("node", nodeId);
             answer.put("service", service);
@@ -583,6 +610,7 @@ public final class AdminApi {
                 answer.put("ms", delayMillis);
             }
             answer.put("message", outcome.message());
+            answer.put("faultId", record.faultId());
             ctx.status(outcome.status()).contentType("application/json").result(JSON.writeValueAsString(answer));
             return;
         }
@@ -711,13 +739,25 @@ public final class AdminApi {
         }
     }
 
-    /** Answers 202, makes sure the answer left, then dies. */
+    /**
+     * Records the fault (waiting {@link #KILL_RECORD_WAIT_MILLIS} at most: a dead node retries
+     * nothing), answers 202, makes sure the answer left, then dies.
+     */
     private void killThisNode(Context ctx) throws IOException {
         long pid = ProcessHandle.current().pid();
+        FaultRecord record = FaultRecord.ofNode(newFaultId(), FaultRecord.KILL_NODE, nodeId,
+                "SIGKILL to its own process (pid " + pid + ")", requestedBy(ctx), System.currentTimeMillis());
+        boolean recorded = faultRecorder.recordAndWait(record, KILL_RECORD_WAIT_MILLIS);
+        if (!recorded) {
+            LOG.warn("fault injection: the kill of node {} is not in the event log: the controller did not take its record within {} ms",
+                    nodeId, KILL_RECORD_WAIT_MILLIS);
+        }
         ObjectNode answer = JSON.createObjectNode();
         answer.put("node", nodeId);
         answer.put("pid", pid);
         answer.put("signal", "KILL");
+        answer.put("faultId", record.faultId());
+        answer.put("recorded", recorded);
         byte[] body = JSON.writeValueAsBytes(answer);
         LOG.warn("fault injection: node {} (pid {}) kills itself with SIGKILL", nodeId, pid);
         // Written and flushed by hand: the node dies before Javalin would write a result.
@@ -727,6 +767,100 @@ public final class AdminApi {
         ctx.res().getOutputStream().write(body);
         ctx.res().flushBuffer();
         killSelf.run();
+    }
+
+    /** A fresh fault id: unique without coordination, and naming the node that made it. */
+    private String newFaultId() {
+        return nodeId + "-" + java.util.UUID.randomUUID();
+    }
+
+    /** The node that received the admin request: the one that forwarded it here, else this one. */
+    private String requestedBy(Context ctx) {
+        String forwardedBy = ctx.header(FORWARDED_HEADER);
+        return forwardedBy == null || forwardedBy.isBlank() || forwardedBy.length() > FaultRecord.NAME_CHARS_MAX ? nodeId : forwardedBy.strip();
+    }
+
+    /** The fields {@code POST /v1/events/faults} takes. */
+    private static final java.util.Set<String> RECORD_FAULT_FIELDS = java.util.Set.of("id", "kind", "node", "message");
+
+    /**
+     * Records a fault that the CLI injected by a signal of its own ({@code kill-node}, {@code
+     * pause-node}, {@code resume-node} send SIGKILL, SIGSTOP, SIGCONT to a local process), so that
+     * it shows in every node's event log like the faults nodes carry out. Body: {@code {"kind",
+     * "node", "message", "id"}}; {@code id} (optional) makes a repeated request record it once. This
+     * node is the one that asked. Answers 201 when the controller took it, 202 when it has not
+     * answered within {@link #RECORD_WAIT_MILLIS} (this node keeps trying).
+     */
+    private void recordFault(Context ctx) throws IOException {
+        String origin = ctx.header("Origin");
+        if (origin != null && !AccessControl.sameOrigin(origin, ctx.header("Host"))) {
+            error(ctx, 403, "FORBIDDEN", "a page from " + origin + " may not record faults; use the CLI or the API directly");
+            return;
+        }
+        tools.jackson.databind.JsonNode body;
+        try {
+            body = JSON.readTree(ctx.body());
+        } catch (tools.jackson.core.JacksonException e) {
+            error(ctx, 400, "BAD_REQUEST", "the body is not JSON: " + e.getOriginalMessage());
+            return;
+        }
+        if (body == null || !body.isObject()) {
+            error(ctx, 400, "BAD_REQUEST", "the body must be a JSON object {\"kind\", \"node\", \"message\", \"id\"}");
+            return;
+        }
+        for (String field : body.propertyNames()) {
+            if (!RECORD_FAULT_FIELDS.contains(field)) {
+                error(ctx, 400, "BAD_REQUEST", "unknown field \"" + field + "\" (expected kind, node, message and optionally id)");
+                return;
+            }
+        }
+        for (String field : RECORD_FAULT_FIELDS) {
+            if (body.has(field) && !body.get(field).isString()) {
+                error(ctx, 400, "BAD_REQUEST", "\"" + field + "\" must be a string");
+                return;
+            }
+        }
+        String kind = body.path("kind").asString("");
+        if (!FaultRecord.NODE_KINDS.contains(kind)) {
+            error(ctx, 400, "BAD_REQUEST", "kind must be one of " + String.join(", ", FaultRecord.NODE_KINDS) + ", was \"" + kind
+                    + "\" (a node records the faults it carries out itself)");
+            return;
+        }
+        String target = body.path("node").asString("");
+        if (target.isEmpty()) {
+            error(ctx, 400, "BAD_REQUEST", "the field node (the node the fault hit) is required");
+            return;
+        }
+        if (!requireReady(ctx)) {
+            return;
+        }
+        ControllerState current = state.get();
+        if (!current.members().containsKey(target)) {
+            error(ctx, 404, "UNKNOWN_NODE", "unknown node " + target + " (known: " + String.join(", ", current.members().keySet()) + ")");
+            return;
+        }
+        String id = body.has("id") ? body.get("id").asString() : newFaultId();
+        FaultRecord record = FaultRecord.ofNode(id, kind, target, body.path("message").asString(""), nodeId, System.currentTimeMillis());
+        String problem = record.problem();
+        if (problem != null) {
+            error(ctx, 400, "BAD_REQUEST", problem);
+            return;
+        }
+        CompletableFuture<Boolean> recorded = faultRecorder.record(record);
+        boolean taken = FaultRecorder.await(recorded, RECORD_WAIT_MILLIS);
+        if (!taken && recorded.isDone()) {
+            error(ctx, 503, "UNAVAILABLE", "the controller did not take the record of fault " + id + " (see node " + nodeId + "'s log)");
+            return;
+        }
+        ObjectNode answer = JSON.createObjectNode();
+        answer.put("faultId", id);
+        answer.put("node", target);
+        answer.put("kind", kind);
+        answer.put("requestedBy", nodeId);
+        answer.put("recorded", taken);
+        answer.put("message", taken ? "recorded: every node's event log shows it as fault-injected"
+                : "the controller has not answered yet; node " + nodeId + " keeps trying");
+        ctx.status(taken ? 201 : 202).contentType("application/json").result(JSON.writeValueAsString(answer));
     }
 
     /** SIGKILL to this process: no shutdown hooks, no flushing, as in a real crash. */

@@ -4,6 +4,7 @@ import io.pairstep.core.control.AlertRecord;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.FaultRecord;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Incident;
 import io.pairstep.core.control.Member;
@@ -53,7 +54,8 @@ public final class ControlJson {
     /** The JSON shape of a whole {@link ControllerState}; older snapshots lack the last fields. */
     record StateJson(String systemId, long version, String controllerLeader, List<Member> members, List<ServiceSpec> services,
             List<GroupConfig> groups, List<String> draining, List<Incident> incidents, long nextIncidentId,
-            List<ServiceUpgrade> upgrades, List<AlertRecord> alerts, long alertsRecorded) {}
+            List<ServiceUpgrade> upgrades, List<AlertRecord> alerts, long alertsRecorded, List<FaultRecord> faults,
+            long faultsRecorded) {}
 
     @SuppressWarnings("unchecked")
     private static Map<String, Class<? extends ControlCommand>> registry() {
@@ -139,7 +141,9 @@ public final class ControlJson {
                 state.incidents().nextId(),
                 List.copyOf(state.upgrades().values()),
                 state.alerts(),
-                state.alertsRecorded()));
+                state.alertsRecorded(),
+                state.faults(),
+                state.faultsRecorded()));
     }
 
     /** Decodes a state written by {@link #encodeState}; its invariants are checked on the way. */
@@ -149,12 +153,14 @@ public final class ControlJson {
             throw new IllegalArgumentException("malformed controller state: members, services and groups must be arrays");
         }
         // States written before nodes could be drained have no "draining", before incidents no
-        // incidents, before upgrades no upgrades, before alert records no alerts.
+        // incidents, before upgrades no upgrades, before alert records no alerts, before fault
+        // records no faults.
         return new ControllerState(json.systemId(), json.version(), json.controllerLeader(), json.members(), json.services(), json.groups(),
                 json.draining() == null ? List.of() : json.draining(),
                 json.incidents() == null ? List.of() : json.incidents(), json.nextIncidentId(),
                 json.upgrades() == null ? List.of() : json.upgrades(),
-                json.alerts() == null ? List.of() : json.alerts(), json.alertsRecorded());
+                json.alerts() == null ? List.of() : json.alerts(), json.alertsRecorded(),
+                json.faults() == null ? List.of() : json.faults(), json.faultsRecorded());
     }
 
     private static JsonNode readTree(byte[] bytes, String what) {

@@ -44,6 +44,8 @@ public record Change(String type, String node, String component, String message,
     public static final String THRESHOLD_FIRED = "threshold-fired";
     /** A node's threshold cleared after it had fired. */
     public static final String THRESHOLD_CLEARED = "threshold-cleared";
+    /** Someone injected a fault (admin API, console or CLI), recorded by the controller. */
+    public static final String FAULT_INJECTED = "fault-injected";
 
     public Change {
         Objects.requireNonNull(type, "type");

@@ -5,6 +5,7 @@ import static io.pairstep.runtime.events.Change.fields;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.control.AlertRecord;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.FaultRecord;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Incident;
 import io.pairstep.core.control.IncidentState;
@@ -27,7 +28,7 @@ import java.util.Objects;
  * sequence of controller states, derives the same events in the same order. The order inside one
  * diff is fixed too: the controller's leader, then members by id, then services by name, then
  * groups by service and partition, then incidents by id, then threshold alerts in the order the
- * controller recorded them.
+ * controller recorded them, then injected faults in the order the controller recorded them.
  */
 public final class EventDiff {
 
@@ -48,6 +49,7 @@ public final class EventDiff {
         groups(before, after, changes);
         incidents(before, after, changes);
         alerts(before, after, changes);
+        faults(before, after, changes);
         return changes;
     }
 
@@ -287,6 +289,46 @@ public final class EventDiff {
                     fields("alert", alert.alertId(), "metric", alert.metric(), "subject", alert.subject(), "value", alert.value(),
                             "level", alert.level(), "direction", alert.direction(), "holdMillis", alert.holdMillis(),
                             "timeMillis", alert.timeMillis())));
+        }
+    }
+
+    /**
+     * The faults injected since {@code before}: those with a higher seq than its last, each about the
+     * node it hit and, for a replica fault, its group. Bounded like {@link #alerts}.
+     */
+    private static void faults(ControllerState before, ControllerState after, List<Change> changes) {
+        for (FaultRecord fault : after.faults()) {
+            if (fault.seq() <= before.faultsRecorded()) {
+                continue;
+            }
+            java.util.Map<String, Object> fields = fields("fault", fault.faultId(), "kind", fault.kind(), "target", fault.node());
+            StringBuilder message = new StringBuilder("fault injected: ").append(fault.kind()).append(' ');
+            String component;
+            if (fault.replicaFault()) {
+                component = fault.service() + "/" + fault.partition();
+                fields.put("service", fault.service());
+                fields.put("partition", fault.partition());
+                message.append(component).append(" on ").append(fault.node());
+            } else {
+                component = fault.node();
+                message.append(fault.node());
+            }
+            if (fault.seed() != null) {
+                fields.put("seed", fault.seed());
+                message.append(" (seed ").append(fault.seed()).append(')');
+            }
+            if (fault.delayMillis() != null) {
+                fields.put("ms", fault.delayMillis());
+                message.append(" (").append(fault.delayMillis()).append(" ms per command)");
+            }
+            fields.put("outcome", fault.outcome());
+            fields.put("requestedBy", fault.requestedBy());
+            fields.put("timeMillis", fault.timeMillis());
+            message.append(", asked through ").append(fault.requestedBy());
+            if (!fault.outcome().isEmpty()) {
+                message.append(": ").append(fault.outcome());
+            }
+            changes.add(new Change(Change.FAULT_INJECTED, fault.node(), component, message.toString(), fields));
         }
     }
 

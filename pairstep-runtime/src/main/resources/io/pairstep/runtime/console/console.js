@@ -277,7 +277,9 @@ async function kill(id) {
     const response = await fetch("/v1/nodes/" + encodeURIComponent(id) + "/kill", { method: "POST" });
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) {
-      notice("Node " + id + " (pid " + body.pid + ") was sent SIGKILL.", false);
+      // The node records the kill in the event log before it dies, unless the controller cannot take it in time.
+      notice("Node " + id + " (pid " + body.pid + ") was sent SIGKILL."
+        + (body.recorded === false ? " The kill is not in the event log: the controller did not take its record in time." : ""), false);
     } else {
       notice("Kill " + id + ": " + (body.error || ("HTTP " + response.status)), true);
     }

@@ -43,8 +43,24 @@ class AdminApiTest {
     private final Map<String, List<String>> faults = Map.of("n1", new CopyOnWriteArrayList<>(), "n2", new CopyOnWriteArrayList<>());
     /** The quick dumps each node's taker was asked for, as "service/partition reason". */
     private final Map<String, List<String>> dumps = Map.of("n1", new CopyOnWriteArrayList<>(), "n2", new CopyOnWriteArrayList<>());
+    /** False while the controller "has no leader": a record then never gets an answer. */
+    private final java.util.concurrent.atomic.AtomicBoolean controllerAnswers = new java.util.concurrent.atomic.AtomicBoolean(true);
+    private final List<FaultRecorder> recorders = new CopyOnWriteArrayList<>();
     private Javalin first;
     private Javalin second;
+
+    /** A controller stand-in: applies each record to the shared state, as the real one would, or never answers. */
+    private java.util.concurrent.CompletableFuture<io.pairstep.core.control.ControlResult> propose(ControlCommand command) {
+        if (!controllerAnswers.get()) {
+            return new java.util.concurrent.CompletableFuture<>();
+        }
+        synchronized (state) {
+            ControllerState next = state.get().copy();
+            io.pairstep.core.control.ControlResult result = next.apply(command);
+            state.set(next);
+            return java.util.concurrent.CompletableFuture.completedFuture(result);
+        }
+    }
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     private Javalin server(String id) {
@@ -55,7 +71,7 @@ class AdminApiTest {
                     }
                     faults.get(id).add(kind + " " + group.service() + "/" + group.partition() + " " + seed);
                     return FaultInjector.Outcome.injected("done on " + id);
-                }).withDumps((group, reason) -> {
+                }).withFaultRecorder(recorder(this::propose)).withDumps((group, reason) -> {
                     dumps.get(id).add(group.service() + "/" + group.partition() + " " + reason);
                     return new DumpTaker.Outcome(200, null, "dumped", "dump of " + group.service() + " on " + id + "\n");
                 });
@@ -86,10 +102,154 @@ class AdminApiTest {
         state.set(system);
     }
 
+    private FaultRecorder recorder(java.util.function.Function<ControlCommand,
+            java.util.concurrent.CompletableFuture<io.pairstep.core.control.ControlResult>> propose) {
+        FaultRecorder recorder = new FaultRecorder(propose);
+        recorders.add(recorder);
+        return recorder;
+    }
+
     @AfterEach
     void stop() {
         first.stop();
         second.stop();
+        recorders.forEach(FaultRecorder::close);
+    }
+
+    /** A POST of a JSON body with the system's token and the given headers. */
+    private HttpResponse<String> postJson(Javalin server, String path, String body, Map<String, String> headers) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        AUTHORIZED.forEach(request::header);
+        headers.forEach(request::header);
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private List<io.pairstep.core.control.FaultRecord> recorded() {
+        return state.get().faults();
+    }
+
+    @Test
+    void aFaultIsRecordedByTheNodeThatInjectedItNamingTheNodeThatWasAsked() throws Exception {
+        HttpResponse<String> corrupt = post(first, "/v1/nodes/n2/faults/corrupt?service=kv&partition=3&seed=42", Map.of());
+        assertThat(corrupt.statusCode()).as(corrupt.body()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorded().size() == 1);
+        io.pairstep.core.control.FaultRecord record = recorded().getFirst();
+        assertThat(record.faultId()).isEqualTo(JSON.readTree(corrupt.body()).get("faultId").asString()).startsWith("n2-");
+        assertThat(record.kind()).isEqualTo("corrupt");
+        assertThat(record.node()).isEqualTo("n2");
+        assertThat(record.service()).isEqualTo("kv");
+        assertThat(record.partition()).isEqualTo(3);
+        assertThat(record.seed()).isEqualTo(42L);
+        assertThat(record.delayMillis()).isNull();
+        assertThat(record.outcome()).isEqualTo("done on n2");
+        assertThat(record.requestedBy()).as("the node that received the request forwarded it").isEqualTo("n1");
+
+        assertThat(post(first, "/v1/nodes/n1/faults/slow?service=kv&ms=250", Map.of()).statusCode()).isEqualTo(202);
+        assertThat(post(second, "/v1/nodes/n2/faults/diverge?service=kv&seed=9", Map.of()).statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(5)).until(() -> recorded().size() == 3);
+        assertThat(recorded()).extracting(io.pairstep.core.control.FaultRecord::kind, io.pairstep.core.control.FaultRecord::node,
+                io.pairstep.core.control.FaultRecord::requestedBy, io.pairstep.core.control.FaultRecord::seed,
+                io.pairstep.core.control.FaultRecord::delayMillis)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("corrupt", "n2", "n1", 42L, null),
+                        org.assertj.core.groups.Tuple.tuple("slow", "n1", "n1", null, 250L),
+                        // A seed chooses nothing in diverge: it is not recorded.
+                        org.assertj.core.groups.Tuple.tuple("diverge", "n2", "n2", null, null));
+    }
+
+    @Test
+    void aKillIsRecordedBeforeTheNodeDies() throws Exception {
+        HttpResponse<String> response = post(first, "/v1/nodes/n2/kill", Map.of());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+        JsonNode body = JSON.readTree(response.body());
+        assertThat(body.get("recorded").asBoolean()).isTrue();
+        // Recorded before the answer, so before the death.
+        assertThat(recorded()).singleElement().satisfies(record -> {
+            assertThat(record.faultId()).isEqualTo(body.get("faultId").asString());
+            assertThat(record.kind()).isEqualTo("kill-node");
+            assertThat(record.node()).isEqualTo("n2");
+            assertThat(record.service()).isNull();
+            assertThat(record.requestedBy()).isEqualTo("n1");
+            assertThat(record.outcome()).startsWith("SIGKILL to its own process (pid ");
+        });
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n2").get() == 1);
+    }
+
+    @Test
+    void withoutAControllerAKillStillHappensAfterAShortWaitAndAFaultAtOnce() throws Exception {
+        controllerAnswers.set(false);
+
+        long start = System.nanoTime();
+        HttpResponse<String> fault = post(first, "/v1/nodes/n2/faults/crash-replica?service=kv", Map.of());
+        assertThat(fault.statusCode()).as(fault.body()).isEqualTo(202);
+        assertThat(faults.get("n2")).hasSize(1);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the fault does not wait for its record")
+                .isLessThan(Duration.ofMillis(AdminApi.KILL_RECORD_WAIT_MILLIS));
+
+        start = System.nanoTime();
+        HttpResponse<String> kill = post(first, "/v1/nodes/n1/kill", Map.of());
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(kill.statusCode()).as(kill.body()).isEqualTo(202);
+        assertThat(JSON.readTree(kill.body()).get("recorded").asBoolean()).isFalse();
+        await().atMost(Duration.ofSeconds(5)).until(() -> deaths.get("n1").get() == 1);
+        assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(AdminApi.KILL_RECORD_WAIT_MILLIS))
+                .isLessThan(Duration.ofMillis(AdminApi.KILL_RECORD_WAIT_MILLIS + 3_000));
+        assertThat(recorded()).isEmpty();
+    }
+
+    @Test
+    void theCliRecordsASignalItSentThroughAnyNodeOnceWhateverTheRetries() throws Exception {
+        String body = "{\"id\":\"cli-1\",\"kind\":\"pause-node\",\"node\":\"n2\",\"message\":\"SIGSTOP sent to pid 102\"}";
+        HttpResponse<String> response = postJson(first, "/v1/events/faults", body, Map.of());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
+        JsonNode answer = JSON.readTree(response.body());
+        assertThat(answer.get("recorded").asBoolean()).isTrue();
+        assertThat(answer.get("faultId").asString()).isEqualTo("cli-1");
+        assertThat(answer.get("requestedBy").asString()).isEqualTo("n1");
+        // The same request again, through the other node: still one record.
+        assertThat(postJson(second, "/v1/events/faults", body, Map.of()).statusCode()).isEqualTo(201);
+        assertThat(recorded()).singleElement().satisfies(record -> {
+            assertThat(record.kind()).isEqualTo("pause-node");
+            assertThat(record.node()).isEqualTo("n2");
+            assertThat(record.outcome()).isEqualTo("SIGSTOP sent to pid 102");
+            assertThat(record.requestedBy()).isEqualTo("n1");
+        });
+        // Without an id the node makes one.
+        HttpResponse<String> noId = postJson(second, "/v1/events/faults", "{\"kind\":\"resume-node\",\"node\":\"n2\"}", Map.of());
+        assertThat(noId.statusCode()).as(noId.body()).isEqualTo(201);
+        assertThat(JSON.readTree(noId.body()).get("faultId").asString()).startsWith("n2-");
+
+        // A controller that does not answer in time: 202, and the node keeps trying.
+        controllerAnswers.set(false);
+        HttpResponse<String> waiting = postJson(first, "/v1/events/faults", "{\"kind\":\"kill-node\",\"node\":\"n3\"}", Map.of());
+        assertThat(waiting.statusCode()).as(waiting.body()).isEqualTo(202);
+        assertThat(JSON.readTree(waiting.body()).get("recorded").asBoolean()).isFalse();
+        assertThat(recorded()).hasSize(2);
+    }
+
+    @Test
+    void badRequestsToRecordAFaultAreRefusedByNameAndRecordNothing() throws Exception {
+        Map<String, String> none = Map.of();
+        String path = "/v1/events/faults";
+        HttpResponse<String> replicaFault = postJson(first, path, "{\"kind\":\"corrupt\",\"node\":\"n2\"}", none);
+        assertThat(code(replicaFault)).isEqualTo("400 BAD_REQUEST");
+        assertThat(JSON.readTree(replicaFault.body()).get("error").asString())
+                .isEqualTo("kind must be one of kill-node, pause-node, resume-node, was \"corrupt\" (a node records the faults it carries out itself)");
+        HttpResponse<String> unknownField = postJson(first, path, "{\"kind\":\"kill-node\",\"node\":\"n2\",\"pid\":\"1\"}", none);
+        assertThat(JSON.readTree(unknownField.body()).get("error").asString())
+                .isEqualTo("unknown field \"pid\" (expected kind, node, message and optionally id)");
+        assertThat(code(postJson(first, path, "{\"kind\":\"kill-node\"}", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(postJson(first, path, "{\"kind\":\"kill-node\",\"node\":2}", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(postJson(first, path, "not json", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(postJson(first, path, "[1]", none))).isEqualTo("400 BAD_REQUEST");
+        assertThat(code(postJson(first, path, "{\"kind\":\"kill-node\",\"node\":\"n2\",\"id\":\"\"}", none))).isEqualTo("400 BAD_REQUEST");
+        HttpResponse<String> unknownNode = postJson(first, path, "{\"kind\":\"kill-node\",\"node\":\"n9\"}", none);
+        assertThat(code(unknownNode)).isEqualTo("404 UNKNOWN_NODE");
+        assertThat(JSON.readTree(unknownNode.body()).get("error").asString()).isEqualTo("unknown node n9 (known: n1, n2, n3)");
+        assertThat(code(postJson(first, path, "{\"kind\":\"kill-node\",\"node\":\"n2\"}", Map.of("Origin", "http://evil.example"))))
+                .isEqualTo("403 FORBIDDEN");
+        assertThat(recorded()).isEmpty();
     }
 
     /** A POST with the system's token and the given headers. */
@@ -259,6 +419,9 @@ class AdminApiTest {
                 .isEqualTo("403 FORBIDDEN");
         assertThat(faults.get("n1")).isEmpty();
         assertThat(faults.get("n2")).isEmpty();
+        // No fault, no record: give an errant record the time to arrive.
+        Thread.sleep(200);
+        assertThat(recorded()).isEmpty();
     }
 
     private static String code(HttpResponse<String> response) {

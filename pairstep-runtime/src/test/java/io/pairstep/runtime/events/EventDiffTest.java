@@ -8,6 +8,7 @@ import io.pairstep.core.control.AlertRecord;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.ControlResult;
 import io.pairstep.core.control.ControllerState;
+import io.pairstep.core.control.FaultRecord;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.IncidentComponent;
 import io.pairstep.core.control.IncidentKind;
@@ -80,6 +81,70 @@ class EventDiffTest {
         }
 
         assertThat(EventDiff.between(before, state)).extracting(Change::message).containsExactly("alert 1", "alert 2", "alert 3");
+        assertThat(EventDiff.between(state.copy(), state)).isEmpty();
+    }
+
+    @Test
+    void anInjectedReplicaFaultIsAnEventAboutItsGroupOnTheNodeItHit() {
+        threeNodes();
+        apply(new ControlCommand.Deploy(new ServiceSpec("kv", 1, Mode.TMR, 1, "example:kv", "", "")));
+
+        List<Change> corrupt = apply(new ControlCommand.RecordFault(FaultRecord.ofReplica("n2-f-1", FaultRecord.CORRUPT, "n2", "kv", 0,
+                42L, null, "flipped bit 17 of 96", "n1", 1_763_700_000_000L)));
+        List<Change> slow = apply(new ControlCommand.RecordFault(FaultRecord.ofReplica("n3-f-1", FaultRecord.SLOW, "n3", "kv", 0,
+                null, 20L, "each command waits 20 ms", "n3", 1_763_700_001_000L)));
+
+        assertThat(corrupt).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.FAULT_INJECTED);
+            assertThat(c.node()).isEqualTo("n2");
+            assertThat(c.component()).isEqualTo("kv/0");
+            assertThat(c.message()).isEqualTo("fault injected: corrupt kv/0 on n2 (seed 42), asked through n1: flipped bit 17 of 96");
+            assertThat(c.fields()).containsExactly(java.util.Map.entry("fault", "n2-f-1"), java.util.Map.entry("kind", "corrupt"),
+                    java.util.Map.entry("target", "n2"), java.util.Map.entry("service", "kv"), java.util.Map.entry("partition", 0),
+                    java.util.Map.entry("seed", 42L), java.util.Map.entry("outcome", "flipped bit 17 of 96"),
+                    java.util.Map.entry("requestedBy", "n1"), java.util.Map.entry("timeMillis", 1_763_700_000_000L));
+        });
+        assertThat(slow).singleElement().satisfies(c -> {
+            assertThat(c.message()).isEqualTo("fault injected: slow kv/0 on n3 (20 ms per command), asked through n3: each command waits 20 ms");
+            assertThat(c.fields()).containsEntry("ms", 20L).doesNotContainKey("seed");
+        });
+    }
+
+    @Test
+    void anInjectedNodeFaultIsAnEventAboutTheNodeAndNamesNoGroup() {
+        threeNodes();
+
+        List<Change> kill = apply(new ControlCommand.RecordFault(FaultRecord.ofNode("cli-1", FaultRecord.KILL_NODE, "n3",
+                "SIGKILL sent by pairstep fault kill-node to pid 103", "n1", 5)));
+
+        assertThat(kill).singleElement().satisfies(c -> {
+            assertThat(c.type()).isEqualTo(Change.FAULT_INJECTED);
+            assertThat(c.node()).isEqualTo("n3");
+            assertThat(c.component()).isEqualTo("n3");
+            assertThat(c.message()).isEqualTo("fault injected: kill-node n3, asked through n1: SIGKILL sent by pairstep fault kill-node to pid 103");
+            assertThat(c.fields()).containsEntry("kind", "kill-node").containsEntry("target", "n3").containsEntry("requestedBy", "n1")
+                    .doesNotContainKeys("service", "partition", "seed", "ms");
+        });
+        // The record is not the fault: nothing else changed, the node is up until it is declared down.
+        assertThat(types(kill)).containsExactly(Change.FAULT_INJECTED);
+    }
+
+    @Test
+    void aNodeThatSkipsSeveralFaultAndAlertRecordsSeesEachOnceAlertsFirst() {
+        threeNodes();
+        ControllerState before = state.copy();
+        apply(new ControlCommand.RecordFault(FaultRecord.ofNode("f1", FaultRecord.PAUSE_NODE, "n2", "SIGSTOP", "n1", 1)));
+        apply(new ControlCommand.RecordAlert(new AlertRecord(0, "n1-5-1", "n1", "n1", AlertRecord.FIRED, "node.cpu", "n1",
+                0.95, 0.9, "above", 0, 2, "alert 1")));
+        apply(new ControlCommand.RecordFault(FaultRecord.ofNode("f2", FaultRecord.RESUME_NODE, "n2", "SIGCONT", "n1", 3)));
+        // A retry of a record already kept is no new event.
+        assertThat(apply(new ControlCommand.RecordFault(FaultRecord.ofNode("f2", FaultRecord.RESUME_NODE, "n2", "SIGCONT", "n1", 3))))
+                .isEmpty();
+
+        assertThat(EventDiff.between(before, state)).extracting(Change::type, c -> c.fields().getOrDefault("fault", c.fields().get("alert")))
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(Change.THRESHOLD_FIRED, "n1-5-1"),
+                        org.assertj.core.groups.Tuple.tuple(Change.FAULT_INJECTED, "f1"),
+                        org.assertj.core.groups.Tuple.tuple(Change.FAULT_INJECTED, "f2"));
         assertThat(EventDiff.between(state.copy(), state)).isEmpty();
     }
 
