@@ -42,7 +42,12 @@ public final class DumpCommand implements Callable<Integer> {
             description = "Where to write the dump (default: SERVICE-P-eEPOCH-iINDEX.dump in the current directory).")
     Path out;
 
-    @Option(names = "--inspect", paramLabel = "FILE", description = "Print this dump readably instead of taking one.")
+    @Option(names = "--node", paramLabel = "ID",
+            description = "Dump the member on this node (default: an in-sync backup or non-ordering voter, so the primary never pauses).")
+    String node;
+
+    @Option(names = "--inspect", paramLabel = "FILE", description = "Print this dump readably instead of taking one; for a bundled"
+            + " example it also restores the state into a fresh replica and prints the SHA-256 of its state.")
     Path inspect;
 
     @Spec
@@ -52,8 +57,8 @@ public final class DumpCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter printer = spec.commandLine().getOut();
         if (inspect != null) {
-            if (service != null || out != null) {
-                throw new CliException("--inspect FILE takes no SERVICE and no --out", ExitCodes.USAGE);
+            if (service != null || out != null || node != null) {
+                throw new CliException("--inspect FILE takes no SERVICE, --out or --node", ExitCodes.USAGE);
             }
             inspect(inspect).print(printer);
             return ExitCodes.OK;
@@ -68,7 +73,11 @@ public final class DumpCommand implements Callable<Integer> {
         String text;
         try (ApiClient client = system.client()) {
             // Safe to repeat (a dump changes nothing), but a retry would only double a slow request.
-            text = client.post("/v1/services/" + Urls.encode(service) + "/partitions/" + partition + "/dump", new byte[0],
+            if (node != null && node.isBlank()) {
+                throw new CliException("--node must name a node, e.g. n2", ExitCodes.USAGE);
+            }
+            text = client.post("/v1/services/" + Urls.encode(service) + "/partitions/" + partition + "/dump"
+                            + (node == null ? "" : "?node=" + Urls.encode(node.strip())), new byte[0],
                     "application/json", Map.of(), TIMEOUT, false).requireOk().text();
         }
         DumpFile dump = DumpFile.parse(text, "the node's answer");

@@ -18,7 +18,7 @@ import tools.jackson.databind.JsonNode;
  * @param serviceText the service's state as it renders it (JSON for the examples), or null when it is not text
  * @param entries the last entries, one line each
  */
-record DumpFile(Map<String, String> header, String serviceText, List<String> entries) {
+record DumpFile(Map<String, String> header, String serviceText, List<String> entries, String stateBase64) {
 
     private static final String SERVICE_TEXT = "state.service.text";
     private static final String BASE64 = "state.base64";
@@ -32,6 +32,7 @@ record DumpFile(Map<String, String> header, String serviceText, List<String> ent
         Map<String, String> header = new LinkedHashMap<>();
         List<String> entries = new ArrayList<>();
         String serviceText = null;
+        String stateBase64 = null;
         for (int i = 1; i < lines.length; i++) {
             String line = lines[i];
             if (line.isEmpty()) {
@@ -49,7 +50,9 @@ record DumpFile(Map<String, String> header, String serviceText, List<String> ent
             String value = line.substring(colon + 2);
             if (key.equals(SERVICE_TEXT)) {
                 serviceText = unquote(value);
-            } else if (!key.equals(BASE64)) {
+            } else if (key.equals(BASE64)) {
+                stateBase64 = value.strip();
+            } else {
                 header.put(key, value);
             }
         }
@@ -58,7 +61,59 @@ record DumpFile(Map<String, String> header, String serviceText, List<String> ent
                 throw new CliException(source + " is not a complete pairstep dump: it has no " + required + " line");
             }
         }
-        return new DumpFile(header, serviceText, entries);
+        return new DumpFile(header, serviceText, entries, stateBase64);
+    }
+
+    /**
+     * Restores the dumped state into a fresh instance of its service, as a new replica is built,
+     * and encodes it back. Returns one line for people: the SHA-256 of the state as that replica
+     * holds it (equal for two members at the same index, whatever node each is on), or why the
+     * check could not be made. Throws {@link CliException} when the state does not restore to the
+     * same bytes: then the dump, or the service's snapshot code, is broken.
+     */
+    String restoreCheck() {
+        String artifact = header.get("artifact");
+        if (stateBase64 == null) {
+            return "not checked: the dump holds no state.base64 line";
+        }
+        if (artifact == null || !artifact.startsWith("example:")) {
+            return "not checked: " + (artifact == null ? "the dump does not name its service's code"
+                    : "the state of a jar service restores where its jar is, on a node");
+        }
+        byte[] dumped;
+        try {
+            dumped = java.util.Base64.getDecoder().decode(stateBase64);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("the dump's state.base64 line is not Base64: " + e.getMessage());
+        }
+        io.pairstep.core.replica.StateCodec.State state;
+        try {
+            state = io.pairstep.core.replica.StateCodec.decode(dumped);
+        } catch (RuntimeException e) {
+            throw new CliException("the dump's state cannot be decoded: " + e);
+        }
+        io.pairstep.api.Service fresh;
+        try {
+            fresh = io.pairstep.examples.Examples.create(artifact.substring("example:".length()));
+        } catch (RuntimeException e) {
+            return "not checked: " + e.getMessage();
+        }
+        fresh.restore(state.service());
+        byte[] restored = io.pairstep.core.replica.StateCodec.encode(state.index(), state.epoch(), state.timestampMillis(),
+                state.sessions(), fresh.snapshot());
+        if (!java.util.Arrays.equals(restored, dumped)) {
+            throw new CliException("the dumped state does not restore to itself: a fresh " + artifact + " replica restored from it encodes "
+                    + restored.length + " bytes that differ from the " + dumped.length + " dumped");
+        }
+        return "restores into a fresh " + artifact + " replica at index " + state.index() + ", state SHA-256 " + sha256(restored);
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The text a dump quotes for a valid UTF-8 state, unescaped; null for a binary state ({@code base64:...}). */
@@ -94,6 +149,7 @@ record DumpFile(Map<String, String> header, String serviceText, List<String> ent
                 out.printf("%-22s %s%n", key + ":", value);
             }
         });
+        out.printf("%-22s %s%n", "restored:", restoreCheck());
         out.println();
         out.println("state:");
         out.println(stateForHumans());

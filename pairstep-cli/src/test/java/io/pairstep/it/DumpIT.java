@@ -95,6 +95,22 @@ class DumpIT {
                             .contains(entry.getValue().asLong());
                 }
 
+                // Quiet now: a dump of every member, each restored into a fresh replica by --inspect,
+                // gives the same state at the same index, whichever node it came from.
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                    Map<String, String> restored = new HashMap<>();
+                    for (String node : nodes(group(system))) {
+                        Path member = dir.resolve("kv-" + node + ".dump");
+                        system.cli("dump", "kv", "--node", node, "--out", member.toString(), "--dir", dir.toString());
+                        String line = system.cli("dump", "--inspect", member.toString()).lines()
+                                .filter(l -> l.startsWith("restored:")).findFirst().orElseThrow();
+                        restored.put(node, line.substring("restored:".length()).strip());
+                    }
+                    System.out.println("DumpIT: every member restored: " + restored);
+                    assertThat(restored.values()).allMatch(line -> line.startsWith("restores into a fresh example:kv replica at index"));
+                    assertThat(restored.values().stream().distinct()).as("the same state on every member: %s", restored).hasSize(1);
+                });
+
                 // Bad input changes nothing and says what is wrong.
                 assertThatThrownBy(() -> system.cli("dump", "nosuch", "--dir", dir.toString())).hasMessageContaining("unknown service nosuch");
                 assertThatThrownBy(() -> system.cli("dump", "kv", "--partition", "3", "--dir", dir.toString()))

@@ -17,7 +17,7 @@ import java.util.List;
 /**
  * The one dump format, for a member that leaves with a suspect state, a replica that crashed, and
  * a quick dump of a running partition ({@code pairstep dump}): a header of {@code key: value}
- * lines (reason, service, partition, node, role, epoch, index), the state decoded as far as the
+ * lines (reason, service, artifact, partition, node, role, epoch, index), the state decoded as far as the
  * runtime knows it (the service's own rendering as {@code state.service.text}, JSON for the
  * examples), the whole encoded state in Base64, and the last entries one per line. {@code
  * pairstep dump --inspect} reads every one of them.
@@ -33,7 +33,13 @@ public final class DumpFormat {
      * What a dump reflects: the member's state exactly as of log position {@code index}, in
      * {@code epoch}; {@code role} is null when unknown (a member leaving its group).
      */
-    public record Header(GroupId group, String node, String role, long epoch, long index, String reason) {}
+    public record Header(GroupId group, String node, String role, long epoch, long index, String reason, String artifact) {
+
+        /** A header that does not name the service's code. */
+        public Header(GroupId group, String node, String role, long epoch, long index, String reason) {
+            this(group, node, role, epoch, index, reason, null);
+        }
+    }
 
     /** The dump as text. */
     public static String render(Header header, Instant written, byte[] state, List<LogEntry> lastEntries) {
@@ -42,6 +48,10 @@ public final class DumpFormat {
         text.append("written: ").append(written).append('\n');
         text.append("reason: ").append(oneLine(header.reason())).append('\n');
         text.append("service: ").append(header.group().service()).append('\n');
+        if (header.artifact() != null) {
+            // The code whose state this is (example:NAME or sha256:DIGEST), so the state can be restored into it.
+            text.append("artifact: ").append(header.artifact()).append('\n');
+        }
         text.append("partition: ").append(header.group().partition()).append('\n');
         text.append("node: ").append(header.node()).append('\n');
         if (header.role() != null) {

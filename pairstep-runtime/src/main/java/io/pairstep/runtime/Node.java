@@ -989,7 +989,9 @@ public final class Node implements AutoCloseable {
                     "node " + config.id() + " hosts no member of " + group.service() + " partition " + group.partition());
         }
         String role = taken.role() == null ? null : taken.role().name().toLowerCase(java.util.Locale.ROOT);
-        DumpFormat.Header header = new DumpFormat.Header(group, config.id(), role, taken.epoch(), taken.index(), reason);
+        io.pairstep.core.control.ServiceSpec spec = state().services().get(group.service());
+        DumpFormat.Header header = new DumpFormat.Header(group, config.id(), role, taken.epoch(), taken.index(), reason,
+                spec == null ? null : spec.artifact());
         LOG.info("{}: quick dump at index {} in epoch {} ({})", group, taken.index(), taken.epoch(), reason);
         return new io.pairstep.runtime.admin.DumpTaker.Outcome(200, null, "dumped",
                 DumpFormat.render(header, java.time.Instant.now(), taken.state(), List.of()));
