@@ -24,7 +24,7 @@ import tools.jackson.databind.ObjectMapper;
 /**
  * Poison commands with real JVM processes: the example {@code faulty} (kv plus commands that break
  * their replica) under load from several clients, each checked against a model of its keys. In
- * the middle of the load one command overflows the stack and another loops forever. Each must be
+ * the middle of the load one command overflows the stack, one runs out of memory and one loops forever. Each must be
  * quarantined (in the status, with its session, sequence and payload), its caller must get the
  * {@code POISON} error (and so must a retry of it), the group must heal to full strength, the
  * poison must leave no trace in the state, and the normal commands must see no error and no wrong
@@ -70,6 +70,16 @@ class PoisonIT {
                 assertThat(JSON.readTree(answer.body()).get("error").asString()).contains("StackOverflowError");
                 healedAndServing(system, load, epochBefore, stackOverflow);
 
+                // An OutOfMemoryError inside the service is contained the same way.
+                String outOfMemory = "{\"op\":\"out-of-memory\"}";
+                epochBefore = group(system).get("epoch").asLong();
+                answer = post(system, outOfMemory);
+                System.out.println("PoisonIT: out-of-memory -> " + answer.statusCode() + " " + answer.body());
+                assertThat(answer.statusCode()).isEqualTo(422);
+                assertThat(JSON.readTree(answer.body()).get("code").asString()).isEqualTo("POISON");
+                assertThat(JSON.readTree(answer.body()).get("error").asString()).contains("OutOfMemoryError");
+                healedAndServing(system, load, epochBefore, outOfMemory);
+
                 // Through the Java client with an explicit session, so that a retry is the same command.
                 String spin = "{\"op\":\"spin\"}";
                 epochBefore = group(system).get("epoch").asLong();
@@ -89,7 +99,7 @@ class PoisonIT {
                     assertThat(LedgerLoad.call(client, SERVICE, entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
                             .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
                 }
-                // Both poison commands wrote this key before they broke: no replica that serves kept it.
+                // Every poison command wrote this key before it broke: no replica that serves kept it.
                 assertThat(LedgerLoad.call(client, SERVICE, "poisoned", "{\"op\":\"get\",\"key\":\"poisoned\"}"))
                         .isEqualTo("{\"value\":null}");
                 // And the rebuilt replicas are in the group: the one that crashed, restarted on its node.

@@ -15,9 +15,12 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code {"op":"stack-overflow"}}: recurses until the thread's stack overflows
  *       ({@link StackOverflowError})
  *   <li>{@code {"op":"spin"}}: loops forever, and cannot be interrupted
+ *   <li>{@code {"op":"out-of-memory"}}: asks for an array larger than any heap can hold
+ *       ({@link OutOfMemoryError}, at once and on every member, without starving the node's other
+ *       threads of memory as a real heap exhaustion would)
  * </ul>
  *
- * <p>Both first write a key {@code "poisoned"}, so that a replica state they reached is not the
+ * <p>All first write a key {@code "poisoned"}, so that a replica state they reached is not the
  * state of a replica they never reached: a poison command must leave no trace in the group.
  */
 public final class FaultyService implements Service {
@@ -34,6 +37,11 @@ public final class FaultyService implements Service {
         if (text.contains("\"op\":\"spin\"")) {
             poisonState(context);
             spin();
+        }
+        if (text.contains("\"op\":\"out-of-memory\"")) {
+            poisonState(context);
+            long[] huge = new long[Integer.MAX_VALUE];
+            return new byte[] {(byte) huge.length};
         }
         return kv.apply(command, context);
     }
