@@ -285,6 +285,11 @@ public final class Simulation {
         if (now >= faultPhaseEnd) {
             return;
         }
+        if (memberFaultPending()) {
+            // An injected output or self-check fault fires at its member's next command, which may
+            // come later than the quiet time: the group is still handling it until then, and a bit after.
+            memberFaultQuietUntil = Math.max(memberFaultQuietUntil, now + 300 * MS);
+        }
         if (now < memberFaultQuietUntil) {
             // A damaged member is caught within a few commands or one idle state check. Until then
             // no second fault: together they could leave it alone in its group, beyond what any
@@ -393,6 +398,18 @@ public final class Simulation {
             return false;
         }
         return replicaFor(config, config.primary()) instanceof LockstepReplica orderer && orderer.core.injectedFaultPending();
+    }
+
+    /** True while an injected output or self-check fault waits for its member's next command. */
+    private boolean memberFaultPending() {
+        for (Node node : nodes.values()) {
+            for (Replica replica : node.replicas.values()) {
+                if (node.alive && replica instanceof LockstepReplica member && !member.core.removed() && member.core.injectedFaultPending()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** True while a client waits for a poison command it sent to {@code group}. */

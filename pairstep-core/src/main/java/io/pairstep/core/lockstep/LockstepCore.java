@@ -221,6 +221,13 @@ public final class LockstepCore {
     private long stateCheckedNanos = Long.MIN_VALUE;
 
     private ReplicaAssignment ordererInstance;
+    /**
+     * Orderer: its last index when it became orderer. Its predecessor may have released any entry up
+     * to here (each was durable on every in-sync member), though this orderer votes on the ones after
+     * its commit index again: a member is in sync only once it holds them too, or, promoted, it
+     * could order other commands in their place.
+     */
+    private long inheritedIndex;
     private long lastHeardFromOrdererNanos;
     private boolean ordererDisconnected;
     private long lastSuspicionNanos = Long.MIN_VALUE / 2;
@@ -354,6 +361,7 @@ public final class LockstepCore {
                 ordererInstance = null;
                 // Entries it got in a snapshot carry no vote of its own: they count as agreed.
                 commitIndex = Math.max(commitIndex, votes.floor());
+                inheritedIndex = lastIndex;
             }
             trackPeers(next, nowNanos);
             if (before != Role.PRIMARY && divergence != null) {
@@ -1135,7 +1143,7 @@ public final class LockstepCore {
 
     private void reportCaughtUpIfSo(Peer peer) {
         if (peer.assignment.state() != ReplicaState.SYNCING || peer.caughtUpReported || peer.divergence != null || peer.snapshotPending
-                || peer.snapshotIndex < 0 || !peer.snapshotAcknowledged || peer.durableIndex < commitIndex
+                || peer.snapshotIndex < 0 || !peer.snapshotAcknowledged || peer.durableIndex < Math.max(commitIndex, inheritedIndex)
                 || commitIndex < peer.snapshotIndex || peer.votedIndex < commitIndex || steppedDown || halted != null) {
             return;
         }

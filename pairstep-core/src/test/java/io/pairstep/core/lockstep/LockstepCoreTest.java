@@ -520,4 +520,30 @@ class LockstepCoreTest {
         assertThat(total(group.replies.get(10L))).as("entry 1 ran, the poison did not").isEqualTo(6);
         assertThat(group.proposals).as("only the first instance's crash").hasSize(1);
     }
+
+    @Test
+    void aMemberSyncingFromANewOrdererIsInSyncOnlyOnceItHoldsWhatThePreviousOrdererMayHaveReleased() {
+        Group group = new Group(Mode.TMR);
+        // n1 releases entry 1, and is lost before it tells n2 and n3 that they agreed on it.
+        assertThat(total(group.call(1, 5))).isEqualTo(5);
+        group.members.remove("n1");
+        LockstepCore n3 = group.members.remove("n3");
+        // n2 orders now; n3 is in sync but out of reach; a fresh member rebuilds on n1.
+        ReplicaAssignment fresh = new ReplicaAssignment("n1", 2, Role.BACKUP, ReplicaState.SYNCING, 2);
+        group.members.put("n1", new LockstepCore(GROUP, fresh, new Counter(), group.settings, group.output("n1")));
+        group.config = new GroupConfig(GROUP, Mode.TMR, 2, List.of(
+                new ReplicaAssignment("n2", 1, Role.PRIMARY, ReplicaState.OK, 1),
+                new ReplicaAssignment("n3", 1, Role.BACKUP, ReplicaState.OK, 1), fresh));
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        // The fresh member gets n2's state as of index 0, and not yet entry 1.
+        group.settle(message -> !(message instanceof LockstepMessage.Append append) || append.entries().isEmpty());
+        assertThat(group.members.get("n1").durableIndex()).isZero();
+        assertThat(group.proposals).as("promoted now, n1 would lack entry 1, which n1's predecessor released")
+                .noneMatch(ControlCommand.ReplicaCaughtUp.class::isInstance);
+        group.idle(200 * MS);
+        assertThat(group.members.get("n1").durableIndex()).isEqualTo(1);
+        assertThat(group.proposals).anySatisfy(command -> assertThat(command).isInstanceOfSatisfying(ControlCommand.ReplicaCaughtUp.class,
+                caughtUp -> assertThat(caughtUp.node()).isEqualTo("n1")));
+        assertThat(n3.lastIndex()).isEqualTo(1);
+    }
 }
