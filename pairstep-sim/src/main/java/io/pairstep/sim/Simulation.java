@@ -49,7 +49,8 @@ import java.util.TreeMap;
  * command is in the final state exactly once and at the position its result named, which is the
  * result a fault-free service would have returned (so no wrong result reached a client); no command
  * is in the final state twice and nothing else is in it; the replicas of each group end
- * byte-identical, so every corrupted or divergent member was removed; and once faults stop, every
+ * byte-identical, so every corrupted or divergent member was removed; poison commands (in every
+ * mode) are refused as poison, never answered with a result and in no final state; and once faults stop, every
  * group heals to full strength and every client's command completes. The one exception is a
  * lockstep group that halted because two voters disagreed with nothing to tell which was right:
  * that is allowed only where no majority existed, and no result may leave such a group.

@@ -48,6 +48,13 @@ import java.util.function.Function;
  * rather than guess. A member found divergent is reported to the controller, which removes it and
  * adds a fresh member that is rebuilt by snapshot.
  *
+ * <p>A command whose service throws an {@link Error} (or hangs) is poison. The orderer runs each
+ * command first, so it is usually the only member that meets it: it crashes and reports the command,
+ * which the controller quarantines. An orderer whose self-check failed on a command did not run it
+ * to the end and orders it anyway; it tells the members so, and a member that then crashes on that
+ * entry reports the command as poison. Every member that meets a quarantined command in its log
+ * skips it the same way, so that no member crashes on it again and their states stay identical.
+ *
  * <p>When nothing happens for a while the orderer also asks every member for a digest of its state,
  * so that a corruption is caught even if no command follows it.
  *
