@@ -16,8 +16,12 @@ interface GroupAgent {
     /** This member instance as the controller placed it. */
     ReplicaAssignment identity();
 
-    /** Rebuilds the state from the member's durable log before the first configuration; returns its last index. */
-    long recover(byte[] snapshot, List<LogEntry> tail);
+    /**
+     * Rebuilds the state from the member's durable log before the first configuration; returns its
+     * last index. A lockstep member skips the group's quarantined commands on the way: its log may
+     * hold one that its own self-check failed on as orderer.
+     */
+    long recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config);
 
     void start();
 

@@ -80,8 +80,8 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
     @Override
-    public long recover(byte[] snapshot, List<LogEntry> tail) {
-        core.recover(snapshot, tail);
+    public long recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) {
+        core.recover(snapshot, tail, config.quarantined());
         return core.lastIndex();
     }
 

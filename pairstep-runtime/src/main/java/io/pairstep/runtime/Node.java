@@ -661,7 +661,7 @@ public final class Node implements AutoCloseable {
             if (log.lastIndex() >= from) {
                 log.read(from, log.lastIndex(), (index, record) -> tail.add(LogEntryCodec.decode(record)));
             }
-            long recovered = agent.recover(snapshot == null ? null : snapshot.data(), tail);
+            long recovered = agent.recover(snapshot == null ? null : snapshot.data(), tail, groupConfig);
             LOG.info("{}: primary recovered from disk up to index {}", group, recovered);
         }
         agents.put(group, agent);

@@ -77,7 +77,8 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
     @Override
-    public long recover(byte[] snapshot, List<LogEntry> tail) {
+    public long recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) {
+        // A primary runs each command before it persists it: its log never holds a poison command.
         core.recover(snapshot, tail);
         return core.lastIndex();
     }

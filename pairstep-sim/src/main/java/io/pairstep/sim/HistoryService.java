@@ -9,8 +9,10 @@ import java.util.List;
 
 /**
  * The simulator's service: its state is the list of every command applied, in order, and each
- * result is the command's position in that list. A checker can then see from the final state
- * whether an acknowledged command was lost, applied twice, or answered out of order.
+ * result is the command's position in that list together with its index in the log. A checker can
+ * then see from the final state whether an acknowledged command was lost, applied twice, or answered
+ * out of order, and from the index which command the orderer numbered there. The two differ once a
+ * log holds entries that never reach the service (a quarantined poison command in a lockstep log).
  */
 final class HistoryService implements Service {
 
@@ -27,7 +29,7 @@ final class HistoryService implements Service {
             // After changing the state, as a real overflow may: no replica that serves may keep this.
             throw new StackOverflowError("poison command " + text);
         }
-        return ByteBuffer.allocate(Long.BYTES).putLong(history.size()).array();
+        return ByteBuffer.allocate(2 * Long.BYTES).putLong(history.size()).putLong(context.index()).array();
     }
 
     @Override
@@ -52,5 +54,9 @@ final class HistoryService implements Service {
 
     static long position(byte[] result) {
         return ByteBuffer.wrap(result).getLong();
+    }
+
+    static long index(byte[] result) {
+        return ByteBuffer.wrap(result).getLong(Long.BYTES);
     }
 }

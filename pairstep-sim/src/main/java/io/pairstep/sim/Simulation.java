@@ -49,7 +49,8 @@ import java.util.TreeMap;
  * command is in the final state exactly once and at the position its result named, which is the
  * result a fault-free service would have returned (so no wrong result reached a client); no command
  * is in the final state twice and nothing else is in it; the replicas of each group end
- * byte-identical, so every corrupted or divergent member was removed; and once faults stop, every
+ * byte-identical, so every corrupted or divergent member was removed; poison commands (in every
+ * mode) are refused as poison, never answered with a result and in no final state; and once faults stop, every
  * group heals to full strength and every client's command completes. The one exception is a
  * lockstep group that halted because two voters disagreed with nothing to tell which was right:
  * that is allowed only where no majority existed, and no result may leave such a group.
@@ -106,13 +107,18 @@ public final class Simulation {
      *
      * @param divergences members the controller removed as divergent
      * @param repairs times a group that lost a divergent member was back at full strength
+     * @param quarantined poison commands whose clients were refused with {@code POISON}
+     * @param poisonPastOrderer crash reports of lockstep members other than the orderer that named a
+     *     poison command: one that got into the log because the orderer's injected self-check fault
+     *     stood in for running it
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
-            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades) {}
+            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
-    private record Ack(GroupId group, String payload, long position) {}
+    /** An acknowledged command: its position in the service's history and its index in the log. */
+    private record Ack(GroupId group, String payload, long position, long index) {}
 
     private final long seed;
     private final SplittableRandom random;
@@ -147,6 +153,8 @@ public final class Simulation {
     private static final int POISON_ONE_IN = 150;
     /** Poison commands refused with POISON, as their clients saw. */
     private long quarantined;
+    /** Crash reports naming a poison command from lockstep members other than the orderer. */
+    private long poisonPastOrderer;
     /**
      * The commands every group's orderers numbered at each index (an unreleased entry may be
      * numbered again by a later orderer). A fault-free service returns the entry's index as the
@@ -156,6 +164,13 @@ public final class Simulation {
     private final Map<GroupId, Map<Long, Set<String>>> orderedLog = new HashMap<>();
     private long lastFaultNanos;
     private long memberFaultQuietUntil;
+    /**
+     * Per lockstep group, until when a member may hold a silent fault nobody caught yet (a corrupted
+     * state, a changed output, a self-check failure of a member that does not order). No poison
+     * command goes to the group before: one crashes its orderer, a second fault the group cannot
+     * mask, since the controller may then promote the damaged member.
+     */
+    private final Map<GroupId, Long> silentFaultUntil = new HashMap<>();
 
     private Simulation(long seed, Options options) {
         this.seed = seed;
@@ -234,7 +249,7 @@ public final class Simulation {
         }
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
-                controller.services().get(SERVICE).version() - 1);
+                controller.services().get(SERVICE).version() - 1, poisonPastOrderer);
     }
 
     private void runUntil(long time) {
@@ -270,6 +285,11 @@ public final class Simulation {
     private void injectFault(long faultPhaseEnd) {
         if (now >= faultPhaseEnd) {
             return;
+        }
+        if (memberFaultPending()) {
+            // An injected output or self-check fault fires at its member's next command, which may
+            // come later than the quiet time: the group is still handling it until then, and a bit after.
+            memberFaultQuietUntil = Math.max(memberFaultQuietUntil, now + 300 * MS);
         }
         if (now < memberFaultQuietUntil) {
             // A damaged member is caught within a few commands or one idle state check. Until then
@@ -346,9 +366,18 @@ public final class Simulation {
             return;
         }
         LockstepReplica member = members.get(random.nextInt(members.size()));
-        memberFaultQuietUntil = now + 300 * MS;
-        memberFaults.merge(member.group, 1, Integer::sum);
         int kind = random.nextInt(options.mode() == Mode.DMR ? 4 : 3);
+        // A self-check failure of the orderer is not silent: its own vote says so, and it never
+        // releases that entry alone. It may meet a poison command: that is the case to exercise.
+        boolean silent = kind < 2 || member.core.role() != Role.PRIMARY;
+        if (silent && poisonInFlight(member.group)) {
+            return;
+        }
+        memberFaultQuietUntil = now + 300 * MS;
+        if (silent) {
+            silentFaultUntil.put(member.group, now + 300 * MS);
+        }
+        memberFaults.merge(member.group, 1, Integer::sum);
         String target = member.node.id + " " + member.group + " (" + member.core.role() + ")";
         if (kind == 0) {
             if (member.core.injectStateCorruption(random.nextLong())) {
@@ -361,6 +390,32 @@ public final class Simulation {
             note("fault: the next self-check of " + target + " fails");
             member.core.injectSelfCheckFailure();
         }
+    }
+
+    /** True when the orderer of a lockstep group has an injected fault waiting for its next command. */
+    private boolean ordererFaultPending(GroupId group) {
+        GroupConfig config = controller.groups().get(group);
+        if (config == null || config.primary() == null) {
+            return false;
+        }
+        return replicaFor(config, config.primary()) instanceof LockstepReplica orderer && orderer.core.injectedFaultPending();
+    }
+
+    /** True while an injected output or self-check fault waits for its member's next command. */
+    private boolean memberFaultPending() {
+        for (Node node : nodes.values()) {
+            for (Replica replica : node.replicas.values()) {
+                if (node.alive && replica instanceof LockstepReplica member && !member.core.removed() && member.core.injectedFaultPending()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** True while a client waits for a poison command it sent to {@code group}. */
+    private boolean poisonInFlight(GroupId group) {
+        return clients.stream().anyMatch(c -> c.busy && group.equals(c.group) && c.payload.startsWith(HistoryService.POISON_PREFIX));
     }
 
     /** True when every member of the group runs and reaches every other: no fault is pending there. */
@@ -652,7 +707,7 @@ public final class Simulation {
                     replicas.put(config.group(), replica);
                     if (assignment.role() == Role.PRIMARY) {
                         Disk disk = disks.computeIfAbsent(config.group(), g -> new Disk());
-                        replica.recover(disk.snapshot, List.copyOf(disk.entries));
+                        replica.recover(disk.snapshot, List.copyOf(disk.entries), config);
                         note(id + ": " + config.group() + " primary recovers from disk up to " + replica.lastIndex());
                     }
                 }
@@ -711,7 +766,7 @@ public final class Simulation {
 
         abstract void configure(GroupConfig config);
 
-        abstract void recover(byte[] snapshot, List<LogEntry> tail);
+        abstract void recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config);
 
         abstract void onClientCommand(ClientCommand command);
 
@@ -822,6 +877,10 @@ public final class Simulation {
 
         public void control(ControlCommand command) {
             note(node.id + " " + group + ": proposes " + command);
+            if (command instanceof ControlCommand.ReplicaCrashed crashed && crashed.poison() != null && role() != Role.PRIMARY) {
+                // The poison got past an orderer whose injected self-check fault stood in for running it.
+                poisonPastOrderer++;
+            }
             if (command instanceof ControlCommand.GroupHalted halted) {
                 onHalt(halted);
             }
@@ -849,7 +908,7 @@ public final class Simulation {
         }
 
         @Override void configure(GroupConfig config) { core.configure(config, now); }
-        @Override void recover(byte[] snapshot, List<LogEntry> tail) { core.recover(snapshot, tail); }
+        @Override void recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) { core.recover(snapshot, tail); }
         @Override void onClientCommand(ClientCommand command) { core.onClientCommand(command, now / MS); }
         @Override void persisted(long index) { core.persisted(index); }
         @Override void snapshotInstalled(long index) { core.snapshotInstalled(index); }
@@ -887,7 +946,7 @@ public final class Simulation {
         }
 
         @Override void configure(GroupConfig config) { core.configure(config, now); }
-        @Override void recover(byte[] snapshot, List<LogEntry> tail) { core.recover(snapshot, tail); }
+        @Override void recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) { core.recover(snapshot, tail, config.quarantined()); }
         @Override void onClientCommand(ClientCommand command) { core.onClientCommand(command, now / MS); }
         @Override void persisted(long index) { core.persisted(index); }
         @Override void snapshotInstalled(long index) { core.snapshotInstalled(index); }
@@ -937,10 +996,13 @@ public final class Simulation {
             commandNumber++;
             // Now and then a poison command, never a session's first (a session the servers never
             // saw run a command is unknown to them, so its next command would be refused as expired).
-            // Pair and none only so far: a lockstep member whose injected self-check fault stands in
-            // for running the command lets the poison past the orderer, and the other members then
-            // crash on it at each rebuild; lockstep poison is covered by LockstepCoreTest and PoisonIT.
-            boolean poison = !options.mode().lockstep() && state[2] == 1 && random.nextInt(POISON_ONE_IN) == 0;
+            // In lockstep modes an orderer whose injected self-check fault fires on it lets it into
+            // the log, where the members that run it crash: the protocol must quarantine it there too.
+            // Not while a silent member fault may be pending in the group (see silentFaultUntil).
+            // Where the orderer's injected fault waits for its next command, poison is likelier, so
+            // that seeds meet the case often enough.
+            int poisonOneIn = ordererFaultPending(group) ? 3 : POISON_ONE_IN;
+            boolean poison = state[2] == 1 && random.nextInt(poisonOneIn) == 0 && now >= silentFaultUntil.getOrDefault(group, 0L);
             payload = (poison ? HistoryService.POISON_PREFIX + "-" : "") + "c" + id + "-" + commandNumber;
             sentPayloads.add(payload);
             attempt = 0;
@@ -994,7 +1056,7 @@ public final class Simulation {
                     }
                     sessions.get(group)[2] = 1;
                     busy = false;
-                    acknowledged.add(new Ack(group, payload, HistoryService.position(ok.body())));
+                    acknowledged.add(new Ack(group, payload, HistoryService.position(ok.body()), HistoryService.index(ok.body())));
                     primaryGuess.put(group, from.id);
                     schedule(random.nextLong(5 * MS), null, this::next);
                 }
@@ -1131,9 +1193,9 @@ public final class Simulation {
             histories.put(config.group(), history);
         }
         for (Ack ack : acknowledged) {
-            Set<String> ordered = orderedLog.get(ack.group()).getOrDefault(ack.position(), Set.of());
+            Set<String> ordered = orderedLog.get(ack.group()).getOrDefault(ack.index(), Set.of());
             if (!ordered.contains(ack.payload())) {
-                throw failure("wrong result: acknowledged " + ack + " but the commands ordered at " + ack.position() + " are " + ordered);
+                throw failure("wrong result: acknowledged " + ack + " but the commands ordered at " + ack.index() + " are " + ordered);
             }
             List<String> history = histories.get(ack.group());
             if (history != null) {

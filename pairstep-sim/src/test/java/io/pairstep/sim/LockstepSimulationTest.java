@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the lockstep protocol through many seeded simulations, in DMR and in TMR, with the pair
  * simulation's crashes, pauses, partitions and message faults plus corrupted member state, changed
- * outputs and failed self-checks.
+ * outputs and failed self-checks, and poison commands among the clients' commands.
  *
  * <p>{@code -Dpairstep.sim.seed=N} replays one seed of the mode the test method names; {@code
  * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 500
@@ -33,6 +33,7 @@ class LockstepSimulationTest {
             assertThat(totals.divergences).as("members were found divergent and removed").isPositive();
             assertThat(totals.repairs).as("groups that lost a divergent member came back to full strength").isPositive();
             assertThat(totals.dumps).as("divergent members handed their state over for a dump").isPositive();
+            assertThat(totals.quarantined).as("poison commands were sent and refused as POISON").isPositive();
         }
     }
 
@@ -64,6 +65,8 @@ class LockstepSimulationTest {
         long repairs;
         long dumps;
         long halts;
+        long quarantined;
+        long poisonPastOrderer;
     }
 
     private static Totals runSeeds(Mode mode) {
@@ -84,6 +87,8 @@ class LockstepSimulationTest {
                 totals.repairs += result.repairs();
                 totals.dumps += result.dumps();
                 totals.halts += result.halts();
+                totals.quarantined += result.quarantined();
+                totals.poisonPastOrderer += result.poisonPastOrderer();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -93,9 +98,10 @@ class LockstepSimulationTest {
             }
         }
         System.out.printf("simulated %s seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d divergent members"
-                        + " removed, %d repairs to full strength, %d dumps, %d groups halted%n",
+                        + " removed, %d repairs to full strength, %d dumps, %d groups halted, %d poison commands refused as POISON,"
+                        + " %d members crashed on poison that got past an orderer whose self-check failed%n",
                 mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
-                totals.repairs, totals.dumps, totals.halts);
+                totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
         return totals;

@@ -50,6 +50,13 @@ import java.util.function.Function;
  * rather than guess. A member found divergent is reported to the controller, which removes it and
  * adds a fresh member that is rebuilt by snapshot.
  *
+ * <p>A command whose service throws an {@link Error} (or hangs) is poison. The orderer runs each
+ * command first, so it is usually the only member that meets it: it crashes and reports the command,
+ * which the controller quarantines. An orderer whose self-check failed on a command did not run it
+ * to the end and orders it anyway; it tells the members so, and a member that then crashes on that
+ * entry reports the command as poison. Every member that meets a quarantined command in its log
+ * skips it the same way, so that no member crashes on it again and their states stay identical.
+ *
  * <p>When nothing happens for a while the orderer also asks every member for a digest of its state,
  * so that a corruption is caught even if no command follows it.
  *
@@ -234,6 +241,13 @@ public final class LockstepCore {
     private long checkStartedNanos;
 
     private ReplicaAssignment ordererInstance;
+    /**
+     * Orderer: its last index when it became orderer. Its predecessor may have released any entry up
+     * to here (each was durable on every in-sync member), though this orderer votes on the ones after
+     * its commit index again: a member is in sync only once it holds them too, or, promoted, it
+     * could order other commands in their place.
+     */
+    private long inheritedIndex;
     private long lastHeardFromOrdererNanos;
     private boolean ordererDisconnected;
     private long lastSuspicionNanos = Long.MIN_VALUE / 2;
@@ -243,6 +257,13 @@ public final class LockstepCore {
 
     private boolean divergeNextOutput;
     private boolean failNextSelfCheck;
+
+    /** The quarantined commands {@link #recover} skips; afterwards the configuration's list counts. */
+    private List<QuarantinedCommand> recoveryQuarantine = List.of();
+    /** Why the service crashed while this member recovered from its own log, or null. */
+    private String recoveryCrash;
+    /** The entry it crashed on while recovering: reported as poison at the first configuration. */
+    private LogEntry recoveryPoison;
 
     /**
      * @param identity this member instance as the controller placed it
@@ -273,13 +294,35 @@ public final class LockstepCore {
      * configuration. Used by an orderer that restarts with nobody able to replace it.
      */
     public void recover(byte[] snapshot, List<LogEntry> tail) {
+        recover(snapshot, tail, List.of());
+    }
+
+    /**
+     * Rebuilds the state as {@link #recover(byte[], List)} does, skipping the commands the group
+     * quarantined the way every member skips them. Its own log may hold a poison command:
+     * one on which its self-check failed as orderer, so that it never ran it to the end. If the
+     * service crashes on an entry, recovery stops there and the member reports the command as poison
+     * at its first configuration; the controller quarantines it, and the next instance on this node
+     * recovers past it.
+     *
+     * @param quarantined the group's quarantined commands, from the configuration that made this
+     *     member recover
+     */
+    public void recover(byte[] snapshot, List<LogEntry> tail, List<QuarantinedCommand> quarantined) {
         Invariants.check(config == null, "recover after configure");
+        recoveryQuarantine = List.copyOf(quarantined);
         if (snapshot != null) {
             restore(StateCodec.decode(snapshot));
         }
         for (LogEntry entry : tail) {
             if (entry.index() > lastIndex) {
-                apply(entry);
+                try {
+                    apply(entry);
+                } catch (ServiceCrashed e) {
+                    recoveryCrash = e.reason() + " at entry " + entry.index() + " of its own log";
+                    recoveryPoison = entry;
+                    break;
+                }
                 log.add(entry);
             }
         }
@@ -311,6 +354,11 @@ public final class LockstepCore {
         Role before = role;
         config = next;
         role = me.role();
+        if (recoveryCrash != null) {
+            // Not knowing its group before, it could not report it when it happened.
+            crash(recoveryCrash, poisonAt(recoveryPoison, recoveryCrash));
+            return;
+        }
         if (next.halted() != null) {
             halted = next.halted();
         } else if (halted != null) {
@@ -346,6 +394,7 @@ public final class LockstepCore {
                 ordererInstance = null;
                 // Entries it got in a snapshot carry no vote of its own: they count as agreed.
                 commitIndex = Math.max(commitIndex, votes.floor());
+                inheritedIndex = lastIndex;
             }
             trackPeers(next, nowNanos);
             if (before != Role.PRIMARY && divergence != null) {
@@ -407,8 +456,7 @@ public final class LockstepCore {
         QuarantinedCommand poison = config.quarantined(command.session(), command.sequence());
         if (poison != null) {
             // Never run again: it crashed a member once, and the next run could crash every member.
-            out.reply(command.requestId(), new Reply.Rejected(Reply.POISON, "the command is quarantined as poison: it crashed the member on "
-                    + poison.node() + " in epoch " + poison.epoch() + " (" + poison.reason() + ")"));
+            out.reply(command.requestId(), poisonReply(poison));
             return;
         }
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
@@ -418,8 +466,7 @@ public final class LockstepCore {
             reply = apply(entry);
         } catch (ServiceCrashed e) {
             // The orderer runs a command before any other member sees it: only this member's state did.
-            crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
-                    command.payload().length, identity.node(), config.epoch(), e.reason()));
+            crash(e.reason(), poisonAt(entry, e.reason()));
             // Its client asks again, and meets the quarantine at the replica that takes over.
             out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
             return;
@@ -649,8 +696,13 @@ public final class LockstepCore {
             try {
                 apply(entry);
             } catch (ServiceCrashed e) {
-                // The orderer ran this entry fine, so the fault is this member's, not the command's.
-                crash(e.reason() + " at entry " + entry.index(), null);
+                // Where the orderer ran the entry fine, the fault is this member's, not the command's.
+                // Where the orderer's own self-check failed on it, no member ran it to the end but
+                // this one, and it crashed: the command is poison. Quarantined, it is skipped by every
+                // member rebuilt through this entry, instead of crashing each of them in turn.
+                QuarantinedCommand poison = append.selfCheckFailures().contains(entry.index())
+                        ? poisonAt(entry, e.reason()) : null;
+                crash(e.reason() + " at entry " + entry.index(), poison);
                 return;
             }
             out.persist(entry);
@@ -782,8 +834,18 @@ public final class LockstepCore {
 
     private Append append(Peer peer, List<LogEntry> entries) {
         long previousIndex = peer.nextIndex - 1;
+        List<Long> selfCheckFailures = List.of();
+        for (LogEntry entry : entries) {
+            Vote own = votes.get(entry.index());
+            if (own != null && own.selfCheckFailed()) {
+                if (selfCheckFailures.isEmpty()) {
+                    selfCheckFailures = new ArrayList<>(1);
+                }
+                selfCheckFailures.add(entry.index());
+            }
+        }
         return new Append(group, config.epoch(), previousIndex, epochAt(previousIndex), entries, lastIndex,
-                peer.agreedIndex, peer.votedIndex, checkIndex);
+                peer.agreedIndex, peer.votedIndex, checkIndex, selfCheckFailures);
     }
 
     private long epochAt(long index) {
@@ -936,6 +998,9 @@ public final class LockstepCore {
             }
             long against = dissenters.stream().filter(p -> voteOf.apply(p).agreesWith(voteOf.apply(dissenters.get(0)))).count();
             if (against == dissenters.size() && against * 2 > size) {
+                if (dissenters.stream().noneMatch(LockstepCore::promotable)) {
+                    return Verdict.WAIT;
+                }
                 stepDown(index, what + ": the orderer was outvoted " + against + " to " + (size - against)
                         + describe(voteOf.apply(dissenters.get(0)), own));
             } else {
@@ -947,6 +1012,9 @@ public final class LockstepCore {
         Vote theirs = voteOf.apply(other);
         if (own.selfCheckFailed() != theirs.selfCheckFailed()) {
             if (own.selfCheckFailed()) {
+                if (!promotable(other)) {
+                    return Verdict.WAIT;
+                }
                 stepDown(index, what + ": the orderer failed its self-check and " + other.node() + " did not");
                 return Verdict.STOP;
             }
@@ -970,6 +1038,17 @@ public final class LockstepCore {
         }
         halt(index, evidence);
         return Verdict.STOP;
+    }
+
+    /**
+     * True when the controller already counts this member in sync, so that it can promote it in
+     * the orderer's place. A member that just caught up votes at once, but the report that it caught
+     * up may reach the controller after the orderer's report that it steps down; the controller would
+     * then find nobody to promote and halt the group. So the orderer steps down in favour of such a
+     * member only once a configuration shows it in sync; until then it releases nothing.
+     */
+    private static boolean promotable(Peer peer) {
+        return peer.assignment.state() == ReplicaState.OK;
     }
 
     private static String describe(Vote expected, Vote actual) {
@@ -1135,7 +1214,7 @@ public final class LockstepCore {
 
     private void reportCaughtUpIfSo(Peer peer) {
         if (peer.assignment.state() != ReplicaState.SYNCING || peer.caughtUpReported || peer.divergence != null || peer.snapshotPending
-                || peer.snapshotIndex < 0 || !peer.snapshotAcknowledged || peer.durableIndex < commitIndex
+                || peer.snapshotIndex < 0 || !peer.snapshotAcknowledged || peer.durableIndex < Math.max(commitIndex, inheritedIndex)
                 || commitIndex < peer.snapshotIndex || peer.votedIndex < commitIndex || steppedDown || halted != null) {
             return;
         }
@@ -1329,7 +1408,14 @@ public final class LockstepCore {
                     "session " + Long.toHexString(entry.session()) + " is unknown or expired; start a new session");
         } else {
             context.moveTo(entry.index(), entry.timestampMillis());
-            if (failNextSelfCheck) {
+            QuarantinedCommand poison = quarantined(entry);
+            if (poison != null) {
+                // A command in the log that the group quarantined after it was ordered (the orderer's
+                // self-check failed on it, and a member that ran it crashed): never run again. Every
+                // member that reaches it skips it alike and records the same refusal, so their states
+                // stay identical and a retry gets that refusal.
+                reply = poisonReply(poison);
+            } else if (failNextSelfCheck) {
                 failNextSelfCheck = false;
                 selfCheckFailed = true;
                 reply = new Reply.ApplicationError("java.lang.IllegalStateException: injected self-check failure");
@@ -1364,6 +1450,31 @@ public final class LockstepCore {
         }
         votes.add(new Vote(entry.index(), entry.epoch(), Digests.of(reply), stateDigest, selfCheckFailed));
         return reply;
+    }
+
+    /** The group's quarantine of this entry's command, or null. */
+    private QuarantinedCommand quarantined(LogEntry entry) {
+        if (config != null) {
+            return config.quarantined(entry.session(), entry.sequence());
+        }
+        for (QuarantinedCommand command : recoveryQuarantine) {
+            if (command.session() == entry.session() && command.sequence() == entry.sequence()) {
+                return command;
+            }
+        }
+        return null;
+    }
+
+    /** The same text on every member, since it comes from the controller's record. */
+    private static Reply poisonReply(QuarantinedCommand poison) {
+        return new Reply.Rejected(Reply.POISON, "the command is quarantined as poison: it crashed the member on "
+                + poison.node() + " in epoch " + poison.epoch() + " (" + poison.reason() + ")");
+    }
+
+    /** The command of {@code entry} as poison that crashed this member now. */
+    private QuarantinedCommand poisonAt(LogEntry entry, String reason) {
+        return new QuarantinedCommand(entry.session(), entry.sequence(), QuarantinedCommand.payloadText(entry.payload()),
+                entry.payload().length, identity.node(), config.epoch(), reason);
     }
 
     private static Reply perturbed(Reply reply) {

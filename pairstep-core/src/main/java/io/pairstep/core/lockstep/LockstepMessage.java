@@ -24,9 +24,18 @@ public sealed interface LockstepMessage {
      * @param agreedIndex every entry up to here was released, and this member's votes matched it
      * @param votesThrough the orderer holds this member's votes up to here; it wants the ones after
      * @param checkIndex when not 0, the orderer is idle at this index and asks for a state digest
+     * @param selfCheckFailures the indexes, among {@code entries}, of the entries on which the orderer's
+     *     own self-check failed, in ascending order (usually none): the orderer did not run those
+     *     commands to the end, so a member whose service crashes on one of them crashed on the command
+     *     itself, which is then poison, and not on a fault of its own
      */
     record Append(GroupId group, long epoch, long previousIndex, long previousEpoch, List<LogEntry> entries,
-            long lastIndex, long agreedIndex, long votesThrough, long checkIndex) implements LockstepMessage {}
+            long lastIndex, long agreedIndex, long votesThrough, long checkIndex, List<Long> selfCheckFailures) implements LockstepMessage {
+
+        public Append {
+            selfCheckFailures = List.copyOf(selfCheckFailures);
+        }
+    }
 
     /**
      * Member to orderer: what it holds and what it produced.

@@ -171,6 +171,11 @@ public final class FrameCodec {
                 out.writeLong(append.agreedIndex());
                 out.writeLong(append.votesThrough());
                 out.writeLong(append.checkIndex());
+                List<Long> failures = Objects.requireNonNull(append.selfCheckFailures(), "Append.selfCheckFailures");
+                out.writeInt(failures.size());
+                for (long index : failures) {
+                    out.writeLong(index);
+                }
             }
             case LockstepMessage.Votes votes -> {
                 out.writeByte(LOCKSTEP_VOTES);
@@ -350,7 +355,7 @@ public final class FrameCodec {
                         readGroup(in), in.readLong(), in.readLong(), readBytes(in, "InstallSnapshot.state")));
                 case LOCKSTEP_APPEND -> new Frame.Lockstep(new LockstepMessage.Append(
                         readGroup(in), in.readLong(), in.readLong(), in.readLong(), readEntries(in),
-                        in.readLong(), in.readLong(), in.readLong(), in.readLong()));
+                        in.readLong(), in.readLong(), in.readLong(), in.readLong(), readIndexes(in, "Append.selfCheckFailures")));
                 case LOCKSTEP_VOTES -> new Frame.Lockstep(readVotes(in));
                 case LOCKSTEP_INSTALL_SNAPSHOT -> new Frame.Lockstep(new LockstepMessage.InstallSnapshot(
                         readGroup(in), in.readLong(), in.readLong(), readBytes(in, "InstallSnapshot.state")));
@@ -397,6 +402,18 @@ public final class FrameCodec {
         }
         return new LockstepMessage.Votes(group, epoch, durableIndex, nextIndex, gap, rebuild, agreedIndex, voteFloor,
                 List.copyOf(votes), in.readLong(), in.readLong());
+    }
+
+    private static List<Long> readIndexes(DataInput in, String field) throws IOException {
+        int count = in.readInt();
+        if (count < 0 || count > FRAME_LENGTH_MAX / Long.BYTES) {
+            throw new MalformedFrameException("bad " + field + " count " + count);
+        }
+        List<Long> indexes = new ArrayList<>(Math.min(count, 1024));
+        for (int i = 0; i < count; i++) {
+            indexes.add(in.readLong());
+        }
+        return List.copyOf(indexes);
     }
 
     private static List<LogEntry> readEntries(DataInput in) throws IOException {

@@ -9,6 +9,7 @@ import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand;
 import io.pairstep.core.control.Dispute;
 import io.pairstep.core.control.GroupConfig;
+import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
@@ -39,7 +40,7 @@ class LockstepCoreTest {
     private static final long POISON = -13;
 
     /** Adds each command's number to a running total and returns the total. */
-    private static final class Counter implements Service {
+    private static class Counter implements Service {
         long total;
         /** A command this instance answers wrongly (its total plus 1000), as a service reading the clock would; 0 for none. */
         long answerWronglyTo;
@@ -79,8 +80,8 @@ class LockstepCoreTest {
         final ArrayDeque<Runnable> pending = new ArrayDeque<>();
         long now;
         GroupConfig config;
-        LockstepCore.Settings settings;
         Predicate<LockstepMessage> delivered = message -> true;
+        final LockstepCore.Settings settings;
 
         Group(Mode mode) {
             List<ReplicaAssignment> replicas = new ArrayList<>();
@@ -206,6 +207,56 @@ class LockstepCoreTest {
                     .toList();
             config = new GroupConfig(GROUP, config.mode(), config.epoch() + 1, replicas, null, List.of(), config.dispute());
             members.values().forEach(m -> m.configure(config, now));
+            settle();
+        }
+
+        /**
+         * The controller's answer to a crash report: the crashed member comes back as a fresh
+         * syncing instance on its node, and the command it names, if any, is quarantined.
+         */
+        void rebuildCrashed(ControlCommand.ReplicaCrashed crashed) {
+            List<QuarantinedCommand> quarantined = new ArrayList<>(config.quarantined());
+            if (crashed.poison() != null && config.quarantined(crashed.poison().session(), crashed.poison().sequence()) == null) {
+                quarantined.add(crashed.poison());
+            }
+            long epoch = config.epoch() + 1;
+            List<ReplicaAssignment> replicas = new ArrayList<>();
+            for (ReplicaAssignment replica : config.replicas()) {
+                if (replica.node().equals(crashed.node())) {
+                    replica = new ReplicaAssignment(replica.node(), 1, Role.BACKUP, ReplicaState.SYNCING, epoch);
+                    members.put(replica.node(), new LockstepCore(GROUP, replica, new Counter(), settings, output(replica.node())));
+                }
+                replicas.add(replica);
+            }
+            apply(new GroupConfig(GROUP, config.mode(), epoch, replicas, config.halted(), quarantined));
+            // Heartbeats carry what the orderer still wants from the rebuilt member.
+            idle(50 * MS);
+        }
+
+        /** The controller marks the members that reported they caught up as in sync. */
+        void markCaughtUp() {
+            List<String> caughtUp = proposals.stream().filter(ControlCommand.ReplicaCaughtUp.class::isInstance)
+                    .map(command -> ((ControlCommand.ReplicaCaughtUp) command).node()).toList();
+            List<ReplicaAssignment> replicas = config.replicas().stream()
+                    .map(r -> caughtUp.contains(r.node()) ? new ReplicaAssignment(r.node(), r.incarnation(), r.role(), ReplicaState.OK,
+                            r.sinceEpoch()) : r)
+                    .toList();
+            apply(new GroupConfig(GROUP, config.mode(), config.epoch() + 1, replicas, config.halted(), config.quarantined()));
+        }
+
+        /** The controller replaces the orderer that stepped down by the in-sync member on {@code node}. */
+        void promote(String node) {
+            List<ReplicaAssignment> replicas = config.replicas().stream()
+                    .filter(r -> r.role() != Role.PRIMARY)
+                    .map(r -> r.node().equals(node) ? new ReplicaAssignment(r.node(), r.incarnation(), Role.PRIMARY, ReplicaState.OK,
+                            r.sinceEpoch()) : r)
+                    .toList();
+            apply(new GroupConfig(GROUP, config.mode(), config.epoch() + 1, replicas, config.halted(), config.quarantined()));
+        }
+
+        void apply(GroupConfig next) {
+            config = next;
+            members.values().forEach(member -> member.configure(config, now));
             settle();
         }
 
@@ -432,7 +483,7 @@ class LockstepCoreTest {
         Group group = new Group(Mode.TMR);
         group.call(1, 5);
         group.config = new GroupConfig(GROUP, Mode.TMR, group.config.epoch() + 1, group.config.replicas(), null,
-                List.of(new io.pairstep.core.control.QuarantinedCommand(7, 2, Long.toString(POISON), 3, "n4", 1, "java.lang.StackOverflowError")));
+                List.of(new QuarantinedCommand(7, 2, Long.toString(POISON), 3, "n4", 1, "java.lang.StackOverflowError")));
         group.members.values().forEach(member -> member.configure(group.config, group.now));
         group.settle();
         assertThat(group.call(2, POISON)).isInstanceOfSatisfying(Reply.Rejected.class, rejected -> {
@@ -441,5 +492,166 @@ class LockstepCoreTest {
         });
         assertThat(total(group.call(3, 1))).as("never run: 5 + 1").isEqualTo(6);
         assertThat(group.proposals).isEmpty();
+    }
+
+    private static ClientCommand command(long requestId, long sequence, long add) {
+        return new ClientCommand(requestId, 7, sequence, Long.toString(add).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ControlCommand.ReplicaCrashed crashOf(Group group, String node) {
+        return group.proposals.stream().filter(ControlCommand.ReplicaCrashed.class::isInstance).map(ControlCommand.ReplicaCrashed.class::cast)
+                .filter(crashed -> crashed.node().equals(node)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aMemberThatCrashesOnAnEntryItsOrdererFailedTheSelfCheckOnReportsTheCommandAsPoison() {
+        Group group = new Group(Mode.DMR);
+        group.call(1, 5);
+        // The orderer's self-check fault stands in for running the command: the poison gets into the log.
+        group.members.get("n1").injectSelfCheckFailure();
+        assertThat(group.call(2, POISON)).as("nobody ran it to the end: nothing to release").isNull();
+        ControlCommand.ReplicaCrashed crashed = crashOf(group, "n2");
+        assertThat(crashed.poison()).as("no member ran it but n2, and it crashed n2: the command is poison").isNotNull();
+        assertThat(crashed.poison().session()).isEqualTo(7);
+        assertThat(crashed.poison().sequence()).isEqualTo(2);
+        assertThat(crashed.poison().node()).isEqualTo("n2");
+        assertThat(crashed.reason()).contains("StackOverflowError").contains("at entry 2");
+    }
+
+    @Test
+    void aMemberThatCrashesOnAnEntryItsOrdererRanFineReportsNoPoison() {
+        Group group = new Group(Mode.TMR);
+        group.call(1, 5);
+        // Only n3 crashes on this command (as on a fault of its own node): the orderer ran it fine.
+        group.members.put("n3", new LockstepCore(GROUP, group.config.replicaOn("n3"), new Counter() {
+            @Override
+            public byte[] apply(byte[] command, Context context) {
+                if (context.index() == 2) {
+                    throw new OutOfMemoryError("n3 only");
+                }
+                return super.apply(command, context);
+            }
+        }, group.settings, group.output("n3")));
+        group.members.get("n3").recover(null, List.of(new LogEntry(1, 1, 0, 7, 1, "5".getBytes(StandardCharsets.UTF_8))));
+        group.members.get("n3").configure(group.config, group.now);
+        group.members.get("n1").onClientCommand(command(2, 2, 3), 0);
+        group.settle();
+        assertThat(crashOf(group, "n3").poison()).as("the fault is n3's, not the command's").isNull();
+        group.reconfigure("n1", "n2");
+        assertThat(total(group.replies.get(2L))).as("n1 and n2 agree once n3 is gone").isEqualTo(8);
+    }
+
+    @Test
+    void aPoisonCommandPastTheOrdererIsQuarantinedSkippedByTheRebuiltMemberAndRefused() {
+        Group group = new Group(Mode.DMR);
+        group.call(1, 5);
+        group.members.get("n1").injectSelfCheckFailure();
+        group.members.get("n1").onClientCommand(command(2, 2, POISON), 0);
+        group.settle();
+        group.rebuildCrashed(crashOf(group, "n2"));
+        LockstepCore rebuilt = group.members.get("n2");
+        assertThat(rebuilt.crashed()).as("the rebuilt member skips the quarantined entry instead of crashing on it again").isNull();
+        assertThat(rebuilt.lastIndex()).isEqualTo(2);
+        assertThat(group.proposals).as("n2 is not in sync for the controller yet: were n1 to step down now, the controller could"
+                + " find nobody to promote and halt the group").noneMatch(ControlCommand.ReplicaDiverged.class::isInstance);
+        group.markCaughtUp();
+        assertThat(group.proposals).last().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class, diverged -> {
+            assertThat(diverged.node()).as("the orderer whose self-check failed is the faulty one").isEqualTo("n1");
+            assertThat(diverged.reporter()).isEqualTo("n1");
+        });
+        assertThat(group.replies).doesNotContainKey(2L);
+        group.promote("n2");
+        group.members.remove("n1");
+        // The client asks again, now at n2.
+        group.members.get("n2").onClientCommand(command(3, 2, POISON), 0);
+        group.settle();
+        assertThat(group.replies.get(3L)).isInstanceOfSatisfying(Reply.Rejected.class, rejected -> {
+            assertThat(rejected.code()).isEqualTo(Reply.POISON);
+            assertThat(rejected.message()).contains("n2");
+        });
+        group.members.get("n2").onClientCommand(command(4, 3, 1), 0);
+        group.settle();
+        assertThat(total(group.replies.get(4L))).as("the poison never ran: 5 + 1").isEqualTo(6);
+    }
+
+    @Test
+    void everyMemberRebuiltThroughAQuarantinedEntryEndsInTheSameState() {
+        Group group = new Group(Mode.TMR);
+        group.call(1, 5);
+        group.members.get("n1").injectSelfCheckFailure();
+        group.members.get("n1").onClientCommand(command(2, 2, POISON), 0);
+        group.settle();
+        ControlCommand.ReplicaCrashed second = crashOf(group, "n3");
+        group.rebuildCrashed(crashOf(group, "n2"));
+        group.rebuildCrashed(second);
+        assertThat(group.members.get("n2").crashed()).isNull();
+        assertThat(group.members.get("n3").crashed()).isNull();
+        assertThat(group.members.get("n2").encodeState()).as("both skipped it alike").isEqualTo(group.members.get("n3").encodeState());
+        assertThat(group.proposals).as("nobody the controller could promote yet").noneMatch(ControlCommand.ReplicaDiverged.class::isInstance);
+        group.markCaughtUp();
+        assertThat(group.proposals).last().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class,
+                diverged -> assertThat(diverged.node()).isEqualTo("n1"));
+    }
+
+    @Test
+    void anOrdererRecoveringFromALogThatHoldsAPoisonCommandReportsItThenSkipsItOnceQuarantined() {
+        // Its log holds a poison command its self-check failed on as orderer; nobody else holds it.
+        List<LogEntry> log = List.of(new LogEntry(1, 1, 0, 7, 1, "5".getBytes(StandardCharsets.UTF_8)),
+                new LogEntry(2, 1, 0, 7, 2, Long.toString(POISON).getBytes(StandardCharsets.UTF_8)));
+        Group group = new Group(Mode.DMR);
+        group.members.clear();
+        ReplicaAssignment alone = new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 3);
+        LockstepCore first = new LockstepCore(GROUP, alone, new Counter(), group.settings, group.output("n1"));
+        group.members.put("n1", first);
+        first.recover(null, log, List.of());
+        first.configure(new GroupConfig(GROUP, Mode.DMR, 3, List.of(alone)), 0);
+        ControlCommand.ReplicaCrashed crashed = crashOf(group, "n1");
+        assertThat(crashed.poison()).as("its service crashed on entry 2 of its own log").isNotNull();
+        assertThat(crashed.poison().sequence()).isEqualTo(2);
+        assertThat(first.crashed()).isNotNull();
+
+        // The controller quarantines it and starts a new instance on the node, which recovers again.
+        ReplicaAssignment next = new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 4);
+        LockstepCore second = new LockstepCore(GROUP, next, new Counter(), group.settings, group.output("n1"));
+        group.members.put("n1", second);
+        second.recover(null, log, List.of(crashed.poison()));
+        second.configure(new GroupConfig(GROUP, Mode.DMR, 4, List.of(next), null, List.of(crashed.poison())), 0);
+        group.settle();
+        assertThat(second.crashed()).isNull();
+        assertThat(second.lastIndex()).isEqualTo(2);
+        second.onClientCommand(command(9, 2, POISON), 0);
+        group.settle();
+        assertThat(group.replies.get(9L)).as("the retry gets the refusal recorded for the entry")
+                .isInstanceOfSatisfying(Reply.Rejected.class, rejected -> assertThat(rejected.code()).isEqualTo(Reply.POISON));
+        second.onClientCommand(command(10, 3, 1), 0);
+        group.settle();
+        assertThat(total(group.replies.get(10L))).as("entry 1 ran, the poison did not").isEqualTo(6);
+        assertThat(group.proposals).as("only the first instance's crash").hasSize(1);
+    }
+
+    @Test
+    void aMemberSyncingFromANewOrdererIsInSyncOnlyOnceItHoldsWhatThePreviousOrdererMayHaveReleased() {
+        Group group = new Group(Mode.TMR);
+        // n1 releases entry 1, and is lost before it tells n2 and n3 that they agreed on it.
+        assertThat(total(group.call(1, 5))).isEqualTo(5);
+        group.members.remove("n1");
+        LockstepCore n3 = group.members.remove("n3");
+        // n2 orders now; n3 is in sync but out of reach; a fresh member rebuilds on n1.
+        ReplicaAssignment fresh = new ReplicaAssignment("n1", 2, Role.BACKUP, ReplicaState.SYNCING, 2);
+        group.members.put("n1", new LockstepCore(GROUP, fresh, new Counter(), group.settings, group.output("n1")));
+        group.config = new GroupConfig(GROUP, Mode.TMR, 2, List.of(
+                new ReplicaAssignment("n2", 1, Role.PRIMARY, ReplicaState.OK, 1),
+                new ReplicaAssignment("n3", 1, Role.BACKUP, ReplicaState.OK, 1), fresh));
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        // The fresh member gets n2's state as of index 0, and not yet entry 1.
+        group.settle(message -> !(message instanceof LockstepMessage.Append append) || append.entries().isEmpty());
+        assertThat(group.members.get("n1").durableIndex()).isZero();
+        assertThat(group.proposals).as("promoted now, n1 would lack entry 1, which n1's predecessor released")
+                .noneMatch(ControlCommand.ReplicaCaughtUp.class::isInstance);
+        group.idle(200 * MS);
+        assertThat(group.members.get("n1").durableIndex()).isEqualTo(1);
+        assertThat(group.proposals).anySatisfy(command -> assertThat(command).isInstanceOfSatisfying(ControlCommand.ReplicaCaughtUp.class,
+                caughtUp -> assertThat(caughtUp.node()).isEqualTo("n1")));
+        assertThat(n3.lastIndex()).isEqualTo(1);
     }
 }

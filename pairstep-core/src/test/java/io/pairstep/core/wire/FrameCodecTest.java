@@ -64,7 +64,7 @@ class FrameCodecTest {
                 r -> new Frame.Peer(new PeerMessage.AppendAck(group(r), r.nextLong(), r.nextLong(), r.nextLong(), r.nextBoolean())),
                 r -> new Frame.Peer(new PeerMessage.InstallSnapshot(group(r), r.nextLong(), r.nextLong(), bytes(r))),
                 r -> new Frame.Lockstep(new LockstepMessage.Append(group(r), r.nextLong(), r.nextLong(), r.nextLong(), entries(r),
-                        r.nextLong(), r.nextLong(), r.nextLong(), r.nextLong())),
+                        r.nextLong(), r.nextLong(), r.nextLong(), r.nextLong(), r.nextBoolean() ? List.of() : List.of(r.nextLong(), r.nextLong()))),
                 r -> new Frame.Lockstep(new LockstepMessage.Votes(group(r), r.nextLong(), r.nextLong(), r.nextLong(), r.nextBoolean(),
                         r.nextBoolean(), r.nextLong(), r.nextLong(), votes(r), r.nextLong(), r.nextLong())),
                 r -> new Frame.Lockstep(new LockstepMessage.InstallSnapshot(group(r), r.nextLong(), r.nextLong(), bytes(r))),
@@ -199,7 +199,7 @@ class FrameCodecTest {
     void lockstepTypeBytesAreTheDocumentedOnes() {
         // The wire format: changing these breaks mixed-version systems.
         GroupId g = new GroupId("s", 0);
-        assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.Append(g, 1, 0, 0, List.of(), 0, 0, 0, 0)))[0]).isEqualTo((byte) 0x30);
+        assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.Append(g, 1, 0, 0, List.of(), 0, 0, 0, 0, List.of())))[0]).isEqualTo((byte) 0x30);
         assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.Votes(g, 1, 0, 1, false, false, 0, 0, List.of(), 0, 0)))[0])
                 .isEqualTo((byte) 0x31);
         assertThat(FrameCodec.toBytes(new Frame.Lockstep(new LockstepMessage.InstallSnapshot(g, 1, 0, new byte[0])))[0]).isEqualTo((byte) 0x32);
