@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
  * outputs and failed self-checks, and poison commands among the clients' commands.
  *
  * <p>{@code -Dpairstep.sim.seed=N} replays one seed of the mode the test method names; {@code
- * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 500
+ * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 1,000
  * seeds per mode from 1).
  */
 class LockstepSimulationTest {
@@ -71,7 +71,7 @@ class LockstepSimulationTest {
 
     private static Totals runSeeds(Mode mode) {
         String single = System.getProperty("pairstep.sim.seed");
-        long count = single != null ? 1 : Long.getLong("pairstep.sim.seeds", 500);
+        long count = single != null ? 1 : Long.getLong("pairstep.sim.seeds", 1000);
         long first = single != null ? Long.parseLong(single) : Long.getLong("pairstep.sim.base", 1);
         System.out.printf("simulating %d %s seed(s) from %d%n", count, mode.label(), first);
         Totals totals = new Totals();
