@@ -958,7 +958,8 @@ public final class ControllerState {
      * backup is on a node that stays. Any other replica, a TMR member included, is replaced by a
      * syncing one on the emptiest node outside its group, rebuilt as a repair rebuilds it; a TMR
      * orderer first hands its role to an in-sync member that stays. A TMR group so keeps two members
-     * in sync throughout. A DMR member stays: its partner would be the only one in sync meanwhile.
+     * in sync throughout. A DMR group instead first gains a third member (its partner would otherwise
+     * be the only one in sync meanwhile); {@link #finishDmrMoves} then lets the drained one go.
      */
     private boolean drainOne(List<Member> live) {
         Map<String, Integer> replicas = countPerLiveNode(live, false);
@@ -971,10 +972,7 @@ public final class ControllerState {
                 if (config.mode() == Mode.DMR) {
                     // Make before break: a third member joins elsewhere first, and the one on the
                     // draining node leaves once it is in sync (finishDmrMoves), so two members vote throughout.
-                    String target = replicas.keySet().stream()
-                            .filter(n -> config.replicaOn(n) == null)
-                            .min((a, b) -> replicas.get(a) - replicas.get(b))
-                            .orElse(null);
+                    String target = emptiestOutside(config, replicas);
                     if (target != null) {
                         List<ReplicaAssignment> grown = new ArrayList<>(config.replicas());
                         grown.add(newBackup(config, members.get(target)));
@@ -990,10 +988,7 @@ public final class ControllerState {
                     }
                     continue;
                 }
-                String target = replicas.keySet().stream()
-                        .filter(n -> config.replicaOn(n) == null)
-                        .min((a, b) -> replicas.get(a) - replicas.get(b))
-                        .orElse(null);
+                String target = emptiestOutside(config, replicas);
                 if (target != null) {
                     List<ReplicaAssignment> moved = new ArrayList<>();
                     for (ReplicaAssignment r : without(config, replica)) {
@@ -1006,6 +1001,14 @@ public final class ControllerState {
             }
         }
         return false;
+    }
+
+    /** The live node with the fewest replicas that does not host the group yet, or null. */
+    private static String emptiestOutside(GroupConfig config, Map<String, Integer> replicasPerLiveNode) {
+        return replicasPerLiveNode.keySet().stream()
+                .filter(n -> config.replicaOn(n) == null)
+                .min((a, b) -> replicasPerLiveNode.get(a) - replicasPerLiveNode.get(b))
+                .orElse(null);
     }
 
     /**
