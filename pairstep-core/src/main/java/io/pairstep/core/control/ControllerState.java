@@ -333,18 +333,20 @@ public final class ControllerState {
         if (!members.containsKey(alert.node())) {
             return ControlResult.refused("alert " + alert.alertId() + " from unknown node " + alert.node());
         }
-        for (AlertRecord kept : alerts) {
-            if (kept.alertId().equals(alert.alertId())) {
-                // A retry of a submission that went through.
-                return ControlResult.UNCHANGED;
-            }
+        if (alerts.stream().anyMatch(kept -> kept.alertId().equals(alert.alertId()))) {
+            return ControlResult.UNCHANGED; // a retry of a submission that went through
         }
         alertsRecorded++;
-        alerts.addLast(alert.withSeq(alertsRecorded));
-        while (alerts.size() > ALERTS_KEPT_MAX) {
-            alerts.removeFirst();
-        }
+        appendBounded(alerts, alert.withSeq(alertsRecorded), ALERTS_KEPT_MAX);
         return ControlResult.CHANGED;
+    }
+
+    /** Appends {@code record}, then drops the oldest records beyond {@code max}. */
+    private static <R> void appendBounded(ArrayDeque<R> records, R record, int max) {
+        records.addLast(record);
+        while (records.size() > max) {
+            records.removeFirst();
+        }
     }
 
     private ControlResult recordFault(RecordFault command) {
@@ -359,17 +361,11 @@ public final class ControllerState {
         if (!members.containsKey(fault.node())) {
             return ControlResult.refused("fault " + fault.faultId() + " on unknown node " + fault.node());
         }
-        for (FaultRecord kept : faults) {
-            if (kept.faultId().equals(fault.faultId())) {
-                // A retry of a submission that went through.
-                return ControlResult.UNCHANGED;
-            }
+        if (faults.stream().anyMatch(kept -> kept.faultId().equals(fault.faultId()))) {
+            return ControlResult.UNCHANGED; // a retry of a submission that went through
         }
         faultsRecorded++;
-        faults.addLast(fault.withSeq(faultsRecorded));
-        while (faults.size() > FAULTS_KEPT_MAX) {
-            faults.removeFirst();
-        }
+        appendBounded(faults, fault.withSeq(faultsRecorded), FAULTS_KEPT_MAX);
         return ControlResult.CHANGED;
     }
 
