@@ -58,6 +58,20 @@ final class StatusTable {
         } else {
             table(sb, groups);
         }
+        // What a row cannot hold: lockstep groups that release nothing, and why.
+        for (JsonNode g : status.path("groups")) {
+            String group = Json.text(g, "service", "?") + "/" + Json.text(g, "partition", "?");
+            if (g.has("halted")) {
+                sb.append('\n').append(group).append(" HALTED, releases no result: ").append(Json.text(g, "halted", "?"))
+                        .append("\n  (read the dumps, then: pairstep resume ").append(Json.text(g, "service", "?")).append(" --partition ")
+                        .append(Json.text(g, "partition", "?")).append(" --trust NODE)\n");
+            } else if (g.has("dispute")) {
+                JsonNode d = g.get("dispute");
+                sb.append('\n').append(group).append(" disputed at entry ").append(Json.text(d, "index", "?")).append(": ")
+                        .append(Json.text(d, "orderer", "?")).append(" and ").append(Json.text(d, "other", "?"))
+                        .append(" disagree; a referee executes it again\n");
+            }
+        }
         return sb.toString();
     }
 

@@ -44,6 +44,25 @@ class StatusTableTest {
     }
 
     @Test
+    void saysWhichLockstepGroupsReleaseNothingAndWhy() throws Exception {
+        JsonNode doc = Json.MAPPER.readTree("""
+                {"system":"s","nodes":[{"id":"n1","state":"up","pid":1,"http":"h","rpc":"r"}],
+                 "services":[{"name":"clock","version":1,"mode":"dmr","partitions":2,"artifact":"example:kv"}],
+                 "groups":[{"service":"clock","partition":0,"mode":"dmr","epoch":4,"halted":"halted at entry 1 by n1: no majority",
+                            "replicas":[{"node":"n1","role":"primary","state":"ok"}]},
+                           {"service":"clock","partition":1,"mode":"dmr","epoch":2,
+                            "dispute":{"index":9,"orderer":"n1","other":"n2","evidence":"x"},
+                            "replicas":[{"node":"n1","role":"primary","state":"ok"}]}]}""");
+        assertThat(StatusTable.render(doc)).endsWith("""
+
+                clock/0 HALTED, releases no result: halted at entry 1 by n1: no majority
+                  (read the dumps, then: pairstep resume clock --partition 0 --trust NODE)
+
+                clock/1 disputed at entry 9: n1 and n2 disagree; a referee executes it again
+                """);
+    }
+
+    @Test
     void rendersAnEmptySystem() {
         JsonNode doc = Json.MAPPER.readTree("""
                 {"system":"s","nodes":[{"id":"n1","state":"up","pid":7,"http":"h:1","rpc":"h:2"}],
