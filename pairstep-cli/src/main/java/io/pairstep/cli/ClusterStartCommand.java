@@ -57,7 +57,8 @@ public final class ClusterStartCommand implements Callable<Integer> {
     boolean tls;
 
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "60",
-            description = "How long to wait for the cluster to be up (default: ${DEFAULT-VALUE}).")
+            description = "How long to wait for the cluster to be up (default: ${DEFAULT-VALUE}); with more than three"
+                    + " nodes, for the first three and then for each further node, which start one after the other.")
     int waitSeconds;
 
     @Spec
@@ -151,6 +152,10 @@ public final class ClusterStartCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Process> started = new LinkedHashMap<>();
         List<ClusterFile.Node> entries = new ArrayList<>();
+        // The controller's voters start together; each node beyond them starts once the system is
+        // ready, so that no two nodes ask the controller to add them as listeners at the same time
+        // (concurrent listener joins have left a Ratis reconfiguration stuck in its staging phase).
+        int voters = Math.min(layout.size(), RollingRestartCommand.VOTERS);
         try {
             for (Layout l : layout) {
                 Path nodeDir = ClusterFile.nodeDir(root, l.id());
@@ -178,16 +183,18 @@ public final class ClusterStartCommand implements Callable<Integer> {
                 }
                 Process p = LocalProcesses.launch(command, nodeDir, ClusterFile.logFile(root, l.id()));
                 started.put(l.id(), p);
-                entries.add(new ClusterFile.Node(l.id(), p.pid(), l.http().toString(), l.rpc().toString(),
-                        data.toString(), command));
+                ClusterFile.Node entry = new ClusterFile.Node(l.id(), p.pid(), l.http().toString(), l.rpc().toString(),
+                        data.toString(), command);
+                entries.add(entry);
+                new ClusterFile(system, entries).write(root);
+                out.printf("started %s: pid %d, http %s, rpc %s%n", entry.id(), entry.pid(), entry.http(), entry.rpc());
+                out.flush();
+                if (entries.size() >= voters) {
+                    // Each wait has the whole --wait: a start of many nodes takes longer than one of three.
+                    Readiness.await(root, entries, entries.stream().map(ClusterFile.Node::id).toList(), started,
+                            Duration.ofSeconds(waitSeconds));
+                }
             }
-            new ClusterFile(system, entries).write(root);
-            for (ClusterFile.Node e : entries) {
-                out.printf("started %s: pid %d, http %s, rpc %s%n", e.id(), e.pid(), e.http(), e.rpc());
-            }
-            out.flush();
-            Readiness.await(root, entries, entries.stream().map(ClusterFile.Node::id).toList(), started,
-                    Duration.ofSeconds(waitSeconds));
         } catch (CliException e) {
             if (!started.isEmpty()) {
                 ClusterStopCommand.stopProcesses(started);
