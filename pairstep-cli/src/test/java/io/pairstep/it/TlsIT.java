@@ -8,7 +8,12 @@ import io.pairstep.cli.ClusterFile;
 import io.pairstep.cli.LocalSystem;
 import io.pairstep.client.ClientOptions;
 import io.pairstep.client.PairstepClient;
+import io.pairstep.runtime.access.PeerHttp;
 import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -54,6 +60,8 @@ class TlsIT {
                         .get(60, TimeUnit.SECONDS);
                 assertThat(new String(answer, StandardCharsets.UTF_8)).isEqualTo("{\"value\":6}");
             }
+
+            httpsServesTheApiAndNothingInClear(cluster, system);
 
             // Without a certificate, or with one of another authority, a client gets nothing through.
             Path other = dir.resolve("other");
@@ -95,5 +103,81 @@ class TlsIT {
             assertThat(cluster.cli("call", "kv", "--key", "a", "{\"op\":\"get\",\"key\":\"a\"}", "--dir", system.toString()))
                     .contains("{\"value\":6}");
         }
+    }
+
+    /**
+     * The nodes' HTTP servers speak HTTPS only, with the node's certificate: the CLI (which finds
+     * ca.pem through cluster.json, or takes --ca) works; a plain HTTP request is answered 400 and
+     * served nothing; the token is still required over HTTPS; the gateway answers a client that
+     * trusts ca.pem and no client that does not; jars cross between nodes over HTTPS.
+     */
+    private void httpsServesTheApiAndNothingInClear(LocalSystem cluster, Path system) throws Exception {
+        Path ca = system.resolve("certs").resolve("ca.pem");
+        String n1 = cluster.clusterFile().node("n1").http();
+        String n2 = cluster.clusterFile().node("n2").http();
+        String token = cluster.token().text();
+
+        // The CLI with --dir finds the authority in cluster.json; with --cluster it is given --ca.
+        assertThat(cluster.cli("status", "--dir", system.toString())).contains("n1").contains("n3").contains("kv");
+        assertThat(cluster.cli("status", "--cluster", n2, "--ca", ca.toString(), "--token-file",
+                ClusterFile.tokenFile(system).toString())).contains("kv");
+        // Without the authority the CLI speaks plain HTTP and is told why it gets nothing.
+        assertThatThrownBy(() -> cluster.cli("status", "--cluster", n2, "--token-file", ClusterFile.tokenFile(system).toString()))
+                .hasMessageContaining("serves HTTPS only").hasMessageContaining("--ca FILE").hasMessageNotContaining("Exception");
+        // With another system's authority the node's certificate is not trusted.
+        Path other = dir.resolve("other-ca");
+        LocalSystem.run("certs", "--dir", other.toString(), "--nodes", "1");
+        assertThatThrownBy(() -> cluster.cli("status", "--cluster", n2, "--ca", other.resolve("certs/ca.pem").toString(),
+                "--token-file", ClusterFile.tokenFile(system).toString()))
+                .hasMessageContaining("not signed by the authority");
+
+        // Plain HTTP: 400 HTTPS_REQUIRED, with or without the token, and no data.
+        HttpClient plain = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpResponse<String> clear = plain.send(HttpRequest.newBuilder(URI.create("http://" + n1 + "/v1/status"))
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(clear.statusCode()).isEqualTo(400);
+        assertThat(clear.body()).contains("HTTPS_REQUIRED").doesNotContain("\"nodes\"").doesNotContain("kv");
+        HttpResponse<String> clearCall = plain.send(HttpRequest.newBuilder(URI.create("http://" + n1 + "/v1/services/kv/call?key=a"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"op\":\"incr\",\"key\":\"a\",\"by\":1000}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(clearCall.statusCode()).isEqualTo(400);
+        assertThat(clearCall.body()).contains("HTTPS_REQUIRED");
+
+        // HTTPS trusting ca.pem: the admin API wants the token as before.
+        PeerHttp trusting = PeerHttp.of(ca, Duration.ofSeconds(5));
+        HttpResponse<String> withToken = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n1, "/v1/nodes"))
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(withToken.statusCode()).isEqualTo(200);
+        assertThat(withToken.body()).contains("\"n3\"").contains("\"http\":\"" + n1 + "\"");
+        HttpResponse<String> withoutToken = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n1, "/v1/nodes")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(withoutToken.statusCode()).isEqualTo(401);
+        // The system-wide partition figures are gathered from the other nodes over HTTPS.
+        HttpResponse<String> figures = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n1, "/v1/metrics/partitions"))
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(figures.statusCode()).isEqualTo(200);
+        assertThat(figures.body()).contains("\"n2\":\"ok\"").contains("\"n3\":\"ok\"");
+
+        // The gateway over HTTPS: a client trusting ca.pem gets its answer (the data path needs no token) ...
+        HttpResponse<String> call = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n2, "/v1/services/kv/call?key=a"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"op\":\"get\",\"key\":\"a\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(call.statusCode()).isEqualTo(200);
+        assertThat(call.body()).isEqualTo("{\"value\":6}");
+        // ... one that trusts only the JDK's usual authorities gets no connection.
+        HttpClient usual = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        assertThatThrownBy(() -> usual.send(HttpRequest.newBuilder(URI.create("https://" + n2 + "/v1/services/kv/call?key=a"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"op\":\"incr\",\"key\":\"a\",\"by\":1000}")).build(),
+                HttpResponse.BodyHandlers.ofString())).isInstanceOf(SSLHandshakeException.class);
+
+        // A jar uploaded to one node is copied to the others over HTTPS.
+        Path jar = ServiceJars.build(Files.createDirectories(dir.resolve("jars")), "Tally", ServiceJars.TALLY);
+        assertThat(cluster.cli("deploy", "tally", "--jar", jar.toString(), "--class", "it.artifacts.Tally", "--dir", system.toString()))
+                .contains("deployed tally");
+        for (ClusterFile.Node node : cluster.clusterFile().nodes()) {
+            try (var files = Files.list(Path.of(node.data()).resolve("artifacts"))) {
+                assertThat(files.filter(f -> f.toString().endsWith(".jar")).count()).as(node.id()).isEqualTo(1);
+            }
+        }
+        assertThat(cluster.cli("call", "tally", "--key", "x", "5", "--dir", system.toString())).contains("=5");
     }
 }
