@@ -29,10 +29,11 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A system started with {@code cluster start --tls}, in real processes: node to node, client to
- * node and the controller speak mutual TLS with the certificates of {@code pairstep certs}. It
- * serves calls end to end (HTTP gateway and Java client); a client without a certificate signed
- * by the system's authority gets no answer, and a node with a certificate of another authority
- * never joins.
+ * node and the controller speak mutual TLS with the certificates of {@code pairstep certs}, and
+ * each node's HTTP server speaks HTTPS only. It serves calls end to end (HTTPS gateway and Java
+ * client); a client without a certificate signed by the system's authority gets no answer, a node
+ * with a certificate of another authority never joins, and neither does one with the client's
+ * certificate or another node's.
  */
 class TlsIT {
 
@@ -99,9 +100,54 @@ class TlsIT {
                 assertThat(intruder.waitFor(30, TimeUnit.SECONDS)).isTrue();
             }
 
+            // Certificates of the system's own authority, but not a node's own: the client's, and n3's
+            // under the id n4. The controller refuses both (the client's is no node's; n3's names n3).
+            Path certs = system.resolve("certs");
+            refusedByTheController(cluster, system, "client", certs.resolve("client.pem"), certs.resolve("client.key"), basePort + 51,
+                    "is not a node's");
+            refusedByTheController(cluster, system, "n3", certs.resolve("n3.pem"), certs.resolve("n3.key"), basePort + 61,
+                    "a certificate for node n3 may not");
+
             // Nothing the strangers sent was applied.
             assertThat(cluster.cli("call", "kv", "--key", "a", "{\"op\":\"get\",\"key\":\"a\"}", "--dir", system.toString()))
                     .contains("{\"value\":6}");
+        }
+    }
+
+    /**
+     * Starts a node n4 with a certificate of the system's authority that is not n4's and waits until
+     * a controller member logs its refusal ({@code expected}); n4 never becomes a member.
+     */
+    private void refusedByTheController(LocalSystem cluster, Path system, String whose, Path certificate, Path key, int httpPort,
+            String expected) throws Exception {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-jar",
+                System.getProperty("pairstep.jar"), "node", "--id", "n4", "--data", dir.resolve("n4-" + whose).toString(),
+                "--http", "127.0.0.1:" + httpPort, "--rpc", "127.0.0.1:" + (httpPort + 1),
+                "--system", cluster.clusterFile().system(), "--token-file", ClusterFile.tokenFile(system).toString(),
+                "--tls-cert", certificate.toString(), "--tls-key", key.toString(),
+                "--tls-ca", system.resolve("certs/ca.pem").toString(), "--seeds",
+                String.join(",", cluster.clusterFile().nodes().stream().map(n -> n.id() + "@" + n.rpc()).toList())));
+        Path log = dir.resolve("n4-" + whose + ".log");
+        Process intruder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(new File("/dev/null")).start();
+        try {
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                for (ClusterFile.Node node : cluster.clusterFile().nodes()) {
+                    String text = Files.readString(ClusterFile.logFile(system, node.id()));
+                    if (text.contains("controller refused") && text.contains(expected)) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+            // Long enough for a registration that got through to show in the status.
+            Thread.sleep(3000);
+            JsonNode status = cluster.status();
+            // (n4's own log may say it is up: its registration is refused after it started, and it keeps asking.)
+            assertThat(status.get("nodes").valueStream().map(n -> n.get("id").asString())).as(whose).containsExactly("n1", "n2", "n3");
+        } finally {
+            intruder.destroyForcibly();
+            assertThat(intruder.waitFor(30, TimeUnit.SECONDS)).isTrue();
         }
     }
 
