@@ -204,6 +204,23 @@ class TlsIT {
         assertThat(figures.statusCode()).isEqualTo(200);
         assertThat(figures.body()).contains("\"n2\":\"ok\"").contains("\"n3\":\"ok\"");
 
+        // The console's page and the event stream (server-sent events) are served over HTTPS too.
+        HttpResponse<String> console = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n1, "/")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(console.statusCode()).isEqualTo(200);
+        assertThat(console.body()).containsIgnoringCase("<html");
+        HttpResponse<java.io.InputStream> stream = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n1, "/v1/events/stream?since=0"))
+                .header("Authorization", "Bearer " + token).header("Accept", "text/event-stream").build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
+            String line = lines.readLine();
+            while (line != null && !line.startsWith("data:")) {
+                line = lines.readLine();
+            }
+            assertThat(line).as("the first event over HTTPS").isNotNull().contains("\"type\"");
+        }
+
         // The gateway over HTTPS: a client trusting ca.pem gets its answer (the data path needs no token) ...
         HttpResponse<String> call = trusting.client().send(HttpRequest.newBuilder(trusting.uri(n2, "/v1/services/kv/call?key=a"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"op\":\"get\",\"key\":\"a\"}")).build(), HttpResponse.BodyHandlers.ofString());
