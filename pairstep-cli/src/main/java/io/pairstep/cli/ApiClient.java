@@ -1,21 +1,24 @@
 package io.pairstep.cli;
 
 import io.pairstep.runtime.access.AccessToken;
+import io.pairstep.runtime.access.HttpsConnector;
+import io.pairstep.runtime.access.PeerHttp;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.StringJoiner;
+import javax.net.ssl.SSLException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
@@ -56,6 +59,9 @@ final class ApiClient implements AutoCloseable {
          */
         String errorMessage() {
             String message = nodeMessage();
+            if (HttpsConnector.CODE.equals(errorCode())) {
+                return "node " + node + ": " + message + "\n" + CA_HINT;
+            }
             return status == 401 ? message + "\n" + TOKEN_HINT : message;
         }
 
@@ -96,28 +102,35 @@ final class ApiClient implements AutoCloseable {
     static final String TOKEN_HINT = "the CLI sends the token of --token-file FILE, else of the environment variable "
             + SystemOptions.TOKEN_ENV + ", else of DIR/" + AccessToken.FILE_NAME + " with --dir DIR";
 
+    static final String CA_HINT = "the CLI speaks HTTPS with --ca FILE (the system's ca.pem), else with the file the environment"
+            + " variable " + SystemOptions.CA_ENV + " names, else with --dir DIR of a system started with 'cluster start --tls'";
+
     private final List<HostPort> nodes;
     private final Duration connectTimeout;
     private final HttpClient http;
+    /** Plain HTTP, or HTTPS trusting the system's authority. */
+    private final PeerHttp peers;
     /** Sent with every request; null sends none (the node then answers 401 for all but the open routes). */
     private final AccessToken token;
 
-    ApiClient(List<HostPort> nodes, AccessToken token) {
-        this(nodes, CONNECT_TIMEOUT, token);
+    /** @param authority the system's authority certificate for HTTPS, or null for plain HTTP */
+    ApiClient(List<HostPort> nodes, AccessToken token, Path authority) {
+        this(nodes, CONNECT_TIMEOUT, token, authority);
     }
 
-    ApiClient(List<HostPort> nodes, Duration connectTimeout, AccessToken token) {
+    ApiClient(List<HostPort> nodes, Duration connectTimeout, AccessToken token, Path authority) {
         if (nodes.isEmpty()) {
             throw new CliException("no node addresses to talk to");
         }
         this.nodes = List.copyOf(nodes);
         this.connectTimeout = connectTimeout;
         this.token = token;
-        this.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(connectTimeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+        try {
+            this.peers = PeerHttp.of(authority, connectTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), ExitCodes.USAGE);
+        }
+        this.http = peers.client();
     }
 
     List<HostPort> nodes() {
@@ -183,7 +196,7 @@ final class ApiClient implements AutoCloseable {
                             Map<String, String> headers, Duration timeout) {
         HttpRequest.Builder b;
         try {
-            b = HttpRequest.newBuilder(URI.create("http://" + node.authority() + path)).timeout(timeout);
+            b = HttpRequest.newBuilder(peers.uri(node.authority(), path)).timeout(timeout);
         } catch (IllegalArgumentException e) {
             throw new CliException("bad node address " + node + ": " + e.getMessage(), ExitCodes.USAGE);
         }
@@ -207,6 +220,11 @@ final class ApiClient implements AutoCloseable {
         } catch (HttpTimeoutException e) {
             return new Attempt(null, "no answer within " + seconds(timeout), false);
         } catch (IOException e) {
+            SSLException tls = tlsCause(e);
+            if (tls != null) {
+                // The handshake failed: no request crossed, so another node may be tried.
+                return new Attempt(null, tlsFailure(tls, peers.authority()), true);
+            }
             return new Attempt(null, describe(e), false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -217,6 +235,33 @@ final class ApiClient implements AutoCloseable {
     /** Adds the token, if any, to a request. */
     static HttpRequest.Builder authorize(HttpRequest.Builder request, AccessToken token) {
         return token == null ? request : request.header("Authorization", "Bearer " + token.text());
+    }
+
+    /** The TLS failure behind an I/O failure, or null. */
+    static SSLException tlsCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SSLException tls) {
+                return tls;
+            }
+        }
+        return null;
+    }
+
+    /** Why an HTTPS handshake failed, in words for the usual reasons; else the exception's own message. */
+    static String tlsFailure(SSLException e, Path authority) {
+        String m = describe(e);
+        String lower = m.toLowerCase(java.util.Locale.ROOT);
+        if (lower.contains("unsupported or unrecognized ssl message") || lower.contains("plaintext")) {
+            return "the node does not speak HTTPS (is its system one without TLS? then drop --ca and " + SystemOptions.CA_ENV + ")";
+        }
+        if (lower.contains("pkix") || lower.contains("certification path") || lower.contains("unable to find valid")) {
+            return "the node's certificate is not signed by the authority " + authority + " (" + m + ")";
+        }
+        if (lower.contains("no subject alternative") || lower.contains("no name matching")) {
+            return "the node's certificate does not name the address it was reached at (" + m + "); make its certificate"
+                    + " with 'pairstep certs --host' naming that address";
+        }
+        return "TLS handshake failed: " + m;
     }
 
     private static String connectFailure(ConnectException e) {

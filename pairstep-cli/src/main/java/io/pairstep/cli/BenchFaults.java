@@ -62,7 +62,7 @@ final class BenchFaults {
         int failedDumps = 0;
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(bench.durationSeconds);
         try (ApiClient api = new ApiClient(system.clusterFile().nodes().stream().map(ClusterFile.Node::httpAddress).toList(),
-                system.token())) {
+                system.token(), system.clusterFile().authority())) {
             for (int p = 0; System.nanoTime() < end; p = (p + 1) % bench.partitions) {
                 long start = System.nanoTime();
                 try {
@@ -122,7 +122,7 @@ final class BenchFaults {
         List<Long> isolations = new ArrayList<>();
         List<Long> repairs = new ArrayList<>();
         try (ApiClient api = new ApiClient(system.clusterFile().nodes().stream().map(ClusterFile.Node::httpAddress).toList(),
-                system.token())) {
+                system.token(), system.clusterFile().authority())) {
             Thread.sleep(TimeUnit.SECONDS.toMillis(bench.warmupSeconds));
             for (int fault = 1; fault <= faults; fault++) {
                 JsonNode group = group(api);

@@ -59,7 +59,8 @@ import picocli.CommandLine.Spec;
         description = {"Makes a self-signed CA and certificates signed by it for a local system's TLS, in DIR/certs:",
                 "ca.pem, ca.key, then ID.pem and ID.key for each node (n1..nN) and for 'client'. Keys are owner-only.",
                 "Files that exist are kept: a second run with more --nodes adds their certificates, signed by the same CA.",
-                "A node's certificate names it (CN=ID) and is valid for localhost, 127.0.0.1 and every --host."})
+                "A node's certificate names it (CN=ID) and is valid for localhost, 127.0.0.1 and every --host;",
+                "the client's is valid for client authentication only, so it cannot take part in the controller."})
 public final class CertsCommand implements Callable<Integer> {
 
     /** Where the files go, under the system's directory. */
@@ -169,8 +170,11 @@ public final class CertsCommand implements Callable<Integer> {
                         .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                         .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement))
                         // Nodes are servers to those that connect to them and clients of the others: both purposes.
-                        .addExtension(Extension.extendedKeyUsage, false,
-                                new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
+                        // The client's certificate is for clients only, which is how the controller tells it
+                        // from a node's and keeps it out.
+                        .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(id.equals(CLIENT)
+                                ? new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth}
+                                : new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
                         .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(alternatives.toArray(GeneralName[]::new)))
                         .addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(caCertificate)),
                         caKey);

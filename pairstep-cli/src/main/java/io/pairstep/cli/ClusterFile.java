@@ -164,6 +164,25 @@ public record ClusterFile(String system, List<Node> nodes) {
         return new ClusterFile(system, copy);
     }
 
+    /**
+     * The authority certificate the nodes were started with ({@code --tls-ca} in their launch
+     * commands, as {@code cluster start --tls} records them), or null for a system without TLS.
+     */
+    public Path authority() {
+        return authority(nodes);
+    }
+
+    /** As {@link #authority()}, for the nodes of a cluster file being written. */
+    static Path authority(List<Node> nodes) {
+        for (Node n : nodes) {
+            int at = n.command().indexOf("--tls-ca");
+            if (at >= 0 && at + 1 < n.command().size()) {
+                return Path.of(n.command().get(at + 1));
+            }
+        }
+        return null;
+    }
+
     public List<HostPort> httpAddresses() {
         return nodes.stream().map(Node::httpAddress).toList();
     }

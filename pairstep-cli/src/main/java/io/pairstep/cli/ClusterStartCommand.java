@@ -53,7 +53,8 @@ public final class ClusterStartCommand implements Callable<Integer> {
     @Option(names = "--tls",
             description = {"TLS between nodes and from clients, with mutual certificates: makes DIR/certs as 'pairstep certs'",
                     "does (or uses what is there) and gives each node its certificate. A process without a certificate",
-                    "signed by DIR/certs/ca.pem cannot join as a node or call through the binary protocol."})
+                    "signed by DIR/certs/ca.pem cannot join as a node or call through the binary protocol.",
+                    "Each node's HTTP API, gateway and console are then HTTPS only; the CLI given --dir DIR trusts ca.pem."})
     boolean tls;
 
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "60",

@@ -1,13 +1,12 @@
 package io.pairstep.cli;
 
 import io.pairstep.runtime.access.AccessToken;
+import io.pairstep.runtime.access.PeerHttp;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -95,13 +94,18 @@ public final class EventsCommand implements Callable<Integer> {
     private void follow(PrintWriter out) throws InterruptedException {
         List<HostPort> nodes = system.httpAddresses();
         token = system.token();
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(ApiClient.CONNECT_TIMEOUT).build();
+        PeerHttp peers;
+        try {
+            peers = PeerHttp.of(system.authority(), ApiClient.CONNECT_TIMEOUT);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage(), ExitCodes.USAGE);
+        }
         Cursor cursor = new Cursor(since == null || since.isBlank() ? "0" : since.strip());
         PrintWriter err = spec.commandLine().getErr();
         int failuresInARow = 0;
         while (!Thread.currentThread().isInterrupted()) {
             HostPort node = nodes.get(failuresInARow % nodes.size());
-            String problem = stream(http, node, cursor, out);
+            String problem = stream(peers, node, cursor, out);
             if (problem == null) {
                 failuresInARow = 0;
                 continue;
@@ -142,17 +146,18 @@ public final class EventsCommand implements Callable<Integer> {
     }
 
     /** Prints one node's stream until it ends; returns why it ended, or null if it ended normally. */
-    private String stream(HttpClient http, HostPort node, Cursor cursor, PrintWriter out) throws InterruptedException {
-        HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(URI.create("http://" + node.authority() + "/v1/events/stream"
+    private String stream(PeerHttp peers, HostPort node, Cursor cursor, PrintWriter out) throws InterruptedException {
+        HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(peers.uri(node.authority(), "/v1/events/stream"
                         + query(cursor.since))), token)
                 .header("Accept", "text/event-stream")
                 .GET()
                 .build();
         HttpResponse<InputStream> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            response = peers.client().send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
-            return ApiClient.describe(e);
+            javax.net.ssl.SSLException tls = ApiClient.tlsCause(e);
+            return tls == null ? ApiClient.describe(e) : ApiClient.tlsFailure(tls, peers.authority());
         }
         try (InputStream body = response.body()) {
             if (response.statusCode() != 200) {

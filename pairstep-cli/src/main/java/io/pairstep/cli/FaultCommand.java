@@ -152,7 +152,7 @@ public final class FaultCommand implements Runnable {
         body.put("kind", kind);
         body.put("node", target.id());
         body.put("message", message);
-        try (ApiClient client = new ApiClient(nodes, system.token())) {
+        try (ApiClient client = new ApiClient(nodes, system.token(), system.authority())) {
             ApiClient.Response response = client.post("/v1/events/faults", Json.MAPPER.writeValueAsBytes(body), "application/json",
                     java.util.Map.of(), RECORD_TIMEOUT, true);
             if (!response.ok()) {

@@ -3,10 +3,9 @@ package io.pairstep.cli;
 import io.pairstep.client.ClientOptions;
 import io.pairstep.client.TlsFiles;
 import io.pairstep.runtime.access.AccessToken;
+import io.pairstep.runtime.access.PeerHttp;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +30,8 @@ public final class LocalSystem implements AutoCloseable {
 
     private final Path dir;
     private final boolean deleteOnClose;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /** Plain HTTP or HTTPS, as the nodes serve; made once cluster.json says which. */
+    private PeerHttp web;
 
     private LocalSystem(Path dir, boolean deleteOnClose) {
         this.dir = dir;
@@ -154,7 +154,15 @@ public final class LocalSystem implements AutoCloseable {
 
     /** Whether the system's nodes were started with TLS (by {@code cluster start --tls}). */
     public boolean tls() {
-        return clusterFile().nodes().get(0).command().contains("--tls-ca");
+        return clusterFile().authority() != null;
+    }
+
+    /** How to reach the nodes' HTTP servers: HTTPS trusting the system's authority when it runs with TLS. */
+    public synchronized PeerHttp web() {
+        if (web == null) {
+            web = PeerHttp.of(clusterFile().authority(), Duration.ofSeconds(2));
+        }
+        return web;
     }
 
     /** The client certificate that {@code pairstep certs} made for a local system. */
@@ -172,9 +180,9 @@ public final class LocalSystem implements AutoCloseable {
         JsonNode newest = null;
         for (ClusterFile.Node node : clusterFile().nodes()) {
             try {
-                HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(URI.create("http://" + node.http() + "/v1/status")),
+                HttpRequest request = ApiClient.authorize(HttpRequest.newBuilder(web().uri(node.http(), "/v1/status")),
                         token()).timeout(Duration.ofSeconds(2)).build();
-                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = web().client().send(request, HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) {
                     JsonNode document = JSON.readTree(response.body());
                     if (newest == null || document.get("version").asLong() > newest.get("version").asLong()) {

@@ -75,7 +75,8 @@ public final class NodeCommand implements Callable<Integer> {
                     "one, on an empty data directory, makes a new token (DATA/token) for a new system."})
     Path tokenFile;
 
-    @Option(names = "--tls-cert", paramLabel = "FILE", description = "This node's certificate (PEM), for TLS on the node transport.")
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "This node's certificate (PEM), for TLS on the node transport, the controller and HTTPS on --http.")
     Path tlsCertificate;
 
     @Option(names = "--tls-key", paramLabel = "FILE", description = "Its private key (PKCS#8 PEM).")

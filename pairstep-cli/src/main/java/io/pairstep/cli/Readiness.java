@@ -36,7 +36,7 @@ final class Readiness {
         Map<String, String> problems = new LinkedHashMap<>();
         Set<String> suspects = new LinkedHashSet<>();
         try (ApiClient client = new ApiClient(ask.stream().map(ClusterFile.Node::httpAddress).toList(),
-                REQUEST_TIMEOUT, ClusterFile.localToken(dir))) {
+                REQUEST_TIMEOUT, ClusterFile.localToken(dir), ClusterFile.authority(ask))) {
             while (true) {
                 checkAlive(dir, watched);
                 problems.clear();

@@ -66,7 +66,8 @@ public final class RollingRestartCommand implements Callable<Integer> {
                         + dir + " --id " + node.id() + ")");
             }
         }
-        try (ApiClient client = new ApiClient(cluster.httpAddresses(), Readiness.REQUEST_TIMEOUT, ClusterFile.localToken(root))) {
+        try (ApiClient client = new ApiClient(cluster.httpAddresses(), Readiness.REQUEST_TIMEOUT, ClusterFile.localToken(root),
+                cluster.authority())) {
             // A group may be briefly short of a replica under load (a member catching up): wait for it.
             if (!await(client, Readiness::fullyProtected)) {
                 throw new CliException("not every node is up and every group fully protected after " + waitMillis

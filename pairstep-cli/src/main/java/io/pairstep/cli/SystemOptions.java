@@ -23,6 +23,15 @@ public final class SystemOptions {
                     "Default: the environment variable " + SystemOptions.TOKEN_ENV + ", else DIR/token with --dir."})
     Path tokenFile;
 
+    @Option(names = "--ca", paramLabel = "FILE",
+            description = {"The authority certificate (PEM) of a system that runs with TLS: the CLI then speaks HTTPS and trusts",
+                    "only certificates it signed. Default: the environment variable " + SystemOptions.CA_ENV + ", or with --dir",
+                    "the ca.pem its nodes were started with (cluster start --tls); without either, plain HTTP."})
+    Path authorityFile;
+
+    /** The environment variable that names the authority certificate of a TLS system. */
+    static final String CA_ENV = "PAIRSTEP_CA";
+
     /** The environment variable that holds the access token. */
     static final String TOKEN_ENV = "PAIRSTEP_TOKEN";
 
@@ -100,7 +109,36 @@ public final class SystemOptions {
         return dir == null ? null : ClusterFile.localToken(dir);
     }
 
+    /**
+     * The authority certificate to trust over HTTPS: {@code --ca}, else with {@code --dir} the one
+     * its nodes were started with, else {@value #CA_ENV}; null for plain HTTP. With {@code --dir}
+     * the directory decides before the environment, so that a variable set for one system does not
+     * turn the CLI to HTTPS for a local system without TLS.
+     */
+    Path authority() {
+        validate();
+        Path file = authorityFile;
+        if (file == null && dir != null) {
+            file = clusterFile().authority();
+            if (file == null) {
+                return null;
+            }
+        }
+        if (file == null) {
+            String fromEnvironment = environment.apply(CA_ENV);
+            if (fromEnvironment == null || fromEnvironment.isBlank()) {
+                return null;
+            }
+            file = Path.of(fromEnvironment.strip());
+        }
+        if (!java.nio.file.Files.isReadable(file)) {
+            String source = authorityFile != null ? "--ca " : dir != null ? ClusterFile.FILE_NAME + " names " : CA_ENV + " names ";
+            throw new CliException(source + file + ", which cannot be read", ExitCodes.USAGE);
+        }
+        return file.toAbsolutePath().normalize();
+    }
+
     ApiClient client() {
-        return new ApiClient(httpAddresses(), token());
+        return new ApiClient(httpAddresses(), token(), authority());
     }
 }

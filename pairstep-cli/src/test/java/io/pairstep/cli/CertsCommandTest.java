@@ -3,6 +3,7 @@ package io.pairstep.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pairstep.client.TlsFiles;
+import io.pairstep.runtime.controller.CertificateNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -41,6 +42,12 @@ class CertsCommandTest {
         assertThat(n1.getExtendedKeyUsage()).contains("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
         assertThat(n1.getSubjectAlternativeNames()).extracting(name -> String.valueOf(name.get(1)))
                 .containsExactlyInAnyOrder("localhost", "127.0.0.1", "10.0.0.7", "db.example.com", "n1");
+        // The client's certificate is for client authentication only: the controller tells it from a node's by that.
+        X509Certificate client = certificate("client");
+        assertThat(client.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.2");
+        assertThat(CertificateNames.nodeCertificateRefusal(n1)).isNull();
+        assertThat(CertificateNames.commonName(n1)).isEqualTo("n1");
+        assertThat(CertificateNames.nodeCertificateRefusal(client)).contains("CN=client").contains("not a node's");
         // Netty takes them as they are, for both ends of a connection.
         TlsFiles files = new TlsFiles(CertsCommand.files(dir, "n1").certificate(), CertsCommand.files(dir, "n1").key(),
                 CertsCommand.files(dir, "ca").certificate());

@@ -9,9 +9,7 @@ import io.pairstep.runtime.artifact.ArtifactStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -39,10 +37,6 @@ final class ArtifactApi {
     private static final Duration COPY_TIMEOUT = Duration.ofSeconds(20);
 
     private final Node node;
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2))
-            .build();
 
     ArtifactApi(Node node) {
         this.node = node;
@@ -99,7 +93,7 @@ final class ArtifactApi {
         for (ArtifactDelivery.Peer peer : peers) {
             HttpRequest request;
             try {
-                request = HttpRequest.newBuilder(URI.create("http://" + peer.http() + "/v1/artifacts" + query))
+                request = HttpRequest.newBuilder(node.peerHttp().uri(peer.http(), "/v1/artifacts" + query))
                         .timeout(COPY_TIMEOUT)
                         .header(AdminApi.FORWARDED_HEADER, node.id())
                         .header("Authorization", "Bearer " + node.accessToken().text())
@@ -109,7 +103,7 @@ final class ArtifactApi {
             } catch (IOException e) {
                 throw new IllegalStateException("the jar just stored at " + file + " is gone", e);
             }
-            copies.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()));
+            copies.add(node.peerHttp().client().sendAsync(request, HttpResponse.BodyHandlers.ofString()));
         }
         List<String> stored = new ArrayList<>();
         for (int i = 0; i < peers.size(); i++) {

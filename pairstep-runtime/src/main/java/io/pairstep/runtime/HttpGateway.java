@@ -16,6 +16,7 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
 import io.pairstep.runtime.access.AccessControl;
+import io.pairstep.runtime.access.HttpsConnector;
 import io.pairstep.runtime.artifact.ArtifactStore;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -60,10 +61,16 @@ final class HttpGateway implements AutoCloseable {
         admin = new io.pairstep.runtime.admin.AdminApi(node.id(), node::state, node::ready, node.events(), node::injectFault)
                 .withFaultRecorder(faultRecorder)
                 .withDumps(node::quickDump)
-                .withPartitionFigures(node::partitionFigures);
+                .withPartitionFigures(node::partitionFigures)
+                .withPeers(node.peerHttp());
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
             config.jetty.port = address.getPort();
+            if (node.config().tls() != null) {
+                // With TLS the node serves HTTPS only, with its own certificate, on its --http address.
+                config.jetty.addConnector((jetty, http) -> HttpsConnector.create(jetty, http, node.config().tls(),
+                        address.getHostString(), address.getPort()));
+            }
             config.startup.showJavalinBanner = false;
             config.http.maxRequestSize = Math.max(node.config().maxCommandBytes() * 2L, 1024 * 1024);
             config.routes.get("/v1/status", this::status);

@@ -25,6 +25,7 @@ import io.pairstep.core.replica.ReplicaCore;
 import io.pairstep.core.replica.Reply;
 import io.pairstep.core.wire.Frame;
 import io.pairstep.runtime.access.AccessToken;
+import io.pairstep.runtime.access.PeerHttp;
 import io.pairstep.runtime.admin.FaultInjector;
 import io.pairstep.runtime.artifact.ArtifactDelivery;
 import io.pairstep.runtime.artifact.ArtifactStore;
@@ -43,7 +44,6 @@ import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,6 +143,8 @@ public final class Node implements AutoCloseable {
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
+    /** How this node reaches the other nodes' HTTP servers (jar fetches, the admin API's relays). */
+    private final PeerHttp peerHttp;
     /** The system's access token, which the admin API asks for. */
     private AccessToken accessToken;
     /** Metrics, node monitors and the availability manager. */
@@ -156,9 +158,10 @@ public final class Node implements AutoCloseable {
         this.systemId = resolveSystemId(config);
         this.artifacts = new ArtifactStore(config.dataDirectory().resolve("artifacts"));
         this.services = new ServiceFactory(artifacts);
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        // Every node of a TLS system serves HTTPS: the relays to other nodes trust the system's authority.
+        this.peerHttp = PeerHttp.of(config.tls() == null ? null : config.tls().authority(), PeerHttp.CONNECT_TIMEOUT);
         // A jar that arrives may be what a waiting replica needs: reconcile the latest state again.
-        this.delivery = new ArtifactDelivery(artifacts, ArtifactDelivery.http(http, Duration.ofSeconds(60), () -> accessToken.text()),
+        this.delivery = new ArtifactDelivery(artifacts, ArtifactDelivery.http(peerHttp, Duration.ofSeconds(60), () -> accessToken.text()),
                 this::artifactPeers,
                 digest -> reapplyLatest());
     }
@@ -235,6 +238,10 @@ public final class Node implements AutoCloseable {
 
     AccessToken accessToken() {
         return accessToken;
+    }
+
+    PeerHttp peerHttp() {
+        return peerHttp;
     }
 
     HttpGateway gateway() {

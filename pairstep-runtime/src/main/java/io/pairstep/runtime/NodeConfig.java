@@ -24,7 +24,8 @@ import java.util.List;
  * @param tokenFile the system's access token, copied into the data directory on the node's first
  *     start; null for a node that has one there already, or that starts a new system (it makes one)
  * @param tls the node's certificate, key and the system's authority for TLS on the node transport
- *     (node to node, and clients), or null for plain TCP
+ *     (node to node, and clients) and the controller, and for HTTPS on {@code http}; null for plain
+ *     TCP and HTTP
  */
 public record NodeConfig(
         String id,

@@ -11,6 +11,7 @@ import io.javalin.router.ParsedEndpoint;
 import io.pairstep.core.control.ControllerState;
 import io.pairstep.core.control.FaultRecord;
 import io.pairstep.runtime.access.AccessControl;
+import io.pairstep.runtime.access.PeerHttp;
 import io.pairstep.core.control.GroupConfig;
 import io.pairstep.core.control.Member;
 import io.pairstep.core.control.ReplicaAssignment;
@@ -19,8 +20,6 @@ import io.pairstep.runtime.events.Event;
 import io.pairstep.runtime.events.EventJson;
 import io.pairstep.runtime.events.EventLog;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -95,10 +94,8 @@ public final class AdminApi {
     private static final Duration DUMP_FORWARD_TIMEOUT = Duration.ofSeconds(60);
     /** The longest delay {@code fault slow} takes: a minute per command is already an outage. */
     static final long SLOW_MILLIS_MAX = 60_000;
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2))
-            .build();
+    /** How the relays to other nodes reach them: HTTPS trusting the system's authority on a TLS system. */
+    private PeerHttp peers = PeerHttp.plain();
     private JavalinState server;
     /** The threads feeding event streams; stopped before the server stops, while their responses still exist. */
     private final Set<Thread> feeders = ConcurrentHashMap.newKeySet();
@@ -143,6 +140,12 @@ public final class AdminApi {
     }
 
     /** @param recorder records the faults this node carries out, for every node's event log */
+    /** How this node reaches the others for the requests it relays (HTTPS on a TLS system); plain HTTP unless given. */
+    public AdminApi withPeers(PeerHttp peers) {
+        this.peers = Objects.requireNonNull(peers, "peers");
+        return this;
+    }
+
     public AdminApi withFaultRecorder(FaultRecorder recorder) {
         this.faultRecorder = Objects.requireNonNull(recorder, "recorder");
         return this;
@@ -456,12 +459,12 @@ public final class AdminApi {
                     asked.add(null);
                     continue;
                 }
-                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + member.http() + "/v1/metrics/partitions?scope=node"))
+                HttpRequest.Builder request = HttpRequest.newBuilder(peers.uri(member.http(), "/v1/metrics/partitions?scope=node"))
                         .timeout(FIGURES_TIMEOUT)
                         .header(FORWARDED_HEADER, nodeId)
                         .GET();
                 forwardCredentials(ctx, request);
-                asked.add(http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray()));
+                asked.add(peers.client().sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray()));
             }
             for (int i = 0; i < others.size(); i++) {
                 String id = others.get(i).id();
@@ -511,13 +514,13 @@ public final class AdminApi {
         if (target == null) {
             return;
         }
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + "/v1/nodes/" + id + "/kill"))
+        HttpRequest.Builder request = HttpRequest.newBuilder(peers.uri(target.http(), "/v1/nodes/" + id + "/kill"))
                 .timeout(FORWARD_TIMEOUT)
                 .header(FORWARDED_HEADER, nodeId)
                 .POST(HttpRequest.BodyPublishers.noBody());
         forwardCredentials(ctx, request);
         try {
-            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> response = peers.client().send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             LOG.warn("fault injection: node {} was asked to kill itself and answered {}", id, response.statusCode());
             ctx.status(response.statusCode())
                     .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
@@ -626,13 +629,13 @@ public final class AdminApi {
 
     /** Forwards a POST to node {@code id} at {@code target} and answers with what it answered. */
     private void relay(Context ctx, String id, Member target, String pathAndQuery, Duration timeout, String what) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + target.http() + pathAndQuery))
+        HttpRequest.Builder request = HttpRequest.newBuilder(peers.uri(target.http(), pathAndQuery))
                 .timeout(timeout)
                 .header(FORWARDED_HEADER, nodeId)
                 .POST(HttpRequest.BodyPublishers.noBody());
         forwardCredentials(ctx, request);
         try {
-            HttpResponse<byte[]> response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> response = peers.client().send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             ctx.status(response.statusCode())
                     .contentType(response.headers().firstValue("Content-Type").orElse("application/json"))
                     .result(response.body());

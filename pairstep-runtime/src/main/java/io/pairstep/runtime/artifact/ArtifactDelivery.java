@@ -1,9 +1,9 @@
 package io.pairstep.runtime.artifact;
 
+import io.pairstep.runtime.access.PeerHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -123,9 +123,10 @@ public final class ArtifactDelivery implements AutoCloseable {
      * Reads jars with {@code GET /v1/artifacts/{digest}} from a peer's HTTP address, with the
      * system's access token (every node of a system holds the same one).
      */
-    public static Source http(HttpClient client, Duration timeout, Supplier<String> token) {
+    public static Source http(PeerHttp peers, Duration timeout, Supplier<String> token) {
+        HttpClient client = peers.client();
         return (peer, digest) -> {
-            HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + peer.http() + "/v1/artifacts/" + digest))
+            HttpRequest request = HttpRequest.newBuilder(peers.uri(peer.http(), "/v1/artifacts/" + digest))
                     .header("Authorization", "Bearer " + token.get())
                     .timeout(timeout).GET().build();
             HttpResponse<InputStream> response;

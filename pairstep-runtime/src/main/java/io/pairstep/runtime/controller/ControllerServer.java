@@ -201,7 +201,8 @@ public final class ControllerServer implements AutoCloseable {
      * As above; with {@code tls}, the controller speaks Ratis over gRPC with mutual TLS instead of
      * plain Netty (Ratis's Netty transport has no TLS): a replica whose certificate the system's
      * authority did not sign can neither vote nor follow the log nor submit a command, so it cannot
-     * register as a member.
+     * register as a member; nor can one the authority signed for a client, or for another node
+     * than the one it says it is ({@link CertificateNames}).
      */
     public ControllerServer(String nodeId, String selfAddress, Map<String, String> peers, Path storageDir, Settings settings,
             TlsFiles tls) {
@@ -212,6 +213,10 @@ public final class ControllerServer implements AutoCloseable {
             GrpcConfigKeys.Client.setTlsConf(parameters, config);
             GrpcConfigKeys.Admin.setTlsConf(parameters, config);
             GrpcConfigKeys.TLS.setConf(parameters, config);
+            // Any certificate of the authority passes the handshake; this checks that only a node's
+            // certificate speaks to the controller, and only for the node it names.
+            CertificateNames names = new CertificateNames();
+            GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) -> builder.intercept(names));
         }
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
         this.storageDir = Objects.requireNonNull(storageDir, "storageDir");
