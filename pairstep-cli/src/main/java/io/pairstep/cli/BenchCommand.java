@@ -126,7 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
                 int result = takeover ? takeover(system, client)
                         : dump ? faultBench.dumpLatency(client)
                         : repair ? faultBench.repair(client, fault, faults)
-                        : throughput(client);
+                        : throughput(system, client);
                 if (alerting != null) {
                     alerting.receiverBack(dir, nodes, ALERT_DELIVERY_WAIT_MILLIS, out);
                 }
@@ -238,21 +238,45 @@ public final class BenchCommand implements Callable<Integer> {
                 ms(latency.getValueAtPercentile(99.9)), ms(latency.getMaxValue()));
     }
 
-    private int throughput(PairstepClient client) throws InterruptedException {
+    private int throughput(LocalSystem system, PairstepClient client) throws InterruptedException {
         BenchCommand.Load load = startLoad(client, false);
         Thread.sleep(TimeUnit.SECONDS.toMillis(warmupSeconds));
         load.latency().get().reset();
         load.completed().set(0);
+        List<Long> nodePids = system.clusterFile().nodes().stream().map(ClusterFile.Node::pid).toList();
+        long nodesCpuStart = cpuNanos(nodePids);
+        long clientCpuStart = cpuNanos(List.of(ProcessHandle.current().pid()));
         load.measuring().set(true);
         long start = System.nanoTime();
         Thread.sleep(TimeUnit.SECONDS.toMillis(durationSeconds));
         load.measuring().set(false);
         long elapsed = System.nanoTime() - start;
         long done = load.completed().get();
+        long nodesCpu = cpuNanos(nodePids) - nodesCpuStart;
+        long clientCpu = cpuNanos(List.of(ProcessHandle.current().pid())) - clientCpuStart;
         load.stop();
         out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, load.errors().get());
         printLatency("latency", load.latency().get());
+        if (nodesCpuStart >= 0 && nodesCpu >= 0 && clientCpuStart >= 0 && done > 0) {
+            // Where the machine's CPU went: on one machine the nodes and this client share the cores.
+            out.printf("cpu         nodes %.2f cores, client %.2f cores (of %d); per command %.1f us in the nodes, %.1f us in the client%n",
+                    nodesCpu / (double) elapsed, clientCpu / (double) elapsed, Runtime.getRuntime().availableProcessors(),
+                    nodesCpu / 1e3 / done, clientCpu / 1e3 / done);
+        }
         return load.errors().get() == 0 ? 0 : 1;
+    }
+
+    /** The CPU time the processes used so far, user and system; -1 when the platform does not tell. */
+    static long cpuNanos(List<Long> pids) {
+        long total = 0;
+        for (long pid : pids) {
+            java.util.Optional<java.time.Duration> cpu = ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration());
+            if (cpu.isEmpty()) {
+                return -1;
+            }
+            total += cpu.get().toNanos();
+        }
+        return total;
     }
 
     /**
