@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,8 +52,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--duration", description = "measured seconds (default ${DEFAULT-VALUE})")
     int durationSeconds = 10;
 
-    @Option(names = "--warmup", description = "seconds of load before measuring (default ${DEFAULT-VALUE})")
-    int warmupSeconds = 5;
+    @Option(names = "--warmup", description = "seconds of load before measuring, while the JIT compiles the hot paths of the nodes and the client (default ${DEFAULT-VALUE})")
+    int warmupSeconds = 15;
 
     @Option(names = "--mode", description = "pair, dmr, tmr or none (default ${DEFAULT-VALUE})")
     String mode = "pair";
@@ -126,7 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
                 int result = takeover ? takeover(system, client)
                         : dump ? faultBench.dumpLatency(client)
                         : repair ? faultBench.repair(client, fault, faults)
-                        : throughput(client);
+                        : throughput(system, client);
                 if (alerting != null) {
                     alerting.receiverBack(dir, nodes, ALERT_DELIVERY_WAIT_MILLIS, out);
                 }
@@ -238,36 +238,122 @@ public final class BenchCommand implements Callable<Integer> {
                 ms(latency.getValueAtPercentile(99.9)), ms(latency.getMaxValue()));
     }
 
-    private int throughput(PairstepClient client) throws InterruptedException {
+    private int throughput(LocalSystem system, PairstepClient client) throws InterruptedException {
         BenchCommand.Load load = startLoad(client, false);
         Thread.sleep(TimeUnit.SECONDS.toMillis(warmupSeconds));
         load.latency().get().reset();
         load.completed().set(0);
+        List<Long> nodePids = system.clusterFile().nodes().stream().map(ClusterFile.Node::pid).toList();
+        long nodesCpuStart = cpuNanos(nodePids);
+        long clientCpuStart = cpuNanos(List.of(ProcessHandle.current().pid()));
         load.measuring().set(true);
         long start = System.nanoTime();
         Thread.sleep(TimeUnit.SECONDS.toMillis(durationSeconds));
         load.measuring().set(false);
         long elapsed = System.nanoTime() - start;
         long done = load.completed().get();
+        long nodesCpu = cpuNanos(nodePids) - nodesCpuStart;
+        long clientCpu = cpuNanos(List.of(ProcessHandle.current().pid())) - clientCpuStart;
         load.stop();
         out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, load.errors().get());
         printLatency("latency", load.latency().get());
+        if (nodesCpuStart >= 0 && nodesCpu >= 0 && clientCpuStart >= 0 && done > 0) {
+            // Where the machine's CPU went: on one machine the nodes and this client share the cores.
+            out.printf("cpu         nodes %.2f cores, client %.2f cores (of %d); per command %.1f us in the nodes, %.1f us in the client%n",
+                    nodesCpu / (double) elapsed, clientCpu / (double) elapsed, Runtime.getRuntime().availableProcessors(),
+                    nodesCpu / 1e3 / done, clientCpu / 1e3 / done);
+        }
         return load.errors().get() == 0 ? 0 : 1;
     }
 
+    /** The CPU time the processes used so far, user and system; -1 when the platform does not tell. */
+    static long cpuNanos(List<Long> pids) {
+        long total = 0;
+        for (long pid : pids) {
+            java.util.Optional<java.time.Duration> cpu = ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration());
+            if (cpu.isEmpty()) {
+                return -1;
+            }
+            total += cpu.get().toNanos();
+        }
+        return total;
+    }
+
+    /**
+     * {@code pipeline} chains of commands: each chain sends its next command from the completion
+     * of the one before, on whatever thread completed it. A load generator that woke its own thread
+     * for every completion would spend a thread switch per command of the 2 cores it shares with
+     * the nodes it measures.
+     */
     private void closedLoop(PairstepClient client, SplittableRandom random, AtomicReference<Histogram> latency, AtomicLong completed, AtomicLong errors,
             AtomicBoolean measuring, AtomicBoolean running) {
-        Semaphore slots = new Semaphore(pipeline);
-        while (running.get()) {
-            slots.acquireUninterruptibly();
-            byte[] command = command(random);
-            long start = System.nanoTime();
-            client.call("kv", keyOf(command), command).whenComplete((result, failure) -> {
-                record(start, start, failure, latency, completed, errors, measuring);
-                slots.release();
-            });
+        CountDownLatch stopped = new CountDownLatch(pipeline);
+        for (int i = 0; i < pipeline; i++) {
+            new Chain(client, random.split(), latency, completed, errors, measuring, running, stopped).issue();
         }
-        slots.acquireUninterruptibly(pipeline);
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One command at a time, the next sent as the last completes; see {@link #closedLoop}. */
+    private final class Chain implements java.util.function.BiConsumer<byte[], Throwable> {
+        /** Not sending; sending (the completion not seen yet); sending, and the command already completed. */
+        private static final int IDLE = 0;
+        private static final int ISSUING = 1;
+        private static final int COMPLETED_WHILE_ISSUING = 2;
+
+        private final PairstepClient client;
+        private final SplittableRandom random;
+        private final AtomicReference<Histogram> latency;
+        private final AtomicLong completed;
+        private final AtomicLong errors;
+        private final AtomicBoolean measuring;
+        private final AtomicBoolean running;
+        private final CountDownLatch stopped;
+        private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger(IDLE);
+        private volatile long start;
+
+        Chain(PairstepClient client, SplittableRandom random, AtomicReference<Histogram> latency, AtomicLong completed, AtomicLong errors,
+                AtomicBoolean measuring, AtomicBoolean running, CountDownLatch stopped) {
+            this.client = client;
+            this.random = random;
+            this.latency = latency;
+            this.completed = completed;
+            this.errors = errors;
+            this.measuring = measuring;
+            this.running = running;
+            this.stopped = stopped;
+        }
+
+        /** Sends commands until one is still outstanding when its call returns; a trampoline, not recursion. */
+        void issue() {
+            while (true) {
+                if (!running.get()) {
+                    stopped.countDown();
+                    return;
+                }
+                state.set(ISSUING);
+                byte[] command = command(random);
+                start = System.nanoTime();
+                client.call("kv", keyOf(command), command).whenComplete(this);
+                if (state.compareAndSet(ISSUING, IDLE)) {
+                    return; // the completion sends the next one
+                }
+                // It completed before the call returned: send the next one here.
+            }
+        }
+
+        @Override
+        public void accept(byte[] result, Throwable failure) {
+            long started = start;
+            record(started, started, failure, latency, completed, errors, measuring);
+            if (!state.compareAndSet(ISSUING, COMPLETED_WHILE_ISSUING)) {
+                issue();
+            }
+        }
     }
 
     private void openLoop(PairstepClient client, SplittableRandom random, int perSecond, AtomicReference<Histogram> latency, AtomicLong completed,

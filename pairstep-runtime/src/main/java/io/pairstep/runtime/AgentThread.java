@@ -31,6 +31,8 @@ abstract class AgentThread implements Runnable {
     private final PartitionMetrics metrics;
     private volatile boolean sleeping;
     private volatile boolean running = true;
+    /** Set by the watchdog once this thread is stuck in a command: it must never act again. */
+    private volatile boolean abandoned;
     private List<Entry> pendingPersist = new ArrayList<>();
     private long nextTickNanos;
 
@@ -81,7 +83,23 @@ abstract class AgentThread implements Runnable {
     }
 
     void join() throws InterruptedException {
-        thread.join(5000);
+        if (!abandoned) {
+            thread.join(5000);
+        }
+    }
+
+    /**
+     * The watchdog gave up this thread, stuck in a command: should the command ever end, the thread
+     * stops without acting on anything more (nothing persisted, sent or answered); see {@link #gone}.
+     */
+    final void abandon() {
+        abandoned = true;
+        running = false;
+    }
+
+    /** True once abandoned: every output of the core is dropped. */
+    final boolean gone() {
+        return abandoned;
     }
 
     public void awaitStopped() throws InterruptedException {
@@ -126,6 +144,9 @@ abstract class AgentThread implements Runnable {
                 while (work < DRAIN_MAX && (input = inbox.poll()) != null) {
                     input.run();
                     work++;
+                    if (abandoned) {
+                        return;
+                    }
                 }
                 long now = System.nanoTime();
                 if (now >= nextTickNanos) {
@@ -145,6 +166,9 @@ abstract class AgentThread implements Runnable {
                 }
             }
         } catch (RuntimeException | Error e) {
+            if (abandoned) {
+                return;
+            }
             failed(e);
         }
         afterLoop();
@@ -154,7 +178,7 @@ abstract class AgentThread implements Runnable {
     // Storage outputs of the core, on the agent thread
 
     private void submitPersist() {
-        if (pendingPersist.isEmpty()) {
+        if (pendingPersist.isEmpty() || abandoned) {
             return;
         }
         List<Entry> batch = pendingPersist;

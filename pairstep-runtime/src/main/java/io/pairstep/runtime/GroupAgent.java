@@ -17,11 +17,12 @@ interface GroupAgent {
     ReplicaAssignment identity();
 
     /**
-     * Rebuilds the state from the member's durable log before the first configuration; returns its
-     * last index. A lockstep member skips the group's quarantined commands on the way: its log may
-     * hold one that its own self-check failed on as orderer.
+     * Rebuilds the state from the member's durable log before the first configuration, as the first
+     * thing its thread does once started (under the watchdog, as every command). A lockstep member
+     * skips the group's quarantined commands on the way: its log may hold one that its own
+     * self-check failed on as orderer.
      */
-    long recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config);
+    void recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config);
 
     void start();
 

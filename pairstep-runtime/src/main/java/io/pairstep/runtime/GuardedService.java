@@ -3,28 +3,36 @@ package io.pairstep.runtime;
 import io.pairstep.api.ApplicationException;
 import io.pairstep.api.Context;
 import io.pairstep.api.Service;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a service's commands on a thread of their own, under a watchdog. The replica's agent
- * thread hands each command over and waits for it, at most {@code limitMillis}; a command still
- * running then is given up: {@link #apply} throws {@link WatchdogExpired}, which the protocol core
- * treats like any other {@link Error} from the service (the replica crashed).
+ * Runs a service's commands under a watchdog. The command runs on the caller's thread (the
+ * replica's agent thread): handing each command to a thread of its own and back cost two thread
+ * switches per command, a third of pair throughput. Instead the {@link ServiceWatchdog} of the node
+ * looks at every guarded service every few milliseconds. While a command runs longer than
+ * {@code waitSliceMillis}, it calls {@code whileWaiting} with the time about that often, so that a
+ * long command does not look like a dead replica to its partners; once a command has run
+ * {@code limitMillis}, the watchdog gives the service up: it calls {@code onExpired} with the
+ * reason (the agent reports its replica crashed, with the command as poison when it is one), and
+ * the thread stuck in the command is abandoned.
  *
  * <p>Java cannot stop a thread stuck in an endless loop ({@code Thread.stop} is gone since JDK 20),
- * so the stuck thread is abandoned: it is renamed, lowered to the minimum priority and left to
- * spin. It keeps costing a share of a CPU core and whatever memory it holds until the node
- * restarts; the replica is rebuilt on a fresh service instance and thread, so nothing waits for
- * it. While a command runs, {@code whileWaiting} is called about every {@code waitSliceMillis}
- * with the time, so that a long command does not look like a dead replica to its partners.
+ * so the stuck thread is renamed, lowered to the minimum priority and left to spin. It keeps costing
+ * a share of a CPU core and whatever memory it holds until the node restarts; the replica is rebuilt
+ * on a fresh service instance and thread, so nothing waits for it. Should the command end after all,
+ * {@link #apply} throws {@link WatchdogExpired} instead of returning, and an abandoned service runs
+ * nothing more.
+ *
+ * <p>The watchdog calls {@code whileWaiting} and {@code onExpired} from its own thread while the
+ * caller's thread is inside the service, and only after claiming the command: the caller cannot
+ * return from {@link #apply} until the watchdog is done. So both may read, and {@code whileWaiting}
+ * may change, what the caller's thread owns (the protocol core), as if they ran on that thread.
  */
 final class GuardedService implements Service {
 
@@ -39,88 +47,169 @@ final class GuardedService implements Service {
         }
     }
 
+    /** No command runs. */
+    private static final int IDLE = 0;
+    /** A command runs, since {@link #startedNanos}. */
+    private static final int RUNNING = 1;
+    /** The watchdog looks at the running command; the caller waits for it before it returns. */
+    private static final int CHECKING = 2;
+    /** The watchdog gave the service up. Final. */
+    private static final int ABANDONED = 3;
+
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(GuardedService.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Service service;
-    private final String threadName;
+    /** Which replica's service this is, for messages. */
+    private final String label;
     private final long limitNanos;
     private final long waitSliceNanos;
     private final LongConsumer whileWaiting;
-    /** Runs the commands under the watchdog; null when there is none. */
-    private final ExecutorService executor;
+    private final Consumer<String> onExpired;
+    private final ServiceWatchdog watchdog;
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state = IDLE;
+    /** When the running command started; written before {@link #state} turns RUNNING. */
+    private volatile long startedNanos;
+    /** The thread running the command; written before {@link #state} turns RUNNING. */
+    private volatile Thread runner;
+    /** When the watchdog last called {@code whileWaiting}; watchdog thread only. */
+    private long lastKeepAliveNanos;
     /** Fault injection ({@code fault slow}): how long to wait before each command. */
     private volatile long delayMillis;
-    /** True while this replica only repeats commands its primary already ran under its own watchdog. */
+    /** True while this replica is a pair backup, the only place a shadow runs. */
     private volatile boolean inline;
     /** The new version in shadow mode, on a pair backup during an upgrade; null otherwise. Agent thread only. */
     private Shadow shadow;
-    /** The thread that runs the commands, once started; read by the agent thread to abandon it. */
-    private volatile Thread worker;
-    private boolean abandoned;
 
     /** How often a replica whose service is busy with one command tells its partners it is alive. */
     static final long KEEP_ALIVE_MILLIS = 20;
 
     /**
-     * The service of one hosted replica instance under a watchdog of {@code limitMillis}; with a
-     * limit of 0 (no watchdog) it runs on the caller's thread.
+     * The service of one hosted replica instance under the node's watchdog with a limit of
+     * {@code limitMillis}; with a limit of 0 (or no watchdog) nothing watches it.
      */
     static GuardedService guard(Service service, io.pairstep.core.GroupId group, io.pairstep.core.control.ReplicaAssignment identity,
-            long limitMillis, LongConsumer keepAlive) {
-        return new GuardedService(service, "pairstep-service-" + group.service() + "-" + group.partition() + "-e" + identity.sinceEpoch(),
-                limitMillis, KEEP_ALIVE_MILLIS, keepAlive);
+            long limitMillis, ServiceWatchdog watchdog, LongConsumer keepAlive, Consumer<String> onExpired) {
+        return new GuardedService(service, group + " (the replica placed in epoch " + identity.sinceEpoch() + ")",
+                limitMillis, KEEP_ALIVE_MILLIS, watchdog, keepAlive, onExpired);
     }
 
-    GuardedService(Service service, String threadName, long limitMillis, long waitSliceMillis, LongConsumer whileWaiting) {
+    GuardedService(Service service, String label, long limitMillis, long waitSliceMillis, ServiceWatchdog watchdog,
+            LongConsumer whileWaiting, Consumer<String> onExpired) {
         if (limitMillis < 0 || waitSliceMillis < 1) {
             throw new IllegalArgumentException("the watchdog limit must be 0 (none) or more, and the wait slice at least 1 ms");
         }
         this.service = service;
-        this.threadName = threadName;
+        this.label = label;
         this.limitNanos = TimeUnit.MILLISECONDS.toNanos(limitMillis);
         this.waitSliceNanos = TimeUnit.MILLISECONDS.toNanos(waitSliceMillis);
         this.whileWaiting = whileWaiting;
-        this.executor = limitMillis == 0 ? null : Executors.newSingleThreadExecutor(task -> {
-            Thread thread = new Thread(task, threadName);
-            thread.setDaemon(true);
-            worker = thread;
-            return thread;
-        });
+        this.onExpired = onExpired;
+        this.watchdog = limitMillis == 0 ? null : watchdog;
+        if (this.watchdog != null) {
+            this.watchdog.watch(this);
+        }
     }
 
     @Override
     public byte[] apply(byte[] command, Context context) throws ApplicationException {
-        if (abandoned) {
-            throw new WatchdogExpired("the service's thread was abandoned by the watchdog; the replica must be rebuilt");
+        if ((int) STATE.getVolatile(this) == ABANDONED) {
+            throw expired();
         }
         long delay = delayMillis;
         if (delay > 0) {
             sleep(delay);
         }
-        if (shadow != null && inline) {
-            return applyShadowed(command, context);
+        if (watchdog == null) {
+            return shadow != null && inline ? applyShadowed(command, context) : service.apply(command, context);
         }
-        if (executor == null || inline) {
-            return service.apply(command, context);
+        runner = Thread.currentThread();
+        startedNanos = System.nanoTime();
+        STATE.setVolatile(this, RUNNING);
+        try {
+            return shadow != null && inline ? applyShadowed(command, context) : service.apply(command, context);
+        } finally {
+            finish();
         }
-        long started = System.nanoTime();
-        Future<byte[]> result = executor.submit(() -> service.apply(command, context));
-        while (true) {
-            try {
-                return result.get(waitSliceNanos, TimeUnit.NANOSECONDS);
-            } catch (TimeoutException stillRunning) {
-                long now = System.nanoTime();
-                if (now - started >= limitNanos) {
-                    abandon();
-                    throw new WatchdogExpired("the command ran past the watchdog limit of " + TimeUnit.NANOSECONDS.toMillis(limitNanos)
-                            + " ms; its thread " + threadName + " is abandoned");
-                }
-                whileWaiting.accept(now);
-            } catch (ExecutionException failed) {
-                throw rethrow(failed.getCause());
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while the service ran a command", interrupted);
+    }
+
+    /** The command returned (or threw): unless the watchdog gave it up meanwhile, the service is idle again. */
+    private void finish() {
+        while (!STATE.compareAndSet(this, RUNNING, IDLE)) {
+            if ((int) STATE.getVolatile(this) == ABANDONED) {
+                throw expired();
             }
+            Thread.onSpinWait(); // the watchdog is looking at this command; it takes microseconds
         }
+    }
+
+    private WatchdogExpired expired() {
+        return new WatchdogExpired("the command ran past the watchdog limit of " + TimeUnit.NANOSECONDS.toMillis(limitNanos)
+                + " ms in " + label + "; its thread is abandoned");
+    }
+
+    /**
+     * Called by the watchdog's thread every few milliseconds: keeps a long command's partners
+     * informed, and gives up a command that ran past the limit. Returns true once the service is
+     * abandoned (the watchdog then forgets it).
+     */
+    boolean check(long nowNanos) {
+        int current = (int) STATE.getVolatile(this);
+        if (current == ABANDONED) {
+            return true;
+        }
+        if (current != RUNNING || nowNanos - startedNanos < waitSliceNanos) {
+            return false;
+        }
+        if (!STATE.compareAndSet(this, RUNNING, CHECKING)) {
+            return false; // it just ended
+        }
+        // Claimed: the caller cannot return until this method lets go, and the fields it wrote
+        // before RUNNING (and its protocol core) hold still.
+        long started = startedNanos;
+        if (nowNanos - started >= limitNanos) {
+            String reason = expired().toString();
+            try {
+                onExpired.accept(reason);
+            } catch (RuntimeException | Error e) {
+                LOG.error("{}: reporting the expired watchdog failed: {}", label, e.toString(), e);
+            }
+            Thread stuck = runner;
+            STATE.setVolatile(this, ABANDONED);
+            if (stuck != null) {
+                // It cannot be stopped; it can be made to get in the way as little as possible.
+                String name = stuck.getName();
+                stuck.setName("pairstep-abandoned-" + name);
+                stuck.setPriority(Thread.MIN_PRIORITY);
+                LOG.error("abandoned the thread {} after {} ms in one command of {}; it keeps running until the node restarts", name,
+                        TimeUnit.NANOSECONDS.toMillis(limitNanos), label);
+            }
+            return true;
+        }
+        try {
+            if (nowNanos - Math.max(started, lastKeepAliveNanos) >= waitSliceNanos) {
+                lastKeepAliveNanos = nowNanos;
+                whileWaiting.accept(nowNanos);
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.warn("{}: keep-alive during a long command failed: {}", label, e.toString());
+        } finally {
+            STATE.setVolatile(this, RUNNING);
+        }
+        return false;
+    }
+
+    /** True once the watchdog gave this service up. */
+    boolean abandoned() {
+        return (int) STATE.getVolatile(this) == ABANDONED;
     }
 
     private byte[] applyShadowed(byte[] command, Context context) throws ApplicationException {
@@ -142,21 +231,15 @@ final class GuardedService implements Service {
     }
 
     /**
-     * From now on each command also runs on {@code shadow}, on the caller's thread. Only for a pair
-     * backup, which runs its commands inline anyway (see {@link #runInline}).
+     * From now on each command also runs on {@code shadow}, on the caller's thread, while this is a
+     * pair backup (see {@link #runsAsBackup}).
      */
     void shadow(Shadow shadow) {
         this.shadow = shadow;
     }
 
-    /**
-     * Runs commands on the caller's thread ({@code true}) or under the watchdog. A pair backup
-     * applies only commands its primary already ran to the end under its own watchdog, so it skips
-     * the hand-off to the service thread and back, which cost a third of pair throughput. Should a
-     * backup still hang on one (a non-deterministic service), it stops acknowledging, and its
-     * primary drops it after its backup timeout and has it rebuilt.
-     */
-    void runInline(boolean inline) {
+    /** Whether this replica is a pair backup now: only there does a shadow run (see {@link #shadow}). */
+    void runsAsBackup(boolean inline) {
         this.inline = inline;
     }
 
@@ -176,32 +259,10 @@ final class GuardedService implements Service {
         }
     }
 
-    private static RuntimeException rethrow(Throwable cause) throws ApplicationException {
-        switch (cause) {
-            case ApplicationException refusal -> throw refusal;
-            case RuntimeException failure -> throw failure;
-            case Error crash -> throw crash;
-            default -> throw new IllegalStateException("the service threw " + cause, cause);
-        }
-    }
-
-    private void abandon() {
-        abandoned = true;
-        executor.shutdownNow();
-        Thread stuck = worker;
-        if (stuck != null) {
-            // It cannot be stopped; it can be made to get in the way as little as possible.
-            stuck.setName("pairstep-abandoned-" + threadName);
-            stuck.setPriority(Thread.MIN_PRIORITY);
-            LOG.error("abandoned the service thread {} after {} ms; it keeps running until the node restarts", stuck.getName(),
-                    TimeUnit.NANOSECONDS.toMillis(limitNanos));
-        }
-    }
-
-    /** Stops the thread when the replica goes away; an abandoned one stays as it is. */
+    /** Stops watching when the replica goes away. */
     void close() {
-        if (executor != null) {
-            executor.shutdown();
+        if (watchdog != null) {
+            watchdog.forget(this);
         }
     }
 

@@ -61,11 +61,12 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
      *     runs the service on the agent thread with no watchdog
      */
     LockstepAgent(GroupId group, LockstepCore.Settings settings, ReplicaAssignment identity, io.pairstep.api.Service service,
-            long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, Path dumps, Host host) {
+            long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, Path dumps, Host host, ServiceWatchdog watchdog) {
         super(group, log, writer, "pairstep-lockstep-");
         this.host = host;
         this.dumps = dumps;
-        this.service = GuardedService.guard(service, group, identity, watchdogMillis, now -> core().keepAlive(now));
+        this.service = GuardedService.guard(service, group, identity, watchdogMillis, watchdog, now -> core().keepAlive(now),
+                this::watchdogExpired);
         this.core = new LockstepCore(group, identity, this.service, settings, this);
     }
 
@@ -80,9 +81,43 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
     @Override
-    public long recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) {
-        core.recover(snapshot, tail, config.quarantined());
-        return core.lastIndex();
+    public void recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) {
+        recoveringEpoch = config.epoch();
+        enqueue(() -> {
+            core.recover(snapshot, tail, config.quarantined());
+            LOG.info("{}: member recovered from disk up to index {}", group, core.lastIndex());
+        });
+    }
+
+    /** The epoch of the configuration it recovers for; for a crash report while it recovers. */
+    private volatile long recoveringEpoch;
+
+    /**
+     * The watchdog gave up this member's thread, stuck in a command (see {@link GuardedService}): on
+     * that thread's behalf, report the crash (with the command as poison where it is one), answer
+     * the requests it holds so that their clients ask again, and dump its last entries. The state
+     * cannot be taken: the service is in the middle of changing it.
+     */
+    private void watchdogExpired(String reason) {
+        abandon();
+        io.pairstep.core.ServiceHung hung = core.hung(reason, recoveringEpoch);
+        if (hung == null) {
+            LOG.error("{}: its thread is stuck in a command past the watchdog limit, after it left its group", group);
+            return;
+        }
+        LOG.warn("{}: proposes {}", group, hung.report());
+        host.propose(hung.report());
+        for (long requestId : hung.requestIds()) {
+            host.reply(requestId, hung.reply());
+        }
+        String why = "member crashed: " + hung.report().reason() + "; the state is not in this dump: the service was in the middle of a command";
+        try {
+            Path file = writeDump(dumps, group, core.identity().node(), hung.epoch(), why, hung.lastIndex(), new byte[0], hung.lastEntries());
+            LOG.warn("{}: dump at index {} written to {}", group, hung.lastIndex(), file);
+            host.dumped(group, file, why);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{}: cannot write the dump of the stuck member: {}", group, e.toString());
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -269,16 +304,23 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     @Override
     public void send(String node, LockstepMessage message) {
-        host.sendLockstep(node, message);
+        if (!gone()) {
+            host.sendLockstep(node, message);
+        }
     }
 
     @Override
     public void reply(long requestId, Reply reply) {
-        host.reply(requestId, reply);
+        if (!gone()) {
+            host.reply(requestId, reply);
+        }
     }
 
     @Override
     public void control(ControlCommand command) {
+        if (gone()) {
+            return;
+        }
         if (command instanceof ControlCommand.ReplicaDiverged || command instanceof ControlCommand.GroupHalted
                 || command instanceof ControlCommand.RefereeNeeded || command instanceof ControlCommand.ReplicaCrashed) {
             LOG.warn("{}: proposes {}", group, command);
@@ -288,11 +330,16 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
 
     @Override
     public void suspect(String node, boolean connectionClosed, String reason) {
-        host.suspect(node, connectionClosed, reason);
+        if (!gone()) {
+            host.suspect(node, connectionClosed, reason);
+        }
     }
 
     @Override
     public void dump(String reason, long index, byte[] state, List<LogEntry> lastEntries) {
+        if (gone()) {
+            return;
+        }
         try {
             Path file = writeDump(dumps, group, core.identity().node(), epoch, reason, index, state, lastEntries);
             LOG.warn("{}: member leaves with a suspect state; dump at index {} written to {}: {}", group, index, file, reason);

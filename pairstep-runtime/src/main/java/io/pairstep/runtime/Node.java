@@ -138,6 +138,8 @@ public final class Node implements AutoCloseable {
      */
     private volatile boolean ready;
     private GroupCommitWriter writer;
+    /** Watches every command of every hosted replica; started with the first replica. */
+    private ServiceWatchdog watchdog;
     private Transport transport;
     private ControllerServer controller;
     private HttpGateway gateway;
@@ -279,6 +281,7 @@ public final class Node implements AutoCloseable {
         rehearseInBackground();
         writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
         accessToken = AccessToken.forNode(config.dataDirectory(), config.tokenFile());
+        watchdog = new ServiceWatchdog("pairstep-watchdog-" + config.id());
         writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
         transport = new Transport(config.id(), incarnation, new TransportHandler(), Transport.Options.defaults(), config.tls());
         transport.listen(config.rpc());
@@ -656,9 +659,9 @@ public final class Node implements AutoCloseable {
         GroupAgent agent = groupConfig.mode().lockstep()
                 ? new LockstepAgent(group, lockstepSettings.withStateDigestIntervalEntries(spec.digestEvery()), assignment, service, config.watchdogMillis(), log, writer,
                         config.dataDirectory().resolve("dumps"),
-                        new AgentHost())
+                        new AgentHost(), watchdog)
                 : new ReplicaAgent(group, replicaSettings, assignment, service, config.watchdogMillis(), log, writer,
-                        config.dataDirectory().resolve("dumps"), new AgentHost());
+                        config.dataDirectory().resolve("dumps"), new AgentHost(), watchdog);
         if (assignment.role() == Role.PRIMARY) {
             // Nobody else could take over: this replica continues from its own durable log.
             writer.barrier().join();
@@ -668,8 +671,7 @@ public final class Node implements AutoCloseable {
             if (log.lastIndex() >= from) {
                 log.read(from, log.lastIndex(), (index, record) -> tail.add(LogEntryCodec.decode(record)));
             }
-            long recovered = agent.recover(snapshot == null ? null : snapshot.data(), tail, groupConfig);
-            LOG.info("{}: primary recovered from disk up to index {}", group, recovered);
+            agent.recover(snapshot == null ? null : snapshot.data(), tail, groupConfig);
         }
         agents.put(group, agent);
         agent.start();
@@ -1023,6 +1025,9 @@ public final class Node implements AutoCloseable {
         scheduler.shutdownNow();
         for (GroupAgent agent : agents.values()) {
             agent.stop();
+        }
+        if (watchdog != null) {
+            watchdog.close();
         }
         if (controller != null) {
             controller.close();

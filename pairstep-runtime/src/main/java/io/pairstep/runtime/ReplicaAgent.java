@@ -58,11 +58,12 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
      */
     ReplicaAgent(GroupId group, ReplicaCore.Settings settings, io.pairstep.core.control.ReplicaAssignment identity,
             io.pairstep.api.Service service, long watchdogMillis, ReplicaLog log, GroupCommitWriter writer, Path dumps,
-            Host host) {
+            Host host, ServiceWatchdog watchdog) {
         super(group, log, writer, "pairstep-replica-");
         this.host = host;
         this.dumps = dumps;
-        this.service = GuardedService.guard(service, group, identity, watchdogMillis, now -> core().keepAlive(now));
+        this.service = GuardedService.guard(service, group, identity, watchdogMillis, watchdog, now -> core().keepAlive(now),
+                this::watchdogExpired);
         this.core = new ReplicaCore(group, identity, this.service, settings, this);
     }
 
@@ -75,12 +76,45 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         return core.identity();
     }
 
-    /** Recovers from the durable log before the first configuration; runs on the caller's thread. */
+    /** The epoch of the configuration it recovers for; for a crash report while it recovers. */
+    private volatile long recoveringEpoch;
+
     @Override
-    public long recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) {
-        // A primary runs each command before it persists it: its log never holds a poison command.
-        core.recover(snapshot, tail);
-        return core.lastIndex();
+    public void recover(byte[] snapshot, List<LogEntry> tail, GroupConfig config) {
+        recoveringEpoch = config.epoch();
+        enqueue(() -> {
+            // A primary runs each command before it persists it: its log never holds a poison command.
+            core.recover(snapshot, tail);
+            LOG.info("{}: primary recovered from disk up to index {}", group, core.lastIndex());
+        });
+    }
+
+    /**
+     * The watchdog gave up this replica's thread, stuck in a command (see {@link GuardedService}):
+     * on that thread's behalf, report the crash, answer the requests it holds so that their clients
+     * ask the replica that takes over, and write what can be known for diagnosis. The state cannot
+     * be taken: the service is in the middle of changing it.
+     */
+    private void watchdogExpired(String reason) {
+        abandon();
+        io.pairstep.core.ServiceHung hung = core.hung(reason, recoveringEpoch);
+        if (hung == null) {
+            LOG.error("{}: its thread is stuck in a command past the watchdog limit, after it left its group", group);
+            return;
+        }
+        LOG.error("{}: replica crashed: {}", group, hung.report().reason());
+        host.propose(hung.report());
+        for (long requestId : hung.requestIds()) {
+            host.reply(requestId, hung.reply());
+        }
+        try {
+            Path file = LockstepAgent.writeDump(dumps, group, core.identity().node(), hung.epoch(), "replica crashed: " + hung.report().reason()
+                    + "; the state is not in this dump: the service was in the middle of a command", hung.lastIndex(), new byte[0],
+                    hung.lastEntries());
+            LOG.warn("{}: dump written to {}", group, file);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{}: cannot write the dump of the stuck replica: {}", group, e.toString());
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -92,7 +126,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         String now = me == null || !core.identity().sameInstance(me) ? "removed" : me.role().name().toLowerCase(java.util.Locale.ROOT)
                 + " " + me.state().name().toLowerCase(java.util.Locale.ROOT);
         metrics().configured(me == null || !core.identity().sameInstance(me) ? null : me);
-        service.runInline(me != null && core.identity().sameInstance(me) && me.role() == io.pairstep.core.control.Role.BACKUP);
+        service.runsAsBackup(me != null && core.identity().sameInstance(me) && me.role() == io.pairstep.core.control.Role.BACKUP);
         if (!now.equals(configured)) {
             LOG.info("{}: {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
             configured = now;
@@ -125,7 +159,7 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     @Override
     void flushCore(long nowNanos) {
         core.flush(nowNanos);
-        if (core.crashed() != null && !crashHandled) {
+        if (core.crashed() != null && !crashHandled && !gone()) {
             crashHandled = true;
             dumpCrash(core.crashed());
             // This loop ends after this round, so what is pending still goes to disk; the controller
@@ -240,21 +274,29 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     @Override
     public void send(String node, PeerMessage message) {
-        host.sendPeer(node, message);
+        if (!gone()) {
+            host.sendPeer(node, message);
+        }
     }
 
     @Override
     public void reply(long requestId, Reply reply) {
-        host.reply(requestId, reply);
+        if (!gone()) {
+            host.reply(requestId, reply);
+        }
     }
 
     @Override
     public void control(ControlCommand command) {
-        host.propose(command);
+        if (!gone()) {
+            host.propose(command);
+        }
     }
 
     @Override
     public void suspect(String node, boolean connectionClosed, String reason) {
-        host.suspect(node, connectionClosed, reason);
+        if (!gone()) {
+            host.suspect(node, connectionClosed, reason);
+        }
     }
 }

@@ -50,50 +50,97 @@ class GuardedServiceTest {
         public void restore(byte[] snapshot) {}
     };
 
+    private final ServiceWatchdog watchdog = new ServiceWatchdog("watchdog-test");
+
     @AfterEach
     void releaseTheSpinner() {
         release.set(true);
+        watchdog.close();
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     @Test
-    void commandsRunOnTheServiceThreadAndFailuresReachTheCallerAsTheyWere() throws Exception {
-        GuardedService guarded = new GuardedService(service, "svc-test", 2000, 20, now -> {});
-        assertThat(new String(guarded.apply("hello".getBytes(StandardCharsets.UTF_8), null), StandardCharsets.UTF_8))
-                .isEqualTo("ran on svc-test");
-        assertThatThrownBy(() -> guarded.apply("refuse".getBytes(StandardCharsets.UTF_8), null)).isInstanceOf(ApplicationException.class)
-                .hasMessage("refused");
-        assertThatThrownBy(() -> guarded.apply("bug".getBytes(StandardCharsets.UTF_8), null)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> guarded.apply("overflow".getBytes(StandardCharsets.UTF_8), null)).isInstanceOf(StackOverflowError.class);
-        // A stack overflow unwinds its thread, which serves the next command.
-        assertThat(guarded.apply("again".getBytes(StandardCharsets.UTF_8), null)).isNotEmpty();
+    void commandsRunOnTheCallersThreadAndFailuresReachItAsTheyWere() throws Exception {
+        GuardedService guarded = new GuardedService(service, "svc-test", 2000, 20, watchdog, now -> {}, reason -> {});
+        assertThat(watchdog.size()).isEqualTo(1);
+        assertThat(new String(guarded.apply(bytes("hello"), null), StandardCharsets.UTF_8))
+                .isEqualTo("ran on " + Thread.currentThread().getName());
+        assertThatThrownBy(() -> guarded.apply(bytes("refuse"), null)).isInstanceOf(ApplicationException.class).hasMessage("refused");
+        assertThatThrownBy(() -> guarded.apply(bytes("bug"), null)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> guarded.apply(bytes("overflow"), null)).isInstanceOf(StackOverflowError.class);
+        // None of these counted against the watchdog: the next command runs as before.
+        assertThat(guarded.apply(bytes("again"), null)).isNotEmpty();
+        assertThat(guarded.abandoned()).isFalse();
         guarded.close();
+        assertThat(watchdog.size()).as("a closed service is no longer watched").isZero();
     }
 
     @Test
-    void aBackupRunsCommandsOnItsOwnThreadAndAPromotedOneUnderTheWatchdogAgain() throws Exception {
-        GuardedService guarded = new GuardedService(service, "svc-backup", 2000, 20, now -> {});
-        String caller = Thread.currentThread().getName();
-        guarded.runInline(true);
-        assertThat(new String(guarded.apply("hello".getBytes(StandardCharsets.UTF_8), null), StandardCharsets.UTF_8)).isEqualTo("ran on " + caller);
-        assertThatThrownBy(() -> guarded.apply("overflow".getBytes(StandardCharsets.UTF_8), null)).isInstanceOf(StackOverflowError.class);
-        guarded.runInline(false);
-        assertThat(new String(guarded.apply("hello".getBytes(StandardCharsets.UTF_8), null), StandardCharsets.UTF_8)).isEqualTo("ran on svc-backup");
-        guarded.close();
-    }
-
-    @Test
-    void aCommandPastTheLimitIsGivenUpItsThreadAbandonedAndTheCallerKeptAliveMeanwhile() {
+    void aCommandPastTheLimitIsGivenUpItsThreadAbandonedAndItsPartnersKeptInformedMeanwhile() throws Exception {
         AtomicInteger keepAlives = new AtomicInteger();
-        GuardedService guarded = new GuardedService(service, "svc-spin", 300, 20, now -> keepAlives.incrementAndGet());
-        assertThatThrownBy(() -> guarded.apply("spin".getBytes(StandardCharsets.UTF_8), null))
-                .isInstanceOf(GuardedService.WatchdogExpired.class)
-                .hasMessageContaining("watchdog limit of 300 ms");
-        assertThat(keepAlives.get()).as("the waiting caller kept its partners informed").isGreaterThan(1);
-        Thread stuck = spinner.get();
-        assertThat(stuck.isAlive()).isTrue();
-        assertThat(stuck.getName()).startsWith("pairstep-abandoned-");
-        assertThat(stuck.getPriority()).isEqualTo(Thread.MIN_PRIORITY);
-        assertThatThrownBy(() -> guarded.apply("hello".getBytes(StandardCharsets.UTF_8), null))
+        AtomicReference<String> expired = new AtomicReference<>();
+        AtomicReference<Thread> expiredOn = new AtomicReference<>();
+        GuardedService guarded = new GuardedService(service, "svc-spin", 300, 20, watchdog, now -> keepAlives.incrementAndGet(), reason -> {
+            expiredOn.set(Thread.currentThread());
+            expired.set(reason);
+        });
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            try {
+                guarded.apply(bytes("spin"), null);
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        }, "agent-under-test");
+        caller.start();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((expired.get() == null || watchdog.size() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(expired.get()).as("the watchdog reported the command").contains("watchdog limit of 300 ms");
+        assertThat(expiredOn.get()).as("on its own thread, not the stuck one").isNotSameAs(caller);
+        assertThat(keepAlives.get()).as("the partners were told the replica is alive while the command ran").isGreaterThan(3);
+        assertThat(guarded.abandoned()).isTrue();
+        assertThat(caller.isAlive()).as("a thread in an endless loop cannot be stopped").isTrue();
+        assertThat(caller.getName()).isEqualTo("pairstep-abandoned-agent-under-test");
+        assertThat(caller.getPriority()).isEqualTo(Thread.MIN_PRIORITY);
+        assertThat(watchdog.size()).as("an abandoned service is no longer watched").isZero();
+        // Should the command end after all, it does not return a result as if nothing happened.
+        release.set(true);
+        caller.join(5000);
+        assertThat(outcome.get()).isInstanceOf(GuardedService.WatchdogExpired.class);
+        assertThatThrownBy(() -> guarded.apply(bytes("hello"), null))
                 .as("an abandoned service runs nothing more").isInstanceOf(GuardedService.WatchdogExpired.class);
+    }
+
+    @Test
+    void aLongCommandWithinTheLimitEndsNormallyAndOnlyKeepsItsPartnersInformed() throws Exception {
+        AtomicInteger keepAlives = new AtomicInteger();
+        AtomicReference<String> expired = new AtomicReference<>();
+        GuardedService guarded = new GuardedService(service, "svc-long", 5000, 20, watchdog, now -> keepAlives.incrementAndGet(), expired::set);
+        Thread releaser = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            release.set(true);
+        });
+        releaser.start();
+        assertThat(guarded.apply(bytes("spin"), null)).isEmpty();
+        assertThat(keepAlives.get()).isGreaterThan(3);
+        assertThat(expired.get()).isNull();
+        assertThat(guarded.abandoned()).isFalse();
+        assertThat(new String(guarded.apply(bytes("hello"), null), StandardCharsets.UTF_8)).startsWith("ran on ");
+    }
+
+    @Test
+    void withoutALimitNothingWatchesTheService() throws Exception {
+        GuardedService guarded = new GuardedService(service, "svc-free", 0, 20, watchdog, now -> {}, reason -> {});
+        assertThat(watchdog.size()).isZero();
+        assertThat(guarded.apply(bytes("hello"), null)).isNotEmpty();
     }
 }

@@ -43,8 +43,8 @@ class ShadowTest {
 
     @Test
     void aShadowStartsFromTheBackupsStateAndReportsEachOutputThatDiffersAfterItsLimit() throws Exception {
-        GuardedService backup = new GuardedService(Examples.create("kv"), "svc-shadow", 0, 20, now -> {});
-        backup.runInline(true);
+        GuardedService backup = new GuardedService(Examples.create("kv"), "svc-shadow", 0, 20, null, now -> {}, reason -> {});
+        backup.runsAsBackup(true);
         backup.apply(bytes("{\"op\":\"put\",\"key\":\"a\",\"value\":1}"), null);
         backup.shadow(new Shadow(skewedKv(), backup.snapshot(), 3, outcomes::add));
 

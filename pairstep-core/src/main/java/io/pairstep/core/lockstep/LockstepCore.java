@@ -316,6 +316,7 @@ public final class LockstepCore {
         }
         for (LogEntry entry : tail) {
             if (entry.index() > lastIndex) {
+                applyingIsPoison = true; // as below: a crash here makes the entry poison
                 try {
                     apply(entry);
                 } catch (ServiceCrashed e) {
@@ -326,6 +327,7 @@ public final class LockstepCore {
                 log.add(entry);
             }
         }
+        applyingIsPoison = false;
         durableIndex = lastIndex;
         // Everything it holds was durable on every in-sync member before it was released, and it
         // is the only member left: what it holds is the group's history. Nobody checked its state
@@ -462,15 +464,21 @@ public final class LockstepCore {
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
         LogEntry entry = new LogEntry(lastIndex + 1, config.epoch(), timestampMillis, command.session(), command.sequence(), command.payload());
         Reply reply;
+        applyingRequestId = command.requestId();
+        applyingIsPoison = true;
         try {
             reply = apply(entry);
         } catch (ServiceCrashed e) {
+            applyingRequestId = NO_REQUEST;
+            applyingIsPoison = false;
             // The orderer runs a command before any other member sees it: only this member's state did.
             crash(e.reason(), poisonAt(entry, e.reason()));
             // Its client asks again, and meets the quarantine at the replica that takes over.
             out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
             return;
         }
+        applyingRequestId = NO_REQUEST;
+        applyingIsPoison = false;
         out.persist(entry);
         log.add(entry);
         Waiting entryWaiting = new Waiting(entry.index(), command.session(), command.sequence(), reply, command.requestId());
@@ -578,7 +586,8 @@ public final class LockstepCore {
     /**
      * The service is still running a command: the orderer tells the other members it is alive, so
      * that a long command is judged by the watchdog rather than taken for a dead orderer. The
-     * runtime calls it from inside a service call, so it only sends heartbeats.
+     * runtime's watchdog calls it from its own thread while this core's thread is inside a service
+     * call and waits for it, so it only sends heartbeats.
      */
     public void keepAlive(long nowNanos) {
         if (role == Role.PRIMARY && !removed) {
@@ -693,6 +702,7 @@ public final class LockstepCore {
                 }
                 continue;
             }
+            applyingIsPoison = !append.selfCheckFailures().isEmpty() && append.selfCheckFailures().contains(entry.index());
             try {
                 apply(entry);
             } catch (ServiceCrashed e) {
@@ -1389,6 +1399,46 @@ public final class LockstepCore {
     // ---------------------------------------------------------------------------------------------
     // State
 
+    /**
+     * The entry whose command the service runs now; the client request it answers ({@link
+     * #NO_REQUEST} unless this member orders); whether a crash in it makes it poison. For {@link
+     * #hung}. Plain fields: the runtime's watchdog reads them only while this thread waits for it.
+     */
+    private LogEntry applying;
+    private long applyingRequestId = NO_REQUEST;
+    private boolean applyingIsPoison;
+    private static final long NO_REQUEST = Long.MIN_VALUE;
+
+    /**
+     * The service has been running the current command past the runtime's watchdog limit: what this
+     * member would report and answer had the command crashed it. Changes nothing; called from the
+     * watchdog's thread while this core's thread is stuck in the service (see {@code
+     * GuardedService}). Null when the member already left its group. {@code recoveringEpoch}: the
+     * epoch to report while it recovers from its log, before its first configuration.
+     */
+    public io.pairstep.core.ServiceHung hung(String reason, long recoveringEpoch) {
+        if (removed || applying == null) {
+            return null;
+        }
+        long epoch = config == null ? recoveringEpoch : config.epoch();
+        List<Long> requestIds = new ArrayList<>();
+        if (applyingRequestId != NO_REQUEST) {
+            requestIds.add(applyingRequestId);
+        }
+        for (Waiting w : waiting) {
+            requestIds.addAll(w.requestIds);
+        }
+        for (Waiting w : lateWaiting.values()) {
+            requestIds.addAll(w.requestIds);
+        }
+        String why = applyingRequestId != NO_REQUEST ? reason : reason + " at entry " + applying.index();
+        QuarantinedCommand poison = applyingIsPoison ? new QuarantinedCommand(applying.session(), applying.sequence(),
+                QuarantinedCommand.payloadText(applying.payload()), applying.payload().length, identity.node(), epoch, reason) : null;
+        return new io.pairstep.core.ServiceHung(new ControlCommand.ReplicaCrashed(group, epoch, identity.node(),
+                identity.incarnation(), identity.sinceEpoch(), why, poison), requestIds, new Reply.NotPrimary(epoch, ""),
+                epoch, lastIndex, lastEntries());
+    }
+
     private Reply apply(LogEntry entry) {
         Invariants.check(entry.index() == lastIndex + 1, "%s: applying %d after %d", group, entry.index(), lastIndex);
         Invariants.check(entry.epoch() >= lastEpoch, "%s: entry epoch went back", group);
@@ -1408,6 +1458,7 @@ public final class LockstepCore {
                     "session " + Long.toHexString(entry.session()) + " is unknown or expired; start a new session");
         } else {
             context.moveTo(entry.index(), entry.timestampMillis());
+            applying = entry;
             QuarantinedCommand poison = quarantined(entry);
             if (poison != null) {
                 // A command in the log that the group quarantined after it was ordered (the orderer's

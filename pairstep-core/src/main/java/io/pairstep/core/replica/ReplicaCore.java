@@ -241,9 +241,11 @@ public final class ReplicaCore {
         long timestampMillis = Math.max(lastTimestampMillis, nowMillis);
         LogEntry entry = new LogEntry(lastIndex + 1, config.epoch(), timestampMillis, command.session(), command.sequence(), command.payload());
         Reply reply;
+        applyingRequestId = command.requestId();
         try {
             reply = apply(entry);
         } catch (ServiceCrashed e) {
+            applyingRequestId = NO_REQUEST;
             // The entry is neither persisted nor sent: only this replica's state saw it.
             crash(e.reason(), new QuarantinedCommand(command.session(), command.sequence(), QuarantinedCommand.payloadText(command.payload()),
                     command.payload().length, identity.node(), config.epoch(), e.reason()));
@@ -251,6 +253,7 @@ public final class ReplicaCore {
             out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
             return;
         }
+        applyingRequestId = NO_REQUEST;
         out.persist(entry);
         if (backup != null) {
             unacknowledged.add(entry);
@@ -351,8 +354,9 @@ public final class ReplicaCore {
 
     /**
      * The service is still running a command: a primary tells its backup it is alive, so that a
-     * long command is judged by the watchdog rather than taken for a dead primary. The runtime
-     * calls it from inside a service call, so it only sends a heartbeat and changes nothing else.
+     * long command is judged by the watchdog rather than taken for a dead primary. The runtime's
+     * watchdog calls it from its own thread while this core's thread is inside a service call and
+     * waits for it, so it only sends a heartbeat and changes nothing else.
      */
     public void keepAlive(long nowNanos) {
         if (role == Role.PRIMARY && backup != null && !backup.snapshotPending && backup.snapshotAcknowledged) {
@@ -671,6 +675,56 @@ public final class ReplicaCore {
     // ---------------------------------------------------------------------------------------------
     // State
 
+    /**
+     * The entry whose command the service runs now, and the client request it answers ({@link
+     * #NO_REQUEST} on a backup); for {@link #hung}. Plain fields: the runtime's watchdog reads them
+     * only while this thread waits for it.
+     */
+    private LogEntry applying;
+    private long applyingRequestId = NO_REQUEST;
+    private static final long NO_REQUEST = Long.MIN_VALUE;
+
+    /**
+     * The service has been running the current command past the runtime's watchdog limit: what this
+     * replica would report and answer had the command crashed it. Changes nothing; called from the
+     * watchdog's thread while this core's thread is stuck in the service (see {@code
+     * GuardedService}). Null when the replica already left its group. {@code recoveringEpoch}: the
+     * epoch to report while it recovers from its log, before its first configuration.
+     */
+    public io.pairstep.core.ServiceHung hung(String reason, long recoveringEpoch) {
+        if (removed || applying == null) {
+            return null;
+        }
+        long epoch = config == null ? recoveringEpoch : config.epoch();
+        QuarantinedCommand poison = null;
+        String why = reason;
+        List<Long> requestIds = new ArrayList<>();
+        if (applyingRequestId != NO_REQUEST) {
+            // The primary runs a client command before anyone else sees it: the command is poison.
+            poison = new QuarantinedCommand(applying.session(), applying.sequence(), QuarantinedCommand.payloadText(applying.payload()),
+                    applying.payload().length, identity.node(), epoch, reason);
+            requestIds.add(applyingRequestId);
+        } else {
+            why = reason + " at entry " + applying.index();
+        }
+        for (Waiting w : waiting) {
+            addRequestIds(w, requestIds);
+        }
+        for (Waiting w : lateWaiting.values()) {
+            addRequestIds(w, requestIds);
+        }
+        return new io.pairstep.core.ServiceHung(new ControlCommand.ReplicaCrashed(group, epoch, identity.node(),
+                identity.incarnation(), identity.sinceEpoch(), why, poison), requestIds, new Reply.NotPrimary(epoch, ""),
+                epoch, lastIndex, List.of());
+    }
+
+    private static void addRequestIds(Waiting w, List<Long> into) {
+        into.add(w.requestId);
+        if (w.moreRequestIds != null) {
+            into.addAll(w.moreRequestIds);
+        }
+    }
+
     private Reply apply(LogEntry entry) {
         Invariants.check(entry.index() == lastIndex + 1, "%s: applying %d after %d", group, entry.index(), lastIndex);
         Invariants.check(entry.epoch() >= lastEpoch, "%s: entry epoch went back", group);
@@ -690,6 +744,7 @@ public final class ReplicaCore {
                     "session " + Long.toHexString(entry.session()) + " is unknown or expired; start a new session");
         }
         context.moveTo(entry.index(), entry.timestampMillis());
+        applying = entry;
         Reply reply;
         try {
             reply = new Reply.Ok(service.apply(entry.payload(), context));
