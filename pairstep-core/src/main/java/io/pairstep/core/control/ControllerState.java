@@ -523,8 +523,18 @@ public final class ControllerState {
             return ControlResult.refused("an upgrade of " + to.name() + " from version " + running.from().version() + " to "
                     + running.to().version() + " is under way (" + running.state().label() + "); wait for it to end");
         }
-        if (from.mode() != Mode.PAIR) {
-            return ControlResult.refused("upgrading a service in mode " + from.mode().label() + " is not supported yet; only mode pair is");
+        if (from.mode() == Mode.NONE) {
+            return ControlResult.refused("service " + to.name() + " runs in mode none: its single replica has no partner that could"
+                    + " move to the new version first, so it cannot be upgraded online (deploy the new version as another service)");
+        }
+        if (from.mode().lockstep() && command.shadow() != 0) {
+            return ControlResult.refused("shadow mode (--shadow) is for mode pair only; in mode " + from.mode().label()
+                    + " every member of the new version is compared with the old ones on every output anyway: upgrade without --shadow");
+        }
+        if (from.mode() == Mode.DMR && liveMembers().size() < 3) {
+            return ControlResult.refused("service " + to.name() + " runs in mode dmr: each member moves make-before-break, a member of"
+                    + " the new version syncing on a third node before the old one leaves, and only " + liveMembers().size()
+                    + " node(s) can take replicas now");
         }
         if (to.mode() != from.mode() || to.partitions() != from.partitions() || to.digestEvery() != from.digestEvery()) {
             return ControlResult.refused("an upgrade keeps the mode and partitions of " + to.name() + " (" + from.mode().label() + ", "
@@ -612,6 +622,18 @@ public final class ControllerState {
             if (changed || !quiet()) {
                 continue;
             }
+            if (upgrade.from().mode().lockstep()) {
+                // The other members of every group first, then the orderers: so that while any
+                // orderer runs the old version, the new one can still be turned back everywhere.
+                for (boolean orderers : new boolean[] {false, true}) {
+                    for (GroupConfig config : serviceGroups) {
+                        if (!changed && moveLockstepMember(config, target, orderers)) {
+                            changed = true;
+                        }
+                    }
+                }
+                continue;
+            }
             // Backups first, each group in turn; then primaries, by trading roles with their new backups.
             for (GroupConfig config : serviceGroups) {
                 ReplicaAssignment backup = config.backup();
@@ -636,9 +658,64 @@ public final class ControllerState {
     }
 
     /**
-     * A replica of the version an upgrade moves to crashed. While every primary of the service still
-     * runs the old version, the upgrade turns back; after that, the state exists only in the new
-     * version's format and the upgrade goes on (the crash is handled like any other).
+     * One step of a lockstep group's upgrade to {@code target}, in a quiet system: a member other
+     * than the orderer, or with {@code orderer} the orderer; false when there is none left to move
+     * (or no node to move to). One at a time: a TMR member is replaced by a syncing member of {@code target}
+     * on its node (on another one if its node drains), so that two members stay in sync; the TMR
+     * orderer hands its role to an in-sync member of {@code target} as it leaves, and a syncing
+     * member of {@code target} takes its place on its node. A DMR member moves make-before-break: a
+     * member of {@code target} joins on a third node and syncs (three vote meanwhile), then {@link
+     * #finishDmrMoves} lets the old one go, handing the orderer's role on if it had it. A new member
+     * is rebuilt from the orderer's verified state, written by the orderer's version, which the new
+     * version's {@code restore} migrates.
+     */
+    private boolean moveLockstepMember(GroupConfig config, long target, boolean orderer) {
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment old = !orderer
+                ? config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() != target).findFirst().orElse(null)
+                : primary.version() != target ? primary : null;
+        if (old == null) {
+            return false;
+        }
+        Map<String, Integer> load = countPerLiveNode(liveMembers(), false);
+        if (config.mode() == Mode.DMR) {
+            String third = emptiestOutside(config, load);
+            if (third == null) {
+                return false;
+            }
+            List<ReplicaAssignment> grown = new ArrayList<>(config.replicas());
+            grown.add(newBackup(config, members.get(third)));
+            put(config, grown);
+            return true;
+        }
+        String node = draining.contains(old.node()) ? emptiestOutside(config, load) : old.node();
+        ReplicaAssignment successor = null;
+        if (old.role() == Role.PRIMARY) {
+            successor = config.replicas().stream()
+                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target).findFirst().orElse(null);
+            if (successor == null) {
+                return false;
+            }
+        }
+        if (node == null) {
+            return false;
+        }
+        List<ReplicaAssignment> moved = new ArrayList<>();
+        for (ReplicaAssignment r : without(config, old)) {
+            moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+        }
+        GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
+                config.dispute());
+        moved.add(newBackup(after, members.get(node)));
+        put(config, moved);
+        return true;
+    }
+
+    /**
+     * A replica of the version an upgrade moves to crashed, or a lockstep member of that version
+     * answered differently from its orderer. While every primary of the service still runs the old
+     * version, the upgrade turns back; after that, the state exists only in the new version's format
+     * and the upgrade goes on (the failure is handled like any other).
      */
     private void rollBackIfNewVersionCrashed(GroupConfig config, ReplicaAssignment crashed, String reason) {
         ServiceUpgrade upgrade = upgrades.get(config.group().service());
@@ -709,6 +786,7 @@ public final class ControllerState {
                 || replica == null) {
             return ControlResult.refused("stale divergence report for " + command.group() + " at epoch " + command.epoch());
         }
+        rollBackIfNewVersionCrashed(config, replica, command.evidence());
         if (config.dispute() != null) {
             // The orderer judged with a majority (the referee's vote): the member found divergent leaves and the dispute is settled.
             config = new GroupConfig(config.group(), config.mode(), config.epoch(), config.replicas(), config.halted(), config.quarantined());
@@ -869,7 +947,7 @@ public final class ControllerState {
                 // A primary that stays recovers from its own log, in the format of its own version.
                 replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
                         staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch,
-                        staysPrimary ? r.version() : newReplicaVersion(config.group().service())));
+                        staysPrimary ? r.version() : newReplicaVersion(config)));
             } else {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
@@ -1019,10 +1097,15 @@ public final class ControllerState {
                     || !config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK && isAlive(r))) {
                 continue;
             }
+            long target = upgradeTarget(config);
+            // During an upgrade the third member is of the target version: a member of another
+            // version leaves, a backup before the orderer.
+            ReplicaAssignment outdated = config.replicas().stream().filter(r -> target > 0 && r.version() != target)
+                    .min(java.util.Comparator.comparing(r -> r.role() == Role.PRIMARY)).orElse(null);
             ReplicaAssignment leaving = config.replicas().stream().filter(r -> draining.contains(r.node())).findFirst()
-                    .orElseGet(() -> config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
+                    .orElseGet(() -> outdated != null ? outdated : config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
                             .max(java.util.Comparator.comparingLong(ReplicaAssignment::sinceEpoch)).orElseThrow());
-            ReplicaAssignment successor = leaving.role() == Role.PRIMARY ? inSyncOffDraining(config) : null;
+            ReplicaAssignment successor = leaving.role() == Role.PRIMARY ? inSyncOffDraining(config, target) : null;
             if (leaving.role() == Role.PRIMARY && successor == null) {
                 continue;
             }
@@ -1036,12 +1119,21 @@ public final class ControllerState {
 
     /** An in-sync backup of the group on a node that is not draining, or null. */
     private ReplicaAssignment inSyncOffDraining(GroupConfig config) {
+        return inSyncOffDraining(config, -1);
+    }
+
+    /** The same, one of version {@code preferredVersion} first when there is one. */
+    private ReplicaAssignment inSyncOffDraining(GroupConfig config, long preferredVersion) {
+        ReplicaAssignment any = null;
         for (ReplicaAssignment replica : config.replicas()) {
             if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())) {
-                return replica;
+                if (replica.version() == preferredVersion) {
+                    return replica;
+                }
+                any = any == null ? replica : any;
             }
         }
-        return null;
+        return any;
     }
 
     /**
@@ -1116,16 +1208,31 @@ public final class ControllerState {
         put(config, swapped);
     }
 
-    /** A new syncing backup instance on {@code member}, of the version new replicas of the group's service run. */
+    /** A new syncing backup instance on {@code member}, of the version new replicas of the group run. */
     private ReplicaAssignment newBackup(GroupConfig config, Member member) {
         return new ReplicaAssignment(member.id(), member.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1,
-                newReplicaVersion(config.group().service()));
+                newReplicaVersion(config));
     }
 
-    /** The version a new replica of {@code service} runs: during an upgrade, the one replicas move to. */
-    private long newReplicaVersion(String service) {
+    /**
+     * The version a new replica of the group runs: during an upgrade, the one replicas move to;
+     * but never an older version than its primary runs, which it would be rebuilt from (a rollback
+     * whose way back a takeover just closed turns into an upgrade again in the same step).
+     */
+    private long newReplicaVersion(GroupConfig config) {
+        String service = config.group().service();
         ServiceUpgrade upgrade = upgrades.get(service);
-        return upgrade != null && upgrade.active() ? upgrade.target().version() : services.get(service).version();
+        if (upgrade == null || !upgrade.active()) {
+            return services.get(service).version();
+        }
+        ReplicaAssignment primary = config.primary();
+        return primary != null && primary.version() == upgrade.to().version() ? primary.version() : upgrade.target().version();
+    }
+
+    /** The version an active upgrade of the group's service moves replicas to, or -1 with none under way. */
+    private long upgradeTarget(GroupConfig config) {
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        return upgrade != null && upgrade.active() && upgrade.state() != ServiceUpgrade.State.SHADOW ? upgrade.target().version() : -1;
     }
 
     /** Replicas (or primaries) on every live node, nodes without any included. */

@@ -64,6 +64,22 @@ import java.util.function.Function;
  * other. A member promoted to orderer trusts only the entries an earlier orderer told it it agreed
  * on; every later entry is voted on again, so a member that was outvoted never releases its own
  * result of that entry.
+ *
+ * <p>During an online upgrade a group holds members of two versions of its service ({@link
+ * ReplicaAssignment#version()}). What is compared across versions is the <em>output</em> of every
+ * entry (and each member's self-check): a new version that answers differently is caught, which is
+ * the point of running it in lockstep. <em>State</em> digests (those every K entries in the votes,
+ * and the idle state checks) are compared only between members of the same version, since two
+ * versions may well store the same state in different formats: a member of another version than
+ * the orderer neither votes in a state check nor is judged by its state digest. Across versions the
+ * orderer's version is the reference: a member of another version that answers differently from
+ * the orderer is found divergent, however many of them agree with each other, and never outvotes
+ * the orderer (whose own version's members still can). So while an upgrade mixes versions, a
+ * corruption no output shows is caught only among members of one version, and the verified state a
+ * member is rebuilt from was compared only by outputs with members of the other version; and an
+ * orderer damaged while no member of its own version is in sync is not outvoted. The controller
+ * moves one member at a time and turns the upgrade back when a new-version member is found
+ * divergent while the orderer still runs the old version.
  */
 public final class LockstepCore {
 
@@ -972,6 +988,10 @@ public final class LockstepCore {
             if (!peer.required || peer.divergence != null || (!stateCheck && peer.voteFloor >= index)) {
                 continue;
             }
+            if (stateCheck && !sameVersion(peer)) {
+                // Another version may store the same state in another format: only outputs compare.
+                continue;
+            }
             if (voteOf.apply(peer) == null) {
                 return Verdict.WAIT;
             }
@@ -982,12 +1002,21 @@ public final class LockstepCore {
             // new member rebuilt from an earlier state executes this entry too, and decides.
             return Verdict.WAIT;
         }
-        List<Peer> dissenters = voters.stream().filter(peer -> !voteOf.apply(peer).agreesWith(own)).toList();
+        List<Peer> dissenters = voters.stream().filter(peer -> !agrees(peer, voteOf.apply(peer), own)).toList();
         if (dissenters.isEmpty()) {
             return Verdict.PROCEED;
         }
         int size = voters.size() + 1;
         String what = stateCheck ? "state at " + index + " of service " + group.service() : "entry " + index + commandLabel(index);
+        if (!own.selfCheckFailed() && dissenters.stream().noneMatch(this::sameVersion)) {
+            // An upgrade under way: the orderer's version is the reference, and a member of another
+            // version that answers differently is the odd one out, however many agree with it.
+            for (Peer dissenter : dissenters) {
+                markDivergent(dissenter, index, what + ": version " + dissenter.assignment.version()
+                        + " answered differently from the orderer's version " + identity.version() + describe(own, voteOf.apply(dissenter)));
+            }
+            return Verdict.PROCEED;
+        }
         if (size >= 3) {
             if ((size - dissenters.size()) * 2 > size) {
                 for (Peer dissenter : dissenters) {
@@ -996,7 +1025,8 @@ public final class LockstepCore {
                 }
                 return Verdict.PROCEED;
             }
-            long against = dissenters.stream().filter(p -> voteOf.apply(p).agreesWith(voteOf.apply(dissenters.get(0)))).count();
+            long against = dissenters.stream().filter(p -> agrees(p, voteOf.apply(p), voteOf.apply(dissenters.get(0)), dissenters.get(0)))
+                    .count();
             if (against == dissenters.size() && against * 2 > size) {
                 if (dissenters.stream().noneMatch(LockstepCore::promotable)) {
                     return Verdict.WAIT;
@@ -1051,6 +1081,25 @@ public final class LockstepCore {
         return peer.assignment.state() == ReplicaState.OK;
     }
 
+    /** True when {@code peer} runs the same version of the service as this member: only then are their states comparable. */
+    private boolean sameVersion(Peer peer) {
+        return peer.assignment.version() == identity.version();
+    }
+
+    /** {@link #agrees(Peer, Vote, Vote, Peer)} against this orderer's own vote. */
+    private boolean agrees(Peer peer, Vote theirs, Vote own) {
+        return theirs.outputDigest() == own.outputDigest() && (!sameVersion(peer) || theirs.stateDigest() == own.stateDigest());
+    }
+
+    /**
+     * True when two votes agree: always on the output, and on the state digest only when both
+     * members run the same version (two versions may store one state in two formats).
+     */
+    private static boolean agrees(Peer peer, Vote theirs, Vote other, Peer otherPeer) {
+        return theirs.outputDigest() == other.outputDigest()
+                && (peer.assignment.version() != otherPeer.assignment.version() || theirs.stateDigest() == other.stateDigest());
+    }
+
     private static String describe(Vote expected, Vote actual) {
         return actual.outputDigest() != expected.outputDigest()
                 ? String.format(" (output digest %016x, agreed %016x)", actual.outputDigest(), expected.outputDigest())
@@ -1087,7 +1136,7 @@ public final class LockstepCore {
             if (index > peer.voteFloor) {
                 Vote vote = peer.votes.get(index);
                 Vote own = votes.get(index);
-                if (own != null && !vote.agreesWith(own)) {
+                if (own != null && !agrees(peer, vote, own)) {
                     judgeCatchingUp(peer, index, "entry " + index + commandLabel(index) + " of a catching-up member" + describe(own, vote),
                             false);
                     return;
@@ -1106,6 +1155,13 @@ public final class LockstepCore {
      * be the damaged one, and the group halts rather than rebuild everyone from it.
      */
     private void judgeCatchingUp(Peer peer, long index, String evidence, boolean stateCheck) {
+        if (!sameVersion(peer)) {
+            // A member of another version (an upgrade under way) that answers differently is the
+            // odd one out: the orderer's version is the reference.
+            markDivergent(peer, index, evidence + "; it runs version " + peer.assignment.version() + ", the orderer version "
+                    + identity.version());
+            return;
+        }
         boolean confirmed = peers.values().stream()
                 .anyMatch(other -> other != peer && other.required && other.divergence == null && (stateCheck || other.voteFloor < index));
         if (confirmed) {
@@ -1175,7 +1231,8 @@ public final class LockstepCore {
             return;
         }
         for (Peer peer : peers.values()) {
-            if (!peer.required && peer.divergence == null && voteOf.apply(peer) != null && !voteOf.apply(peer).agreesWith(own)) {
+            if (!peer.required && peer.divergence == null && sameVersion(peer) && voteOf.apply(peer) != null
+                    && !voteOf.apply(peer).agreesWith(own)) {
                 judgeCatchingUp(peer, index, "state at " + index + " of a catching-up member" + describe(own, voteOf.apply(peer)), true);
                 if (halted != null) {
                     return;
