@@ -17,6 +17,17 @@ import java.util.List;
  * Once a primary runs {@code to}, the state exists only in the format {@code to} writes, so there is
  * no way back; the upgrade goes on.
  *
+ * <p>A lockstep group ({@code dmr}, {@code tmr}) moves one member at a time, under the same
+ * conditions: first the members other than the orderer in every group, then the orderers. A TMR
+ * member is replaced in place by a syncing {@code to} member; a DMR member moves make-before-break
+ * (a {@code to} member syncs on a third node, then the old one leaves); the orderer hands its role to
+ * an in-sync {@code to} member as it leaves. While every orderer runs {@code from}, a {@code to}
+ * member that crashes or answers differently from its orderer turns the upgrade into a rollback,
+ * and {@code to} members are replaced by {@code from} ones the same way. Members of both versions
+ * vote on every output but compare state digests only within one version (see {@link
+ * io.pairstep.core.lockstep.LockstepCore}). Mode {@code none} cannot be upgraded online, and shadow
+ * mode is for {@code pair} only.
+ *
  * <p>With {@code shadow} commands asked for, nothing moves at first ({@link State#SHADOW}): the
  * backup of each group runs {@code to} beside its own service, on the same commands, for that many
  * commands, and reports every output that differs. When every partition has reported, the upgrade

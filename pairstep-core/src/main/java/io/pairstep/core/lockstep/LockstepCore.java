@@ -1158,8 +1158,8 @@ public final class LockstepCore {
         if (!sameVersion(peer)) {
             // A member of another version (an upgrade under way) that answers differently is the
             // odd one out: the orderer's version is the reference.
-            markDivergent(peer, index, evidence + "; it runs version " + peer.assignment.version() + ", the orderer version "
-                    + identity.version());
+            markDivergent(peer, index, evidence + ": version " + peer.assignment.version()
+                    + " answered differently from the orderer's version " + identity.version());
             return;
         }
         boolean confirmed = peers.values().stream()
