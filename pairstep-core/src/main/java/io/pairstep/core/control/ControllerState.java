@@ -623,11 +623,11 @@ public final class ControllerState {
                 continue;
             }
             if (upgrade.from().mode().lockstep()) {
-                // The other members of every group first, then the orderers: so that while any
-                // orderer runs the old version, the new one can still be turned back everywhere.
-                for (boolean orderers : new boolean[] {false, true}) {
+                // In phases over every group: first one member other than the orderer, then the
+                // orderers, then the rest; see moveLockstepMember.
+                for (int phase = 1; phase <= 3; phase++) {
                     for (GroupConfig config : serviceGroups) {
-                        if (!changed && moveLockstepMember(config, target, orderers)) {
+                        if (!changed && moveLockstepMember(config, target, phase)) {
                             changed = true;
                         }
                     }
@@ -658,27 +658,32 @@ public final class ControllerState {
     }
 
     /**
-     * One step of a lockstep group's upgrade to {@code target}, in a quiet system: a member other
-     * than the orderer, or with {@code orderer} the orderer; false when there is none left to move
-     * (or no node to move to). One at a time: a TMR member is replaced by a syncing member of {@code target}
-     * on its node (on another one if its node drains), so that two members stay in sync; the TMR
-     * orderer hands its role to an in-sync member of {@code target} as it leaves, and a syncing
-     * member of {@code target} takes its place on its node. A DMR member moves make-before-break: a
-     * member of {@code target} joins on a third node and syncs (three vote meanwhile), then {@link
-     * #finishDmrMoves} lets the old one go, handing the orderer's role on if it had it. A new member
-     * is rebuilt from the orderer's verified state, written by the orderer's version, which the new
-     * version's {@code restore} migrates.
+     * One step of a lockstep group's upgrade to {@code target} in a quiet system, in {@code phase};
+     * false when the group has nothing to move in that phase (or no node to move to). Phases run
+     * over every group in turn, so that while any orderer runs the old version the new one can
+     * still be turned back everywhere, and so that an orderer always has a member of its own
+     * version in sync, or catching up, to tell a damaged orderer from a new version that answers
+     * differently (see {@link io.pairstep.core.lockstep.LockstepCore}).
+     *
+     * <p>TMR: (1) a group with no member of {@code target} yet has one other member replaced in
+     * place by a syncing member of {@code target} (its node keeps hosting it, unless it drains), so
+     * two members stay in sync; (2) the orderer leaves, handing its role to that in-sync member, and
+     * a syncing member of {@code target} takes its place on its node; (3) the last old member is
+     * replaced in place. DMR, make-before-break: a member of {@code target} joins on a third node
+     * and syncs (three vote meanwhile); {@link #finishDmrMoves} then moves the orderer's role to it,
+     * the old orderer leaving for a second member of {@code target}, and finally lets the last old
+     * member go. A new member is rebuilt from the orderer's verified state, written by the orderer's
+     * version, which the new version's {@code restore} migrates.
      */
-    private boolean moveLockstepMember(GroupConfig config, long target, boolean orderer) {
+    private boolean moveLockstepMember(GroupConfig config, long target, int phase) {
         ReplicaAssignment primary = config.primary();
-        ReplicaAssignment old = !orderer
-                ? config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() != target).findFirst().orElse(null)
-                : primary.version() != target ? primary : null;
-        if (old == null) {
-            return false;
-        }
+        ReplicaAssignment oldBackup = config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() != target)
+                .findFirst().orElse(null);
         Map<String, Integer> load = countPerLiveNode(liveMembers(), false);
         if (config.mode() == Mode.DMR) {
+            if (phase != 1 || (oldBackup == null && primary.version() == target)) {
+                return false;
+            }
             String third = emptiestOutside(config, load);
             if (third == null) {
                 return false;
@@ -688,7 +693,15 @@ public final class ControllerState {
             put(config, grown);
             return true;
         }
-        String node = draining.contains(old.node()) ? emptiestOutside(config, load) : old.node();
+        boolean anyAtTarget = config.replicas().stream().anyMatch(r -> r.version() == target);
+        ReplicaAssignment old = switch (phase) {
+            case 1 -> anyAtTarget ? null : oldBackup;
+            case 2 -> primary.version() != target ? primary : null;
+            default -> oldBackup;
+        };
+        if (old == null) {
+            return false;
+        }
         ReplicaAssignment successor = null;
         if (old.role() == Role.PRIMARY) {
             successor = config.replicas().stream()
@@ -697,6 +710,7 @@ public final class ControllerState {
                 return false;
             }
         }
+        String node = draining.contains(old.node()) ? emptiestOutside(config, load) : old.node();
         if (node == null) {
             return false;
         }
@@ -851,7 +865,10 @@ public final class ControllerState {
         List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
         if (candidate != null && replicas.size() < config.mode().replicaCount() + 1) {
             // (A group moving a member off a draining node has its third member already: it referees.)
-            replicas.add(newBackup(config, candidate));
+            // The referee runs the orderer's version, even during an upgrade: it may have to compare states.
+            ReplicaAssignment referee = newBackup(config, candidate);
+            replicas.add(new ReplicaAssignment(referee.node(), referee.incarnation(), referee.role(), referee.state(),
+                    referee.sinceEpoch(), primary.version()));
         }
         groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, null,
                 config.quarantined(), new Dispute(command.index(), primary.node(), other.node(), command.evidence())));
@@ -1086,9 +1103,12 @@ public final class ControllerState {
     }
 
     /**
-     * Ends the moves {@link #drainOne} starts for DMR groups: once a DMR group has three members in
-     * sync and no dispute, the member on a draining node leaves (or, if its node was undrained
-     * meanwhile, the newest one), handing the orderer's role to an in-sync member first if needed.
+     * Ends the moves {@link #drainOne} and upgrades start for DMR groups: once a DMR group has three
+     * members in sync and no dispute, the member on a draining node leaves (or during an upgrade one
+     * of the old version, a backup first, or else the newest one), handing the orderer's role to an
+     * in-sync member first if needed. During an upgrade, an orderer of the old version whose group
+     * still has another old member hands its role to the new member and is replaced by a second new
+     * one instead (see {@link #moveLockstepMember}).
      */
     private void finishDmrMoves() {
         for (GroupConfig config : List.copyOf(groups.values())) {
@@ -1098,8 +1118,28 @@ public final class ControllerState {
                 continue;
             }
             long target = upgradeTarget(config);
-            // During an upgrade the third member is of the target version: a member of another
-            // version leaves, a backup before the orderer.
+            ReplicaAssignment primary = config.primary();
+            boolean oldBackup = config.replicas().stream().anyMatch(r -> target > 0 && r.role() == Role.BACKUP && r.version() != target);
+            ReplicaAssignment heir = inSyncOffDraining(config, target);
+            if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target) {
+                // An upgrade: the orderer's role moves to the member of the new version that just
+                // synced, and a second one takes the old orderer's place, so that the new orderer has
+                // one of its own version catching up while the last old member still votes.
+                List<ReplicaAssignment> moved = new ArrayList<>();
+                for (ReplicaAssignment r : without(config, primary)) {
+                    moved.add(r == heir ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+                }
+                GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(),
+                        config.quarantined(), config.dispute());
+                String place = draining.contains(primary.node()) ? emptiestOutside(after, countPerLiveNode(liveMembers(), false))
+                        : primary.node();
+                if (place != null) {
+                    moved.add(newBackup(after, members.get(place)));
+                    put(config, moved);
+                    continue;
+                }
+            }
+            // During an upgrade a member of another version than the target leaves, a backup before the orderer.
             ReplicaAssignment outdated = config.replicas().stream().filter(r -> target > 0 && r.version() != target)
                     .min(java.util.Comparator.comparing(r -> r.role() == Role.PRIMARY)).orElse(null);
             ReplicaAssignment leaving = config.replicas().stream().filter(r -> draining.contains(r.node())).findFirst()
@@ -1226,6 +1266,10 @@ public final class ControllerState {
             return services.get(service).version();
         }
         ReplicaAssignment primary = config.primary();
+        if (primary != null && config.dispute() != null) {
+            // A referee judges states too, which only members of the orderer's version can compare.
+            return primary.version();
+        }
         return primary != null && primary.version() == upgrade.to().version() ? primary.version() : upgrade.target().version();
     }
 

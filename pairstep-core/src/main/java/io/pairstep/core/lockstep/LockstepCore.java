@@ -71,15 +71,16 @@ import java.util.function.Function;
  * the point of running it in lockstep. <em>State</em> digests (those every K entries in the votes,
  * and the idle state checks) are compared only between members of the same version, since two
  * versions may well store the same state in different formats: a member of another version than
- * the orderer neither votes in a state check nor is judged by its state digest. Across versions the
- * orderer's version is the reference: a member of another version that answers differently from
- * the orderer is found divergent, however many of them agree with each other, and never outvotes
- * the orderer (whose own version's members still can). So while an upgrade mixes versions, a
- * corruption no output shows is caught only among members of one version, and the verified state a
- * member is rebuilt from was compared only by outputs with members of the other version; and an
- * orderer damaged while no member of its own version is in sync is not outvoted. The controller
- * moves one member at a time and turns the upgrade back when a new-version member is found
- * divergent while the orderer still runs the old version.
+ * the orderer neither votes in a state check nor is judged by its state digest. When only members
+ * of another version answer differently from the orderer, either that version changed an answer or
+ * the orderer is damaged; a member of the orderer's own version decides: when one in sync voted
+ * with the orderer, the members of the other version are found divergent however many they are
+ * (the controller then turns the upgrade back while orderers run the old version); while one is
+ * still catching up, the orderer releases nothing until it votes; with none, the entry is judged as
+ * without an upgrade (majority, referee, or halt). So while an upgrade mixes versions a corruption
+ * no output shows is caught only among members of one version, and a member caught up from a state
+ * that only members of another version compared by outputs; the controller moves members so that
+ * an orderer has a member of its own version in sync, or catching up, at every step.
  */
 public final class LockstepCore {
 
@@ -679,7 +680,11 @@ public final class LockstepCore {
         heardFromOrderer(nowNanos);
         ordererLastIndexSeen = Math.max(ordererLastIndexSeen, append.lastIndex());
         commitIndex = Math.max(commitIndex, Math.min(append.agreedIndex(), lastIndex));
-        verifyThrough(commitIndex);
+        if (ordererInstance.version() == identity.version()) {
+            // The orderer compared this member's state digests with its own; one of another version
+            // (an upgrade under way) compared only outputs, which vouch for no state.
+            verifyThrough(commitIndex);
+        }
         votesWanted = append.votesThrough();
         checkRequested = append.checkIndex();
         if (awaitingSnapshot) {
@@ -950,7 +955,9 @@ public final class LockstepCore {
             }
             commitIndex = index;
         }
-        verifyThrough(commitIndex);
+        if (statesCompared()) {
+            verifyThrough(commitIndex);
+        }
         for (Peer peer : peers.values()) {
             advanceAgreement(peer);
         }
@@ -1009,13 +1016,24 @@ public final class LockstepCore {
         int size = voters.size() + 1;
         String what = stateCheck ? "state at " + index + " of service " + group.service() : "entry " + index + commandLabel(index);
         if (!own.selfCheckFailed() && dissenters.stream().noneMatch(this::sameVersion)) {
-            // An upgrade under way: the orderer's version is the reference, and a member of another
-            // version that answers differently is the odd one out, however many agree with it.
-            for (Peer dissenter : dissenters) {
-                markDivergent(dissenter, index, what + ": version " + dissenter.assignment.version()
-                        + " answered differently from the orderer's version " + identity.version() + describe(own, voteOf.apply(dissenter)));
+            // An upgrade under way, and only members of another version answer differently: either
+            // that version changed an answer, or this orderer is damaged. A member of the orderer's
+            // own version tells which: when one voted with the orderer, the other version is the
+            // odd one out, however many agree with it.
+            if (voters.stream().anyMatch(this::sameVersion)) {
+                for (Peer dissenter : dissenters) {
+                    markDivergent(dissenter, index, what + ": version " + dissenter.assignment.version()
+                            + " answered differently from the orderer's version " + identity.version()
+                            + describe(own, voteOf.apply(dissenter)));
+                }
+                return Verdict.PROCEED;
             }
-            return Verdict.PROCEED;
+            if (peers.values().stream().anyMatch(peer -> !peer.required && peer.divergence == null && sameVersion(peer))) {
+                // One of its own version is catching up: it votes on this entry once in sync. Until
+                // then nothing is released.
+                return Verdict.WAIT;
+            }
+            // Nobody of its own version: judged as without an upgrade, by majority, referee or halt.
         }
         if (size >= 3) {
             if ((size - dissenters.size()) * 2 > size) {
@@ -1162,8 +1180,9 @@ public final class LockstepCore {
                     + " answered differently from the orderer's version " + identity.version());
             return;
         }
-        boolean confirmed = peers.values().stream()
-                .anyMatch(other -> other != peer && other.required && other.divergence == null && (stateCheck || other.voteFloor < index));
+        // Only a voter of the orderer's version confirms it: one of another version compared outputs, not states.
+        boolean confirmed = peers.values().stream().anyMatch(other -> other != peer && other.required && other.divergence == null
+                && (stateCheck || other.voteFloor < index) && sameVersion(other));
         if (confirmed) {
             markDivergent(peer, index, evidence);
         } else {
@@ -1191,11 +1210,30 @@ public final class LockstepCore {
         out.control(new ControlCommand.GroupHalted(group, config.epoch(), identity.node(), index, evidence));
     }
 
+    /**
+     * True when this orderer's state is compared with another member's: some voter runs its version,
+     * or it has no voter at all (alone, as without an upgrade, it vouches for itself). While its only
+     * voters run another version (an upgrade under way), its states are compared with nobody's: none
+     * becomes verified, so no member is rebuilt from a state nobody checked.
+     */
+    private boolean statesCompared() {
+        boolean anyVoter = false;
+        for (Peer peer : peers.values()) {
+            if (peer.required && peer.divergence == null) {
+                if (sameVersion(peer)) {
+                    return true;
+                }
+                anyVoter = true;
+            }
+        }
+        return !anyVoter;
+    }
+
     /** When the group is idle, asks every member for a digest of its state at the last index. */
     private void maybeStartStateCheck(long nowNanos) {
         boolean due = stateCheckedIndex != lastIndex || nowNanos - stateCheckedNanos >= settings.idleCheckNanos();
         if (checkIndex != 0 || !due || steppedDown || halted != null || commitIndex != lastIndex
-                || nowNanos - activityNanos < settings.heartbeatIntervalNanos()) {
+                || nowNanos - activityNanos < settings.heartbeatIntervalNanos() || !statesCompared()) {
             return;
         }
         if (lastIndex == 0) {
