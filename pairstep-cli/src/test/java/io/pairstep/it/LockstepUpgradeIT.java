@@ -68,6 +68,7 @@ class LockstepUpgradeIT {
                 assertThatThrownBy(() -> system.cli("upgrade", "counters", "--jar", v2.toString(), "--shadow", "100", "--dir", cluster))
                         .as("shadow mode is for pairs").hasMessageContaining("shadow mode (--shadow) is for mode pair only");
 
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
                 // Version 2 stores its state in another format: the members of both versions vote
                 // on every output meanwhile, and no state digest declares them divergent.
                 String upgraded = system.cli("upgrade", "counters", "--jar", v2.toString(), "--timeout", "240", "--dir", cluster);

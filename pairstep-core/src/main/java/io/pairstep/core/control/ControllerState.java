@@ -531,10 +531,12 @@ public final class ControllerState {
             return ControlResult.refused("shadow mode (--shadow) is for mode pair only; in mode " + from.mode().label()
                     + " every member of the new version is compared with the old ones on every output anyway: upgrade without --shadow");
         }
-        if (from.mode() == Mode.DMR && liveMembers().size() < 3) {
+        long hosts = members.keySet().stream().filter(id -> !draining.contains(id)).count();
+        if (from.mode() == Mode.DMR && hosts < 3) {
+            // Counted whether up or not: a node down for a moment only makes the upgrade wait for it.
             return ControlResult.refused("service " + to.name() + " runs in mode dmr: each member moves make-before-break, a member of"
-                    + " the new version syncing on a third node before the old one leaves, and only " + liveMembers().size()
-                    + " node(s) can take replicas now");
+                    + " the new version syncing on a third node before the old one leaves, and only " + hosts
+                    + " node(s) that are not draining can take replicas");
         }
         if (to.mode() != from.mode() || to.partitions() != from.partitions() || to.digestEvery() != from.digestEvery()) {
             return ControlResult.refused("an upgrade keeps the mode and partitions of " + to.name() + " (" + from.mode().label() + ", "

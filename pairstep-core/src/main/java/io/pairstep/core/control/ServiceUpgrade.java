@@ -18,12 +18,13 @@ import java.util.List;
  * no way back; the upgrade goes on.
  *
  * <p>A lockstep group ({@code dmr}, {@code tmr}) moves one member at a time, under the same
- * conditions: first the members other than the orderer in every group, then the orderers. A TMR
- * member is replaced in place by a syncing {@code to} member; a DMR member moves make-before-break
- * (a {@code to} member syncs on a third node, then the old one leaves); the orderer hands its role to
- * an in-sync {@code to} member as it leaves. While every orderer runs {@code from}, a {@code to}
- * member that crashes or answers differently from its orderer turns the upgrade into a rollback,
- * and {@code to} members are replaced by {@code from} ones the same way. Members of both versions
+ * conditions, so that an orderer always has a member of its own version in sync or catching up: in
+ * TMR, over every group in turn, one member other than the orderer is replaced in place by a
+ * syncing {@code to} member, then each orderer hands its role to it as it leaves, then the last old
+ * member is replaced; in DMR, group by group, a {@code to} member syncs on a third node, the orderer
+ * hands its role to it and leaves for a second {@code to} member, and the last old member leaves.
+ * While every orderer runs {@code from}, a {@code to} member that crashes or is found divergent turns
+ * the upgrade into a rollback, and {@code to} members are replaced by {@code from} ones the same way. Members of both versions
  * vote on every output but compare state digests only within one version (see {@link
  * io.pairstep.core.lockstep.LockstepCore}). Mode {@code none} cannot be upgraded online, and shadow
  * mode is for {@code pair} only.

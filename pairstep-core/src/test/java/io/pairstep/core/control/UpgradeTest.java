@@ -150,7 +150,7 @@ class UpgradeTest {
         state.apply(new Deploy(new ServiceSpec("d", 1, Mode.DMR, 1, "example:kv", "", "")));
         state.apply(new ControlCommand.DrainNode("n3", true));
         assertThat(state.apply(new Upgrade(new ServiceSpec("d", 2, Mode.DMR, 1, "example:bank", "", ""), 0)).reason())
-                .contains("mode dmr", "third node", "only 2 node(s) can take replicas");
+                .contains("mode dmr", "third node", "only 2 node(s) that are not draining");
         state.apply(new ControlCommand.DrainNode("n3", false));
         assertThat(state.groups().values().stream().filter(g -> g.group().service().equals("kv")).toList())
                 .isEqualTo(before.groups().values().stream().toList());
