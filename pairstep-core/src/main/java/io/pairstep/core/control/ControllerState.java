@@ -678,6 +678,10 @@ public final class ControllerState {
      * version, which the new version's {@code restore} migrates.
      */
     private boolean moveLockstepMember(GroupConfig config, long target, int phase) {
+        if (!config.fullyProtected()) {
+            // A halted group (which a quiet system does not wait for) keeps its states for an operator.
+            return false;
+        }
         ReplicaAssignment primary = config.primary();
         ReplicaAssignment oldBackup = config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() != target)
                 .findFirst().orElse(null);

@@ -247,6 +247,13 @@ public final class LockstepCore {
      */
     private byte[] verifiedState;
     private long verifiedStateIndex = -1;
+    /**
+     * True once this member applied entries whose states no member of its own version compared (an
+     * upgrade mixed versions), until one does: meanwhile, even alone, it vouches for none of its states.
+     */
+    private boolean stateUnvouched;
+    /** The states up to this index were compared by no member of this member's version. */
+    private long unvouchedThrough;
 
     private long activityIndex = -1;
     private long activityNanos;
@@ -407,6 +414,10 @@ public final class LockstepCore {
             }
             Invariants.check(!awaitingSnapshot, "%s: a member without state became orderer", group);
             if (before != Role.PRIMARY) {
+                if (ordererInstance != null && ordererInstance.version() != identity.version()) {
+                    // Its orderer compared only its outputs: its states so far are vouched for by nobody.
+                    markUnvouched(lastIndex);
+                }
                 peers = new TreeMap<>();
                 ordererInstance = null;
                 // Entries it got in a snapshot carry no vote of its own: they count as agreed.
@@ -681,9 +692,13 @@ public final class LockstepCore {
         ordererLastIndexSeen = Math.max(ordererLastIndexSeen, append.lastIndex());
         commitIndex = Math.max(commitIndex, Math.min(append.agreedIndex(), lastIndex));
         if (ordererInstance.version() == identity.version()) {
-            // The orderer compared this member's state digests with its own; one of another version
-            // (an upgrade under way) compared only outputs, which vouch for no state.
             verifyThrough(commitIndex);
+        } else {
+            markUnvouched(lastIndex);
+            // The orderer compared this member's state digests with its own; one of another version
+            // (an upgrade under way) compared only outputs, which vouch for no state: these states
+            // must never become verified, not even once this member orders itself.
+            boundaryStates.headMap(commitIndex, true).clear();
         }
         votesWanted = append.votesThrough();
         checkRequested = append.checkIndex();
@@ -956,7 +971,16 @@ public final class LockstepCore {
             commitIndex = index;
         }
         if (statesCompared()) {
+            boolean compared = peers.values().stream().anyMatch(peer -> peer.required && peer.divergence == null && sameVersion(peer));
+            if (compared && stateUnvouched && boundaryStates.floorKey(commitIndex) != null
+                    && boundaryStates.floorKey(commitIndex) > unvouchedThrough) {
+                // A voter of its version agreed on a state taken after the unvouched ones.
+                stateUnvouched = false;
+            }
             verifyThrough(commitIndex);
+        } else {
+            // Compared with nobody: not even alone later may it vouch for these states.
+            boundaryStates.headMap(commitIndex, true).clear();
         }
         for (Peer peer : peers.values()) {
             advanceAgreement(peer);
@@ -1181,8 +1205,8 @@ public final class LockstepCore {
             return;
         }
         // Only a voter of the orderer's version confirms it: one of another version compared outputs, not states.
-        boolean confirmed = peers.values().stream().anyMatch(other -> other != peer && other.required && other.divergence == null
-                && (stateCheck || other.voteFloor < index) && sameVersion(other));
+        boolean confirmed = index > unvouchedThrough && peers.values().stream().anyMatch(other -> other != peer && other.required
+                && other.divergence == null && (stateCheck || other.voteFloor < index) && sameVersion(other));
         if (confirmed) {
             markDivergent(peer, index, evidence);
         } else {
@@ -1226,7 +1250,10 @@ public final class LockstepCore {
                 anyVoter = true;
             }
         }
-        return !anyVoter;
+        if (anyVoter) {
+            markUnvouched(lastIndex);
+        }
+        return !anyVoter && !stateUnvouched;
     }
 
     /** When the group is idle, asks every member for a digest of its state at the last index. */
@@ -1281,12 +1308,30 @@ public final class LockstepCore {
         // As of its start: a member damaged after it answered is not vouched for.
         stateCheckedNanos = checkStartedNanos;
         checkIndex = 0;
-        verify(index, checkState);
+        if (stateUnvouched && index > unvouchedThrough
+                && peers.values().stream().anyMatch(peer -> peer.required && peer.divergence == null && sameVersion(peer))) {
+            // A member of its version agreed on its state after the states nobody compared.
+            stateUnvouched = false;
+        }
+        if (!stateUnvouched) {
+            verify(index, checkState);
+        }
         checkState = null;
+    }
+
+    /** Entries up to {@code index} are, or will be, judged with no member of this version comparing states. */
+    private void markUnvouched(long index) {
+        stateUnvouched = true;
+        unvouchedThrough = Math.max(unvouchedThrough, index);
     }
 
     /** The voters agreed on every entry up to {@code index}, so on every state digest among them. */
     private void verifyThrough(long index) {
+        if (stateUnvouched) {
+            // Nobody of its version compared them: none becomes a state to rebuild members from.
+            boundaryStates.headMap(index, true).clear();
+            return;
+        }
         Map.Entry<Long, byte[]> latest = boundaryStates.floorEntry(index);
         if (latest != null) {
             verify(latest.getKey(), latest.getValue());
