@@ -77,10 +77,14 @@ import java.util.function.Function;
  * with the orderer, the members of the other version are found divergent however many they are
  * (the controller then turns the upgrade back while orderers run the old version); while one is
  * still catching up, the orderer releases nothing until it votes; with none, the entry is judged as
- * without an upgrade (majority, referee, or halt). So while an upgrade mixes versions a corruption
- * no output shows is caught only among members of one version, and a member caught up from a state
- * that only members of another version compared by outputs; the controller moves members so that
- * an orderer has a member of its own version in sync, or catching up, at every step.
+ * without an upgrade (majority, referee, or halt). A member that applied entries while only members
+ * of another version compared them (as a member under an orderer of another version, or as an
+ * orderer whose only voters run another version) vouches for none of those states, not even alone or
+ * once it orders, until a member of its own version agrees on a later state: none of them becomes a
+ * verified state to rebuild members from, and none confirms the orderer against a member catching
+ * up. So while an upgrade mixes versions a corruption no output shows is caught only among members
+ * of one version; the controller moves members so that an orderer has a member of its own version in
+ * sync, or catching up, at every step. (The simulator found each of these rules.)
  */
 public final class LockstepCore {
 
