@@ -727,6 +727,31 @@ class LockstepCoreTest {
         assertThat(dmr.proposals).singleElement().isInstanceOf(ControlCommand.RefereeNeeded.class);
     }
 
+    @Test
+    void anOrdererWhoseOnlyVoterRunsAnotherVersionWaitsForAMemberOfItsOwnVersionCatchingUp() {
+        Group group = new Group(Mode.TMR, new long[] {2, 1, 2});
+        assertThat(total(group.call(1, 5))).isEqualTo(5);
+        // n3, of the orderer's version, is rebuilt; the snapshot that would let it catch up is held back.
+        ReplicaAssignment fresh = new ReplicaAssignment("n3", 1, Role.BACKUP, ReplicaState.SYNCING, 2, 2);
+        group.members.put("n3", new LockstepCore(GROUP, fresh, new CounterV2(), group.settings, group.output("n3")));
+        group.config = new GroupConfig(GROUP, Mode.TMR, 2, List.of(group.config.replicaOn("n1"), group.config.replicaOn("n2"), fresh));
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        Predicate<LockstepMessage> noSnapshot = message -> !(message instanceof LockstepMessage.InstallSnapshot);
+        group.settle(noSnapshot);
+        serviceOf(group, "n2").answerWronglyTo = 3;
+        group.members.get("n1").onClientCommand(new ClientCommand(2, 7, 2, "3".getBytes(StandardCharsets.UTF_8)), group.now);
+        group.settle(noSnapshot);
+        assertThat(group.replies.get(2L)).as("nothing released while only a member of another version voted").isNull();
+        assertThat(group.proposals).as("neither a halt nor a verdict yet").noneMatch(command -> command instanceof ControlCommand.GroupHalted
+                || command instanceof ControlCommand.ReplicaDiverged);
+        group.idle(400 * MS);
+        assertThat(total(group.replies.get(2L))).as("n3 caught up and voted with the orderer").isEqualTo(8);
+        assertThat(group.proposals).anySatisfy(command -> assertThat(command).isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class,
+                diverged -> assertThat(diverged.node()).isEqualTo("n2")));
+        assertThat(group.members.get("n1").steppedDown()).isFalse();
+        assertThat(group.members.get("n1").halted()).isNull();
+    }
+
     private static Counter serviceOf(Group group, String node) {
         return group.services.get(node);
     }
