@@ -22,8 +22,9 @@ import tools.jackson.databind.node.ObjectNode;
  * the new version (exit 0) or the upgrade rolled back by itself (exit 1, with the reason).
  */
 @Command(name = "upgrade", mixinStandardHelpOptions = true,
-        description = {"Upgrades a deployed service online to a new jar: backups move first, then roles switch, then the rest;",
-                "a new version that fails before any primary moved is rolled back by itself. Only mode pair for now."})
+        description = {"Upgrades a deployed service online to a new jar: backups (in dmr and tmr, the members other than the orderer)",
+                "move first, then roles switch, then the rest; a new version that fails (or, in dmr and tmr, answers differently)",
+                "before any primary moved is rolled back by itself. Modes pair, dmr and tmr; not none."})
 public final class UpgradeCommand implements Callable<Integer> {
 
     private static final Duration POLL = Duration.ofMillis(250);
@@ -45,7 +46,8 @@ public final class UpgradeCommand implements Callable<Integer> {
 
     @Option(names = "--shadow", paramLabel = "N", defaultValue = "0",
             description = {"First run the new version beside the old one on each partition's backup, on the same commands, for N",
-                    "commands, and report every output that differs; the upgrade goes on only if none did. Default 0: no shadow run."})
+                    "commands, and report every output that differs; the upgrade goes on only if none did. Default 0: no shadow run.",
+                    "Mode pair only: dmr and tmr compare every output of a new-version member with the old ones anyway."})
     long shadow;
 
     @Option(names = "--no-wait", description = "Start the upgrade and return; follow it with `pairstep services` or `pairstep events`.")

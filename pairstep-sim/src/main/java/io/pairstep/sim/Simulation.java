@@ -227,8 +227,9 @@ public final class Simulation {
         scheduleRecurring(10 * MS, null, this::superviseTick);
         long faultPhaseEnd = now + options.faultPhaseNanos();
         schedule(options.faultIntervalNanos(), null, () -> injectFault(faultPhaseEnd));
-        if (options.mode() == Mode.PAIR) {
-            // Online upgrades among the faults: replicas move to the next version group by group.
+        if (options.mode() != Mode.NONE) {
+            // Online upgrades among the faults: replicas move to the next version group by group
+            // (lockstep members one at a time, orderers last).
             for (int i = 0; i < 2; i++) {
                 schedule(random.nextLong(options.faultPhaseNanos()), null, this::upgrade);
             }
@@ -436,11 +437,14 @@ public final class Simulation {
     /**
      * An orderer halted its group. That is the right answer only where no majority could exist:
      * two voters with no third node for a referee, or two faulty members. Three members in sync
-     * (TMR, or DMR with its referee) outvote a single faulty one.
+     * (TMR, or DMR with its referee) outvote a single faulty one, unless an upgrade mixes their
+     * versions: states are compared only within one version, so two of one version may be a tie.
      */
     private void onHalt(ControlCommand.GroupHalted halted) {
         GroupConfig config = controller.groups().get(halted.group());
-        boolean threeInSync = config.replicas().size() == 3 && config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK);
+        boolean oneVersion = config.replicas().stream().map(ReplicaAssignment::version).distinct().count() == 1;
+        boolean threeInSync = oneVersion && config.replicas().size() == 3
+                && config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK);
         if (threeInSync && memberFaults.getOrDefault(halted.group(), 0) < 2) {
             throw failure(halted.group() + " halted with three members in sync and only one faulty member: " + halted.evidence());
         }
@@ -1109,7 +1113,10 @@ public final class Simulation {
         if (clients.stream().anyMatch(c -> c.busy && !haltedGroups.containsKey(c.group))) {
             return false;
         }
-        if (controller.upgrades().values().stream().anyMatch(io.pairstep.core.control.ServiceUpgrade::active)) {
+        // An upgrade waits for every group of its service to be fully protected: one that halted
+        // holds it until an operator resumes the group, which no simulated operator does.
+        if (controller.upgrades().values().stream().anyMatch(upgrade -> upgrade.active()
+                && haltedGroups.keySet().stream().noneMatch(group -> group.service().equals(upgrade.service())))) {
             return false;
         }
         for (GroupConfig config : controller.groups().values()) {

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the lockstep protocol through many seeded simulations, in DMR and in TMR, with the pair
  * simulation's crashes, pauses, partitions and message faults plus corrupted member state, changed
- * outputs and failed self-checks, and poison commands among the clients' commands.
+ * outputs and failed self-checks, poison commands among the clients' commands, and two online upgrades
+ * of the service asked for at random times (members of two versions in a group meanwhile).
  *
  * <p>{@code -Dpairstep.sim.seed=N} replays one seed of the mode the test method names; {@code
  * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 1,000
@@ -34,6 +35,7 @@ class LockstepSimulationTest {
             assertThat(totals.repairs).as("groups that lost a divergent member came back to full strength").isPositive();
             assertThat(totals.dumps).as("divergent members handed their state over for a dump").isPositive();
             assertThat(totals.quarantined).as("poison commands were sent and refused as POISON").isPositive();
+            assertThat(totals.upgrades).as("online upgrades ran among the faults and ended").isPositive();
         }
     }
 
@@ -67,6 +69,7 @@ class LockstepSimulationTest {
         long halts;
         long quarantined;
         long poisonPastOrderer;
+        long upgrades;
     }
 
     private static Totals runSeeds(Mode mode) {
@@ -89,6 +92,7 @@ class LockstepSimulationTest {
                 totals.halts += result.halts();
                 totals.quarantined += result.quarantined();
                 totals.poisonPastOrderer += result.poisonPastOrderer();
+                totals.upgrades += result.upgrades();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -99,9 +103,9 @@ class LockstepSimulationTest {
         }
         System.out.printf("simulated %s seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d divergent members"
                         + " removed, %d repairs to full strength, %d dumps, %d groups halted, %d poison commands refused as POISON,"
-                        + " %d members crashed on poison that got past an orderer whose self-check failed%n",
+                        + " %d members crashed on poison that got past an orderer whose self-check failed, %d online upgrades done%n",
                 mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
-                totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer);
+                totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer, totals.upgrades);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
         return totals;

@@ -523,8 +523,20 @@ public final class ControllerState {
             return ControlResult.refused("an upgrade of " + to.name() + " from version " + running.from().version() + " to "
                     + running.to().version() + " is under way (" + running.state().label() + "); wait for it to end");
         }
-        if (from.mode() != Mode.PAIR) {
-            return ControlResult.refused("upgrading a service in mode " + from.mode().label() + " is not supported yet; only mode pair is");
+        if (from.mode() == Mode.NONE) {
+            return ControlResult.refused("service " + to.name() + " runs in mode none: its single replica has no partner that could"
+                    + " move to the new version first, so it cannot be upgraded online (deploy the new version as another service)");
+        }
+        if (from.mode().lockstep() && command.shadow() != 0) {
+            return ControlResult.refused("shadow mode (--shadow) is for mode pair only; in mode " + from.mode().label()
+                    + " every member of the new version is compared with the old ones on every output anyway: upgrade without --shadow");
+        }
+        long hosts = members.keySet().stream().filter(id -> !draining.contains(id)).count();
+        if (from.mode() == Mode.DMR && hosts < 3) {
+            // Counted whether up or not: a node down for a moment only makes the upgrade wait for it.
+            return ControlResult.refused("service " + to.name() + " runs in mode dmr: each member moves make-before-break, a member of"
+                    + " the new version syncing on a third node before the old one leaves, and only " + hosts
+                    + " node(s) that are not draining can take replicas");
         }
         if (to.mode() != from.mode() || to.partitions() != from.partitions() || to.digestEvery() != from.digestEvery()) {
             return ControlResult.refused("an upgrade keeps the mode and partitions of " + to.name() + " (" + from.mode().label() + ", "
@@ -612,6 +624,18 @@ public final class ControllerState {
             if (changed || !quiet()) {
                 continue;
             }
+            if (upgrade.from().mode().lockstep()) {
+                // In phases over every group: first one member other than the orderer, then the
+                // orderers, then the rest; see moveLockstepMember.
+                for (int phase = 1; phase <= 3; phase++) {
+                    for (GroupConfig config : serviceGroups) {
+                        if (!changed && moveLockstepMember(config, target, phase)) {
+                            changed = true;
+                        }
+                    }
+                }
+                continue;
+            }
             // Backups first, each group in turn; then primaries, by trading roles with their new backups.
             for (GroupConfig config : serviceGroups) {
                 ReplicaAssignment backup = config.backup();
@@ -636,9 +660,82 @@ public final class ControllerState {
     }
 
     /**
-     * A replica of the version an upgrade moves to crashed. While every primary of the service still
-     * runs the old version, the upgrade turns back; after that, the state exists only in the new
-     * version's format and the upgrade goes on (the crash is handled like any other).
+     * One step of a lockstep group's upgrade to {@code target} in a quiet system, in {@code phase};
+     * false when the group has nothing to move in that phase (or no node to move to). Phases run
+     * over every group in turn, so that while any orderer runs the old version the new one can
+     * still be turned back everywhere, and so that an orderer always has a member of its own
+     * version in sync, or catching up, to tell a damaged orderer from a new version that answers
+     * differently (see {@link io.pairstep.core.lockstep.LockstepCore}).
+     *
+     * <p>TMR: (1) a group with no member of {@code target} yet has one other member replaced in
+     * place by a syncing member of {@code target} (its node keeps hosting it, unless it drains), so
+     * two members stay in sync; (2) the orderer leaves, handing its role to that in-sync member, and
+     * a syncing member of {@code target} takes its place on its node; (3) the last old member is
+     * replaced in place. DMR, make-before-break: a member of {@code target} joins on a third node
+     * and syncs (three vote meanwhile); {@link #finishDmrMoves} then moves the orderer's role to it,
+     * the old orderer leaving for a second member of {@code target}, and finally lets the last old
+     * member go. A new member is rebuilt from the orderer's verified state, written by the orderer's
+     * version, which the new version's {@code restore} migrates.
+     */
+    private boolean moveLockstepMember(GroupConfig config, long target, int phase) {
+        if (!config.fullyProtected()) {
+            // A halted group (which a quiet system does not wait for) keeps its states for an operator.
+            return false;
+        }
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment oldBackup = config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() != target)
+                .findFirst().orElse(null);
+        Map<String, Integer> load = countPerLiveNode(liveMembers(), false);
+        if (config.mode() == Mode.DMR) {
+            if (phase != 1 || (oldBackup == null && primary.version() == target)) {
+                return false;
+            }
+            String third = emptiestOutside(config, load);
+            if (third == null) {
+                return false;
+            }
+            List<ReplicaAssignment> grown = new ArrayList<>(config.replicas());
+            grown.add(newBackup(config, members.get(third)));
+            put(config, grown);
+            return true;
+        }
+        boolean anyAtTarget = config.replicas().stream().anyMatch(r -> r.version() == target);
+        ReplicaAssignment old = switch (phase) {
+            case 1 -> anyAtTarget ? null : oldBackup;
+            case 2 -> primary.version() != target ? primary : null;
+            default -> oldBackup;
+        };
+        if (old == null) {
+            return false;
+        }
+        ReplicaAssignment successor = null;
+        if (old.role() == Role.PRIMARY) {
+            successor = config.replicas().stream()
+                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target).findFirst().orElse(null);
+            if (successor == null) {
+                return false;
+            }
+        }
+        String node = draining.contains(old.node()) ? emptiestOutside(config, load) : old.node();
+        if (node == null) {
+            return false;
+        }
+        List<ReplicaAssignment> moved = new ArrayList<>();
+        for (ReplicaAssignment r : without(config, old)) {
+            moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+        }
+        GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
+                config.dispute());
+        moved.add(newBackup(after, members.get(node)));
+        put(config, moved);
+        return true;
+    }
+
+    /**
+     * A replica of the version an upgrade moves to crashed, or a lockstep member of that version
+     * answered differently from its orderer. While every primary of the service still runs the old
+     * version, the upgrade turns back; after that, the state exists only in the new version's format
+     * and the upgrade goes on (the failure is handled like any other).
      */
     private void rollBackIfNewVersionCrashed(GroupConfig config, ReplicaAssignment crashed, String reason) {
         ServiceUpgrade upgrade = upgrades.get(config.group().service());
@@ -709,6 +806,7 @@ public final class ControllerState {
                 || replica == null) {
             return ControlResult.refused("stale divergence report for " + command.group() + " at epoch " + command.epoch());
         }
+        rollBackIfNewVersionCrashed(config, replica, command.evidence());
         if (config.dispute() != null) {
             // The orderer judged with a majority (the referee's vote): the member found divergent leaves and the dispute is settled.
             config = new GroupConfig(config.group(), config.mode(), config.epoch(), config.replicas(), config.halted(), config.quarantined());
@@ -773,7 +871,10 @@ public final class ControllerState {
         List<ReplicaAssignment> replicas = new ArrayList<>(config.replicas());
         if (candidate != null && replicas.size() < config.mode().replicaCount() + 1) {
             // (A group moving a member off a draining node has its third member already: it referees.)
-            replicas.add(newBackup(config, candidate));
+            // The referee runs the orderer's version, even during an upgrade: it may have to compare states.
+            ReplicaAssignment referee = newBackup(config, candidate);
+            replicas.add(new ReplicaAssignment(referee.node(), referee.incarnation(), referee.role(), referee.state(),
+                    referee.sinceEpoch(), primary.version()));
         }
         groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, replicas, null,
                 config.quarantined(), new Dispute(command.index(), primary.node(), other.node(), command.evidence())));
@@ -869,7 +970,7 @@ public final class ControllerState {
                 // A primary that stays recovers from its own log, in the format of its own version.
                 replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
                         staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch,
-                        staysPrimary ? r.version() : newReplicaVersion(config.group().service())));
+                        staysPrimary ? r.version() : newReplicaVersion(config)));
             } else {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
@@ -1008,9 +1109,12 @@ public final class ControllerState {
     }
 
     /**
-     * Ends the moves {@link #drainOne} starts for DMR groups: once a DMR group has three members in
-     * sync and no dispute, the member on a draining node leaves (or, if its node was undrained
-     * meanwhile, the newest one), handing the orderer's role to an in-sync member first if needed.
+     * Ends the moves {@link #drainOne} and upgrades start for DMR groups: once a DMR group has three
+     * members in sync and no dispute, the member on a draining node leaves (or during an upgrade one
+     * of the old version, a backup first, or else the newest one), handing the orderer's role to an
+     * in-sync member first if needed. During an upgrade, an orderer of the old version whose group
+     * still has another old member hands its role to the new member and is replaced by a second new
+     * one instead (see {@link #moveLockstepMember}).
      */
     private void finishDmrMoves() {
         for (GroupConfig config : List.copyOf(groups.values())) {
@@ -1019,10 +1123,35 @@ public final class ControllerState {
                     || !config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK && isAlive(r))) {
                 continue;
             }
+            long target = upgradeTarget(config);
+            ReplicaAssignment primary = config.primary();
+            boolean oldBackup = config.replicas().stream().anyMatch(r -> target > 0 && r.role() == Role.BACKUP && r.version() != target);
+            ReplicaAssignment heir = inSyncOffDraining(config, target);
+            if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target) {
+                // An upgrade: the orderer's role moves to the member of the new version that just
+                // synced, and a second one takes the old orderer's place, so that the new orderer has
+                // one of its own version catching up while the last old member still votes.
+                List<ReplicaAssignment> moved = new ArrayList<>();
+                for (ReplicaAssignment r : without(config, primary)) {
+                    moved.add(r == heir ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+                }
+                GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(),
+                        config.quarantined(), config.dispute());
+                String place = draining.contains(primary.node()) ? emptiestOutside(after, countPerLiveNode(liveMembers(), false))
+                        : primary.node();
+                if (place != null) {
+                    moved.add(newBackup(after, members.get(place)));
+                    put(config, moved);
+                    continue;
+                }
+            }
+            // During an upgrade a member of another version than the target leaves, a backup before the orderer.
+            ReplicaAssignment outdated = config.replicas().stream().filter(r -> target > 0 && r.version() != target)
+                    .min(java.util.Comparator.comparing(r -> r.role() == Role.PRIMARY)).orElse(null);
             ReplicaAssignment leaving = config.replicas().stream().filter(r -> draining.contains(r.node())).findFirst()
-                    .orElseGet(() -> config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
+                    .orElseGet(() -> outdated != null ? outdated : config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
                             .max(java.util.Comparator.comparingLong(ReplicaAssignment::sinceEpoch)).orElseThrow());
-            ReplicaAssignment successor = leaving.role() == Role.PRIMARY ? inSyncOffDraining(config) : null;
+            ReplicaAssignment successor = leaving.role() == Role.PRIMARY ? inSyncOffDraining(config, target) : null;
             if (leaving.role() == Role.PRIMARY && successor == null) {
                 continue;
             }
@@ -1036,12 +1165,21 @@ public final class ControllerState {
 
     /** An in-sync backup of the group on a node that is not draining, or null. */
     private ReplicaAssignment inSyncOffDraining(GroupConfig config) {
+        return inSyncOffDraining(config, -1);
+    }
+
+    /** The same, one of version {@code preferredVersion} first when there is one. */
+    private ReplicaAssignment inSyncOffDraining(GroupConfig config, long preferredVersion) {
+        ReplicaAssignment any = null;
         for (ReplicaAssignment replica : config.replicas()) {
             if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())) {
-                return replica;
+                if (replica.version() == preferredVersion) {
+                    return replica;
+                }
+                any = any == null ? replica : any;
             }
         }
-        return null;
+        return any;
     }
 
     /**
@@ -1116,16 +1254,35 @@ public final class ControllerState {
         put(config, swapped);
     }
 
-    /** A new syncing backup instance on {@code member}, of the version new replicas of the group's service run. */
+    /** A new syncing backup instance on {@code member}, of the version new replicas of the group run. */
     private ReplicaAssignment newBackup(GroupConfig config, Member member) {
         return new ReplicaAssignment(member.id(), member.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1,
-                newReplicaVersion(config.group().service()));
+                newReplicaVersion(config));
     }
 
-    /** The version a new replica of {@code service} runs: during an upgrade, the one replicas move to. */
-    private long newReplicaVersion(String service) {
+    /**
+     * The version a new replica of the group runs: during an upgrade, the one replicas move to;
+     * but never an older version than its primary runs, which it would be rebuilt from (a rollback
+     * whose way back a takeover just closed turns into an upgrade again in the same step).
+     */
+    private long newReplicaVersion(GroupConfig config) {
+        String service = config.group().service();
         ServiceUpgrade upgrade = upgrades.get(service);
-        return upgrade != null && upgrade.active() ? upgrade.target().version() : services.get(service).version();
+        if (upgrade == null || !upgrade.active()) {
+            return services.get(service).version();
+        }
+        ReplicaAssignment primary = config.primary();
+        if (primary != null && config.dispute() != null) {
+            // A referee judges states too, which only members of the orderer's version can compare.
+            return primary.version();
+        }
+        return primary != null && primary.version() == upgrade.to().version() ? primary.version() : upgrade.target().version();
+    }
+
+    /** The version an active upgrade of the group's service moves replicas to, or -1 with none under way. */
+    private long upgradeTarget(GroupConfig config) {
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        return upgrade != null && upgrade.active() && upgrade.state() != ServiceUpgrade.State.SHADOW ? upgrade.target().version() : -1;
     }
 
     /** Replicas (or primaries) on every live node, nodes without any included. */

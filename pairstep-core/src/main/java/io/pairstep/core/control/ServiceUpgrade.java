@@ -17,6 +17,18 @@ import java.util.List;
  * Once a primary runs {@code to}, the state exists only in the format {@code to} writes, so there is
  * no way back; the upgrade goes on.
  *
+ * <p>A lockstep group ({@code dmr}, {@code tmr}) moves one member at a time, under the same
+ * conditions, so that an orderer always has a member of its own version in sync or catching up: in
+ * TMR, over every group in turn, one member other than the orderer is replaced in place by a
+ * syncing {@code to} member, then each orderer hands its role to it as it leaves, then the last old
+ * member is replaced; in DMR, group by group, a {@code to} member syncs on a third node, the orderer
+ * hands its role to it and leaves for a second {@code to} member, and the last old member leaves.
+ * While every orderer runs {@code from}, a {@code to} member that crashes or is found divergent turns
+ * the upgrade into a rollback, and {@code to} members are replaced by {@code from} ones the same way. Members of both versions
+ * vote on every output but compare state digests only within one version (see {@link
+ * io.pairstep.core.lockstep.LockstepCore}). Mode {@code none} cannot be upgraded online, and shadow
+ * mode is for {@code pair} only.
+ *
  * <p>With {@code shadow} commands asked for, nothing moves at first ({@link State#SHADOW}): the
  * backup of each group runs {@code to} beside its own service, on the same commands, for that many
  * commands, and reports every output that differs. When every partition has reported, the upgrade

@@ -64,6 +64,27 @@ import java.util.function.Function;
  * other. A member promoted to orderer trusts only the entries an earlier orderer told it it agreed
  * on; every later entry is voted on again, so a member that was outvoted never releases its own
  * result of that entry.
+ *
+ * <p>During an online upgrade a group holds members of two versions of its service ({@link
+ * ReplicaAssignment#version()}). What is compared across versions is the <em>output</em> of every
+ * entry (and each member's self-check): a new version that answers differently is caught, which is
+ * the point of running it in lockstep. <em>State</em> digests (those every K entries in the votes,
+ * and the idle state checks) are compared only between members of the same version, since two
+ * versions may well store the same state in different formats: a member of another version than
+ * the orderer neither votes in a state check nor is judged by its state digest. When only members
+ * of another version answer differently from the orderer, either that version changed an answer or
+ * the orderer is damaged; a member of the orderer's own version decides: when one in sync voted
+ * with the orderer, the members of the other version are found divergent however many they are
+ * (the controller then turns the upgrade back while orderers run the old version); while one is
+ * still catching up, the orderer releases nothing until it votes; with none, the entry is judged as
+ * without an upgrade (majority, referee, or halt). A member that applied entries while only members
+ * of another version compared them (as a member under an orderer of another version, or as an
+ * orderer whose only voters run another version) vouches for none of those states, not even alone or
+ * once it orders, until a member of its own version agrees on a later state: none of them becomes a
+ * verified state to rebuild members from, and none confirms the orderer against a member catching
+ * up. So while an upgrade mixes versions a corruption no output shows is caught only among members
+ * of one version; the controller moves members so that an orderer has a member of its own version in
+ * sync, or catching up, at every step. (The simulator found each of these rules.)
  */
 public final class LockstepCore {
 
@@ -230,6 +251,13 @@ public final class LockstepCore {
      */
     private byte[] verifiedState;
     private long verifiedStateIndex = -1;
+    /**
+     * True once this member applied entries whose states no member of its own version compared (an
+     * upgrade mixed versions), until one does: meanwhile, even alone, it vouches for none of its states.
+     */
+    private boolean stateUnvouched;
+    /** The states up to this index were compared by no member of this member's version. */
+    private long unvouchedThrough;
 
     private long activityIndex = -1;
     private long activityNanos;
@@ -392,6 +420,10 @@ public final class LockstepCore {
             }
             Invariants.check(!awaitingSnapshot, "%s: a member without state became orderer", group);
             if (before != Role.PRIMARY) {
+                if (ordererInstance != null && ordererInstance.version() != identity.version()) {
+                    // Its orderer compared only its outputs: its states so far are vouched for by nobody.
+                    markUnvouched(lastIndex);
+                }
                 peers = new TreeMap<>();
                 ordererInstance = null;
                 // Entries it got in a snapshot carry no vote of its own: they count as agreed.
@@ -672,7 +704,15 @@ public final class LockstepCore {
         heardFromOrderer(nowNanos);
         ordererLastIndexSeen = Math.max(ordererLastIndexSeen, append.lastIndex());
         commitIndex = Math.max(commitIndex, Math.min(append.agreedIndex(), lastIndex));
-        verifyThrough(commitIndex);
+        if (ordererInstance.version() == identity.version()) {
+            verifyThrough(commitIndex);
+        } else {
+            markUnvouched(lastIndex);
+            // The orderer compared this member's state digests with its own; one of another version
+            // (an upgrade under way) compared only outputs, which vouch for no state: these states
+            // must never become verified, not even once this member orders itself.
+            boundaryStates.headMap(commitIndex, true).clear();
+        }
         votesWanted = append.votesThrough();
         checkRequested = append.checkIndex();
         if (awaitingSnapshot) {
@@ -944,7 +984,18 @@ public final class LockstepCore {
             }
             commitIndex = index;
         }
-        verifyThrough(commitIndex);
+        if (statesCompared()) {
+            boolean compared = peers.values().stream().anyMatch(peer -> peer.required && peer.divergence == null && sameVersion(peer));
+            if (compared && stateUnvouched && boundaryStates.floorKey(commitIndex) != null
+                    && boundaryStates.floorKey(commitIndex) > unvouchedThrough) {
+                // A voter of its version agreed on a state taken after the unvouched ones.
+                stateUnvouched = false;
+            }
+            verifyThrough(commitIndex);
+        } else {
+            // Compared with nobody: not even alone later may it vouch for these states.
+            boundaryStates.headMap(commitIndex, true).clear();
+        }
         for (Peer peer : peers.values()) {
             advanceAgreement(peer);
         }
@@ -982,6 +1033,10 @@ public final class LockstepCore {
             if (!peer.required || peer.divergence != null || (!stateCheck && peer.voteFloor >= index)) {
                 continue;
             }
+            if (stateCheck && !sameVersion(peer)) {
+                // Another version may store the same state in another format: only outputs compare.
+                continue;
+            }
             if (voteOf.apply(peer) == null) {
                 return Verdict.WAIT;
             }
@@ -992,12 +1047,32 @@ public final class LockstepCore {
             // new member rebuilt from an earlier state executes this entry too, and decides.
             return Verdict.WAIT;
         }
-        List<Peer> dissenters = voters.stream().filter(peer -> !voteOf.apply(peer).agreesWith(own)).toList();
+        List<Peer> dissenters = voters.stream().filter(peer -> !agrees(peer, voteOf.apply(peer), own)).toList();
         if (dissenters.isEmpty()) {
             return Verdict.PROCEED;
         }
         int size = voters.size() + 1;
         String what = stateCheck ? "state at " + index + " of service " + group.service() : "entry " + index + commandLabel(index);
+        if (!own.selfCheckFailed() && dissenters.stream().noneMatch(this::sameVersion)) {
+            // An upgrade under way, and only members of another version answer differently: either
+            // that version changed an answer, or this orderer is damaged. A member of the orderer's
+            // own version tells which: when one voted with the orderer, the other version is the
+            // odd one out, however many agree with it.
+            if (voters.stream().anyMatch(this::sameVersion)) {
+                for (Peer dissenter : dissenters) {
+                    markDivergent(dissenter, index, what + ": version " + dissenter.assignment.version()
+                            + " answered differently from the orderer's version " + identity.version()
+                            + describe(own, voteOf.apply(dissenter)));
+                }
+                return Verdict.PROCEED;
+            }
+            if (peers.values().stream().anyMatch(peer -> !peer.required && peer.divergence == null && sameVersion(peer))) {
+                // One of its own version is catching up: it votes on this entry once in sync. Until
+                // then nothing is released.
+                return Verdict.WAIT;
+            }
+            // Nobody of its own version: judged as without an upgrade, by majority, referee or halt.
+        }
         if (size >= 3) {
             if ((size - dissenters.size()) * 2 > size) {
                 for (Peer dissenter : dissenters) {
@@ -1006,7 +1081,8 @@ public final class LockstepCore {
                 }
                 return Verdict.PROCEED;
             }
-            long against = dissenters.stream().filter(p -> voteOf.apply(p).agreesWith(voteOf.apply(dissenters.get(0)))).count();
+            long against = dissenters.stream().filter(p -> agrees(p, voteOf.apply(p), voteOf.apply(dissenters.get(0)), dissenters.get(0)))
+                    .count();
             if (against == dissenters.size() && against * 2 > size) {
                 if (dissenters.stream().noneMatch(LockstepCore::promotable)) {
                     return Verdict.WAIT;
@@ -1061,6 +1137,25 @@ public final class LockstepCore {
         return peer.assignment.state() == ReplicaState.OK;
     }
 
+    /** True when {@code peer} runs the same version of the service as this member: only then are their states comparable. */
+    private boolean sameVersion(Peer peer) {
+        return peer.assignment.version() == identity.version();
+    }
+
+    /** {@link #agrees(Peer, Vote, Vote, Peer)} against this orderer's own vote. */
+    private boolean agrees(Peer peer, Vote theirs, Vote own) {
+        return theirs.outputDigest() == own.outputDigest() && (!sameVersion(peer) || theirs.stateDigest() == own.stateDigest());
+    }
+
+    /**
+     * True when two votes agree: always on the output, and on the state digest only when both
+     * members run the same version (two versions may store one state in two formats).
+     */
+    private static boolean agrees(Peer peer, Vote theirs, Vote other, Peer otherPeer) {
+        return theirs.outputDigest() == other.outputDigest()
+                && (peer.assignment.version() != otherPeer.assignment.version() || theirs.stateDigest() == other.stateDigest());
+    }
+
     private static String describe(Vote expected, Vote actual) {
         return actual.outputDigest() != expected.outputDigest()
                 ? String.format(" (output digest %016x, agreed %016x)", actual.outputDigest(), expected.outputDigest())
@@ -1097,7 +1192,7 @@ public final class LockstepCore {
             if (index > peer.voteFloor) {
                 Vote vote = peer.votes.get(index);
                 Vote own = votes.get(index);
-                if (own != null && !vote.agreesWith(own)) {
+                if (own != null && !agrees(peer, vote, own)) {
                     judgeCatchingUp(peer, index, "entry " + index + commandLabel(index) + " of a catching-up member" + describe(own, vote),
                             false);
                     return;
@@ -1116,8 +1211,16 @@ public final class LockstepCore {
      * be the damaged one, and the group halts rather than rebuild everyone from it.
      */
     private void judgeCatchingUp(Peer peer, long index, String evidence, boolean stateCheck) {
-        boolean confirmed = peers.values().stream()
-                .anyMatch(other -> other != peer && other.required && other.divergence == null && (stateCheck || other.voteFloor < index));
+        if (!sameVersion(peer)) {
+            // A member of another version (an upgrade under way) that answers differently is the
+            // odd one out: the orderer's version is the reference.
+            markDivergent(peer, index, evidence + ": version " + peer.assignment.version()
+                    + " answered differently from the orderer's version " + identity.version());
+            return;
+        }
+        // Only a voter of the orderer's version confirms it: one of another version compared outputs, not states.
+        boolean confirmed = index > unvouchedThrough && peers.values().stream().anyMatch(other -> other != peer && other.required
+                && other.divergence == null && (stateCheck || other.voteFloor < index) && sameVersion(other));
         if (confirmed) {
             markDivergent(peer, index, evidence);
         } else {
@@ -1145,11 +1248,33 @@ public final class LockstepCore {
         out.control(new ControlCommand.GroupHalted(group, config.epoch(), identity.node(), index, evidence));
     }
 
+    /**
+     * True when this orderer's state is compared with another member's: some voter runs its version,
+     * or it has no voter at all (alone, as without an upgrade, it vouches for itself). While its only
+     * voters run another version (an upgrade under way), its states are compared with nobody's: none
+     * becomes verified, so no member is rebuilt from a state nobody checked.
+     */
+    private boolean statesCompared() {
+        boolean anyVoter = false;
+        for (Peer peer : peers.values()) {
+            if (peer.required && peer.divergence == null) {
+                if (sameVersion(peer)) {
+                    return true;
+                }
+                anyVoter = true;
+            }
+        }
+        if (anyVoter) {
+            markUnvouched(lastIndex);
+        }
+        return !anyVoter && !stateUnvouched;
+    }
+
     /** When the group is idle, asks every member for a digest of its state at the last index. */
     private void maybeStartStateCheck(long nowNanos) {
         boolean due = stateCheckedIndex != lastIndex || nowNanos - stateCheckedNanos >= settings.idleCheckNanos();
         if (checkIndex != 0 || !due || steppedDown || halted != null || commitIndex != lastIndex
-                || nowNanos - activityNanos < settings.heartbeatIntervalNanos()) {
+                || nowNanos - activityNanos < settings.heartbeatIntervalNanos() || !statesCompared()) {
             return;
         }
         if (lastIndex == 0) {
@@ -1185,7 +1310,8 @@ public final class LockstepCore {
             return;
         }
         for (Peer peer : peers.values()) {
-            if (!peer.required && peer.divergence == null && voteOf.apply(peer) != null && !voteOf.apply(peer).agreesWith(own)) {
+            if (!peer.required && peer.divergence == null && sameVersion(peer) && voteOf.apply(peer) != null
+                    && !voteOf.apply(peer).agreesWith(own)) {
                 judgeCatchingUp(peer, index, "state at " + index + " of a catching-up member" + describe(own, voteOf.apply(peer)), true);
                 if (halted != null) {
                     return;
@@ -1196,12 +1322,30 @@ public final class LockstepCore {
         // As of its start: a member damaged after it answered is not vouched for.
         stateCheckedNanos = checkStartedNanos;
         checkIndex = 0;
-        verify(index, checkState);
+        if (stateUnvouched && index > unvouchedThrough
+                && peers.values().stream().anyMatch(peer -> peer.required && peer.divergence == null && sameVersion(peer))) {
+            // A member of its version agreed on its state after the states nobody compared.
+            stateUnvouched = false;
+        }
+        if (!stateUnvouched) {
+            verify(index, checkState);
+        }
         checkState = null;
+    }
+
+    /** Entries up to {@code index} are, or will be, judged with no member of this version comparing states. */
+    private void markUnvouched(long index) {
+        stateUnvouched = true;
+        unvouchedThrough = Math.max(unvouchedThrough, index);
     }
 
     /** The voters agreed on every entry up to {@code index}, so on every state digest among them. */
     private void verifyThrough(long index) {
+        if (stateUnvouched) {
+            // Nobody of its version compared them: none becomes a state to rebuild members from.
+            boundaryStates.headMap(index, true).clear();
+            return;
+        }
         Map.Entry<Long, byte[]> latest = boundaryStates.floorEntry(index);
         if (latest != null) {
             verify(latest.getKey(), latest.getValue());

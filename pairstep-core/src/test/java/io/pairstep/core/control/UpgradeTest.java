@@ -141,9 +141,17 @@ class UpgradeTest {
         assertThat(state.apply(new Upgrade(spec(3, V2, Mode.PAIR, 3), 0)).reason()).contains("must name version 2, not 3");
         assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 4), 0)).reason()).contains("keeps the mode and partitions");
         assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3), 0)).reason()).contains("already runs sha256:" + V1);
+        state.apply(new Deploy(new ServiceSpec("single", 1, Mode.NONE, 1, "example:kv", "", "")));
+        assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 1, "example:bank", "", ""), 0)).reason())
+                .contains("runs in mode none", "no partner", "cannot be upgraded online");
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
-        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 0)).reason())
-                .contains("mode tmr is not supported yet");
+        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 100)).reason())
+                .contains("shadow mode (--shadow) is for mode pair only");
+        state.apply(new Deploy(new ServiceSpec("d", 1, Mode.DMR, 1, "example:kv", "", "")));
+        state.apply(new ControlCommand.DrainNode("n3", true));
+        assertThat(state.apply(new Upgrade(new ServiceSpec("d", 2, Mode.DMR, 1, "example:bank", "", ""), 0)).reason())
+                .contains("mode dmr", "third node", "only 2 node(s) that are not draining");
+        state.apply(new ControlCommand.DrainNode("n3", false));
         assertThat(state.groups().values().stream().filter(g -> g.group().service().equals("kv")).toList())
                 .isEqualTo(before.groups().values().stream().toList());
         state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
@@ -192,5 +200,159 @@ class UpgradeTest {
         assertThat(state.services().get("kv").version()).isEqualTo(2);
         assertThat(groups()).allMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 2));
         assertThat(state.apply(new Upgrade(spec(3, "d".repeat(64), Mode.PAIR, 3), -1)).reason()).contains("shadow must be 0");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Lockstep groups (tmr and dmr)
+
+    private static ServiceSpec lockstep(String name, long version, String digest, Mode mode, int partitions) {
+        return new ServiceSpec(name, version, mode, partitions, ServiceSpec.SHA256_PREFIX + digest, digest, "it.Kv");
+    }
+
+    private List<GroupConfig> groupsOf(ControllerState in, String service) {
+        return in.groups().values().stream().filter(g -> g.group().service().equals(service)).toList();
+    }
+
+    @Test
+    void tmrMembersMoveOneAtATimeInPlaceThenTheOrdererThenTheUpgradeIsDone() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 2)));
+        List<GroupConfig> before = groupsOf(state, "votes");
+        assertThat(state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 2), 0)).changed()).isTrue();
+        List<ControllerState> steps = new ArrayList<>();
+        steps.add(state.copy());
+        steps.addAll(catchUpAll());
+        boolean ordererMoved = false;
+        for (ControllerState step : steps) {
+            long syncing = groupsOf(step, "votes").stream().flatMap(g -> g.replicas().stream()).filter(r -> r.state() == ReplicaState.SYNCING)
+                    .count();
+            assertThat(syncing).as("one member moves at a time").isLessThanOrEqualTo(1);
+            for (GroupConfig group : groupsOf(step, "votes")) {
+                assertThat(group.replicas()).as("three members in %s", group).hasSize(3);
+                assertThat(group.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count())
+                        .as("two members in sync throughout in %s", group).isGreaterThanOrEqualTo(2);
+                if (group.primary().version() == 2 && !ordererMoved) {
+                    ordererMoved = true;
+                    assertThat(groupsOf(step, "votes")).as("every group has a member of version 2 before any orderer moves")
+                            .allMatch(g -> g.replicas().stream().anyMatch(r -> r.version() == 2 && r.role() == Role.BACKUP)
+                                    || g.primary().version() == 2);
+                }
+                if (group.primary().version() == 2) {
+                    assertThat(group.replicas()).as("a new orderer has a member of its version in sync or catching up in %s", group)
+                            .filteredOn(r -> r.role() == Role.BACKUP && r.version() == 2).isNotEmpty();
+                } else {
+                    assertThat(group.replicas()).as("an old orderer has a member of its version in sync in %s", group)
+                            .filteredOn(r -> r.role() == Role.BACKUP && r.version() == 1 && r.state() == ReplicaState.OK).isNotEmpty();
+                }
+            }
+        }
+        assertThat(ordererMoved).isTrue();
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+        assertThat(state.services().get("votes").version()).isEqualTo(2);
+        for (GroupConfig group : groupsOf(state, "votes")) {
+            assertThat(group.fullyProtected()).isTrue();
+            assertThat(group.replicas()).allMatch(r -> r.version() == 2);
+            GroupConfig old = before.stream().filter(g -> g.group().equals(group.group())).findFirst().orElseThrow();
+            assertThat(group.replicas().stream().map(ReplicaAssignment::node).sorted().toList()).as("tmr members move in place")
+                    .isEqualTo(old.replicas().stream().map(ReplicaAssignment::node).sorted().toList());
+            assertThat(group.primary().node()).as("the orderer's role moved to another member").isNotEqualTo(old.primary().node());
+        }
+    }
+
+    @Test
+    void dmrMembersMoveMakeBeforeBreakWithTwoInSyncThroughout() {
+        state.apply(new Deploy(lockstep("pairwise", 1, V1, Mode.DMR, 2)));
+        state.apply(new Upgrade(lockstep("pairwise", 2, V2, Mode.DMR, 2), 0));
+        List<ControllerState> steps = new ArrayList<>();
+        steps.add(state.copy());
+        steps.addAll(catchUpAll());
+        boolean ordererMoved = false;
+        for (ControllerState step : steps) {
+            for (GroupConfig group : groupsOf(step, "pairwise")) {
+                assertThat(group.replicas()).as("at most a third member in %s", group).hasSizeBetween(2, 3);
+                assertThat(group.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count())
+                        .as("two members in sync throughout in %s", group).isGreaterThanOrEqualTo(2);
+                if (group.replicas().size() == 3) {
+                    assertThat(group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).toList())
+                            .as("the third member is the new version").singleElement().matches(r -> r.version() == 2);
+                }
+                if (group.primary().version() == 2 && !ordererMoved) {
+                    ordererMoved = true;
+                    assertThat(group.replicas()).as("the new orderer has a member of its version catching up in %s", group).hasSize(3)
+                            .anyMatch(r -> r.version() == 2 && r.state() == ReplicaState.SYNCING);
+                }
+                if (group.primary().version() == 1) {
+                    assertThat(group.replicas()).as("an old orderer keeps a member of its version in sync in %s", group)
+                            .anyMatch(r -> r.role() == Role.BACKUP && r.version() == 1 && r.state() == ReplicaState.OK);
+                }
+            }
+        }
+        assertThat(ordererMoved).isTrue();
+        assertThat(state.upgrades().get("pairwise").state()).isEqualTo(State.DONE);
+        assertThat(groupsOf(state, "pairwise")).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 2));
+    }
+
+    @Test
+    void aTmrMemberOfTheNewVersionThatCrashesOrAnswersDifferentlyRollsTheUpgradeBack() {
+        for (String failure : List.of("crash", "divergence")) {
+            String name = "votes-" + failure;
+            state.apply(new Deploy(lockstep(name, 1, V1, Mode.TMR, 1)));
+            state.apply(new Upgrade(lockstep(name, 2, V2, Mode.TMR, 1), 0));
+            GroupConfig group = groupsOf(state, name).getFirst();
+            ReplicaAssignment fresh = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+            assertThat(fresh.version()).isEqualTo(2);
+            if (failure.equals("crash")) {
+                // It cannot read the old version's snapshot.
+                state.apply(new ReplicaCrashed(group.group(), group.epoch(), fresh.node(), fresh.incarnation(), fresh.sinceEpoch(),
+                        "member failed: java.lang.IllegalStateException: unknown format", null));
+            } else {
+                // Catching up, it answers an entry differently from the orderer.
+                assertThat(state.apply(new ControlCommand.ReplicaDiverged(group.group(), group.epoch(), group.primary().node(),
+                        fresh.node(), 40, fresh.node() + " diverged at entry 40: version 2 answered differently")).changed()).isTrue();
+            }
+            ServiceUpgrade upgrade = state.upgrades().get(name);
+            assertThat(upgrade.state()).as(failure).isEqualTo(State.ROLLING_BACK);
+            assertThat(upgrade.reason()).contains("version 2 failed on " + fresh.node());
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(failure).isEqualTo(State.ROLLED_BACK);
+            assertThat(state.services().get(name).version()).isEqualTo(1);
+            assertThat(groupsOf(state, name)).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+        }
+    }
+
+    @Test
+    void aDmrRollBackMovesTheNewMemberOutMakeBeforeBreakToo() {
+        state.apply(new Deploy(lockstep("pairwise", 1, V1, Mode.DMR, 1)));
+        state.apply(new Upgrade(lockstep("pairwise", 2, V2, Mode.DMR, 1), 0));
+        GroupConfig group = groupsOf(state, "pairwise").getFirst();
+        ReplicaAssignment third = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+        assertThat(group.replicas()).as("both old members stay while the new one syncs").hasSize(3);
+        assertThat(state.apply(new ControlCommand.ReplicaDiverged(group.group(), group.epoch(), group.primary().node(), third.node(), 9,
+                "version 2 answered differently")).changed()).isTrue();
+        assertThat(state.upgrades().get("pairwise").reason()).contains("version 2 failed on " + third.node());
+        for (ControllerState step : catchUpAll()) {
+            GroupConfig g = groupsOf(step, "pairwise").getFirst();
+            assertThat(g.primary().version()).as("the orderer never ran version 2").isEqualTo(1);
+        }
+        assertThat(state.upgrades().get("pairwise").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(groupsOf(state, "pairwise")).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+    }
+
+    @Test
+    void aTmrUpgradeGoesOnOnceAnOrdererRunsTheNewVersion() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
+        while (groupsOf(state, "votes").getFirst().primary().version() != 2) {
+            GroupConfig group = groupsOf(state, "votes").getFirst();
+            ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+            state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
+        }
+        GroupConfig group = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment member = group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK)
+                .findFirst().orElseThrow();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), member.node(), member.incarnation(), member.sinceEpoch(), "boom", null));
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
+        assertThat(groupsOf(state, "votes").getFirst().replicaOn(member.node()).version()).as("rebuilt as version 2").isEqualTo(2);
+        catchUpAll();
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
     }
 }

@@ -71,9 +71,25 @@ class LockstepCoreTest {
         }
     }
 
+    /** Version 2 of {@link Counter}: the same answers, its state stored as text (and version 1's still read). */
+    private static class CounterV2 extends Counter {
+        @Override
+        public byte[] snapshot() {
+            return ("counter/2 " + total).getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void restore(byte[] snapshot) {
+            String text = new String(snapshot, StandardCharsets.UTF_8);
+            total = text.startsWith("counter/2 ") ? Long.parseLong(text.substring(10)) : snapshot.length == 0 ? 0 : ByteBuffer.wrap(snapshot).getLong();
+        }
+    }
+
     /** Members on n1 (the orderer), n2 and n3, with everything they send queued until delivered. */
     private final class Group {
         final Map<String, LockstepCore> members = new TreeMap<>();
+        /** The service instance of each member the group started with. */
+        final Map<String, Counter> services = new TreeMap<>();
         final Map<Long, Reply> replies = new HashMap<>();
         final List<ControlCommand> proposals = new ArrayList<>();
         final List<String> dumps = new ArrayList<>();
@@ -84,16 +100,23 @@ class LockstepCoreTest {
         final LockstepCore.Settings settings;
 
         Group(Mode mode) {
+            this(mode, new long[] {1, 1, 1});
+        }
+
+        /** A group whose member on n(i+1) runs version {@code versions[i]}: {@link CounterV2} from version 2 on. */
+        Group(Mode mode, long[] versions) {
             List<ReplicaAssignment> replicas = new ArrayList<>();
             for (int i = 1; i <= mode.replicaCount(); i++) {
-                replicas.add(new ReplicaAssignment("n" + i, 1, i == 1 ? Role.PRIMARY : Role.BACKUP, ReplicaState.OK, 1));
+                replicas.add(new ReplicaAssignment("n" + i, 1, i == 1 ? Role.PRIMARY : Role.BACKUP, ReplicaState.OK, 1, versions[i - 1]));
             }
             config = new GroupConfig(GROUP, mode, 1, replicas);
             LockstepCore.Settings defaults = LockstepCore.Settings.defaults();
             settings = new LockstepCore.Settings(defaults.heartbeatIntervalNanos(), defaults.suspectTimeoutNanos(),
                     defaults.retransmitNanos(), defaults.memberTimeoutNanos(), 50 * MS, 64, 1000, 1000, 1024, 4, 1024, 8);
             for (ReplicaAssignment replica : replicas) {
-                members.put(replica.node(), new LockstepCore(GROUP, replica, new Counter(), settings, output(replica.node())));
+                Counter service = replica.version() == 1 ? new Counter() : new CounterV2();
+                services.put(replica.node(), service);
+                members.put(replica.node(), new LockstepCore(GROUP, replica, service, settings, output(replica.node())));
             }
             members.values().forEach(member -> member.configure(config, now));
             settle();
@@ -653,5 +676,83 @@ class LockstepCoreTest {
         assertThat(group.proposals).anySatisfy(command -> assertThat(command).isInstanceOfSatisfying(ControlCommand.ReplicaCaughtUp.class,
                 caughtUp -> assertThat(caughtUp.node()).isEqualTo("n1")));
         assertThat(n3.lastIndex()).isEqualTo(1);
+    }
+
+    @Test
+    void membersOfTwoVersionsCompareOutputsButNotStatesWrittenInDifferentFormats() {
+        Group group = new Group(Mode.TMR, new long[] {1, 1, 2});
+        // Every fourth entry carries a state digest, and idle checks compare whole states: v1 and v2 differ in both.
+        for (long request = 1; request <= 9; request++) {
+            assertThat(total(group.call(request, request))).isEqualTo(request * (request + 1) / 2);
+            group.idle(60 * MS);
+        }
+        assertThat(group.proposals).as("no divergence between versions that only store state differently").isEmpty();
+        assertThat(group.members.get("n1").stateCheckedNanos()).as("the orderer's version checked its state").isGreaterThan(Long.MIN_VALUE);
+        // A corruption is still caught among the members of one version.
+        assertThat(group.members.get("n2").injectStateCorruption(42)).isTrue();
+        for (long request = 10; request <= 12; request++) {
+            group.call(request, 0);
+        }
+        group.idle(200 * MS);
+        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class,
+                diverged -> assertThat(diverged.node()).isEqualTo("n2"));
+    }
+
+    @Test
+    void aMemberOfAnotherVersionThatAnswersDifferentlyIsDivergentWhenOneOfTheOrderersVersionConfirmsIt() {
+        Group group = new Group(Mode.TMR, new long[] {1, 1, 2});
+        group.call(1, 5);
+        serviceOf(group, "n3").answerWronglyTo = 3;
+        assertThat(total(group.call(2, 3))).isEqualTo(8);
+        assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class, diverged -> {
+            assertThat(diverged.node()).isEqualTo("n3");
+            assertThat(diverged.evidence()).contains("version 2 answered differently from the orderer's version 1");
+        });
+    }
+
+    @Test
+    void withNoMemberOfItsOwnVersionTheOrdererIsJudgedAsWithoutAnUpgradeAndReleasesNoContestedResult() {
+        // Two members of version 2 agree against the orderer: a damaged orderer looks the same as a
+        // version that changed an answer, and nobody of the orderer's version can tell.
+        Group tmr = new Group(Mode.TMR, new long[] {1, 2, 2});
+        tmr.call(1, 5);
+        tmr.members.get("n1").injectOutputDivergence();
+        assertThat(tmr.call(2, 3)).as("the orderer's damaged result is not released").isNull();
+        assertThat(tmr.members.get("n1").steppedDown()).isTrue();
+        // In DMR the disagreement goes to a referee, as without an upgrade.
+        Group dmr = new Group(Mode.DMR, new long[] {1, 2});
+        dmr.call(1, 5);
+        serviceOf(dmr, "n2").answerWronglyTo = 3;
+        assertThat(dmr.call(2, 3)).isNull();
+        assertThat(dmr.proposals).singleElement().isInstanceOf(ControlCommand.RefereeNeeded.class);
+    }
+
+    @Test
+    void anOrdererWhoseOnlyVoterRunsAnotherVersionWaitsForAMemberOfItsOwnVersionCatchingUp() {
+        Group group = new Group(Mode.TMR, new long[] {2, 1, 2});
+        assertThat(total(group.call(1, 5))).isEqualTo(5);
+        // n3, of the orderer's version, is rebuilt; the snapshot that would let it catch up is held back.
+        ReplicaAssignment fresh = new ReplicaAssignment("n3", 1, Role.BACKUP, ReplicaState.SYNCING, 2, 2);
+        group.members.put("n3", new LockstepCore(GROUP, fresh, new CounterV2(), group.settings, group.output("n3")));
+        group.config = new GroupConfig(GROUP, Mode.TMR, 2, List.of(group.config.replicaOn("n1"), group.config.replicaOn("n2"), fresh));
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        Predicate<LockstepMessage> noSnapshot = message -> !(message instanceof LockstepMessage.InstallSnapshot);
+        group.settle(noSnapshot);
+        serviceOf(group, "n2").answerWronglyTo = 3;
+        group.members.get("n1").onClientCommand(new ClientCommand(2, 7, 2, "3".getBytes(StandardCharsets.UTF_8)), group.now);
+        group.settle(noSnapshot);
+        assertThat(group.replies.get(2L)).as("nothing released while only a member of another version voted").isNull();
+        assertThat(group.proposals).as("neither a halt nor a verdict yet").noneMatch(command -> command instanceof ControlCommand.GroupHalted
+                || command instanceof ControlCommand.ReplicaDiverged);
+        group.idle(400 * MS);
+        assertThat(total(group.replies.get(2L))).as("n3 caught up and voted with the orderer").isEqualTo(8);
+        assertThat(group.proposals).anySatisfy(command -> assertThat(command).isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class,
+                diverged -> assertThat(diverged.node()).isEqualTo("n2")));
+        assertThat(group.members.get("n1").steppedDown()).isFalse();
+        assertThat(group.members.get("n1").halted()).isNull();
+    }
+
+    private static Counter serviceOf(Group group, String node) {
+        return group.services.get(node);
     }
 }

@@ -147,7 +147,9 @@ public final class EventDiff {
                 case UPGRADING -> was == null || !was.active() || was.to().version() != now.to().version()
                         || was.state() == ServiceUpgrade.State.SHADOW
                         ? (was != null && was.state() == ServiceUpgrade.State.SHADOW ? "no output differed in shadow mode; " : "")
-                                + "upgrade from " + versions + " started (" + now.to().artifact() + "): backups first, then primaries"
+                                + "upgrade from " + versions + " started (" + now.to().artifact() + "): "
+                                + (now.from().mode().lockstep() ? "the members other than the orderer first, then the orderers"
+                                        : "backups first, then primaries")
                         : "upgrade from " + versions + " goes on: " + now.reason();
                 case SHADOW -> was == null || was.state() != ServiceUpgrade.State.SHADOW || was.to().version() != now.to().version()
                         ? "upgrade from " + versions + " started in shadow mode (" + now.to().artifact() + "): each backup runs version "
