@@ -29,6 +29,13 @@ final class Call implements NodeConnection.Pending {
     static final long WATCH_HELD_NANOS = TimeUnit.MILLISECONDS.toNanos(PairstepClient.WATCH_WAIT_MILLIS / 2);
     /** Largest retry delay; the delay doubles from the first up to this one. */
     static final long BACKOFF_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+    /**
+     * A call that has waited this long on a primary that is still the primary is queued behind an
+     * overload, not caught in a takeover (those end within a second): from then on it checks on its
+     * attempt every quarter of the time it has waited, at most every {@link #PATIENT_CHECK_MAX_NANOS}.
+     */
+    static final long PATIENT_AFTER_NANOS = TimeUnit.SECONDS.toNanos(2);
+    static final long PATIENT_CHECK_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final PairstepClient client;
     private final String service;
@@ -170,9 +177,14 @@ final class Call implements NodeConnection.Pending {
 
     /** Checks on the attempt after the attempt timeout; false when the client is closed. */
     private boolean armAttemptTimer(NodeConnection connection, long requestId, String node, long sentNanos) {
+        return armAttemptTimer(connection, requestId, node, sentNanos, client.attemptTimeoutNanos);
+    }
+
+    /** Checks on the attempt after {@code delayNanos} (at most the time left); false when the client is closed. */
+    private boolean armAttemptTimer(NodeConnection connection, long requestId, String node, long sentNanos, long delayNanos) {
         long remaining = deadlineNanos - System.nanoTime();
         Future<?> timer = client.schedule(() -> onAttemptTimeout(connection, requestId, node, sentNanos),
-                Math.max(0, Math.min(client.attemptTimeoutNanos, remaining)));
+                Math.max(0, Math.min(delayNanos, remaining)));
         if (timer == null) {
             fail(PairstepException.CLOSED, "the client is closed");
             return false;
@@ -212,10 +224,16 @@ final class Call implements NodeConnection.Pending {
             // Same node and same epoch: the replica that has the command is still the primary.
             // A new epoch may mean a new replica instance on that node, which never saw it.
             if (node.equals(primary) && epochOf(topology) == attemptEpoch) {
+                long waited = System.nanoTime() - sentNanos;
                 lastFailure = "no answer from " + node + " (" + connection.address + ") for "
-                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos) + " ms; it is still the primary";
+                        + TimeUnit.NANOSECONDS.toMillis(waited) + " ms; it is still the primary";
                 Topology.Group seen = watched == null ? null : watched.groupOrNull(group);
-                if (seen != null && seen.epoch() == attemptEpoch && System.nanoTime() - askedNanos >= WATCH_HELD_NANOS) {
+                if (waited >= PATIENT_AFTER_NANOS) {
+                    // Far longer than any takeover takes: the primary is overloaded, not gone. Every
+                    // check costs this client CPU that the nodes may need (on a shared machine), and
+                    // the checks of a growing backlog would grow with it: look again seldom.
+                    armAttemptTimer(connection, requestId, node, sentNanos, Math.min(PATIENT_CHECK_MAX_NANOS, waited / 4));
+                } else if (seen != null && seen.epoch() == attemptEpoch && System.nanoTime() - askedNanos >= WATCH_HELD_NANOS) {
                     // A node held the watch and saw no takeover: watch again at once (on the
                     // scheduler, so that a chain of watches never nests on one stack).
                     if (client.schedule(() -> onAttemptTimeout(connection, requestId, node, sentNanos), 0) == null) {

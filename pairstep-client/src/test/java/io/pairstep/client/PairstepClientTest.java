@@ -219,6 +219,31 @@ class PairstepClientTest {
         }
     }
 
+    @Test
+    void aCallQueuedBehindAnOverloadedPrimaryChecksOnItSeldomAndStillMovesOnATakeover() throws Exception {
+        client = PairstepClient.connect(ClientOptions.of(n1.address(), n2.address())
+                .withCallTimeout(Duration.ofSeconds(20))
+                .withAttemptTimeout(Duration.ofMillis(50))
+                .withRefreshInterval(Duration.ofMinutes(5)));
+        client.refresh().get(5, TimeUnit.SECONDS);
+        n2.answeringOk(); // n1 holds every request: it is behind, and stays the primary
+
+        CompletableFuture<byte[]> call = client.call(KV, "k", bytes("late"));
+        n1.nextRequest();
+        // While a takeover could still be under way, the call watches the backup back to back (each
+        // watch is held 250 ms). Once it has waited past PATIENT_AFTER (2 s), it looks seldom.
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(Call.PATIENT_AFTER_NANOS) + 1000);
+        int before = n2.watchRequests.get();
+        Thread.sleep(3000);
+        int during = n2.watchRequests.get() - before;
+        // Back to back, 3 s of held watches would be about 12; checking every quarter of the time
+        // waited (at most every second) makes about 3 to 4.
+        assertThat(during).as("watches in 3 s after waiting 3 s").isBetween(1, 6);
+
+        StatusJson.serve(nodes, StatusJson.of(nodes, KV, 1, 2, p -> "n2"));
+        assertThat(new String(call.get(5, TimeUnit.SECONDS), UTF_8)).isEqualTo("n2:late");
+    }
+
     /** What a client of a plain Java object service declares: the methods it calls, with JSON-friendly types. */
     interface Accounts {
         record Movement(String account, long amount) {}
