@@ -122,6 +122,19 @@ public final class Node implements AutoCloseable {
     private final Map<GroupId, GroupAgent> agents = new ConcurrentHashMap<>();
     private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
     private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
+    /**
+     * Admission control. A node that took every request it was sent would, under overload, hold an
+     * ever longer backlog: its heap fills with requests, the collector runs ever longer pauses, and
+     * throughput collapses instead of levelling off (BENCHMARKS.md, open loop at 15,000/s). So once it
+     * holds {@link #PENDING_HIGH} client requests, it stops reading the client connections that send
+     * more (TCP then slows those clients down) until it holds {@link #PENDING_LOW} or fewer.
+     */
+    static final int PENDING_HIGH = 8192;
+    static final int PENDING_LOW = 4096;
+    /** Requests a node forgets when no replica answered them in this long (their clients gave up long ago). */
+    static final long PENDING_EXPIRY_NANOS = TimeUnit.SECONDS.toNanos(120);
+    private final java.util.concurrent.atomic.AtomicInteger pendingCount = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.Set<Connection> notReading = ConcurrentHashMap.newKeySet();
     /** Open watches; guarded by itself. */
     private final List<Watch> watches = new ArrayList<>();
     private final AtomicLong requestIds = new AtomicLong();
@@ -320,6 +333,7 @@ public final class Node implements AutoCloseable {
         register();
         scheduler.scheduleAtFixedRate(this::heartbeat, 0, HEARTBEAT_INTERVAL_MS, TimeUnit.MILLISECONDS);
         scheduler.scheduleAtFixedRate(this::supervise, SUPERVISOR_TICK_MS, SUPERVISOR_TICK_MS, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::sweepPending, 1, 1, TimeUnit.SECONDS);
         gateway = new HttpGateway(this);
         gateway.start(config.http());
         LOG.info("node {} up: system {}, incarnation {}, http {}, rpc {}", config.id(), systemId, incarnation, config.http(), config.rpc());
@@ -701,6 +715,7 @@ public final class Node implements AutoCloseable {
         for (Long requestId : List.copyOf(pending.keySet())) {
             PendingReply waiting = pending.remove(requestId);
             if (waiting != null) {
+                pendingDone();
                 waiting.metrics().commandDropped();
                 waiting.connection().send(new Frame.ClientResponse(waiting.clientRequestId(), new Reply.NotPrimary(0, "")));
             }
@@ -851,7 +866,53 @@ public final class Node implements AutoCloseable {
         PartitionMetrics metrics = agent.metrics();
         metrics.commandReceived();
         pending.put(requestId, new PendingReply(connection, request.requestId(), metrics, System.nanoTime()));
+        if (pendingCount.incrementAndGet() >= PENDING_HIGH && connection.peerNode() == null) {
+            // Only a plain client's connection: a node's connection also carries replication.
+            notReading.add(connection);
+            connection.reading(false);
+        }
         agent.clientCommand(new ClientCommand(requestId, request.session(), request.sequence(), request.payload()));
+    }
+
+    /** A pending request was answered or forgotten. */
+    private void pendingDone() {
+        if (pendingCount.decrementAndGet() <= PENDING_LOW && !notReading.isEmpty()) {
+            resumeReading();
+        }
+    }
+
+    private void resumeReading() {
+        for (Connection connection : notReading) {
+            if (notReading.remove(connection)) {
+                connection.reading(true);
+            }
+        }
+    }
+
+    /**
+     * Forgets requests no replica answered in {@link #PENDING_EXPIRY_NANOS} (a replica that stopped
+     * with commands in its queue never answers them), so that they neither leak nor count against
+     * admission; and reads from every client again once few enough are held. Runs every second.
+     */
+    private void sweepPending() {
+        try {
+            sweepPendingNow();
+        } catch (RuntimeException e) {
+            LOG.error("sweeping pending client requests failed: {}", e.toString(), e);
+        }
+    }
+
+    private void sweepPendingNow() {
+        long now = System.nanoTime();
+        for (Map.Entry<Long, PendingReply> entry : pending.entrySet()) {
+            if (now - entry.getValue().receivedNanos() > PENDING_EXPIRY_NANOS && pending.remove(entry.getKey(), entry.getValue())) {
+                entry.getValue().metrics().commandDropped();
+                pendingDone();
+            }
+        }
+        if (pendingCount.get() <= PENDING_LOW && !notReading.isEmpty()) {
+            resumeReading();
+        }
     }
 
     private final class AgentHost implements LockstepAgent.Host {
@@ -876,6 +937,7 @@ public final class Node implements AutoCloseable {
         public void reply(long requestId, Reply reply) {
             PendingReply waiting = pending.remove(requestId);
             if (waiting != null) {
+                pendingDone();
                 waiting.metrics().commandAnswered(System.nanoTime() - waiting.receivedNanos());
                 waiting.connection().send(new Frame.ClientResponse(waiting.clientRequestId(), reply));
             }

@@ -30,4 +30,11 @@ public interface Connection {
 
     /** Closes the connection; the handler's {@code onClosed} follows if it was open. Idempotent. */
     void close();
+
+    /**
+     * Stops ({@code false}) or resumes ({@code true}) reading frames from the other end: while
+     * stopped, what it sends waits in the sockets' buffers and then in the sender, which TCP slows
+     * down. Frames already read are still delivered. Idempotent.
+     */
+    default void reading(boolean on) {}
 }

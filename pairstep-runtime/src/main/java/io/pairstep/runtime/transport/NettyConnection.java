@@ -79,6 +79,14 @@ final class NettyConnection implements Connection {
     }
 
     @Override
+    public void reading(boolean on) {
+        Channel current = channel;
+        if (current != null && current.config().isAutoRead() != on) {
+            current.config().setAutoRead(on);
+        }
+    }
+
+    @Override
     public void close() {
         closed = true;
         Channel ch = channel;
