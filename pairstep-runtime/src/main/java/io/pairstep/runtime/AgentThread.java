@@ -5,10 +5,13 @@ import io.pairstep.core.replica.LogEntry;
 import io.pairstep.runtime.storage.Entry;
 import io.pairstep.runtime.storage.GroupCommitWriter;
 import io.pairstep.runtime.storage.ReplicaLog;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What every hosted group member shares, whatever its protocol: one thread, the single writer of
@@ -18,6 +21,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@link ReplicaAgent} binds it to a pair replica, {@link LockstepAgent} to a lockstep member.
  */
 abstract class AgentThread implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AgentThread.class);
 
     private static final long TICK_INTERVAL_NANOS = 5_000_000L;
     private static final int DRAIN_MAX = 4096;
@@ -100,6 +105,35 @@ abstract class AgentThread implements Runnable {
     /** True once abandoned: every output of the core is dropped. */
     final boolean gone() {
         return abandoned;
+    }
+
+    /**
+     * The watchdog gave up this member's thread, stuck in a command (see {@link GuardedService}): on
+     * that thread's behalf, report the crash that {@code hung} describes (with the command as poison
+     * where it is one), answer the requests it holds so that their clients ask the member that takes
+     * over, and dump its last entries. The state cannot be taken: the service is in the middle of
+     * changing it. Runs on the watchdog's thread; returns the dump file, or null.
+     */
+    final Path actForStuckThread(io.pairstep.core.ServiceHung hung, ReplicaAgent.Host host, Path dumps, String node) {
+        abandon();
+        if (hung == null) {
+            LOG.error("{}: its thread is stuck in a command past the watchdog limit, after it left its group", group);
+            return null;
+        }
+        LOG.error("{}: crashed: {}", group, hung.report().reason());
+        host.propose(hung.report());
+        for (long requestId : hung.requestIds()) {
+            host.reply(requestId, hung.reply());
+        }
+        String why = "crashed: " + hung.report().reason() + "; the state is not in this dump: the service was in the middle of a command";
+        try {
+            Path file = LockstepAgent.writeDump(dumps, group, node, hung.epoch(), why, hung.lastIndex(), new byte[0], hung.lastEntries());
+            LOG.warn("{}: dump at index {} written to {}", group, hung.lastIndex(), file);
+            return file;
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.error("{}: cannot write the dump of the stuck thread's member: {}", group, e.toString());
+            return null;
+        }
     }
 
     public void awaitStopped() throws InterruptedException {

@@ -92,36 +92,14 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     /** The epoch of the configuration it recovers for; for a crash report while it recovers. */
     private volatile long recoveringEpoch;
 
-    /**
-     * The watchdog gave up this member's thread, stuck in a command (see {@link GuardedService}): on
-     * that thread's behalf, report the crash (with the command as poison where it is one), answer
-     * the requests it holds so that their clients ask again, and dump its last entries. The state
-     * cannot be taken: the service is in the middle of changing it.
-     */
+    /** See {@link #actForStuckThread}; the dump is evidence for the incident, as a diverged member's is. */
     private void watchdogExpired(String reason) {
-        abandon();
         io.pairstep.core.ServiceHung hung = core.hung(reason, recoveringEpoch);
-        if (hung == null) {
-            LOG.error("{}: its thread is stuck in a command past the watchdog limit, after it left its group", group);
-            return;
-        }
-        LOG.warn("{}: proposes {}", group, hung.report());
-        host.propose(hung.report());
-        for (long requestId : hung.requestIds()) {
-            host.reply(requestId, hung.reply());
-        }
-        String why = "member crashed: " + hung.report().reason() + "; the state is not in this dump: the service was in the middle of a command";
-        try {
-            Path file = writeDump(dumps, group, core.identity().node(), hung.epoch(), why, hung.lastIndex(), new byte[0], hung.lastEntries());
-            LOG.warn("{}: dump at index {} written to {}", group, hung.lastIndex(), file);
-            host.dumped(group, file, why);
-        } catch (IOException | RuntimeException e) {
-            LOG.error("{}: cannot write the dump of the stuck member: {}", group, e.toString());
+        Path file = actForStuckThread(hung, host, dumps, core.identity().node());
+        if (file != null) {
+            host.dumped(group, file, "member crashed: " + hung.report().reason());
         }
     }
-
-    // ---------------------------------------------------------------------------------------------
-    // Inputs, from any thread
 
     @Override
     public void configure(GroupConfig config) {

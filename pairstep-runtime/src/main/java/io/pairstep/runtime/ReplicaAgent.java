@@ -89,36 +89,10 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         });
     }
 
-    /**
-     * The watchdog gave up this replica's thread, stuck in a command (see {@link GuardedService}):
-     * on that thread's behalf, report the crash, answer the requests it holds so that their clients
-     * ask the replica that takes over, and write what can be known for diagnosis. The state cannot
-     * be taken: the service is in the middle of changing it.
-     */
+    /** See {@link #actForStuckThread}. */
     private void watchdogExpired(String reason) {
-        abandon();
-        io.pairstep.core.ServiceHung hung = core.hung(reason, recoveringEpoch);
-        if (hung == null) {
-            LOG.error("{}: its thread is stuck in a command past the watchdog limit, after it left its group", group);
-            return;
-        }
-        LOG.error("{}: replica crashed: {}", group, hung.report().reason());
-        host.propose(hung.report());
-        for (long requestId : hung.requestIds()) {
-            host.reply(requestId, hung.reply());
-        }
-        try {
-            Path file = LockstepAgent.writeDump(dumps, group, core.identity().node(), hung.epoch(), "replica crashed: " + hung.report().reason()
-                    + "; the state is not in this dump: the service was in the middle of a command", hung.lastIndex(), new byte[0],
-                    hung.lastEntries());
-            LOG.warn("{}: dump written to {}", group, file);
-        } catch (IOException | RuntimeException e) {
-            LOG.error("{}: cannot write the dump of the stuck replica: {}", group, e.toString());
-        }
+        actForStuckThread(core.hung(reason, recoveringEpoch), host, dumps, core.identity().node());
     }
-
-    // ---------------------------------------------------------------------------------------------
-    // Inputs, from any thread
 
     @Override
     public void configure(GroupConfig config) {
