@@ -133,7 +133,6 @@ public final class Node implements AutoCloseable {
     static final int PENDING_LOW = 4096;
     /** Requests a node forgets when no replica answered them in this long (their clients gave up long ago). */
     static final long PENDING_EXPIRY_NANOS = TimeUnit.SECONDS.toNanos(120);
-    private final java.util.concurrent.atomic.AtomicInteger pendingCount = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.Set<Connection> notReading = ConcurrentHashMap.newKeySet();
     /** Open watches; guarded by itself. */
     private final List<Watch> watches = new ArrayList<>();
@@ -866,7 +865,7 @@ public final class Node implements AutoCloseable {
         PartitionMetrics metrics = agent.metrics();
         metrics.commandReceived();
         pending.put(requestId, new PendingReply(connection, request.requestId(), metrics, System.nanoTime()));
-        if (pendingCount.incrementAndGet() >= PENDING_HIGH && connection.peerNode() == null) {
+        if (connection.peerNode() == null && pending.size() >= PENDING_HIGH) {
             // Only a plain client's connection: a node's connection also carries replication.
             notReading.add(connection);
             connection.reading(false);
@@ -876,7 +875,7 @@ public final class Node implements AutoCloseable {
 
     /** A pending request was answered or forgotten. */
     private void pendingDone() {
-        if (pendingCount.decrementAndGet() <= PENDING_LOW && !notReading.isEmpty()) {
+        if (!notReading.isEmpty() && pending.size() <= PENDING_LOW) {
             resumeReading();
         }
     }
@@ -910,7 +909,7 @@ public final class Node implements AutoCloseable {
                 pendingDone();
             }
         }
-        if (pendingCount.get() <= PENDING_LOW && !notReading.isEmpty()) {
+        if (!notReading.isEmpty() && pending.size() <= PENDING_LOW) {
             resumeReading();
         }
     }
