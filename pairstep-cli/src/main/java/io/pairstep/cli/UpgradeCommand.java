@@ -50,6 +50,12 @@ public final class UpgradeCommand implements Callable<Integer> {
                     "Mode pair only: dmr and tmr compare every output of a new-version member with the old ones anyway."})
     long shadow;
 
+    @Option(names = "--bake", paramLabel = "SECONDS", defaultValue = "0",
+            description = {"Mode pair: once every primary runs the new version, keep the old version's replicas as backups for",
+                    "SECONDS more, ready to take over (and roll the upgrade back) if the new version fails; then replace them.",
+                    "Default 0: replace them at once. At most 86400."})
+    long bakeSeconds;
+
     @Option(names = "--no-wait", description = "Start the upgrade and return; follow it with `pairstep services` or `pairstep events`.")
     boolean noWait;
 
@@ -71,6 +77,9 @@ public final class UpgradeCommand implements Callable<Integer> {
         if (shadow < 0) {
             throw new CliException("--shadow must be 0 or more commands, got " + shadow, ExitCodes.USAGE);
         }
+        if (bakeSeconds < 0 || bakeSeconds > 86_400) {
+            throw new CliException("--bake must be from 0 to 86400 seconds, got " + bakeSeconds, ExitCodes.USAGE);
+        }
         if (timeoutSeconds < 1) {
             throw new CliException("--timeout must be at least 1 second, got " + timeoutSeconds, ExitCodes.USAGE);
         }
@@ -89,6 +98,9 @@ public final class UpgradeCommand implements Callable<Integer> {
                 body.put("example", example);
             }
             body.put("shadow", shadow);
+            if (bakeSeconds > 0) {
+                body.put("bakeSeconds", bakeSeconds);
+            }
             JsonNode started = client.post("/v1/services/" + name + "/upgrade", Json.MAPPER.writeValueAsBytes(body), "application/json",
                     Map.of(), DeployCommand.TIMEOUT, false).requireOk().json();
             out.printf("upgrading %s from version %s to %s (%s)%s%n", name, Json.text(started, "from", "?"), Json.text(started, "to", "?"),
@@ -119,6 +131,9 @@ public final class UpgradeCommand implements Callable<Integer> {
                 String line = state.startsWith("shadow")
                         ? "shadow: " + upgrade.path("shadowed").size() + " partitions compared, " + upgrade.path("differences").size()
                                 + " outputs differed"
+                        : state.equals("baking")
+                        ? "baking: every primary runs version " + to + "; version " + Json.text(upgrade, "from", "?")
+                                + " stays as backup for " + Json.text(upgrade, "bakeSeconds", "?") + " s"
                         : state + ": " + Json.text(upgrade, "replicasAtTarget", "?") + "/" + Json.text(upgrade, "replicas", "?")
                                 + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to);
                 if (!line.equals(last)) {

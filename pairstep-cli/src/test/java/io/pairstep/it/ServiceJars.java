@@ -130,6 +130,14 @@ final class ServiceJars {
      * that answers every {@code incr} with one more than the value it stored.
      */
     static String counters(int version, boolean broken, boolean skewed) {
+        return counters(version, broken, skewed, false);
+    }
+
+    /**
+     * As above; a version that {@code explodes} throws {@link StackOverflowError} on {@code
+     * {"op":"explode"}}, a bug only a command shows (other versions answer it).
+     */
+    static String counters(int version, boolean broken, boolean skewed, boolean explodes) {
         return """
                 package it.artifacts;
 
@@ -145,6 +153,7 @@ final class ServiceJars {
                     private static final int VERSION = %d;
                     private static final boolean BROKEN = %b;
                     private static final boolean SKEWED = %b;
+                    private static final boolean EXPLODES = %b;
                     private static final Pattern OP = Pattern.compile("\\"op\\":\\"([A-Za-z]+)\\"");
                     private static final Pattern KEY = Pattern.compile("\\"key\\":\\"([^\\"]*)\\"");
                     private static final Pattern BY = Pattern.compile("\\"by\\":(-?[0-9]+)");
@@ -159,6 +168,11 @@ final class ServiceJars {
                         String answer;
                         if (op.equals("version")) {
                             answer = "{\\"version\\":" + VERSION + "}";
+                        } else if (op.equals("explode")) {
+                            if (EXPLODES) {
+                                throw new StackOverflowError("Counters version " + VERSION + " explodes");
+                            }
+                            answer = "{\\"exploded\\":false}";
                         } else if (op.equals("get")) {
                             Long value = values.get(find(KEY, command));
                             answer = "{\\"value\\":" + value + "}";
@@ -206,7 +220,7 @@ final class ServiceJars {
                         }
                     }
                 }
-                """.formatted(version, broken, skewed);
+                """.formatted(version, broken, skewed, explodes);
     }
 
     /** Compiles {@code source} (one public class {@code it.artifacts.NAME}) into {@code DIR/NAME.jar}. */

@@ -18,8 +18,9 @@ import tools.jackson.databind.JsonNode;
 /**
  * {@code pairstep upgrade} with real node processes, under load from several clients checked
  * against a model: version 1 to a version 2 that writes its state in another format (and reads
- * version 1's), then to a deliberately broken version 3 that rolls back by itself. Zero
- * client-visible errors, nothing lost or run twice.
+ * version 1's), then to a deliberately broken version 3 that rolls back by itself, then to a
+ * version 3 that fails only on one command sent after every primary moved, which rolls back through
+ * the old primaries kept as backups. Zero client-visible errors, nothing lost or run twice.
  */
 class UpgradeIT {
 
@@ -38,6 +39,7 @@ class UpgradeIT {
         Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false, false));
         Path skewed = ServiceJars.build(jars, "counters-3-skewed", "Counters", ServiceJars.counters(3, false, true));
         Path broken = ServiceJars.build(jars, "counters-3", "Counters", ServiceJars.counters(3, true, false));
+        Path explodes = ServiceJars.build(jars, "counters-3-explodes", "Counters", ServiceJars.counters(3, false, false, true));
         try (LocalSystem system = LocalSystem.start(dir.resolve("cluster"), 3, LocalSystem.freeBasePort(), "always", false)) {
             String cluster = system.dir().toString();
             System.out.println("UpgradeIT: " + system.cli("deploy", "counters", "--jar", v1.toString(), "--class", "it.artifacts.Counters",
@@ -89,6 +91,40 @@ class UpgradeIT {
                         "upgrade from version 1 to 2 done", "upgrade from version 2 to 3 stopped",
                         "upgrade from version 2 to 3 rolls back", "upgrade from version 2 to 3 rolled back");
 
+                // Version 3 runs the load fine but crashes on a command none of the others crashes on,
+                // first sent once every primary runs version 3. The bake keeps each old primary, on
+                // version 2 with its own state, as its group's backup: it takes over, the command is
+                // quarantined, the other primaries hand back, and the upgrade rolls back.
+                System.out.println("UpgradeIT: " + system.cli("upgrade", "counters", "--jar", explodes.toString(), "--bake", "300",
+                        "--no-wait", "--dir", cluster).strip());
+                await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> service(system).get("upgrade").get("state").asString().equals("baking"));
+                java.util.List<JsonNode> baking = groups(system);
+                System.out.println("UpgradeIT: baking " + baking);
+                for (JsonNode group : baking) {
+                    for (JsonNode replica : group.get("replicas")) {
+                        assertThat(replica.get("version").asLong()).as("%s", group)
+                                .isEqualTo(replica.get("role").asString().equals("primary") ? 3 : 2);
+                        assertThat(replica.get("state").asString()).as("%s", group).isEqualTo("ok");
+                    }
+                }
+                awaitMoreAcknowledged(load, 200);
+                assertThat(versionsAnswered(client)).containsOnly(3L);
+                assertThatThrownBy(() -> LedgerLoad.call(client, "counters", "bomb", "{\"op\":\"explode\",\"key\":\"bomb\"}"))
+                        .hasMessageContaining("quarantined");
+                await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> service(system).get("upgrade").get("state").asString().equals("rolled-back"));
+                JsonNode rolledBack = service(system);
+                System.out.println("UpgradeIT: after the late rollback " + rolledBack);
+                assertThat(rolledBack.get("version").asLong()).isEqualTo(2);
+                assertThat(rolledBack.get("upgrade").get("reason").asString()).contains("version 3 failed on", "StackOverflowError");
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+                assertThat(replicaVersions(system)).as("every replica runs version 2 again").containsOnly(2L);
+                awaitMoreAcknowledged(load, 200);
+                assertThat(versionsAnswered(client)).containsOnly(2L);
+                assertThat(LedgerLoad.call(client, "counters", "after", "{\"op\":\"explode\",\"key\":\"after\"}"))
+                        .as("version 2 answers the command that crashed version 3").isEqualTo("{\"exploded\":false}");
+
                 load.stop();
                 System.out.printf("UpgradeIT: %d acknowledged, %d wrong, %d errors%n", load.acknowledged.get(), load.wrong.size(),
                         load.errors.size());
@@ -122,6 +158,10 @@ class UpgradeIT {
     private static java.util.List<Long> replicaVersions(LocalSystem system) {
         return system.status().get("groups").valueStream().filter(g -> g.get("service").asString().equals("counters"))
                 .flatMap(g -> g.get("replicas").valueStream()).map(r -> r.get("version").asLong()).toList();
+    }
+
+    private static java.util.List<JsonNode> groups(LocalSystem system) {
+        return system.status().get("groups").valueStream().filter(g -> g.get("service").asString().equals("counters")).toList();
     }
 
     private static JsonNode service(LocalSystem system) {

@@ -38,6 +38,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class HttpGateway implements AutoCloseable {
 
     private static final long CALL_DEADLINE_SECONDS = 10;
+    /** The longest bake an upgrade may ask for: a day. */
+    private static final long BAKE_SECONDS_MAX = 86_400;
 
     private final Node node;
     private PairstepClient client;
@@ -326,10 +328,19 @@ final class HttpGateway implements AutoCloseable {
             }
             shadow = value.asLong();
         }
+        long bakeSeconds = 0;
+        if (body.has("bakeSeconds")) {
+            JsonNode value = body.get("bakeSeconds");
+            if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 0 || value.asLong() > BAKE_SECONDS_MAX) {
+                error(ctx, 400, "BAD_REQUEST", "\"bakeSeconds\" must be a number of seconds from 0 to " + BAKE_SECONDS_MAX + "; got " + value);
+                return;
+            }
+            bakeSeconds = value.asLong();
+        }
         if (!runnable(ctx, spec)) {
             return;
         }
-        ControlResult result = node.propose(new ControlCommand.Upgrade(spec, shadow)).get(15, TimeUnit.SECONDS);
+        ControlResult result = node.propose(new ControlCommand.Upgrade(spec, shadow, bakeSeconds * 1000)).get(15, TimeUnit.SECONDS);
         if (!result.accepted()) {
             boolean busy = result.reason().contains("is under way");
             error(ctx, busy ? 409 : 400, busy ? "CONFLICT" : "BAD_REQUEST", result.reason());
@@ -342,6 +353,7 @@ final class HttpGateway implements AutoCloseable {
         answer.put("artifact", spec.artifact());
         answer.put("state", shadow > 0 ? "shadow" : "upgrading");
         answer.put("shadow", shadow);
+        answer.put("bakeSeconds", bakeSeconds);
         ctx.status(202).contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 

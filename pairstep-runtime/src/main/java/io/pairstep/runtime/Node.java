@@ -109,6 +109,7 @@ public final class Node implements AutoCloseable {
     private final ReplicaCore.Settings replicaSettings = new ReplicaCore.Settings(
             20_000_000L, 250_000_000L, 100_000_000L, 1_000_000_000L, 1024, 100_000, 50_000, 1_000_000);
     private final LockstepCore.Settings lockstepSettings = LockstepCore.Settings.defaults();
+    private final io.pairstep.core.control.BakeTimer bakeTimer = new io.pairstep.core.control.BakeTimer();
     private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(500_000_000L, 5_000_000L, 120_000_000L));
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "pairstep-supervisor");
@@ -312,6 +313,7 @@ public final class Node implements AutoCloseable {
             leader = isLeader;
             if (isLeader) {
                 supervisor.becameLeader(System.nanoTime());
+                bakeTimer.becameLeader();
                 nextLeadershipCheckNanos = System.nanoTime();
             }
         }));
@@ -479,6 +481,10 @@ public final class Node implements AutoCloseable {
             long now = System.nanoTime();
             for (ControlCommand command : supervisor.tick(now, latest)) {
                 LOG.info("declaring down: {}", command);
+                propose(command);
+            }
+            for (ControlCommand command : bakeTimer.tick(now, latest)) {
+                LOG.info("upgrade baked: {}", command);
                 propose(command);
             }
             if (now - nextLeadershipCheckNanos >= 0) {

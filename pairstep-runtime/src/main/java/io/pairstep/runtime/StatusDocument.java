@@ -150,6 +150,9 @@ final class StatusDocument {
             ArrayNode differences = node.putArray("differences");
             upgrade.differences().forEach(differences::add);
         }
+        if (upgrade.bakeMillis() > 0) {
+            node.put("bakeSeconds", upgrade.bakeMillis() / 1000);
+        }
         long replicas = 0;
         long moved = 0;
         for (GroupConfig group : state.groups().values()) {

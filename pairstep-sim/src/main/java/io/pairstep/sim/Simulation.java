@@ -11,6 +11,7 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.ServiceUpgrade;
 import io.pairstep.core.control.Supervisor;
 import io.pairstep.core.lockstep.LockstepCore;
 import io.pairstep.core.lockstep.LockstepMessage;
@@ -111,9 +112,12 @@ public final class Simulation {
      * @param poisonPastOrderer crash reports of lockstep members other than the orderer that named a
      *     poison command: one that got into the log because the orderer's injected self-check fault
      *     stood in for running it
+     * @param handovers pair primaries that handed their role to a backup of a new version, staying as its backup
+     * @param rollbacksAfterHandover upgrades that turned back while a group's primary already ran the new version
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
-            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer) {}
+            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long handovers,
+            long rollbacksAfterHandover) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -131,6 +135,7 @@ public final class Simulation {
 
     private final ControllerState controller = new ControllerState();
     private final Supervisor supervisor = new Supervisor(new Supervisor.Settings(300 * MS, 20 * MS, 100 * MS));
+    private final io.pairstep.core.control.BakeTimer bakeTimer = new io.pairstep.core.control.BakeTimer();
     private final ReplicaCore.Settings replicaSettings;
     private final LockstepCore.Settings lockstepSettings;
     private final TreeMap<String, Node> nodes = new TreeMap<>();
@@ -142,6 +147,8 @@ public final class Simulation {
     private boolean issuing = true;
     private long faults;
     private long takeovers;
+    private long handovers;
+    private long rollbacksAfterHandover;
     private long divergences;
     private long repairs;
     private final Set<GroupId> degradedByDivergence = new HashSet<>();
@@ -250,7 +257,7 @@ public final class Simulation {
         }
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
-                controller.services().get(SERVICE).version() - 1, poisonPastOrderer);
+                controller.services().get(SERVICE).version() - 1, poisonPastOrderer, handovers, rollbacksAfterHandover);
     }
 
     private void runUntil(long time) {
@@ -526,11 +533,23 @@ public final class Simulation {
 
     private void applyControl(ControlCommand command) {
         Map<GroupId, GroupConfig> before = new TreeMap<>(controller.groups());
+        ServiceUpgrade upgradeBefore = controller.upgrades().get(SERVICE);
         ControlResult result = controller.apply(command);
         if (!result.changed()) {
             return;
         }
         note("controller: " + command + " -> version " + controller.version());
+        if (command instanceof ControlCommand.HandedOver) {
+            handovers++;
+        }
+        ServiceUpgrade upgradeAfter = controller.upgrades().get(SERVICE);
+        if (upgradeAfter != null && upgradeAfter.state() == ServiceUpgrade.State.ROLLING_BACK
+                && (upgradeBefore == null || upgradeBefore.state() != ServiceUpgrade.State.ROLLING_BACK)
+                && before.values().stream().anyMatch(g -> g.group().service().equals(SERVICE)
+                        && g.primary().version() == upgradeAfter.to().version())) {
+            rollbacksAfterHandover++;
+            note("upgrade: rolling back although a primary already runs version " + upgradeAfter.to().version());
+        }
         if (command instanceof ControlCommand.ReplicaDiverged diverged) {
             divergences++;
             degradedByDivergence.add(diverged.group());
@@ -576,6 +595,10 @@ public final class Simulation {
     private void superviseTick() {
         for (ControlCommand command : supervisor.tick(now, controller)) {
             note("supervisor: " + command);
+            propose(command);
+        }
+        for (ControlCommand command : bakeTimer.tick(now, controller)) {
+            note("bake timer: " + command);
             propose(command);
         }
     }
@@ -1105,8 +1128,10 @@ public final class Simulation {
     private void upgrade() {
         long version = controller.services().get(SERVICE).version() + 1;
         note("upgrade: to version " + version);
+        // Half the pair upgrades bake: the old version stays as backup a while after every primary moved.
+        long bakeMillis = options.mode() == Mode.PAIR && random.nextBoolean() ? 50 + random.nextLong(500) : 0;
         propose(new ControlCommand.Upgrade(new ServiceSpec(SERVICE, version, options.mode(), options.partitions(),
-                "example:history-v" + version, "", ""), 0));
+                "example:history-v" + version, "", ""), 0, bakeMillis));
     }
 
     private boolean settled() {

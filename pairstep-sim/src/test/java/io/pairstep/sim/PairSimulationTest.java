@@ -27,6 +27,8 @@ class PairSimulationTest {
         long faults = 0;
         long quarantined = 0;
         long upgrades = 0;
+        long handovers = 0;
+        long lateRollbacks = 0;
         List<String> failures = new ArrayList<>();
         for (long seed = first; seed < first + count; seed++) {
             try {
@@ -36,6 +38,8 @@ class PairSimulationTest {
                 faults += result.faults();
                 quarantined += result.quarantined();
                 upgrades += result.upgrades();
+                handovers += result.handovers();
+                lateRollbacks += result.rollbacksAfterHandover();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -45,13 +49,16 @@ class PairSimulationTest {
             }
         }
         System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d poison commands quarantined,"
-                + " %d online upgrades done%n", first, first + count - 1, acknowledged, faults, takeovers, quarantined, upgrades);
+                + " %d online upgrades done, %d hand-overs, %d rollbacks after a hand-over%n", first, first + count - 1, acknowledged, faults,
+                takeovers, quarantined, upgrades, handovers, lateRollbacks);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(acknowledged).as("the clients got commands through").isPositive();
         if (count >= 20) {
             assertThat(takeovers).as("the faults forced takeovers, so the test exercised them").isPositive();
             assertThat(quarantined).as("poison commands were sent and quarantined").isPositive();
             assertThat(upgrades).as("upgrades ran among the faults and ended").isPositive();
+            assertThat(handovers).as("primaries handed over to new-version backups").isPositive();
+            assertThat(lateRollbacks).as("upgrades rolled back after a primary had moved").isPositive();
         }
     }
 

@@ -27,6 +27,13 @@ public sealed interface ControlCommand {
      */
     record ReplicaCaughtUp(GroupId group, long epoch, String node, long incarnation) implements ControlCommand {}
 
+    /**
+     * A pair primary asked to hand over (see {@link GroupConfig#handover()}) holds nothing its backup
+     * does not: both hold the log up to {@code index} and the primary orders nothing more in this
+     * epoch. The controller swaps their roles, keeping both instances.
+     */
+    record HandedOver(GroupId group, long epoch, String node, long incarnation, long index) implements ControlCommand {}
+
     /** A primary reports that its backup stopped acknowledging; the primary goes on alone. */
     record ReplicaFailed(GroupId group, long epoch, String reporter, String node, String reason) implements ControlCommand {}
 
@@ -111,9 +118,23 @@ public sealed interface ControlCommand {
 
     /**
      * An operator upgrades a deployed service to {@code spec}: the same name, mode and partitions,
-     * the next version, other code. See {@link ServiceUpgrade} for how replicas move.
+     * the next version, other code. See {@link ServiceUpgrade} for how replicas move, and for
+     * {@code bakeMillis}, how long a pair service keeps its old version as backup once every
+     * primary runs the new one.
      */
-    record Upgrade(ServiceSpec spec, long shadow) implements ControlCommand {}
+    record Upgrade(ServiceSpec spec, long shadow, long bakeMillis) implements ControlCommand {
+
+        /** An upgrade without a bake. */
+        public Upgrade(ServiceSpec spec, long shadow) {
+            this(spec, shadow, 0);
+        }
+    }
+
+    /**
+     * The controller leader saw the upgrade of {@code service} to {@code toVersion} bake for as long
+     * as it asked (see {@link ServiceUpgrade.State#BAKING}); the old version's backups may go.
+     */
+    record UpgradeBaked(String service, long toVersion) implements ControlCommand {}
 
     /**
      * A pair backup ran the version an upgrade moves to in shadow mode beside its own for {@code

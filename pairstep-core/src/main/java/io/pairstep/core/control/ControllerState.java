@@ -9,6 +9,7 @@ import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
+import io.pairstep.core.control.ControlCommand.HandedOver;
 import io.pairstep.core.control.ControlCommand.RefereeNeeded;
 import io.pairstep.core.control.ControlCommand.ResumeGroup;
 import io.pairstep.core.control.ControlCommand.NodeDown;
@@ -24,6 +25,7 @@ import io.pairstep.core.control.ControlCommand.ReplicaFailed;
 import io.pairstep.core.control.ControlCommand.ResolveIncident;
 import io.pairstep.core.control.ControlCommand.ShadowReport;
 import io.pairstep.core.control.ControlCommand.Upgrade;
+import io.pairstep.core.control.ControlCommand.UpgradeBaked;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -229,6 +231,7 @@ public final class ControllerState {
                     case NodeDown down -> nodeDown(down);
                     case Deploy deploy -> deploy(deploy);
                     case ReplicaCaughtUp caughtUp -> caughtUp(caughtUp);
+                    case HandedOver handedOver -> handedOver(handedOver);
                     case ReplicaFailed failed -> replicaFailed(failed);
                     case ControllerLeader leader -> controllerLeader(leader);
                     case ReplicaDiverged diverged -> replicaDiverged(diverged);
@@ -243,6 +246,7 @@ public final class ControllerState {
                     case ReplicaCrashed crashed -> replicaCrashed(crashed);
                     case Upgrade upgrade -> upgrade(upgrade);
                     case ShadowReport report -> shadowReport(report);
+                    case UpgradeBaked baked -> upgradeBaked(baked);
                     case RecordAlert record -> recordAlert(record);
                     case RecordFault record -> recordFault(record);
                 };
@@ -556,8 +560,15 @@ public final class ControllerState {
         if (command.shadow() < 0) {
             return ControlResult.refused("shadow must be 0 (none) or a number of commands, not " + command.shadow());
         }
+        if (command.bakeMillis() < 0) {
+            return ControlResult.refused("bake must be 0 (none) or a time, not " + command.bakeMillis() + " ms");
+        }
+        if (from.mode().lockstep() && command.bakeMillis() != 0) {
+            return ControlResult.refused("a bake (--bake) is for mode pair only: in mode " + from.mode().label()
+                    + " no member of the old version stays once the orderers moved; upgrade without --bake");
+        }
         upgrades.put(to.name(), new ServiceUpgrade(from, to, command.shadow() > 0 ? ServiceUpgrade.State.SHADOW : ServiceUpgrade.State.UPGRADING,
-                null, command.shadow(), List.of(), List.of(), 0));
+                null, command.shadow(), List.of(), List.of(), 0, command.bakeMillis(), false));
         return ControlResult.CHANGED;
     }
 
@@ -589,7 +600,17 @@ public final class ControllerState {
                     + differing + " of " + partitions + " partitions; nothing was switched";
         }
         upgrades.put(upgrade.service(), new ServiceUpgrade(upgrade.from(), upgrade.to(), state, reason, upgrade.shadow(), shadowed,
-                differences, differing));
+                differences, differing, upgrade.bakeMillis(), upgrade.baked()));
+        return ControlResult.CHANGED;
+    }
+
+    /** The leader's {@link BakeTimer} saw an upgrade bake long enough: the old version's backups may go. */
+    private ControlResult upgradeBaked(UpgradeBaked command) {
+        ServiceUpgrade upgrade = upgrades.get(command.service());
+        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.BAKING || upgrade.to().version() != command.toVersion()) {
+            return ControlResult.refused("stale bake report for " + command.service() + " version " + command.toVersion());
+        }
+        upgrades.put(upgrade.service(), upgrade.bakeEnded());
         return ControlResult.CHANGED;
     }
 
@@ -601,10 +622,17 @@ public final class ControllerState {
                 continue;
             }
             List<GroupConfig> serviceGroups = groups.values().stream().filter(g -> g.group().service().equals(upgrade.service())).toList();
-            if (upgrade.state() == ServiceUpgrade.State.ROLLING_BACK
-                    && serviceGroups.stream().anyMatch(g -> g.primary().version() == upgrade.to().version())) {
-                // A new-version backup took over meanwhile (its primary's node died): the state now
-                // exists only in the new format, so the way back is closed.
+            if (upgrade.state() == ServiceUpgrade.State.BAKING) {
+                if (serviceGroups.stream().anyMatch(g -> g.primary().version() != upgrade.to().version())) {
+                    // An old-version backup took over (its primary's node died): hand over again, then bake again.
+                    upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.UPGRADING, upgrade.reason()));
+                    changed = true;
+                }
+                continue;
+            }
+            if (upgrade.state() == ServiceUpgrade.State.ROLLING_BACK && !canRollBack(upgrade)) {
+                // A group lost its last replica of the old version meanwhile (a node died): its
+                // state now exists only in the new format, so the way back is closed.
                 upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.UPGRADING, upgrade.reason()
                         + "; cannot roll back: a version " + upgrade.to().version() + " replica took over meanwhile"));
                 changed = true;
@@ -636,27 +664,81 @@ public final class ControllerState {
                 }
                 continue;
             }
-            // Backups first, each group in turn; then primaries, by trading roles with their new backups.
+            changed = movePairGroup(upgrade, serviceGroups, target);
+        }
+    }
+
+    /**
+     * One step of a pair service's upgrade (or rollback) to {@code target} in a quiet system; false
+     * when nothing moved. In order: (1) upgrading, the backup of a group whose primary runs the old
+     * version is replaced by one of {@code target}, rebuilt from the primary's snapshot; (2) a
+     * primary of the version left hands its role over to its in-sync backup of {@code target} and
+     * stays as its backup, state and all; (3) the backups of the version left are replaced by ones
+     * of {@code target}. Until (3) starts, every group keeps a replica of the old version that runs
+     * every command, so a failing new version can still be rolled back (a rollback starts at (2)).
+     * One group at a time, and nothing moves while a hand-over is under way.
+     */
+    private boolean movePairGroup(ServiceUpgrade upgrade, List<GroupConfig> serviceGroups, long target) {
+        if (serviceGroups.stream().anyMatch(GroupConfig::handover)) {
+            return false;
+        }
+        if (upgrade.state() == ServiceUpgrade.State.UPGRADING) {
             for (GroupConfig config : serviceGroups) {
                 ReplicaAssignment backup = config.backup();
-                if (backup != null && backup.version() != target) {
-                    List<ReplicaAssignment> replicas = new ArrayList<>(without(config, backup));
-                    replicas.add(newBackup(config, members.get(backup.node())));
-                    put(config, replicas);
-                    changed = true;
-                    break;
-                }
-            }
-            if (!changed) {
-                for (GroupConfig config : serviceGroups) {
-                    if (config.primary().version() != target && config.backup() != null) {
-                        tradeRoles(config);
-                        changed = true;
-                        break;
-                    }
+                if (config.primary().version() != target && backup != null && backup.version() != target) {
+                    replaceBackup(config, backup);
+                    return true;
                 }
             }
         }
+        for (GroupConfig config : serviceGroups) {
+            ReplicaAssignment backup = config.backup();
+            if (config.primary().version() != target && backup != null && backup.version() == target && backup.state() == ReplicaState.OK) {
+                requestHandover(config);
+                return true;
+            }
+        }
+        if (serviceGroups.stream().anyMatch(g -> g.primary().version() != target)) {
+            return false;
+        }
+        if (upgrade.state() == ServiceUpgrade.State.UPGRADING && upgrade.bakeMillis() > 0 && !upgrade.baked()) {
+            upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.BAKING, upgrade.reason()));
+            return true;
+        }
+        for (GroupConfig config : serviceGroups) {
+            ReplicaAssignment backup = config.backup();
+            if (backup != null && backup.version() != target) {
+                replaceBackup(config, backup);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Replaces a pair group's backup by a new syncing instance on the same node. */
+    private void replaceBackup(GroupConfig config, ReplicaAssignment backup) {
+        List<ReplicaAssignment> replicas = new ArrayList<>(without(config, backup));
+        replicas.add(newBackup(config, members.get(backup.node())));
+        put(config, replicas);
+    }
+
+    /**
+     * True while a rollback can rebuild every group of the service in the old version: each one has
+     * a primary of the old version, or an in-sync backup of it (a pair's old primary after it handed
+     * over). A lockstep group's old state is gone once its orderer moved.
+     */
+    private boolean canRollBack(ServiceUpgrade upgrade) {
+        long from = upgrade.from().version();
+        for (GroupConfig config : groups.values()) {
+            if (!config.group().service().equals(upgrade.service()) || config.primary().version() == from) {
+                continue;
+            }
+            ReplicaAssignment backup = config.mode().lockstep() ? null : config.backup();
+            if (backup == null || backup.version() != from || backup.state() != ReplicaState.OK) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -733,18 +815,18 @@ public final class ControllerState {
 
     /**
      * A replica of the version an upgrade moves to crashed, or a lockstep member of that version
-     * answered differently from its orderer. While every primary of the service still runs the old
-     * version, the upgrade turns back; after that, the state exists only in the new version's format
-     * and the upgrade goes on (the failure is handled like any other).
+     * answered differently from its orderer. While every group still has a replica of the old
+     * version that holds its state ({@link #canRollBack}), the upgrade turns back; after that, the
+     * state exists only in the new version's format and the upgrade goes on (the failure is handled
+     * like any other).
      */
     private void rollBackIfNewVersionCrashed(GroupConfig config, ReplicaAssignment crashed, String reason) {
         ServiceUpgrade upgrade = upgrades.get(config.group().service());
-        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || crashed.version() != upgrade.to().version()) {
+        if (upgrade == null || (upgrade.state() != ServiceUpgrade.State.UPGRADING && upgrade.state() != ServiceUpgrade.State.BAKING)
+                || crashed.version() != upgrade.to().version()) {
             return;
         }
-        boolean anyPrimaryMoved = groups.values().stream()
-                .anyMatch(g -> g.group().service().equals(upgrade.service()) && g.primary().version() == upgrade.to().version());
-        if (!anyPrimaryMoved) {
+        if (canRollBack(upgrade)) {
             upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.ROLLING_BACK,
                     "version " + upgrade.to().version() + " failed on " + crashed.node() + " (" + config.group() + "): " + reason));
         }
@@ -768,6 +850,35 @@ public final class ControllerState {
         }
         put(config, replicas);
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * A pair primary asked to hand over holds nothing its backup does not: the roles swap, and both
+     * instances stay, each with its state (see {@link GroupConfig#handover()}).
+     */
+    private ControlResult handedOver(HandedOver command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment backup = config.backup();
+        if (config.epoch() != command.epoch()
+                || !config.handover()
+                || !primary.node().equals(command.node())
+                || primary.incarnation() != command.incarnation()
+                || backup == null
+                || backup.state() != ReplicaState.OK) {
+            return ControlResult.refused("stale hand-over report for " + command.group() + " at epoch " + command.epoch());
+        }
+        put(config, List.of(backup.with(Role.PRIMARY, ReplicaState.OK), primary.with(Role.BACKUP, ReplicaState.OK)));
+        return ControlResult.CHANGED;
+    }
+
+    /** Asks a pair group's primary to hand its role to its in-sync backup; see {@link GroupConfig#handover()}. */
+    private void requestHandover(GroupConfig config) {
+        groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), config.halted(),
+                config.quarantined(), config.dispute(), true));
     }
 
     private ControlResult replicaFailed(ReplicaFailed command) {
@@ -970,7 +1081,7 @@ public final class ControllerState {
                 // A primary that stays recovers from its own log, in the format of its own version.
                 replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
                         staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch,
-                        staysPrimary ? r.version() : newReplicaVersion(config)));
+                        staysPrimary ? r.version() : newReplicaVersion(config, successor != null ? successor : config.primary())));
             } else {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
@@ -1266,17 +1377,21 @@ public final class ControllerState {
      * whose way back a takeover just closed turns into an upgrade again in the same step).
      */
     private long newReplicaVersion(GroupConfig config) {
+        return newReplicaVersion(config, config.primary());
+    }
+
+    /** As {@link #newReplicaVersion(GroupConfig)}, for a replica rebuilt from {@code source}. */
+    private long newReplicaVersion(GroupConfig config, ReplicaAssignment source) {
         String service = config.group().service();
         ServiceUpgrade upgrade = upgrades.get(service);
         if (upgrade == null || !upgrade.active()) {
             return services.get(service).version();
         }
-        ReplicaAssignment primary = config.primary();
-        if (primary != null && config.dispute() != null) {
+        if (source != null && config.dispute() != null) {
             // A referee judges states too, which only members of the orderer's version can compare.
-            return primary.version();
+            return source.version();
         }
-        return primary != null && primary.version() == upgrade.to().version() ? primary.version() : upgrade.target().version();
+        return source != null && source.version() == upgrade.to().version() ? source.version() : upgrade.target().version();
     }
 
     /** The version an active upgrade of the group's service moves replicas to, or -1 with none under way. */

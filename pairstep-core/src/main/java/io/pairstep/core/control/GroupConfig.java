@@ -15,9 +15,14 @@ import java.util.List;
  *     a primary refuses each of them instead of running it again
  * @param dispute null, or for a DMR group whose two members disagreed with no self-check to settle
  *     it, the disagreement: the group then has a third member, a referee, until one party leaves
+ * @param handover for a pair group, true when the controller asks its primary to hand its role to
+ *     its in-sync backup (during an upgrade): the primary stops ordering commands, waits until the
+ *     backup holds every entry, and reports {@link ControlCommand.HandedOver}; the controller then
+ *     swaps the roles and the old primary stays, as it is, the new primary's backup. Any other
+ *     change of the group's configuration drops the request.
  */
 public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
-        List<QuarantinedCommand> quarantined, Dispute dispute) {
+        List<QuarantinedCommand> quarantined, Dispute dispute, boolean handover) {
 
     /** How many poison commands a group remembers; older ones are forgotten first. */
     public static final int QUARANTINED_MAX = 32;
@@ -26,6 +31,12 @@ public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssi
         replicas = List.copyOf(replicas);
         // Null in controller states written before quarantines existed.
         quarantined = quarantined == null ? List.of() : List.copyOf(quarantined);
+    }
+
+    /** A group asked for no hand-over. */
+    public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
+            List<QuarantinedCommand> quarantined, Dispute dispute) {
+        this(group, mode, epoch, replicas, halted, quarantined, dispute, false);
     }
 
     /** A group with no dispute among its members. */

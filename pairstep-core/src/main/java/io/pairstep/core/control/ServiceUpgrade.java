@@ -6,16 +6,20 @@ import java.util.List;
  * The latest upgrade of a service, kept after it ends so that operators and the CLI can read how it
  * ended, until the next upgrade of that service replaces it.
  *
- * <p>A pair group moves in three steps, one group at a time and only while every group is fully
- * protected: its backup is replaced by a new instance of version {@code to} (which restores the
- * primary's snapshot, written by {@code from}, and catches up the log by running every command
- * itself); once every backup of the service runs {@code to} and is in sync, each group trades roles
- * as in a takeover, so the {@code to} backup becomes primary; the old primary comes back as a
- * {@code to} backup. A {@code to} replica that crashes while every primary still runs {@code from}
- * (a snapshot it cannot read, an {@link Error} in a command) turns the upgrade into a rollback: the
- * {@code to} backups are replaced by {@code from} ones, rebuilt from the {@code from} primaries.
- * Once a primary runs {@code to}, the state exists only in the format {@code to} writes, so there is
- * no way back; the upgrade goes on.
+ * <p>A pair service moves in three steps, one group at a time and only while every group is fully
+ * protected. (1) Each backup is replaced by a new instance of version {@code to}, which restores
+ * the primary's snapshot, written by {@code from}, and catches up the log by running every command
+ * itself. (2) Once every backup runs {@code to} and is in sync, each primary hands its role over
+ * ({@link GroupConfig#handover()}): it stops ordering, waits until its backup holds every entry,
+ * and stays, with its {@code from} state, as the new primary's backup, running every command in
+ * {@code from}. (3) Once every primary runs {@code to} (and, with a bake time, after it, in {@link
+ * State#BAKING}), the {@code from} backups are replaced by {@code to} ones. A {@code to} replica that
+ * fails before (3) starts (a snapshot it cannot read, an {@link Error} in a command, as backup or as
+ * primary) turns the upgrade into a rollback: a {@code to} primary that crashed was already replaced
+ * by its {@code from} backup, the other {@code to} primaries hand their roles back the same way, and
+ * the {@code to} backups are replaced by {@code from} ones, rebuilt from the {@code from} primaries.
+ * Once a group has no {@code from} replica left, its state exists only in the format {@code to}
+ * writes, so there is no way back; the upgrade goes on.
  *
  * <p>A lockstep group ({@code dmr}, {@code tmr}) moves one member at a time, under the same
  * conditions, so that an orderer always has a member of its own version in sync or catching up: in
@@ -40,9 +44,12 @@ import java.util.List;
  * @param shadowed the partitions whose shadow run has reported, in order
  * @param differences the outputs that differed in shadow mode, at most {@link #DIFFERENCES_MAX}
  * @param differingPartitions how many partitions reported a difference
+ * @param bakeMillis for a pair service, how long every primary runs {@code to} with the {@code
+ *     from} backups kept, ready to take back over, before those go; 0 for no bake
+ * @param baked true once that bake ended
  */
 public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason, long shadow, List<Integer> shadowed,
-        List<String> differences, int differingPartitions) {
+        List<String> differences, int differingPartitions, long bakeMillis, boolean baked) {
 
     /** How many differing outputs an upgrade keeps. */
     public static final int DIFFERENCES_MAX = 100;
@@ -60,6 +67,11 @@ public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, Stri
         SHADOW_DIFFERED,
         /** Replicas move to version {@code to}. */
         UPGRADING,
+        /**
+         * Every primary runs {@code to}; each keeps its backup of version {@code from}, which would
+         * take over if {@code to} failed, until the bake time is over.
+         */
+        BAKING,
         /** A {@code to} replica failed; replicas move back to version {@code from}. */
         ROLLING_BACK,
         /** Every replica runs {@code to}, which is now the service's version. */
@@ -78,15 +90,19 @@ public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, Stri
 
     /** True while replicas are still moving. */
     public boolean active() {
-        return state == State.SHADOW || state == State.UPGRADING || state == State.ROLLING_BACK;
+        return state == State.SHADOW || state == State.UPGRADING || state == State.BAKING || state == State.ROLLING_BACK;
     }
 
     /** The version replicas move to now. */
     public ServiceSpec target() {
-        return state == State.UPGRADING || state == State.DONE ? to : from;
+        return state == State.UPGRADING || state == State.BAKING || state == State.DONE ? to : from;
     }
 
     ServiceUpgrade with(State newState, String newReason) {
-        return new ServiceUpgrade(from, to, newState, newReason, shadow, shadowed, differences, differingPartitions);
+        return new ServiceUpgrade(from, to, newState, newReason, shadow, shadowed, differences, differingPartitions, bakeMillis, baked);
+    }
+
+    ServiceUpgrade bakeEnded() {
+        return new ServiceUpgrade(from, to, State.UPGRADING, reason, shadow, shadowed, differences, differingPartitions, bakeMillis, true);
     }
 }

@@ -34,6 +34,13 @@ import java.util.TreeMap;
  * <p>Fencing: every message carries the sender's epoch and a replica ignores any other epoch than
  * its own. A primary that was replaced never again collects an acknowledgement, so it never
  * releases another result.
+ *
+ * <p>Hand-over (during an upgrade): a primary whose configuration asks for it orders nothing more,
+ * holds the commands that arrive, and once its backup acknowledged every entry reports {@link
+ * ControlCommand.HandedOver}. In the next configuration the backup is primary and this replica, the
+ * same instance with the same state, is its backup; the held commands are answered NotPrimary, so
+ * their clients ask the new primary. The two then hold the same log, and nothing was released that
+ * the new primary does not hold.
  */
 public final class ReplicaCore {
 
@@ -66,6 +73,12 @@ public final class ReplicaCore {
         long lastSentNanos;
         long lastProgressNanos;
         long lastRetransmitNanos;
+        /**
+         * True until the first acknowledgement from a backup that was in sync when this primary
+         * took it on (in a new group, or the old primary after a hand-over): its position is not
+         * known yet, so nothing is resent and no snapshot replaces its state meanwhile.
+         */
+        boolean awaitingFirstAck;
         boolean caughtUpReported;
         boolean failureReported;
 
@@ -130,6 +143,13 @@ public final class ReplicaCore {
     private final TreeMap<Long, Waiting> lateWaiting = new TreeMap<>();
     private final HashMap<Long, Waiting> waitingBySession = new HashMap<>();
     private Peer backup;
+
+    /** True while this primary hands its role over: it orders nothing and holds new commands. */
+    private boolean handingOver;
+    private final ArrayDeque<HeldCommand> held = new ArrayDeque<>();
+    private long handedOverReportedNanos = Long.MIN_VALUE / 2;
+
+    private record HeldCommand(ClientCommand command, long nowMillis) {}
 
     private ReplicaAssignment primaryInstance;
     private long lastHeardFromPrimaryNanos;
@@ -196,8 +216,25 @@ public final class ReplicaCore {
             trackBackup(next.backup(), nowNanos);
             advanceCommit();
             flush(nowNanos);
+            boolean wasHandingOver = handingOver;
+            handingOver = next.handover() && backup != null;
+            if (handingOver && !wasHandingOver) {
+                handedOverReportedNanos = Long.MIN_VALUE / 2;
+            }
+            if (!handingOver && !held.isEmpty()) {
+                // The hand-over was called off (the group changed meanwhile): order what waited.
+                List<HeldCommand> resumed = new ArrayList<>(held);
+                held.clear();
+                for (HeldCommand h : resumed) {
+                    onClientCommand(h.command(), h.nowMillis());
+                }
+                flush(nowNanos);
+            }
+            reportHandedOverIfSo(nowNanos);
         } else {
-            Invariants.check(before != Role.PRIMARY, "%s: a primary is never demoted in place", group);
+            if (before == Role.PRIMARY) {
+                demote(next, nowNanos);
+            }
             ReplicaAssignment primary = next.primary();
             if (primaryInstance != null && !primaryInstance.sameInstance(primary)) {
                 Invariants.check(me.state() == ReplicaState.SYNCING, "%s: an in-sync backup saw its primary replaced", group);
@@ -217,6 +254,10 @@ public final class ReplicaCore {
     public void onClientCommand(ClientCommand command, long nowMillis) {
         if (role != Role.PRIMARY) {
             out.reply(command.requestId(), notPrimary());
+            return;
+        }
+        if (handingOver) {
+            held.addLast(new HeldCommand(command, nowMillis));
             return;
         }
         SessionTable.Entry last = sessions.get(command.session());
@@ -332,6 +373,7 @@ public final class ReplicaCore {
         if (backup == null) {
             return;
         }
+        reportHandedOverIfSo(nowNanos);
         boolean behind = backup.durableIndex < lastIndex || backup.snapshotPending || !backup.snapshotAcknowledged;
         if (!behind) {
             // Silence while there is nothing to acknowledge is no failure: the clock starts when work does.
@@ -476,6 +518,7 @@ public final class ReplicaCore {
         }
         backup = new Peer(assignment, nowNanos);
         backup.required = assignment.state() == ReplicaState.OK;
+        backup.awaitingFirstAck = assignment.state() == ReplicaState.OK;
         backup.nextIndex = lastIndex + 1;
         backup.durableIndex = 0;
         unacknowledged.clear();
@@ -490,6 +533,7 @@ public final class ReplicaCore {
         }
         Invariants.check(ack.durableIndex() <= lastIndex, "%s: backup acknowledged %d beyond last %d",
                 group, ack.durableIndex(), lastIndex);
+        backup.awaitingFirstAck = false;
         if (!backup.snapshotAcknowledged && ack.durableIndex() >= backup.snapshotIndex) {
             // An awaiting backup sends nothing before it holds the snapshot: this ack is for it.
             backup.snapshotAcknowledged = true;
@@ -511,6 +555,41 @@ public final class ReplicaCore {
             flush(nowNanos);
         }
         reportCaughtUpIfSo();
+        reportHandedOverIfSo(nowNanos);
+    }
+
+    /**
+     * While handing over: once the backup holds every entry this primary ordered (so every result
+     * was released), tells the controller, and again every retransmission interval until the
+     * configuration changes (the report may be lost with a controller leader).
+     */
+    private void reportHandedOverIfSo(long nowNanos) {
+        if (!handingOver || backup == null || !backup.required || backup.durableIndex < lastIndex || durableIndex < lastIndex
+                || nowNanos - handedOverReportedNanos < settings.retransmitNanos()) {
+            return;
+        }
+        Invariants.check(waiting.isEmpty() && lateWaiting.isEmpty(), "%s: handed over with results unreleased", group);
+        handedOverReportedNanos = nowNanos;
+        out.control(new ControlCommand.HandedOver(group, config.epoch(), identity.node(), identity.incarnation(), lastIndex));
+    }
+
+    /**
+     * The controller swapped roles after this primary handed over: it stays as the new primary's
+     * backup with the state it has, which is what the new primary holds too (see {@link
+     * ControlCommand.HandedOver}). Commands held meanwhile are answered NotPrimary.
+     */
+    private void demote(GroupConfig next, long nowNanos) {
+        Invariants.check(handingOver && durableIndex == lastIndex && waiting.isEmpty() && lateWaiting.isEmpty(),
+                "%s: a primary is demoted in place only after handing over", group);
+        handingOver = false;
+        Reply redirect = notPrimary();
+        for (HeldCommand h : held) {
+            out.reply(h.command().requestId(), redirect);
+        }
+        held.clear();
+        backup = null;
+        unacknowledged.clear();
+        primaryInstance = next.primary();
     }
 
     private void reportCaughtUpIfSo() {
@@ -533,7 +612,7 @@ public final class ReplicaCore {
     }
 
     private void rewind(Peer peer) {
-        if (peer.snapshotPending) {
+        if (peer.snapshotPending || peer.awaitingFirstAck) {
             return;
         }
         long from = peer.durableIndex + 1;
@@ -648,6 +727,11 @@ public final class ReplicaCore {
         for (Waiting w : lateWaiting.values()) {
             replyAll(w, reply);
         }
+        for (HeldCommand h : held) {
+            out.reply(h.command().requestId(), reply);
+        }
+        held.clear();
+        handingOver = false;
         waiting.clear();
         lateWaiting.clear();
         waitingBySession.clear();
@@ -712,6 +796,9 @@ public final class ReplicaCore {
         }
         for (Waiting w : lateWaiting.values()) {
             addRequestIds(w, requestIds);
+        }
+        for (HeldCommand h : held) {
+            requestIds.add(h.command().requestId());
         }
         return new io.pairstep.core.ServiceHung(new ControlCommand.ReplicaCrashed(group, epoch, identity.node(),
                 identity.incarnation(), identity.sinceEpoch(), why, poison), requestIds, new Reply.NotPrimary(epoch, ""),
@@ -845,5 +932,6 @@ public final class ReplicaCore {
         if (removed) {
             Invariants.check(waiting.isEmpty() && lateWaiting.isEmpty(), "%s: removed replica holds waiters", group);
         }
+        Invariants.check(held.isEmpty() || handingOver && role == Role.PRIMARY, "%s: holds commands without handing over", group);
     }
 }

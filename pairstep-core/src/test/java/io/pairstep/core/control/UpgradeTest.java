@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pairstep.core.GroupId;
 import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand.Deploy;
+import io.pairstep.core.control.ControlCommand.HandedOver;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
@@ -39,12 +40,21 @@ class UpgradeTest {
         return List.copyOf(state.groups().values());
     }
 
-    /** Each syncing replica reported caught up, one at a time, as its primary would; returns every state passed through. */
+    /**
+     * Each syncing replica reported caught up, and each primary asked to hand over reported it, one
+     * at a time, as the primaries would; returns every state passed through.
+     */
     private List<ControllerState> catchUpAll() {
         List<ControllerState> seen = new ArrayList<>();
         for (boolean again = true; again; ) {
             again = false;
             for (GroupConfig group : groups()) {
+                if (group.handover()) {
+                    handOver(group);
+                    seen.add(state.copy());
+                    again = true;
+                    break;
+                }
                 ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
                 if (syncing != null) {
                     assertThat(state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation())).changed())
@@ -58,8 +68,26 @@ class UpgradeTest {
         return seen;
     }
 
+    private void handOver(GroupConfig group) {
+        ReplicaAssignment primary = group.primary();
+        assertThat(state.apply(new HandedOver(group.group(), group.epoch(), primary.node(), primary.incarnation(), 10)).changed()).isTrue();
+    }
+
+    /** Moves the upgrade on, one step at a time, until {@code until} holds. */
+    private void stepUntil(java.util.function.Predicate<List<GroupConfig>> until) {
+        while (!until.test(groups())) {
+            GroupConfig group = groups().stream().filter(g -> g.handover() || !g.fullyProtected()).findFirst().orElseThrow();
+            if (group.handover()) {
+                handOver(group);
+            } else {
+                ReplicaAssignment syncing = group.backup();
+                state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
+            }
+        }
+    }
+
     @Test
-    void backupsMoveFirstThenPrimariesTradeRolesAndTheNewVersionBecomesCurrent() {
+    void backupsMoveFirstThenPrimariesHandOverAndTheNewVersionBecomesCurrent() {
         assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0)).changed()).isTrue();
         assertThat(state.upgrades().get("kv").state()).isEqualTo(State.UPGRADING);
         assertThat(state.specFor("kv", 2).artifactDigest()).isEqualTo(V2);
@@ -76,7 +104,12 @@ class UpgradeTest {
             if (primaryMoved && firstPrimaryMove < 0) {
                 firstPrimaryMove = i;
                 assertThat(step.groups().values()).as("every backup runs version 2 before any primary does")
-                        .allMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 2 || r.role() == Role.PRIMARY));
+                        .allMatch(g -> g.primary().version() == 2 || g.backup().version() == 2);
+            }
+            boolean oldBackupReplaced = step.groups().values().stream().anyMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 2));
+            if (oldBackupReplaced) {
+                assertThat(step.groups().values()).as("the old version stays as backup until every primary moved")
+                        .allMatch(g -> g.primary().version() == 2);
             }
         }
         assertThat(firstPrimaryMove).isPositive();
@@ -117,14 +150,52 @@ class UpgradeTest {
     }
 
     @Test
-    void aCrashAfterAPrimaryMovedDoesNotRollBack() {
+    void aPrimaryHandsOverInPlaceAndTheOldPrimaryStaysItsBackup() {
         state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
-        while (groups().stream().noneMatch(g -> g.primary().version() == 2)) {
-            GroupConfig group = groups().stream().filter(g -> !g.fullyProtected()).findFirst().orElseThrow();
-            ReplicaAssignment syncing = group.backup();
-            state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
-        }
+        stepUntil(gs -> gs.stream().anyMatch(GroupConfig::handover));
+        GroupConfig asked = groups().stream().filter(GroupConfig::handover).findFirst().orElseThrow();
+        assertThat(groups()).as("one hand-over at a time").filteredOn(GroupConfig::handover).hasSize(1);
+        ReplicaAssignment oldPrimary = asked.primary();
+        ReplicaAssignment newPrimary = asked.backup();
+        assertThat(state.apply(new HandedOver(asked.group(), asked.epoch() - 1, oldPrimary.node(), oldPrimary.incarnation(), 10)).reason())
+                .contains("stale hand-over report");
+        assertThat(state.apply(new HandedOver(asked.group(), asked.epoch(), newPrimary.node(), newPrimary.incarnation(), 10)).reason())
+                .as("only the primary hands over").contains("stale hand-over report");
+        handOver(asked);
+        GroupConfig after = state.groups().get(asked.group());
+        assertThat(after.epoch()).isEqualTo(asked.epoch() + 1);
+        assertThat(after.handover()).isFalse();
+        assertThat(after.primary().sameInstance(newPrimary)).isTrue();
+        assertThat(after.primary().version()).isEqualTo(2);
+        assertThat(after.backup().sameInstance(oldPrimary)).as("the same instance, state and all").isTrue();
+        assertThat(after.backup().state()).isEqualTo(ReplicaState.OK);
+        assertThat(after.backup().version()).isEqualTo(1);
+    }
+
+    @Test
+    void aCrashAfterAPrimaryHandedOverRollsBackThroughItsOldPrimary() {
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
+        stepUntil(gs -> gs.stream().anyMatch(g -> g.primary().version() == 2));
         GroupConfig moved = groups().stream().filter(g -> g.primary().version() == 2).findFirst().orElseThrow();
+        ReplicaAssignment primary = moved.primary();
+        ReplicaAssignment oldPrimary = moved.backup();
+        assertThat(state.apply(new ReplicaCrashed(moved.group(), moved.epoch(), primary.node(), primary.incarnation(), primary.sinceEpoch(),
+                "java.lang.StackOverflowError", null)).changed()).isTrue();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.ROLLING_BACK);
+        GroupConfig takenOver = state.groups().get(moved.group());
+        assertThat(takenOver.primary().sameInstance(oldPrimary)).as("the old version's replica took over").isTrue();
+        assertThat(takenOver.backup().version()).as("rebuilt from the old primary, in its version").isEqualTo(1);
+        catchUpAll();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(state.services().get("kv").version()).isEqualTo(1);
+        assertThat(groups()).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+    }
+
+    @Test
+    void aCrashAfterTheOldVersionLeftAGroupDoesNotRollBack() {
+        state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0));
+        stepUntil(gs -> gs.stream().anyMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 2)));
+        GroupConfig moved = groups().stream().filter(g -> g.replicas().stream().allMatch(r -> r.version() == 2)).findFirst().orElseThrow();
         ReplicaAssignment primary = moved.primary();
         state.apply(new ReplicaCrashed(moved.group(), moved.epoch(), primary.node(), primary.incarnation(), primary.sinceEpoch(), "boom",
                 null));

@@ -149,8 +149,14 @@ public final class EventDiff {
                         ? (was != null && was.state() == ServiceUpgrade.State.SHADOW ? "no output differed in shadow mode; " : "")
                                 + "upgrade from " + versions + " started (" + now.to().artifact() + "): "
                                 + (now.from().mode().lockstep() ? "the members other than the orderer first, then the orderers"
-                                        : "backups first, then primaries")
+                                        : "backups first, then each primary hands over to its new backup, then the old primaries are replaced")
+                        : was.state() == ServiceUpgrade.State.BAKING
+                        ? (now.baked() ? "bake of version " + now.to().version() + " ended: the version " + now.from().version()
+                                + " backups are replaced now"
+                                : "a version " + now.from().version() + " backup took over while baking: primaries hand over again")
                         : "upgrade from " + versions + " goes on: " + now.reason();
+                case BAKING -> "every primary runs version " + now.to().version() + "; the version " + now.from().version()
+                        + " backups stay, ready to take back over, for " + now.bakeMillis() / 1000 + " s";
                 case SHADOW -> was == null || was.state() != ServiceUpgrade.State.SHADOW || was.to().version() != now.to().version()
                         ? "upgrade from " + versions + " started in shadow mode (" + now.to().artifact() + "): each backup runs version "
                                 + now.to().version() + " beside its own for " + now.shadow() + " commands"
