@@ -12,6 +12,7 @@ import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
 import io.pairstep.core.control.ControlCommand.ReplicaCrashed;
 import io.pairstep.core.control.ControlCommand.ShadowReport;
 import io.pairstep.core.control.ControlCommand.Upgrade;
+import io.pairstep.core.control.ControlCommand.UpgradeBaked;
 import io.pairstep.core.control.ServiceUpgrade.State;
 import java.util.ArrayList;
 import java.util.List;
@@ -205,6 +206,42 @@ class UpgradeTest {
     }
 
     @Test
+    void aBakeKeepsTheOldVersionAsBackupUntilTheLeaderSaysItIsOverAndACrashMeanwhileRollsBack() {
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0, 60_000)).changed()).isTrue();
+        stepUntil(gs -> state.upgrades().get("kv").state() == State.BAKING);
+        assertThat(groups()).allMatch(g -> g.primary().version() == 2 && g.backup().version() == 1 && g.fullyProtected());
+        ControllerState baking = state.copy();
+        assertThat(state.apply(new UpgradeBaked("kv", 3)).reason()).contains("stale bake report");
+        assertThat(state.groups()).as("nothing moves while baking").isEqualTo(baking.groups());
+
+        BakeTimer timer = new BakeTimer();
+        assertThat(timer.tick(0, state)).isEmpty();
+        assertThat(timer.tick(59_999_000_000L, state)).as("not before the bake time").isEmpty();
+        assertThat(timer.tick(60_000_000_000L, state)).containsExactly(new UpgradeBaked("kv", 2));
+        assertThat(timer.tick(60_500_000_000L, state)).as("proposed again only after a while").isEmpty();
+        timer.becameLeader();
+        assertThat(timer.tick(61_000_000_000L, state)).as("a new leader counts again").isEmpty();
+
+        // A crash while baking: the old primary, still the backup, takes over, and it all rolls back.
+        GroupConfig group = groups().getFirst();
+        ReplicaAssignment primary = group.primary();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), primary.node(), primary.incarnation(), primary.sinceEpoch(), "boom", null));
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.ROLLING_BACK);
+        catchUpAll();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(groups()).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+
+        // Baked to the end, the old backups are replaced.
+        state.apply(new Upgrade(spec(2, "c".repeat(64), Mode.PAIR, 3), 0, 1_000));
+        stepUntil(gs -> state.upgrades().get("kv").state() == State.BAKING);
+        assertThat(state.apply(new UpgradeBaked("kv", 2)).changed()).isTrue();
+        assertThat(state.upgrades().get("kv").baked()).isTrue();
+        catchUpAll();
+        assertThat(state.upgrades().get("kv").state()).isEqualTo(State.DONE);
+        assertThat(groups()).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 2));
+    }
+
+    @Test
     void badUpgradesAreRefusedWithAReasonAndChangeNothing() {
         ControllerState before = state.copy();
         assertThat(state.apply(new Upgrade(new ServiceSpec("nope", 2, Mode.PAIR, 3, "example:kv", "", ""), 0)).reason())
@@ -218,6 +255,9 @@ class UpgradeTest {
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
         assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 100)).reason())
                 .contains("shadow mode (--shadow) is for mode pair only");
+        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 0, 5_000)).reason())
+                .contains("a bake (--bake) is for mode pair only");
+        assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0, -1)).reason()).contains("bake must be 0");
         state.apply(new Deploy(new ServiceSpec("d", 1, Mode.DMR, 1, "example:kv", "", "")));
         state.apply(new ControlCommand.DrainNode("n3", true));
         assertThat(state.apply(new Upgrade(new ServiceSpec("d", 2, Mode.DMR, 1, "example:bank", "", ""), 0)).reason())
