@@ -53,6 +53,10 @@ class BadInputIT {
             expectError(post(node, "/v1/services/nosuch/upgrade", "{\"example\":\"kv\"}"), 404, "UNKNOWN_SERVICE", "unknown service nosuch");
             expectError(post(node, "/v1/services/kv/upgrade", "{\"example\":\"kv\"}"), 400, "BAD_REQUEST", "already runs example:kv");
             expectError(post(node, "/v1/services/kv/upgrade", "{\"example\":\"bank\",\"shadow\":-3}"), 400, "BAD_REQUEST", "shadow");
+            expectError(post(node, "/v1/services/kv/upgrade", "{\"example\":\"bank\",\"bakeSeconds\":-1}"), 400, "BAD_REQUEST",
+                    "\"bakeSeconds\" must be a number of seconds from 0 to 86400");
+            expectError(post(node, "/v1/services/kv/upgrade", "{\"example\":\"bank\",\"bakeSeconds\":\"soon\"}"), 400, "BAD_REQUEST",
+                    "bakeSeconds");
             expectError(post(node, "/v1/services/kv/upgrade", "{\"digest\":\"" + "0".repeat(64) + "\"}"), 400, "BAD_REQUEST", "needs a class name");
             expectError(post(node, "/v1/services/kv/upgrade", "{\"digest\":\"" + "0".repeat(64) + "\",\"class\":\"X\"}"), 400, "UNKNOWN_ARTIFACT",
                     "upload it first");
@@ -63,6 +67,8 @@ class BadInputIT {
                     .hasMessageContaining("partitions");
             assertThatThrownBy(() -> cluster.cli("upgrade", "nosuch", "--example", "kv", "--dir", dir.toString()))
                     .hasMessageContaining("unknown service nosuch");
+            assertThatThrownBy(() -> cluster.cli("upgrade", "kv", "--example", "bank", "--bake", "-5", "--dir", dir.toString()))
+                    .hasMessageContaining("--bake must be from 0 to 86400 seconds, got -5");
 
             // Without the token, or with a wrong one, the admin API and fault injection refuse.
             String wrong = "Bearer " + AccessToken.generate().text();
