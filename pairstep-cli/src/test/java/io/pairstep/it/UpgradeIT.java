@@ -62,6 +62,26 @@ class UpgradeIT {
                 awaitMoreAcknowledged(load, 200);
                 assertThat(versionsAnswered(client)).containsOnly(2L);
 
+                // A service in mode none, under a load of its own: its replica hands over to a
+                // version 2 replica that synced on another node, which then serves alone.
+                System.out.println("UpgradeIT: " + system.cli("deploy", "single", "--jar", v1.toString(), "--class", "it.artifacts.Counters",
+                        "--mode", "none", "--dir", cluster).strip());
+                assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
+                KvModelLoad single = new KvModelLoad(client, "single", 2, seed + 1);
+                single.start();
+                awaitMoreAcknowledged(single, 100);
+                String singleUpgraded = system.cli("upgrade", "single", "--jar", v2.toString(), "--timeout", "180", "--dir", cluster);
+                System.out.println("UpgradeIT: " + singleUpgraded.strip());
+                assertThat(singleUpgraded).contains("single now runs version 2");
+                java.util.List<JsonNode> singleGroups = groups(system, "single");
+                assertThat(singleGroups).hasSize(1);
+                assertThat(singleGroups.getFirst().get("replicas")).hasSize(1);
+                assertThat(singleGroups.getFirst().get("replicas").get(0).get("version").asLong()).isEqualTo(2);
+                awaitMoreAcknowledged(single, 100);
+                single.stop();
+                assertThat(single.wrong).as("results that differ from the model").isEmpty();
+                assertThat(single.errors).as("client-visible errors").isEmpty();
+
                 // A version that answers differently is caught in shadow mode, and nothing is switched.
                 assertThatThrownBy(() -> system.cli("upgrade", "counters", "--jar", skewed.toString(), "--shadow", "100", "--timeout", "180",
                         "--dir", cluster))
@@ -161,7 +181,11 @@ class UpgradeIT {
     }
 
     private static java.util.List<JsonNode> groups(LocalSystem system) {
-        return system.status().get("groups").valueStream().filter(g -> g.get("service").asString().equals("counters")).toList();
+        return groups(system, "counters");
+    }
+
+    private static java.util.List<JsonNode> groups(LocalSystem system, String service) {
+        return system.status().get("groups").valueStream().filter(g -> g.get("service").asString().equals(service)).toList();
     }
 
     private static JsonNode service(LocalSystem system) {

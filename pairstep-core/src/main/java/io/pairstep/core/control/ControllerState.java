@@ -527,9 +527,13 @@ public final class ControllerState {
             return ControlResult.refused("an upgrade of " + to.name() + " from version " + running.from().version() + " to "
                     + running.to().version() + " is under way (" + running.state().label() + "); wait for it to end");
         }
-        if (from.mode() == Mode.NONE) {
-            return ControlResult.refused("service " + to.name() + " runs in mode none: its single replica has no partner that could"
-                    + " move to the new version first, so it cannot be upgraded online (deploy the new version as another service)");
+        if (from.mode() == Mode.NONE && command.shadow() != 0) {
+            return ControlResult.refused("shadow mode (--shadow) is for mode pair only: in mode none there is no backup to run the new"
+                    + " version beside the old; upgrade without --shadow");
+        }
+        if (from.mode() == Mode.NONE && members.keySet().stream().filter(id -> !draining.contains(id)).count() < 2) {
+            return ControlResult.refused("service " + to.name() + " runs in mode none: its replica hands over to a replica of the new"
+                    + " version that first syncs on another node, and no other node that is not draining can take it");
         }
         if (from.mode().lockstep() && command.shadow() != 0) {
             return ControlResult.refused("shadow mode (--shadow) is for mode pair only; in mode " + from.mode().label()
@@ -639,13 +643,7 @@ public final class ControllerState {
                 continue;
             }
             long target = upgrade.target().version();
-            if (serviceGroups.stream().allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == target))) {
-                boolean done = upgrade.state() == ServiceUpgrade.State.UPGRADING;
-                if (done) {
-                    services.put(upgrade.service(), upgrade.to());
-                }
-                upgrades.put(upgrade.service(), upgrade.with(done ? ServiceUpgrade.State.DONE : ServiceUpgrade.State.ROLLED_BACK,
-                        upgrade.reason()));
+            if (endIfEveryReplicaAtTarget(upgrade)) {
                 changed = true;
                 continue;
             }
@@ -665,7 +663,28 @@ public final class ControllerState {
                 continue;
             }
             changed = movePairGroup(upgrade, serviceGroups, target);
+            if (changed) {
+                // The last step may have been a replica leaving (mode none), which nothing reports on.
+                endIfEveryReplicaAtTarget(upgrade);
+            }
         }
+    }
+
+    /** Ends the upgrade when every group of its service is fully protected with only replicas of the version it moves to. */
+    private boolean endIfEveryReplicaAtTarget(ServiceUpgrade upgrade) {
+        long target = upgrade.target().version();
+        boolean allThere = groups.values().stream().filter(g -> g.group().service().equals(upgrade.service()))
+                .allMatch(g -> g.fullyProtected() && g.replicas().size() == g.mode().replicaCount()
+                        && g.replicas().stream().allMatch(r -> r.version() == target));
+        if (!allThere) {
+            return false;
+        }
+        boolean done = upgrade.state() == ServiceUpgrade.State.UPGRADING;
+        if (done) {
+            services.put(upgrade.service(), upgrade.to());
+        }
+        upgrades.put(upgrade.service(), upgrade.with(done ? ServiceUpgrade.State.DONE : ServiceUpgrade.State.ROLLED_BACK, upgrade.reason()));
+        return true;
     }
 
     /**
@@ -689,6 +708,17 @@ public final class ControllerState {
                     replaceBackup(config, backup);
                     return true;
                 }
+                if (config.primary().version() != target && backup == null && config.mode() == Mode.NONE) {
+                    // Make before break: a replica of the new version syncs on another node, for the hand-over.
+                    List<String> hosting = config.replicas().stream().map(ReplicaAssignment::node).toList();
+                    Member host = leastLoaded(liveMembers(), hosting, false);
+                    if (host != null) {
+                        List<ReplicaAssignment> grown = new ArrayList<>(config.replicas());
+                        grown.add(newBackup(config, host));
+                        put(config, grown);
+                        return true;
+                    }
+                }
             }
         }
         for (GroupConfig config : serviceGroups) {
@@ -703,6 +733,18 @@ public final class ControllerState {
         }
         if (upgrade.state() == ServiceUpgrade.State.UPGRADING && upgrade.bakeMillis() > 0 && !upgrade.baked()) {
             upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.BAKING, upgrade.reason()));
+            return true;
+        }
+        boolean left = false;
+        for (GroupConfig config : serviceGroups) {
+            ReplicaAssignment backup = config.backup();
+            if (backup != null && config.mode() == Mode.NONE) {
+                // The hand-over's partners go, all at once (nothing syncs): mode none keeps a single replica.
+                put(config, without(config, backup));
+                left = true;
+            }
+        }
+        if (left) {
             return true;
         }
         for (GroupConfig config : serviceGroups) {
@@ -1523,7 +1565,8 @@ public final class ControllerState {
             Invariants.check(primaries == 1, "group %s has %d primaries", config.group(), primaries);
             Invariants.check(config.primary().state() == ReplicaState.OK, "group %s has a syncing primary", config.group());
             // A DMR group grows to three for a referee, or while a member moves off a draining node.
-            Invariants.check(config.replicas().size() <= config.mode().replicaCount() + (config.mode() == Mode.DMR ? 1 : 0),
+            // A group in mode none gains a second replica to hand over to during an upgrade.
+            Invariants.check(config.replicas().size() <= config.mode().replicaCount() + (config.mode() == Mode.DMR || config.mode() == Mode.NONE ? 1 : 0),
                     "group %s has %d replicas in mode %s", config.group(), config.replicas().size(), config.mode());
             if (config.dispute() != null) {
                 Invariants.check(config.mode() == Mode.DMR, "group %s in mode %s has a dispute", config.group(), config.mode());

@@ -101,8 +101,13 @@ public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssi
         return null;
     }
 
-    /** True when the group serves and every replica the mode asks for is present and in sync. */
+    /**
+     * True when the group serves and every replica the mode asks for is present and in sync (in mode
+     * none, also with the second replica an upgrade hands over to, once it is in sync).
+     */
     public boolean fullyProtected() {
-        return halted == null && dispute == null && replicas.size() == mode.replicaCount() && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
+        return halted == null && dispute == null
+                && (mode == Mode.NONE ? !replicas.isEmpty() : replicas.size() == mode.replicaCount())
+                && replicas.stream().allMatch(r -> r.state() == ReplicaState.OK);
     }
 }

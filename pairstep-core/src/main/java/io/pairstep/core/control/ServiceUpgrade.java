@@ -30,8 +30,9 @@ import java.util.List;
  * While every orderer runs {@code from}, a {@code to} member that crashes or is found divergent turns
  * the upgrade into a rollback, and {@code to} members are replaced by {@code from} ones the same way. Members of both versions
  * vote on every output but compare state digests only within one version (see {@link
- * io.pairstep.core.lockstep.LockstepCore}). Mode {@code none} cannot be upgraded online, and shadow
- * mode is for {@code pair} only.
+ * io.pairstep.core.lockstep.LockstepCore}). A group in mode {@code none} moves as a pair does, make
+ * before break: a replica of {@code to} syncs on another node as its backup, the primary hands over
+ * to it and stays as its backup (through the bake), then leaves. Shadow mode is for {@code pair} only.
  *
  * <p>With {@code shadow} commands asked for, nothing moves at first ({@link State#SHADOW}): the
  * backup of each group runs {@code to} beside its own service, on the same commands, for that many

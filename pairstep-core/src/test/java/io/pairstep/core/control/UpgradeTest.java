@@ -242,6 +242,42 @@ class UpgradeTest {
     }
 
     @Test
+    void aServiceInModeNoneHandsOverToANewVersionReplicaThatSyncedOnAnotherNode() {
+        state.apply(new Deploy(new ServiceSpec("single", 1, Mode.NONE, 2, "example:kv", "", "")));
+        catchUpAll();
+        assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 2, "example:bank", "", ""), 0, 1_000)).changed()).isTrue();
+        List<ControllerState> steps = catchUpAll();
+        for (ControllerState step : steps) {
+            for (GroupConfig group : step.groups().values()) {
+                if (group.group().service().equals("single")) {
+                    assertThat(group.replicas()).as("%s", group).hasSizeBetween(1, 2);
+                    assertThat(group.primary().state()).isEqualTo(ReplicaState.OK);
+                }
+            }
+        }
+        assertThat(state.upgrades().get("single").state()).isEqualTo(State.BAKING);
+        assertThat(state.groups().values()).filteredOn(g -> g.group().service().equals("single"))
+                .allMatch(g -> g.primary().version() == 2 && g.backup().version() == 1 && g.fullyProtected());
+        state.apply(new UpgradeBaked("single", 2));
+        catchUpAll();
+        assertThat(state.upgrades().get("single").state()).isEqualTo(State.DONE);
+        assertThat(state.groups().values()).filteredOn(g -> g.group().service().equals("single"))
+                .hasSize(2).allMatch(g -> g.replicas().size() == 1 && g.primary().version() == 2);
+
+        // A new version that fails as primary while baking: the old replica takes back over and the partner goes.
+        state.apply(new Upgrade(new ServiceSpec("single", 3, Mode.NONE, 2, "example:kv", "", ""), 0, 1_000));
+        catchUpAll();
+        GroupConfig group = state.groups().get(new GroupId("single", 0));
+        ReplicaAssignment primary = group.primary();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), primary.node(), primary.incarnation(), primary.sinceEpoch(), "boom", null));
+        assertThat(state.upgrades().get("single").state()).isEqualTo(State.ROLLING_BACK);
+        catchUpAll();
+        assertThat(state.upgrades().get("single").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(state.groups().values()).filteredOn(g -> g.group().service().equals("single"))
+                .allMatch(g -> g.replicas().size() == 1 && g.primary().version() == 2 && g.fullyProtected());
+    }
+
+    @Test
     void badUpgradesAreRefusedWithAReasonAndChangeNothing() {
         ControllerState before = state.copy();
         assertThat(state.apply(new Upgrade(new ServiceSpec("nope", 2, Mode.PAIR, 3, "example:kv", "", ""), 0)).reason())
@@ -250,8 +286,8 @@ class UpgradeTest {
         assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 4), 0)).reason()).contains("keeps the mode and partitions");
         assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3), 0)).reason()).contains("already runs sha256:" + V1);
         state.apply(new Deploy(new ServiceSpec("single", 1, Mode.NONE, 1, "example:kv", "", "")));
-        assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 1, "example:bank", "", ""), 0)).reason())
-                .contains("runs in mode none", "no partner", "cannot be upgraded online");
+        assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 1, "example:bank", "", ""), 100)).reason())
+                .contains("shadow mode (--shadow) is for mode pair only", "mode none");
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
         assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 100)).reason())
                 .contains("shadow mode (--shadow) is for mode pair only");
