@@ -56,6 +56,11 @@ class ConsoleIT {
     }
 
     private ChromeDriver browser() throws IOException {
+        return browser(dir.resolve("chromium-profile"));
+    }
+
+    /** Headless chromium with a fresh profile in {@code profile}, and {@code extraArguments}. */
+    static ChromeDriver browser(Path profile, String... extraArguments) throws IOException {
         assertThat(CHROMIUM).as("chromium; scripts/install-test-deps installs it").isExecutable();
         assertThat(CHROMEDRIVER).as("chromedriver; scripts/install-test-deps installs it").isExecutable();
         ChromeOptions options = new ChromeOptions();
@@ -63,7 +68,8 @@ class ConsoleIT {
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update",
                 "--disable-sync", "--window-size=1400,900",
-                "--user-data-dir=" + Files.createDirectories(dir.resolve("chromium-profile")));
+                "--user-data-dir=" + Files.createDirectories(profile));
+        options.addArguments(extraArguments);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
                 .usingAnyFreePort().build();
         return new ChromeDriver(service, options);
@@ -296,7 +302,7 @@ class ConsoleIT {
      * The console asks for the token the first time; its cookie is the host's, so the consoles of
      * the other nodes (other ports) are logged in already. A wrong token is refused on the page.
      */
-    private static void logIn(WebDriver driver, FluentWait<WebDriver> wait, String token) {
+    static void logIn(WebDriver driver, FluentWait<WebDriver> wait, String token) {
         wait.until(d -> d.findElement(By.id("login")).isDisplayed() || d.findElement(By.id("main")).isDisplayed());
         if (driver.findElement(By.id("main")).isDisplayed()) {
             return;

@@ -63,6 +63,7 @@ class TlsIT {
             }
 
             httpsServesTheApiAndNothingInClear(cluster, system);
+            theConsoleWorksOverHttps(cluster);
 
             // Without a certificate, or with one of another authority, a client gets nothing through.
             Path other = dir.resolve("other");
@@ -111,6 +112,37 @@ class TlsIT {
             // Nothing the strangers sent was applied.
             assertThat(cluster.cli("call", "kv", "--key", "a", "{\"op\":\"get\",\"key\":\"a\"}", "--dir", system.toString()))
                     .contains("{\"value\":6}");
+        }
+    }
+
+    /**
+     * The web console in headless chromium over HTTPS (the test's browser does not know the system's
+     * authority, so it is told to accept the certificate): the token is asked for, every node shows,
+     * and events arrive over the HTTPS event stream. The page is saved as {@code target/console-https.png}.
+     */
+    private void theConsoleWorksOverHttps(LocalSystem cluster) throws Exception {
+        org.openqa.selenium.chrome.ChromeDriver driver = ConsoleIT.browser(dir.resolve("chromium-profile"), "--ignore-certificate-errors");
+        try {
+            org.openqa.selenium.support.ui.FluentWait<org.openqa.selenium.WebDriver> wait =
+                    new org.openqa.selenium.support.ui.WebDriverWait(driver, Duration.ofSeconds(30), Duration.ofMillis(100))
+                            .ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+            driver.get("https://" + cluster.clusterFile().node("n1").http() + "/");
+            assertThat(driver.getCurrentUrl()).startsWith("https://");
+            ConsoleIT.logIn(driver, wait, cluster.token().text());
+            for (String node : List.of("n1", "n2", "n3")) {
+                wait.until(org.openqa.selenium.support.ui.ExpectedConditions.presenceOfElementLocated(
+                        org.openqa.selenium.By.cssSelector(".node[data-node='" + node + "'][data-state='up']")));
+            }
+            wait.until(org.openqa.selenium.support.ui.ExpectedConditions.presenceOfElementLocated(
+                    org.openqa.selenium.By.cssSelector("tr[data-group='kv/0']")));
+            wait.until(org.openqa.selenium.support.ui.ExpectedConditions.presenceOfElementLocated(
+                    org.openqa.selenium.By.cssSelector("#events li[data-type='service-deployed']")));
+            Path shot = Path.of(System.getProperty("pairstep.jar", "target/pairstep.jar")).toAbsolutePath().getParent()
+                    .resolve("console-https.png");
+            Files.copy(driver.getScreenshotAs(org.openqa.selenium.OutputType.FILE).toPath(), shot,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            driver.quit();
         }
     }
 
