@@ -1173,9 +1173,9 @@ public final class ControllerState {
      * the least loaded node by two, so moves stop.
      *
      * <p>A backup moves by leaving its group and a syncing backup joining on the emptier node. A
-     * primary moves by trading roles with its in-sync backup, as in a takeover: the old primary
-     * leaves and comes back as a syncing backup, because it may hold entries its partner never
-     * acknowledged. Its clients are redirected; nothing they were told succeeded is lost.
+     * primary moves by handing its role over to its in-sync backup (see {@link GroupConfig#handover()}):
+     * it stops ordering until the backup holds everything, then stays as the backup, in sync, so the
+     * group is never less protected. Its clients are redirected; nothing they were told succeeded is lost.
      *
      * <p>Only pair groups move to spread load: lockstep members are placed once and rebuilt where they
      * are, and leave a node only when it drains.
@@ -1193,10 +1193,14 @@ public final class ControllerState {
         }
     }
 
-    /** True when every group that serves is fully protected on live nodes: nothing is syncing or lost. */
+    /**
+     * True when every group that serves is fully protected on live nodes (nothing is syncing or
+     * lost) and no primary is handing over.
+     */
     private boolean quiet() {
         for (GroupConfig config : groups.values()) {
-            if (config.halted() == null && (!config.fullyProtected() || !config.replicas().stream().allMatch(this::isAlive))) {
+            if (config.halted() == null && (!config.fullyProtected() || config.handover()
+                    || !config.replicas().stream().allMatch(this::isAlive))) {
                 return false;
             }
         }
@@ -1204,8 +1208,8 @@ public final class ControllerState {
     }
 
     /**
-     * Moves one replica off a draining node. A pair primary trades roles with its backup when that
-     * backup is on a node that stays. Any other replica, a TMR member included, is replaced by a
+     * Moves one replica off a draining node. A pair primary hands its role over to its backup when
+     * that backup is on a node that stays (and then leaves as a backup). Any other replica, a TMR member included, is replaced by a
      * syncing one on the emptiest node outside its group, rebuilt as a repair rebuilds it; a TMR
      * orderer first hands its role to an in-sync member that stays. A TMR group so keeps two members
      * in sync throughout. A DMR group instead first gains a third member (its partner would otherwise
@@ -1381,30 +1385,22 @@ public final class ControllerState {
         }
     }
 
-    /** Swaps the roles in the first pair group with its primary on {@code from} and backup on {@code to} (any, if null). */
+    /**
+     * Asks the first pair group with its primary on {@code from} and an in-sync backup on {@code to}
+     * (any, if null) to hand the primary's role over: the backup becomes primary and the old primary
+     * stays, in sync, as its backup, so the group stays fully protected throughout.
+     */
     private boolean swapPrimary(String from, String to) {
         for (GroupConfig config : groups.values()) {
             ReplicaAssignment primary = config.primary();
             ReplicaAssignment backup = config.backup();
-            if (!config.mode().lockstep() && primary.node().equals(from) && backup != null
+            if (!config.mode().lockstep() && primary.node().equals(from) && backup != null && backup.state() == ReplicaState.OK
                     && (to == null || backup.node().equals(to))) {
-                tradeRoles(config);
+                requestHandover(config);
                 return true;
             }
         }
         return false;
-    }
-
-    /**
-     * The in-sync backup of a pair group becomes its primary; the old primary comes back on its node
-     * as a new, syncing backup instance, because it may hold entries its partner never acknowledged.
-     */
-    private void tradeRoles(GroupConfig config) {
-        ReplicaAssignment primary = config.primary();
-        List<ReplicaAssignment> swapped = new ArrayList<>();
-        swapped.add(config.backup().with(Role.PRIMARY, ReplicaState.OK));
-        swapped.add(newBackup(config, members.get(primary.node())));
-        put(config, swapped);
     }
 
     /** A new syncing backup instance on {@code member}, of the version new replicas of the group run. */

@@ -368,12 +368,21 @@ class ControllerStateTest {
         assertThat(resumed.epoch()).isGreaterThan(halted.epoch());
     }
 
-    /** Reports every syncing replica caught up, as their primaries would, until none is left. */
+    /** Reports every syncing replica caught up, and every hand-over asked for, as their primaries would, until none is left. */
     private static int catchUpAll(ControllerState state) {
         int moves = 0;
         for (boolean again = true; again; ) {
             again = false;
             for (GroupConfig group : state.groups().values()) {
+                if (group.handover()) {
+                    // As the primary would, once its backup holds every entry.
+                    ReplicaAssignment primary = group.primary();
+                    assertThat(state.apply(new ControlCommand.HandedOver(group.group(), group.epoch(), primary.node(), primary.incarnation(),
+                            0)).changed()).isTrue();
+                    moves++;
+                    again = true;
+                    break;
+                }
                 for (ReplicaAssignment replica : group.replicas()) {
                     if (replica.state() == ReplicaState.SYNCING) {
                         assertThat(state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), replica.node(), replica.incarnation())).changed())
