@@ -9,6 +9,7 @@ import io.pairstep.core.control.ControlCommand.ControllerLeader;
 import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
+import io.pairstep.core.control.ControlCommand.MemberProven;
 import io.pairstep.core.control.ControlCommand.RefereeNeeded;
 import io.pairstep.core.control.ControlCommand.ResumeGroup;
 import io.pairstep.core.control.ControlCommand.NodeDown;
@@ -243,6 +244,7 @@ public final class ControllerState {
                     case ReplicaCrashed crashed -> replicaCrashed(crashed);
                     case Upgrade upgrade -> upgrade(upgrade);
                     case ShadowReport report -> shadowReport(report);
+                    case MemberProven proven -> memberProven(proven);
                     case RecordAlert record -> recordAlert(record);
                     case RecordFault record -> recordFault(record);
                 };
@@ -457,14 +459,22 @@ public final class ControllerState {
         }
     }
 
-    /** An in-sync backup on a live node of the same incarnation, or null. */
+    /**
+     * An in-sync backup on a live node of the same incarnation, or null. In a lockstep group during
+     * an upgrade, one that {@link #mayOrder} first; an unproven member of the new version only when no
+     * other can take over (the group would otherwise wait for a node that may never return).
+     */
     private ReplicaAssignment promotable(GroupConfig config) {
+        ReplicaAssignment unproven = null;
         for (ReplicaAssignment replica : config.replicas()) {
             if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica)) {
-                return replica;
+                if (mayOrder(config, replica)) {
+                    return replica;
+                }
+                unproven = unproven == null ? replica : unproven;
             }
         }
-        return null;
+        return unproven;
     }
 
     private boolean isAlive(ReplicaAssignment replica) {
@@ -593,6 +603,95 @@ public final class ControllerState {
         return ControlResult.CHANGED;
     }
 
+    /**
+     * An orderer of the old version reports that a member of the new one agreed with it on enough
+     * commands: the controller records the member instance as proven, so that an orderer's role may
+     * move to it (see {@link #mayOrder}). Proofs of instances that left their groups are dropped.
+     */
+    private ControlResult memberProven(MemberProven command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ServiceUpgrade upgrade = upgrades.get(command.group().service());
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment member = config.replicaOn(command.node() == null ? "" : command.node());
+        if (!config.mode().lockstep() || upgrade == null || !upgrade.active() || upgrade.state() == ServiceUpgrade.State.SHADOW
+                || command.epoch() > config.epoch() || primary == null || !primary.node().equals(command.reporter())
+                || primary.version() != upgrade.from().version() || member == null || member.role() != Role.BACKUP
+                || member.incarnation() != command.incarnation() || member.sinceEpoch() != command.sinceEpoch()
+                || member.version() != upgrade.to().version()) {
+            return ControlResult.refused("stale proof of the member on " + command.node() + " of " + command.group() + " at epoch "
+                    + command.epoch());
+        }
+        if (command.commands() < ServiceUpgrade.PROVEN_COMMANDS_MIN) {
+            return ControlResult.refused("a member is proven by " + ServiceUpgrade.PROVEN_COMMANDS_MIN + " commands in agreement, not "
+                    + command.commands());
+        }
+        if (upgrade.proven(config.group(), member)) {
+            return ControlResult.UNCHANGED;
+        }
+        List<ServiceUpgrade.ProvenMember> proven = new ArrayList<>();
+        for (ServiceUpgrade.ProvenMember kept : upgrade.proven()) {
+            GroupConfig group = groups.get(kept.group());
+            if (group != null && group.replicas().stream().anyMatch(r -> kept.of(kept.group(), r))) {
+                proven.add(kept);
+            }
+        }
+        proven.add(new ServiceUpgrade.ProvenMember(config.group(), member.node(), member.incarnation(), member.sinceEpoch(),
+                command.commands()));
+        upgrades.put(upgrade.service(), upgrade.withProven(proven));
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * False for a lockstep member of the version an active upgrade moves to that is not proven yet,
+     * while its group's orderer still runs the old version: the orderer's role does not move to it,
+     * since once an orderer runs the new version there is no way back, and until it has agreed with
+     * the old version on {@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands a version that answers
+     * differently may not have shown it yet. True for every other replica, of a pair group too.
+     */
+    private boolean mayOrder(GroupConfig config, ReplicaAssignment member) {
+        if (!config.mode().lockstep()) {
+            return true;
+        }
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        if (upgrade == null || !upgrade.active() || member.version() != upgrade.to().version()) {
+            return true;
+        }
+        ReplicaAssignment primary = config.primary();
+        return (primary != null && primary.version() == upgrade.to().version()) || upgrade.proven(config.group(), member);
+    }
+
+    /**
+     * What an active lockstep upgrade of {@code service} waits for, for operators: members of the new
+     * version in sync that must be proven before an orderer's role moves to them. Null when it waits
+     * for no proof.
+     */
+    public String upgradeWaiting(String service) {
+        ServiceUpgrade upgrade = upgrades.get(service);
+        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || !upgrade.from().mode().lockstep()) {
+            return null;
+        }
+        List<String> waiting = new ArrayList<>();
+        for (GroupConfig config : groups.values()) {
+            if (!config.group().service().equals(service) || config.primary().version() == upgrade.to().version()) {
+                continue;
+            }
+            for (ReplicaAssignment replica : config.replicas()) {
+                if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !mayOrder(config, replica)) {
+                    waiting.add(replica.node() + " (" + config.group() + ")");
+                }
+            }
+        }
+        if (waiting.isEmpty()) {
+            return null;
+        }
+        return "waiting until version " + upgrade.to().version() + " on " + String.join(", ", waiting) + " has agreed with version "
+                + upgrade.from().version() + " on " + ServiceUpgrade.PROVEN_COMMANDS_MIN
+                + " client commands before an orderer moves to it; without client load it waits";
+    }
+
     /** Moves every active upgrade one step, while the system is quiet; see {@link ServiceUpgrade}. */
     private void advanceUpgrades() {
         boolean changed = false;
@@ -703,7 +802,9 @@ public final class ControllerState {
         ReplicaAssignment old = switch (phase) {
             case 1 -> anyAtTarget ? null : oldBackup;
             case 2 -> primary.version() != target ? primary : null;
-            default -> oldBackup;
+            // Only once the orderer moved: while it waits for a proven successor (see mayOrder), its
+            // old version keeps a member of its own in sync.
+            default -> primary.version() == target ? oldBackup : null;
         };
         if (old == null) {
             return false;
@@ -711,8 +812,10 @@ public final class ControllerState {
         ReplicaAssignment successor = null;
         if (old.role() == Role.PRIMARY) {
             successor = config.replicas().stream()
-                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target).findFirst().orElse(null);
+                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target && mayOrder(config, r))
+                    .findFirst().orElse(null);
             if (successor == null) {
+                // None in sync yet, or none proven: the orderer waits (see mayOrder).
                 return false;
             }
         }
@@ -1125,6 +1228,12 @@ public final class ControllerState {
             }
             long target = upgradeTarget(config);
             ReplicaAssignment primary = config.primary();
+            if (target > 0 && primary.version() != target && config.replicas().stream().anyMatch(r -> !mayOrder(config, r))) {
+                // A member of the new version synced beside the old orderer: it votes with it until
+                // proven (see mayOrder), and meanwhile nobody leaves, so that the old version keeps a
+                // member of its own to tell which version answers differently.
+                continue;
+            }
             boolean oldBackup = config.replicas().stream().anyMatch(r -> target > 0 && r.role() == Role.BACKUP && r.version() != target);
             ReplicaAssignment heir = inSyncOffDraining(config, target);
             if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target) {
@@ -1168,11 +1277,15 @@ public final class ControllerState {
         return inSyncOffDraining(config, -1);
     }
 
-    /** The same, one of version {@code preferredVersion} first when there is one. */
+    /**
+     * The same, one of version {@code preferredVersion} first when there is one. A member that may
+     * not order yet (see {@link #mayOrder}) is never chosen: a planned move waits for its proof.
+     */
     private ReplicaAssignment inSyncOffDraining(GroupConfig config, long preferredVersion) {
         ReplicaAssignment any = null;
         for (ReplicaAssignment replica : config.replicas()) {
-            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())
+                    && mayOrder(config, replica)) {
                 if (replica.version() == preferredVersion) {
                     return replica;
                 }
