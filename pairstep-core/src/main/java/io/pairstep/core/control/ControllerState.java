@@ -317,7 +317,7 @@ public final class ControllerState {
                                     primary.version())
                             : replica);
                 }
-                put(config, replicas);
+                put(config, recoveringOrdererKeeps(config, replicas, primary.version()));
             }
         }
         return ControlResult.CHANGED;
@@ -461,20 +461,18 @@ public final class ControllerState {
 
     /**
      * An in-sync backup on a live node of the same incarnation, or null. In a lockstep group during
-     * an upgrade, one that {@link #mayOrder} first; an unproven member of the new version only when no
-     * other can take over (the group would otherwise wait for a node that may never return).
+     * an upgrade, never an unproven member of the new version beside an orderer of the old one (see
+     * {@link #mayOrder}): the group waits instead, as a pair does for a primary no backup can replace,
+     * for its orderer's node to return (the orderer recovers from its durable log) rather than let a
+     * version that may answer differently order with no way back.
      */
     private ReplicaAssignment promotable(GroupConfig config) {
-        ReplicaAssignment unproven = null;
         for (ReplicaAssignment replica : config.replicas()) {
-            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica)) {
-                if (mayOrder(config, replica)) {
-                    return replica;
-                }
-                unproven = unproven == null ? replica : unproven;
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica) && mayOrder(config, replica)) {
+                return replica;
             }
         }
-        return unproven;
+        return null;
     }
 
     private boolean isAlive(ReplicaAssignment replica) {
@@ -675,7 +673,9 @@ public final class ControllerState {
         }
         List<String> waiting = new ArrayList<>();
         for (GroupConfig config : groups.values()) {
-            if (!config.group().service().equals(service) || config.primary().version() == upgrade.to().version()) {
+            if (!config.group().service().equals(service) || config.primary().version() == upgrade.to().version()
+                    || config.halted() != null) {
+                // A halted group holds the upgrade for another reason: it releases nothing until resumed.
                 continue;
             }
             for (ReplicaAssignment replica : config.replicas()) {
@@ -1078,8 +1078,27 @@ public final class ControllerState {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
         }
+        if (replica.role() == Role.PRIMARY && successor == null) {
+            replicas = recoveringOrdererKeeps(config, replicas, replica.version());
+        }
         groups.put(config.group(), afterDispute(config, epoch, replicas, quarantined));
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * The members that stay beside a lockstep orderer that recovers from its own durable log during
+     * an upgrade (nobody could replace it: see {@link #promotable}): only those of its own version.
+     * Such an orderer holds no verified state to rebuild members from until a state check, and a
+     * member of another version compares no state with it: with one in sync, no state would ever be
+     * verified and no member could ever be rebuilt. Alone or with members of its version, it is
+     * checked as without an upgrade; the members that left (which every released entry is also
+     * durable on the orderer) are added back, rebuilt from its next verified state.
+     */
+    private static List<ReplicaAssignment> recoveringOrdererKeeps(GroupConfig config, List<ReplicaAssignment> replicas, long version) {
+        if (!config.mode().lockstep()) {
+            return replicas;
+        }
+        return new ArrayList<>(replicas.stream().filter(r -> r.version() == version).toList());
     }
 
     private ControlResult resolveIncident(ResolveIncident command) {

@@ -476,6 +476,15 @@ class UpgradeTest {
         unproven.apply(new NodeDown("n1", 1, "test"));
         assertThat(unproven.groups().get(id).primary().node()).as("the old member takes over, not the unproven new one").isEqualTo("n3");
 
+        // With the old member out of sync, nobody takes over: the orderer recovers when its node returns.
+        ControllerState alone = mixed.copy();
+        alone.apply(new NodeDown("n3", 1, "test"));
+        alone.apply(new NodeDown("n1", 1, "test"));
+        assertThat(alone.groups().get(id).primary().node()).as("an unproven member of the new version does not take over").isEqualTo("n1");
+        alone.apply(new RegisterNode("n1", "h1", "r1", 2, 11));
+        assertThat(alone.groups().get(id).primary()).as("the orderer comes back on its node's new incarnation")
+                .matches(p -> p.node().equals("n1") && p.incarnation() == 2 && p.version() == 1);
+
         ControllerState proven = mixed.copy();
         assertThat(proven.apply(new MemberProven(id, 5, "n1", "n2", 1, 4, 64)).changed()).isTrue();
         proven.apply(new NodeDown("n1", 1, "test"));
