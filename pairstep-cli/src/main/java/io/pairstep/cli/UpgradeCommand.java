@@ -120,7 +120,8 @@ public final class UpgradeCommand implements Callable<Integer> {
                         ? "shadow: " + upgrade.path("shadowed").size() + " partitions compared, " + upgrade.path("differences").size()
                                 + " outputs differed"
                         : state + ": " + Json.text(upgrade, "replicasAtTarget", "?") + "/" + Json.text(upgrade, "replicas", "?")
-                                + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to);
+                                + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to)
+                                + (upgrade.has("waiting") ? "; " + Json.text(upgrade, "waiting", "") : "");
                 if (!line.equals(last)) {
                     out.println(line);
                     out.flush();
