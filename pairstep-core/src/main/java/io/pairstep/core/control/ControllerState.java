@@ -768,10 +768,11 @@ public final class ControllerState {
      *
      * <p>TMR: (1) a group with no member of {@code target} yet has one other member replaced in
      * place by a syncing member of {@code target} (its node keeps hosting it, unless it drains), so
-     * two members stay in sync; (2) the orderer leaves, handing its role to that in-sync member, and
-     * a syncing member of {@code target} takes its place on its node; (3) the last old member is
-     * replaced in place. DMR, make-before-break: a member of {@code target} joins on a third node
-     * and syncs (three vote meanwhile); {@link #finishDmrMoves} then moves the orderer's role to it,
+     * two members stay in sync; (2) once that member is in sync and proven (see {@link #mayOrder}),
+     * the orderer leaves, handing its role to it, and a syncing member of {@code target} takes its
+     * place on its node; (3) the last old member is replaced in place. DMR, make-before-break: a
+     * member of {@code target} joins on a third node and syncs (three vote meanwhile); once it is
+     * proven, {@link #finishDmrMoves} moves the orderer's role to it,
      * the old orderer leaving for a second member of {@code target}, and finally lets the last old
      * member go. A new member is rebuilt from the orderer's verified state, written by the orderer's
      * version, which the new version's {@code restore} migrates.
