@@ -1074,7 +1074,8 @@ public final class ControllerState {
                 // A primary that stays recovers from its own log, in the format of its own version.
                 replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
                         staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch,
-                        staysPrimary ? r.version() : newReplicaVersion(config)));
+                        staysPrimary ? r.version() : newReplicaVersion(new GroupConfig(config.group(), config.mode(),
+                                config.epoch(), without(config, r), config.halted(), config.quarantined(), config.dispute()))));
             } else {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
@@ -1407,6 +1408,15 @@ public final class ControllerState {
         ReplicaAssignment primary = config.primary();
         if (primary != null && config.dispute() != null) {
             // A referee judges states too, which only members of the orderer's version can compare.
+            return primary.version();
+        }
+        if (config.mode().lockstep() && primary != null && upgrade.state() == ServiceUpgrade.State.UPGRADING
+                && primary.version() == upgrade.from().version()
+                && config.replicas().stream().noneMatch(r -> r.role() == Role.BACKUP && r.version() == primary.version())) {
+            // A lockstep orderer of the old version keeps a member of its own version: without one,
+            // nobody could tell a damaged orderer from a new version that answers differently, and
+            // none of its states could be verified to rebuild members from. A member that replaces
+            // its last one (a repair, or the third DMR member) runs the old version again.
             return primary.version();
         }
         return primary != null && primary.version() == upgrade.to().version() ? primary.version() : upgrade.target().version();

@@ -490,4 +490,21 @@ class UpgradeTest {
         proven.apply(new NodeDown("n1", 1, "test"));
         assertThat(proven.groups().get(id).primary().node()).as("a proven member may take over").isEqualTo("n2");
     }
+
+    @Test
+    void theLastOldMemberBesideAnOldOrdererIsRebuiltInTheOldVersion() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
+        catchUpWithoutProof();
+        GroupConfig group = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment old = group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() == 1).findFirst()
+                .orElseThrow();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), old.node(), old.incarnation(), old.sinceEpoch(), "boom", null));
+        assertThat(groupsOf(state, "votes").getFirst().replicaOn(old.node()).version())
+                .as("the old orderer keeps a member of its version: the repair runs version 1").isEqualTo(1);
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
+        catchUpAll();
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+        assertThat(groupsOf(state, "votes").getFirst().replicas()).allMatch(r -> r.version() == 2);
+    }
 }
