@@ -44,6 +44,13 @@ public final class ServicesCommand implements Callable<Integer> {
         }
         StringBuilder sb = new StringBuilder();
         StatusTable.table(sb, rows);
+        for (JsonNode s : services) {
+            JsonNode u = s.get("upgrade");
+            if (u != null && u.has("waiting")) {
+                // A lockstep upgrade waits for commands to prove its new members: without load it waits.
+                sb.append(Json.text(s, "name", "?")).append(": ").append(Json.text(u, "waiting", "")).append('\n');
+            }
+        }
         return sb.toString();
     }
 }

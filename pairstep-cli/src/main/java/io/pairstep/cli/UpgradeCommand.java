@@ -135,7 +135,8 @@ public final class UpgradeCommand implements Callable<Integer> {
                         ? "baking: every primary runs version " + to + "; version " + Json.text(upgrade, "from", "?")
                                 + " stays as backup for " + Json.text(upgrade, "bakeSeconds", "?") + " s"
                         : state + ": " + Json.text(upgrade, "replicasAtTarget", "?") + "/" + Json.text(upgrade, "replicas", "?")
-                                + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to);
+                                + " replicas at version " + (state.startsWith("roll") ? Json.text(upgrade, "from", "?") : to)
+                                + (upgrade.has("waiting") ? "; " + Json.text(upgrade, "waiting", "") : "");
                 if (!line.equals(last)) {
                     out.println(line);
                     out.flush();

@@ -222,13 +222,18 @@ class HttpCommandsTest {
                 + "\"digest\":\"\",\"mode\":\"pair\",\"partitions\":4,\"health\":\"ok\"},"
                 + "{\"name\":\"orders\",\"version\":1,\"artifact\":\"sha256:" + digest + "\",\"digest\":\"" + digest
                 + "\",\"mode\":\"tmr\",\"partitions\":1,\"health\":\"degraded\","
-                + "\"upgrade\":{\"from\":1,\"to\":2,\"state\":\"rolled-back\"}}]", 0));
+                + "\"upgrade\":{\"from\":1,\"to\":2,\"state\":\"rolled-back\"}},"
+                + "{\"name\":\"votes\",\"version\":1,\"artifact\":\"example:kv\",\"digest\":\"\",\"mode\":\"dmr\",\"partitions\":1,"
+                + "\"health\":\"degraded\",\"upgrade\":{\"from\":1,\"to\":2,\"state\":\"upgrading\",\"waiting\":\"waiting until version 2"
+                + " on n3 (votes/0) has agreed with version 1 on 64 client commands\"}}]", 0));
         Cli r = Cli.run("services", "--cluster", fake());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("""
                 SERVICE  VERSION  MODE  PARTITIONS  HEALTH    LAST UPGRADE      ARTIFACT
                 kv       1        pair  4           ok        -                 example:kv
                 orders   1        tmr   1           degraded  1->2 rolled-back  sha256:%s
+                votes    1        dmr   1           degraded  1->2 upgrading    example:kv
+                votes: waiting until version 2 on n3 (votes/0) has agreed with version 1 on 64 client commands
                 """.formatted(digest));
         Cli json = Cli.run("services", "--json", "--cluster", fake());
         assertThat(Json.MAPPER.readTree(json.out()).get(1).get("digest").asString()).isEqualTo(digest);

@@ -165,6 +165,16 @@ final class StatusDocument {
         }
         node.put("replicas", replicas);
         node.put("replicasAtTarget", moved);
+        if (upgrade.from().mode().lockstep()) {
+            // Members of the new version whose orderer reported them proven (see ServiceUpgrade), and
+            // what the upgrade waits for now, if for proofs.
+            node.put("provenMembers", upgrade.proven().size());
+            node.put("provenCommands", ServiceUpgrade.PROVEN_COMMANDS_MIN);
+            String waiting = state.upgradeWaiting(spec.name());
+            if (waiting != null) {
+                node.put("waiting", waiting);
+            }
+        }
     }
 
     /**

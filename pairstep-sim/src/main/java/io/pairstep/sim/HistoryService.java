@@ -17,6 +17,26 @@ import java.util.List;
 final class HistoryService implements Service {
 
     private final List<String> history = new ArrayList<>();
+    /** True for a version that answers differently on some commands (see {@link #differs}). */
+    private final boolean skewed;
+
+    /** The service as every correct version runs it. */
+    HistoryService() {
+        this(false);
+    }
+
+    /**
+     * @param skewed true for a version that keeps the same state but answers one position too far
+     *     on about one command in four (those {@link #differs} names): what an upgrade must catch
+     */
+    HistoryService(boolean skewed) {
+        this.skewed = skewed;
+    }
+
+    /** The commands a skewed version answers differently: a quarter of them, by a hash of their text. */
+    static boolean differs(String command) {
+        return Math.floorMod(command.hashCode() * 0x9E3779B9, 4) == 0;
+    }
 
     /** Commands that start with this crash the replica that runs them: poison commands. */
     static final String POISON_PREFIX = "poison";
@@ -29,7 +49,8 @@ final class HistoryService implements Service {
             // After changing the state, as a real overflow may: no replica that serves may keep this.
             throw new StackOverflowError("poison command " + text);
         }
-        return ByteBuffer.allocate(2 * Long.BYTES).putLong(history.size()).putLong(context.index()).array();
+        long position = history.size() + (skewed && differs(text) ? 1 : 0);
+        return ByteBuffer.allocate(2 * Long.BYTES).putLong(position).putLong(context.index()).array();
     }
 
     @Override

@@ -55,6 +55,14 @@ import java.util.TreeMap;
  * group heals to full strength and every client's command completes. The one exception is a
  * lockstep group that halted because two voters disagreed with nothing to tell which was right:
  * that is allowed only where no majority existed, and no result may leave such a group.
+ *
+ * <p>Online upgrades run among the faults; in lockstep modes one in three moves to a <em>skewed</em>
+ * version, which answers differently on about a quarter of the commands (see {@link
+ * HistoryService#differs}). Checked: an orderer's role moves to a member of the new version only
+ * once its old orderer reported it proven ({@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands in
+ * agreement), in a takeover too; a skewed version never orders and its upgrade always ends rolled back, never done. A lockstep upgrade waits for
+ * client commands to prove its members: the heal phase keeps the clients issuing while one waits,
+ * and a run with no client ends with the upgrade waiting and every orderer on the old version.
  */
 public final class Simulation {
 
@@ -112,12 +120,14 @@ public final class Simulation {
      * @param poisonPastOrderer crash reports of lockstep members other than the orderer that named a
      *     poison command: one that got into the log because the orderer's injected self-check fault
      *     stood in for running it
-     * @param handovers pair primaries that handed their role to a backup of a new version, staying as its backup
+     * @param skewedRolledBack upgrades to a skewed version (lockstep modes) that ended rolled back
+     * @param provenMoves times a lockstep orderer's role moved to a proven member of the new version
+     * @param handovers pair primaries that handed their role to their backup, staying as its backup
      * @param rollbacksAfterHandover upgrades that turned back while a group's primary already ran the new version
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
-            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long handovers,
-            long rollbacksAfterHandover) {}
+            long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long skewedRolledBack,
+            long provenMoves, long handovers, long rollbacksAfterHandover) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -145,6 +155,10 @@ public final class Simulation {
     private final Map<String, String> releaserByGroupEpoch = new HashMap<>();
     private final List<Ack> acknowledged = new ArrayList<>();
     private boolean issuing = true;
+    /** True once faults stopped: no more poison commands. */
+    private boolean healing;
+    private long skewedRolledBack;
+    private long provenMoves;
     private long faults;
     private long takeovers;
     private long handovers;
@@ -243,12 +257,15 @@ public final class Simulation {
         }
         runUntil(faultPhaseEnd);
 
-        // Heal everything, stop new commands, and wait for the system to settle.
+        // Heal everything, stop new commands, and wait for the system to settle. A lockstep upgrade
+        // that waits for its new members to be proven needs commands: the clients go on meanwhile.
         issuing = false;
+        healing = true;
         note("heal: faults stop");
         healAll();
         long healDeadline = now + options.healPhaseNanosMax();
         while (now < healDeadline && !settled()) {
+            keepIssuingWhileUpgradeWaits();
             runUntil(now + 50 * MS);
         }
         if (!settled()) {
@@ -257,7 +274,24 @@ public final class Simulation {
         }
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
-                controller.services().get(SERVICE).version() - 1, poisonPastOrderer, handovers, rollbacksAfterHandover);
+                controller.services().get(SERVICE).version() - 1, poisonPastOrderer, skewedRolledBack, provenMoves,
+                handovers, rollbacksAfterHandover);
+    }
+
+    /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
+    private void keepIssuingWhileUpgradeWaits() {
+        boolean wanted = !clients.isEmpty() && controller.upgradeWaiting(SERVICE) != null;
+        if (wanted && !issuing) {
+            note("heal: clients issue commands while the upgrade waits: " + controller.upgradeWaiting(SERVICE));
+            issuing = true;
+            for (Client client : clients) {
+                if (!client.busy) {
+                    schedule(random.nextLong(5 * MS), null, client::next);
+                }
+            }
+        } else if (!wanted) {
+            issuing = false;
+        }
     }
 
     private void runUntil(long time) {
@@ -375,6 +409,14 @@ public final class Simulation {
         }
         LockstepReplica member = members.get(random.nextInt(members.size()));
         int kind = random.nextInt(options.mode() == Mode.DMR ? 4 : 3);
+        GroupConfig memberConfig = controller.groups().get(member.group);
+        if (kind == 0 && member.core.role() == Role.PRIMARY && memberConfig.replicas().stream()
+                .noneMatch(r -> r.role() == Role.BACKUP && r.version() == memberConfig.primary().version())) {
+            // An orderer whose members all run another version (an upgrade waits for them to be
+            // proven) compares its state with nobody: a corruption there is beyond what the group can
+            // mask until one of them orders, as in mode none.
+            return;
+        }
         // A self-check failure of the orderer is not silent: its own vote says so, and it never
         // releases that entry alone. It may meet a poison command: that is the case to exercise.
         boolean silent = kind < 2 || member.core.role() != Role.PRIMARY;
@@ -533,7 +575,7 @@ public final class Simulation {
 
     private void applyControl(ControlCommand command) {
         Map<GroupId, GroupConfig> before = new TreeMap<>(controller.groups());
-        ServiceUpgrade upgradeBefore = controller.upgrades().get(SERVICE);
+        Map<String, ServiceUpgrade> upgradesBefore = new TreeMap<>(controller.upgrades());
         ControlResult result = controller.apply(command);
         if (!result.changed()) {
             return;
@@ -542,6 +584,7 @@ public final class Simulation {
         if (command instanceof ControlCommand.HandedOver) {
             handovers++;
         }
+        ServiceUpgrade upgradeBefore = upgradesBefore.get(SERVICE);
         ServiceUpgrade upgradeAfter = controller.upgrades().get(SERVICE);
         if (upgradeAfter != null && upgradeAfter.state() == ServiceUpgrade.State.ROLLING_BACK
                 && (upgradeBefore == null || upgradeBefore.state() != ServiceUpgrade.State.ROLLING_BACK)
@@ -550,6 +593,7 @@ public final class Simulation {
             rollbacksAfterHandover++;
             note("upgrade: rolling back although a primary already runs version " + upgradeAfter.to().version());
         }
+        checkUpgrade(command, before, upgradesBefore);
         if (command instanceof ControlCommand.ReplicaDiverged diverged) {
             divergences++;
             degradedByDivergence.add(diverged.group());
@@ -728,8 +772,22 @@ public final class Simulation {
                 if (assignment == null || assignment.incarnation() != incarnation) {
                     continue;
                 }
+                if (replica == null && assignment.role() == Role.PRIMARY && diskFreeAt > now) {
+                    // A primary that recovers from this disk (a crashed orderer nobody could replace)
+                    // waits, as the runtime's disk writer barrier makes it, for the writes of the
+                    // instance it replaces to land: this state is applied again then.
+                    knownVersion = Math.min(knownVersion, state.version() - 1);
+                    long thisBoot = boot;
+                    schedule(diskFreeAt - now, id, () -> {
+                        if (alive && boot == thisBoot) {
+                            pushState(this);
+                        }
+                    });
+                    continue;
+                }
                 if (replica == null) {
-                    replica = options.mode().lockstep() ? new LockstepReplica(this, config.group(), assignment)
+                    replica = options.mode().lockstep()
+                            ? new LockstepReplica(this, config.group(), assignment, skewed(state, assignment.version()))
                             : new PairReplica(this, config.group(), assignment);
                     replicas.put(config.group(), replica);
                     if (assignment.role() == Role.PRIMARY) {
@@ -956,9 +1014,9 @@ public final class Simulation {
     private final class LockstepReplica extends Replica implements LockstepOutput {
         final LockstepCore core;
 
-        LockstepReplica(Node node, GroupId group, ReplicaAssignment assignment) {
+        LockstepReplica(Node node, GroupId group, ReplicaAssignment assignment, boolean skewed) {
             super(node, group, assignment);
-            this.core = new LockstepCore(group, assignment, new HistoryService(), lockstepSettings, this);
+            this.core = new LockstepCore(group, assignment, new HistoryService(skewed), lockstepSettings, this);
         }
 
         @Override
@@ -1029,7 +1087,7 @@ public final class Simulation {
             // Where the orderer's injected fault waits for its next command, poison is likelier, so
             // that seeds meet the case often enough.
             int poisonOneIn = ordererFaultPending(group) ? 3 : POISON_ONE_IN;
-            boolean poison = state[2] == 1 && random.nextInt(poisonOneIn) == 0 && now >= silentFaultUntil.getOrDefault(group, 0L);
+            boolean poison = state[2] == 1 && random.nextInt(poisonOneIn) == 0 && now >= silentFaultUntil.getOrDefault(group, 0L) && !healing;
             payload = (poison ? HistoryService.POISON_PREFIX + "-" : "") + "c" + id + "-" + commandNumber;
             sentPayloads.add(payload);
             attempt = 0;
@@ -1127,11 +1185,63 @@ public final class Simulation {
     /** Asks for an upgrade of the service to its next version (refused while one runs). */
     private void upgrade() {
         long version = controller.services().get(SERVICE).version() + 1;
-        note("upgrade: to version " + version);
+        boolean skewed = options.mode().lockstep() && random.nextInt(3) == 0;
+        note("upgrade: to version " + version + (skewed ? ", skewed" : ""));
         // Half the pair upgrades bake: the old version stays as backup a while after every primary moved.
         long bakeMillis = options.mode() == Mode.PAIR && random.nextBoolean() ? 50 + random.nextLong(500) : 0;
         propose(new ControlCommand.Upgrade(new ServiceSpec(SERVICE, version, options.mode(), options.partitions(),
-                "example:history-v" + version, "", ""), 0, bakeMillis));
+                "example:history-v" + version + (skewed ? SKEWED_SUFFIX : ""), "", ""), 0, bakeMillis));
+    }
+
+    /** Names the artifact of a version that answers differently on some commands. */
+    private static final String SKEWED_SUFFIX = "-skewed";
+
+    /** True when {@code version} of the service, in {@code state}, is a skewed one. */
+    private static boolean skewed(ControllerState state, long version) {
+        ServiceSpec spec = state.specFor(SERVICE, version);
+        return spec != null && spec.artifact().endsWith(SKEWED_SUFFIX);
+    }
+
+    /**
+     * After each change: an orderer's role moved to a member of the version an upgrade moves to only
+     * once that member was proven, in a planned move or a takeover alike; a skewed version never
+     * orders; an upgrade to a skewed version never ends done.
+     */
+    private void checkUpgrade(ControlCommand command, Map<GroupId, GroupConfig> before, Map<String, ServiceUpgrade> upgradesBefore) {
+        ServiceUpgrade upgrade = controller.upgrades().get(SERVICE);
+        if (upgrade == null) {
+            return;
+        }
+        ServiceUpgrade previous = upgradesBefore.get(SERVICE);
+        boolean skewedTo = upgrade.to().artifact().endsWith(SKEWED_SUFFIX);
+        if (skewedTo && upgrade.state() == ServiceUpgrade.State.DONE) {
+            throw failure("the upgrade to the skewed version " + upgrade.to().version() + " ended done: " + upgrade);
+        }
+        if (skewedTo && upgrade.state() == ServiceUpgrade.State.ROLLED_BACK && previous != null && previous.to().equals(upgrade.to())
+                && previous.state() != ServiceUpgrade.State.ROLLED_BACK) {
+            skewedRolledBack++;
+            note("checked: the upgrade to skewed version " + upgrade.to().version() + " rolled back: " + upgrade.reason());
+        }
+        if (!options.mode().lockstep() || previous == null || !previous.active() || !previous.to().equals(upgrade.to())) {
+            return;
+        }
+        long to = upgrade.to().version();
+        for (GroupConfig after : controller.groups().values()) {
+            GroupConfig old = before.get(after.group());
+            if (old == null || old.primary().version() == to || after.primary().version() != to) {
+                continue;
+            }
+            ReplicaAssignment orderer = after.primary();
+            if (skewedTo) {
+                throw failure(after.group() + ": " + orderer.node() + " of the skewed version " + to + " became orderer after " + command);
+            }
+            if (upgrade.proven(after.group(), orderer)) {
+                provenMoves++;
+                continue;
+            }
+            throw failure(after.group() + ": the orderer's role moved to " + orderer.node() + " of version " + to + ", not proven, after "
+                    + command);
+        }
     }
 
     private boolean settled() {
@@ -1139,20 +1249,34 @@ public final class Simulation {
             return false;
         }
         // An upgrade waits for every group of its service to be fully protected: one that halted
-        // holds it until an operator resumes the group, which no simulated operator does.
-        if (controller.upgrades().values().stream().anyMatch(upgrade -> upgrade.active()
+        // holds it until an operator resumes the group, which no simulated operator does. A lockstep
+        // upgrade also waits for commands to prove its new members: with no client, it waits for good.
+        boolean waitsForLoad = clients.isEmpty() && controller.upgradeWaiting(SERVICE) != null;
+        if (!waitsForLoad && controller.upgrades().values().stream().anyMatch(upgrade -> upgrade.active()
                 && haltedGroups.keySet().stream().noneMatch(group -> group.service().equals(upgrade.service())))) {
             return false;
         }
+        // An upgrade held for good (see above) may leave a group as it stands mid-upgrade.
+        ServiceUpgrade upgrade = controller.upgrades().get(SERVICE);
+        boolean upgradeHeld = upgrade != null && upgrade.active();
         for (GroupConfig config : controller.groups().values()) {
             if (haltedGroups.containsKey(config.group())) {
                 continue;
             }
             Replica primary = replicaFor(config, config.primary());
-            if (!config.fullyProtected() || primary == null || primary.commitIndex() != primary.lastIndex()) {
+            // A DMR group held by the upgrade keeps its third member (of the new version) in sync
+            // until it is proven, which no command comes to do.
+            boolean heldWhole = upgradeHeld && config.dispute() == null && config.replicas().size() >= config.mode().replicaCount()
+                    && config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK);
+            if (!(config.fullyProtected() || heldWhole) || primary == null || primary.commitIndex() != primary.lastIndex()) {
                 return false;
             }
-            if (primary instanceof LockstepReplica orderer && orderer.core.stateCheckedNanos() <= lastFaultNanos) {
+            // An orderer whose every member runs the other version compares no state with them (only
+            // outputs, and no command comes): there is no state check to wait for.
+            boolean ownVersionMember = config.replicas().stream().anyMatch(r -> r.role() == Role.BACKUP
+                    && r.version() == config.primary().version());
+            if (primary instanceof LockstepReplica orderer && orderer.core.stateCheckedNanos() <= lastFaultNanos
+                    && (ownVersionMember || !upgradeHeld)) {
                 // A corruption may still hide in a member: wait for a state check after the last fault.
                 return false;
             }
@@ -1190,6 +1314,7 @@ public final class Simulation {
                 }
             }
         }
+        text.append("\n  upgrades=").append(controller.upgrades().values()).append(" waiting=").append(controller.upgradeWaiting(SERVICE));
         text.append("\n  last fault at ").append(lastFaultNanos / MS).append(" ms, halted=").append(haltedGroups);
         text.append("\n  members=").append(controller.members().values());
         return text.toString();
@@ -1203,7 +1328,14 @@ public final class Simulation {
                 continue;
             }
             byte[] primaryState = replicaFor(config, config.primary()).encodeState();
+            ServiceUpgrade held = controller.upgrades().get(SERVICE);
             for (ReplicaAssignment assignment : config.replicas()) {
+                if (held != null && held.active() && assignment.version() != config.primary().version()) {
+                    // An upgrade held for good (no command to prove its members, or a halted group)
+                    // leaves members of the new version that no state check compared with the old
+                    // orderer: a corruption among them shows only once one of them orders.
+                    continue;
+                }
                 byte[] state = replicaFor(config, assignment).encodeState();
                 if (!Arrays.equals(state, primaryState)) {
                     throw failure("divergence: replica on " + assignment.node() + " of " + config.group() + " differs from its primary");

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
  * Runs the lockstep protocol through many seeded simulations, in DMR and in TMR, with the pair
  * simulation's crashes, pauses, partitions and message faults plus corrupted member state, changed
  * outputs and failed self-checks, poison commands among the clients' commands, and two online upgrades
- * of the service asked for at random times (members of two versions in a group meanwhile).
+ * of the service asked for at random times (members of two versions in a group meanwhile), one in
+ * three to a skewed version that answers differently on some commands and must always roll back.
  *
  * <p>{@code -Dpairstep.sim.seed=N} replays one seed of the mode the test method names; {@code
  * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 1,000
@@ -36,6 +37,8 @@ class LockstepSimulationTest {
             assertThat(totals.dumps).as("divergent members handed their state over for a dump").isPositive();
             assertThat(totals.quarantined).as("poison commands were sent and refused as POISON").isPositive();
             assertThat(totals.upgrades).as("online upgrades ran among the faults and ended").isPositive();
+            assertThat(totals.provenMoves).as("orderers moved to members of the new version once proven").isPositive();
+            assertThat(totals.skewedRolledBack).as("upgrades to a version that answers differently rolled back").isPositive();
         }
     }
 
@@ -70,6 +73,8 @@ class LockstepSimulationTest {
         long quarantined;
         long poisonPastOrderer;
         long upgrades;
+        long skewedRolledBack;
+        long provenMoves;
     }
 
     private static Totals runSeeds(Mode mode) {
@@ -93,6 +98,8 @@ class LockstepSimulationTest {
                 totals.quarantined += result.quarantined();
                 totals.poisonPastOrderer += result.poisonPastOrderer();
                 totals.upgrades += result.upgrades();
+                totals.skewedRolledBack += result.skewedRolledBack();
+                totals.provenMoves += result.provenMoves();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -103,9 +110,11 @@ class LockstepSimulationTest {
         }
         System.out.printf("simulated %s seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d divergent members"
                         + " removed, %d repairs to full strength, %d dumps, %d groups halted, %d poison commands refused as POISON,"
-                        + " %d members crashed on poison that got past an orderer whose self-check failed, %d online upgrades done%n",
+                        + " %d members crashed on poison that got past an orderer whose self-check failed, %d online upgrades done,"
+                        + " %d upgrades to a skewed version rolled back, %d orderers moved to proven members%n",
                 mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
-                totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer, totals.upgrades);
+                totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer, totals.upgrades,
+                totals.skewedRolledBack, totals.provenMoves);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
         return totals;

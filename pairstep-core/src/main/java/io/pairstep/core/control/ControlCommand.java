@@ -137,6 +137,21 @@ public sealed interface ControlCommand {
     record UpgradeBaked(String service, long toVersion) implements ControlCommand {}
 
     /**
+     * A lockstep orderer reports that the member {@code node} of its group, which runs the version an
+     * upgrade moves to while the orderer runs the old one, voted in agreement with the orderer's on
+     * {@code commands} client commands since it came in sync: the member is proven, and an orderer's
+     * role may move to it (see {@link ServiceUpgrade}). The orderer reports, not the member, because
+     * only the orderer compares the votes. A report about another instance than the group's member on
+     * {@code node} now, from another reporter than the group's orderer, or of an epoch the group has
+     * not reached, is refused as stale.
+     *
+     * @param incarnation the node incarnation that hosts the member
+     * @param sinceEpoch the epoch the member instance joined in
+     */
+    record MemberProven(GroupId group, long epoch, String reporter, String node, long incarnation, long sinceEpoch, long commands)
+            implements ControlCommand {}
+
+    /**
      * A pair backup ran the version an upgrade moves to in shadow mode beside its own for {@code
      * compared} commands; {@code differences} describes each output that differed (at most a few).
      */

@@ -10,6 +10,7 @@ import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.DrainNode;
 import io.pairstep.core.control.ControlCommand.GroupHalted;
 import io.pairstep.core.control.ControlCommand.HandedOver;
+import io.pairstep.core.control.ControlCommand.MemberProven;
 import io.pairstep.core.control.ControlCommand.RefereeNeeded;
 import io.pairstep.core.control.ControlCommand.ResumeGroup;
 import io.pairstep.core.control.ControlCommand.NodeDown;
@@ -247,6 +248,7 @@ public final class ControllerState {
                     case Upgrade upgrade -> upgrade(upgrade);
                     case ShadowReport report -> shadowReport(report);
                     case UpgradeBaked baked -> upgradeBaked(baked);
+                    case MemberProven proven -> memberProven(proven);
                     case RecordAlert record -> recordAlert(record);
                     case RecordFault record -> recordFault(record);
                 };
@@ -319,7 +321,7 @@ public final class ControllerState {
                                     primary.version())
                             : replica);
                 }
-                put(config, replicas);
+                put(config, recoveringOrdererKeeps(config, replicas, primary.version()));
             }
         }
         return ControlResult.CHANGED;
@@ -461,10 +463,16 @@ public final class ControllerState {
         }
     }
 
-    /** An in-sync backup on a live node of the same incarnation, or null. */
+    /**
+     * An in-sync backup on a live node of the same incarnation, or null. In a lockstep group during
+     * an upgrade, never an unproven member of the new version beside an orderer of the old one (see
+     * {@link #mayOrder}): the group waits instead, as a pair does for a primary no backup can replace,
+     * for its orderer's node to return (the orderer recovers from its durable log) rather than let a
+     * version that may answer differently order with no way back.
+     */
     private ReplicaAssignment promotable(GroupConfig config) {
         for (ReplicaAssignment replica : config.replicas()) {
-            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica)) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica) && mayOrder(config, replica)) {
                 return replica;
             }
         }
@@ -572,7 +580,7 @@ public final class ControllerState {
                     + " no member of the old version stays once the orderers moved; upgrade without --bake");
         }
         upgrades.put(to.name(), new ServiceUpgrade(from, to, command.shadow() > 0 ? ServiceUpgrade.State.SHADOW : ServiceUpgrade.State.UPGRADING,
-                null, command.shadow(), List.of(), List.of(), 0, command.bakeMillis(), false));
+                null, command.shadow(), List.of(), List.of(), 0, List.of(), command.bakeMillis(), false));
         return ControlResult.CHANGED;
     }
 
@@ -604,7 +612,7 @@ public final class ControllerState {
                     + differing + " of " + partitions + " partitions; nothing was switched";
         }
         upgrades.put(upgrade.service(), new ServiceUpgrade(upgrade.from(), upgrade.to(), state, reason, upgrade.shadow(), shadowed,
-                differences, differing, upgrade.bakeMillis(), upgrade.baked()));
+                differences, differing, upgrade.proven(), upgrade.bakeMillis(), upgrade.baked()));
         return ControlResult.CHANGED;
     }
 
@@ -616,6 +624,97 @@ public final class ControllerState {
         }
         upgrades.put(upgrade.service(), upgrade.bakeEnded());
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * An orderer of the old version reports that a member of the new one agreed with it on enough
+     * commands: the controller records the member instance as proven, so that an orderer's role may
+     * move to it (see {@link #mayOrder}). Proofs of instances that left their groups are dropped.
+     */
+    private ControlResult memberProven(MemberProven command) {
+        GroupConfig config = groups.get(command.group());
+        if (config == null) {
+            return ControlResult.refused("unknown group " + command.group());
+        }
+        ServiceUpgrade upgrade = upgrades.get(command.group().service());
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment member = config.replicaOn(command.node() == null ? "" : command.node());
+        if (!config.mode().lockstep() || upgrade == null || !upgrade.active() || upgrade.state() == ServiceUpgrade.State.SHADOW
+                || command.epoch() > config.epoch() || primary == null || !primary.node().equals(command.reporter())
+                || primary.version() != upgrade.from().version() || member == null || member.role() != Role.BACKUP
+                || member.incarnation() != command.incarnation() || member.sinceEpoch() != command.sinceEpoch()
+                || member.version() != upgrade.to().version()) {
+            return ControlResult.refused("stale proof of the member on " + command.node() + " of " + command.group() + " at epoch "
+                    + command.epoch());
+        }
+        if (command.commands() < ServiceUpgrade.PROVEN_COMMANDS_MIN) {
+            return ControlResult.refused("a member is proven by " + ServiceUpgrade.PROVEN_COMMANDS_MIN + " commands in agreement, not "
+                    + command.commands());
+        }
+        if (upgrade.proven(config.group(), member)) {
+            return ControlResult.UNCHANGED;
+        }
+        List<ServiceUpgrade.ProvenMember> proven = new ArrayList<>();
+        for (ServiceUpgrade.ProvenMember kept : upgrade.proven()) {
+            GroupConfig group = groups.get(kept.group());
+            if (group != null && group.replicas().stream().anyMatch(r -> kept.of(kept.group(), r))) {
+                proven.add(kept);
+            }
+        }
+        proven.add(new ServiceUpgrade.ProvenMember(config.group(), member.node(), member.incarnation(), member.sinceEpoch(),
+                command.commands()));
+        upgrades.put(upgrade.service(), upgrade.withProven(proven));
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * False for a lockstep member of the version an active upgrade moves to that is not proven yet,
+     * while its group's orderer still runs the old version: the orderer's role does not move to it,
+     * since once an orderer runs the new version there is no way back, and until it has agreed with
+     * the old version on {@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands a version that answers
+     * differently may not have shown it yet. True for every other replica, of a pair group too.
+     */
+    private boolean mayOrder(GroupConfig config, ReplicaAssignment member) {
+        if (!config.mode().lockstep()) {
+            return true;
+        }
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        if (upgrade == null || !upgrade.active() || member.version() != upgrade.to().version()) {
+            return true;
+        }
+        ReplicaAssignment primary = config.primary();
+        return (primary != null && primary.version() == upgrade.to().version()) || upgrade.proven(config.group(), member);
+    }
+
+    /**
+     * What an active lockstep upgrade of {@code service} waits for, for operators: members of the new
+     * version in sync that must be proven before an orderer's role moves to them. Null when it waits
+     * for no proof.
+     */
+    public String upgradeWaiting(String service) {
+        ServiceUpgrade upgrade = upgrades.get(service);
+        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || !upgrade.from().mode().lockstep()) {
+            return null;
+        }
+        List<String> waiting = new ArrayList<>();
+        for (GroupConfig config : groups.values()) {
+            if (!config.group().service().equals(service) || config.primary().version() == upgrade.to().version()
+                    || config.halted() != null) {
+                // A halted group holds the upgrade for another reason: it releases nothing until resumed.
+                continue;
+            }
+            for (ReplicaAssignment replica : config.replicas()) {
+                if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !mayOrder(config, replica)) {
+                    waiting.add(replica.node() + " (" + config.group() + ")");
+                }
+            }
+        }
+        if (waiting.isEmpty()) {
+            return null;
+        }
+        return "waiting until version " + upgrade.to().version() + " on " + String.join(", ", waiting) + " has agreed with version "
+                + upgrade.from().version() + " on " + ServiceUpgrade.PROVEN_COMMANDS_MIN
+                + " client commands before an orderer moves to it; without client load it waits";
     }
 
     /** Moves every active upgrade one step, while the system is quiet; see {@link ServiceUpgrade}. */
@@ -793,10 +892,11 @@ public final class ControllerState {
      *
      * <p>TMR: (1) a group with no member of {@code target} yet has one other member replaced in
      * place by a syncing member of {@code target} (its node keeps hosting it, unless it drains), so
-     * two members stay in sync; (2) the orderer leaves, handing its role to that in-sync member, and
-     * a syncing member of {@code target} takes its place on its node; (3) the last old member is
-     * replaced in place. DMR, make-before-break: a member of {@code target} joins on a third node
-     * and syncs (three vote meanwhile); {@link #finishDmrMoves} then moves the orderer's role to it,
+     * two members stay in sync; (2) once that member is in sync and proven (see {@link #mayOrder}),
+     * the orderer leaves, handing its role to it, and a syncing member of {@code target} takes its
+     * place on its node; (3) the last old member is replaced in place. DMR, make-before-break: a
+     * member of {@code target} joins on a third node and syncs (three vote meanwhile); once it is
+     * proven, {@link #finishDmrMoves} moves the orderer's role to it,
      * the old orderer leaving for a second member of {@code target}, and finally lets the last old
      * member go. A new member is rebuilt from the orderer's verified state, written by the orderer's
      * version, which the new version's {@code restore} migrates.
@@ -827,7 +927,9 @@ public final class ControllerState {
         ReplicaAssignment old = switch (phase) {
             case 1 -> anyAtTarget ? null : oldBackup;
             case 2 -> primary.version() != target ? primary : null;
-            default -> oldBackup;
+            // Only once the orderer moved: while it waits for a proven successor (see mayOrder), its
+            // old version keeps a member of its own in sync.
+            default -> primary.version() == target ? oldBackup : null;
         };
         if (old == null) {
             return false;
@@ -835,8 +937,10 @@ public final class ControllerState {
         ReplicaAssignment successor = null;
         if (old.role() == Role.PRIMARY) {
             successor = config.replicas().stream()
-                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target).findFirst().orElse(null);
+                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target && mayOrder(config, r))
+                    .findFirst().orElse(null);
             if (successor == null) {
+                // None in sync yet, or none proven: the orderer waits (see mayOrder).
                 return false;
             }
         }
@@ -1123,13 +1227,32 @@ public final class ControllerState {
                 // A primary that stays recovers from its own log, in the format of its own version.
                 replicas.add(new ReplicaAssignment(r.node(), r.incarnation(), staysPrimary ? Role.PRIMARY : Role.BACKUP,
                         staysPrimary ? ReplicaState.OK : ReplicaState.SYNCING, epoch,
-                        staysPrimary ? r.version() : newReplicaVersion(config, successor != null ? successor : config.primary())));
+                        staysPrimary ? r.version() : newReplicaVersion(afterCrash(config, r, successor))));
             } else {
                 replicas.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
         }
+        if (replica.role() == Role.PRIMARY && successor == null) {
+            replicas = recoveringOrdererKeeps(config, replicas, replica.version());
+        }
         groups.put(config.group(), afterDispute(config, epoch, replicas, quarantined));
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * The members that stay beside a lockstep orderer that recovers from its own durable log during
+     * an upgrade (nobody could replace it: see {@link #promotable}): only those of its own version.
+     * Such an orderer holds no verified state to rebuild members from until a state check, and a
+     * member of another version compares no state with it: with one in sync, no state would ever be
+     * verified and no member could ever be rebuilt. Alone or with members of its version, it is
+     * checked as without an upgrade; the members that left (which every released entry is also
+     * durable on the orderer) are added back, rebuilt from its next verified state.
+     */
+    private static List<ReplicaAssignment> recoveringOrdererKeeps(GroupConfig config, List<ReplicaAssignment> replicas, long version) {
+        if (!config.mode().lockstep()) {
+            return replicas;
+        }
+        return new ArrayList<>(replicas.stream().filter(r -> r.version() == version).toList());
     }
 
     private ControlResult resolveIncident(ResolveIncident command) {
@@ -1282,6 +1405,12 @@ public final class ControllerState {
             }
             long target = upgradeTarget(config);
             ReplicaAssignment primary = config.primary();
+            if (target > 0 && primary.version() != target && config.replicas().stream().anyMatch(r -> !mayOrder(config, r))) {
+                // A member of the new version synced beside the old orderer: it votes with it until
+                // proven (see mayOrder), and meanwhile nobody leaves, so that the old version keeps a
+                // member of its own to tell which version answers differently.
+                continue;
+            }
             boolean oldBackup = config.replicas().stream().anyMatch(r -> target > 0 && r.role() == Role.BACKUP && r.version() != target);
             ReplicaAssignment heir = inSyncOffDraining(config, target);
             if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target) {
@@ -1325,11 +1454,15 @@ public final class ControllerState {
         return inSyncOffDraining(config, -1);
     }
 
-    /** The same, one of version {@code preferredVersion} first when there is one. */
+    /**
+     * The same, one of version {@code preferredVersion} first when there is one. A member that may
+     * not order yet (see {@link #mayOrder}) is never chosen: a planned move waits for its proof.
+     */
     private ReplicaAssignment inSyncOffDraining(GroupConfig config, long preferredVersion) {
         ReplicaAssignment any = null;
         for (ReplicaAssignment replica : config.replicas()) {
-            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && !draining.contains(replica.node())
+                    && mayOrder(config, replica)) {
                 if (replica.version() == preferredVersion) {
                     return replica;
                 }
@@ -1403,6 +1536,18 @@ public final class ControllerState {
         return false;
     }
 
+    /**
+     * The group as a crash of {@code crashed} leaves it, before the crashed replica is rebuilt: without
+     * it, and with {@code successor}, if any, as primary. The rebuilt replica's version is chosen from it.
+     */
+    private static GroupConfig afterCrash(GroupConfig config, ReplicaAssignment crashed, ReplicaAssignment successor) {
+        List<ReplicaAssignment> rest = new ArrayList<>();
+        for (ReplicaAssignment r : without(config, crashed)) {
+            rest.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+        }
+        return new GroupConfig(config.group(), config.mode(), config.epoch(), rest, config.halted(), config.quarantined(), config.dispute());
+    }
+
     /** A new syncing backup instance on {@code member}, of the version new replicas of the group run. */
     private ReplicaAssignment newBackup(GroupConfig config, Member member) {
         return new ReplicaAssignment(member.id(), member.incarnation(), Role.BACKUP, ReplicaState.SYNCING, config.epoch() + 1,
@@ -1427,6 +1572,15 @@ public final class ControllerState {
         }
         if (source != null && config.dispute() != null) {
             // A referee judges states too, which only members of the orderer's version can compare.
+            return source.version();
+        }
+        if (config.mode().lockstep() && source != null && upgrade.state() == ServiceUpgrade.State.UPGRADING
+                && source.version() == upgrade.from().version()
+                && config.replicas().stream().noneMatch(r -> r.role() == Role.BACKUP && r.version() == source.version())) {
+            // A lockstep orderer of the old version keeps a member of its own version: without one,
+            // nobody could tell a damaged orderer from a new version that answers differently, and
+            // none of its states could be verified to rebuild members from. A member that replaces
+            // its last one (a repair, or the third DMR member) runs the old version again.
             return source.version();
         }
         return source != null && source.version() == upgrade.to().version() ? source.version() : upgrade.target().version();

@@ -1,5 +1,6 @@
 package io.pairstep.core.control;
 
+import io.pairstep.core.GroupId;
 import java.util.List;
 
 /**
@@ -28,7 +29,12 @@ import java.util.List;
  * member is replaced; in DMR, group by group, a {@code to} member syncs on a third node, the orderer
  * hands its role to it and leaves for a second {@code to} member, and the last old member leaves.
  * While every orderer runs {@code from}, a {@code to} member that crashes or is found divergent turns
- * the upgrade into a rollback, and {@code to} members are replaced by {@code from} ones the same way. Members of both versions
+ * the upgrade into a rollback, and {@code to} members are replaced by {@code from} ones the same way.
+ * An orderer's role moves to a {@code to} member only once that member is <em>proven</em>: its
+ * orderer, of version {@code from}, reported that it voted, in agreement, on {@link
+ * #PROVEN_COMMANDS_MIN} commands since it came in sync ({@link ControlCommand.MemberProven}); until
+ * then a {@code to} member that answers differently still turns the upgrade back. Without client
+ * commands no member is proven and the upgrade waits (see {@link ControllerState#upgradeWaiting}). Members of both versions
  * vote on every output but compare state digests only within one version (see {@link
  * io.pairstep.core.lockstep.LockstepCore}). A group in mode {@code none} moves as a pair does, make
  * before break: a replica of {@code to} syncs on another node as its backup, the primary hands over
@@ -45,19 +51,58 @@ import java.util.List;
  * @param shadowed the partitions whose shadow run has reported, in order
  * @param differences the outputs that differed in shadow mode, at most {@link #DIFFERENCES_MAX}
  * @param differingPartitions how many partitions reported a difference
+ * @param proven the lockstep members of version {@code to} proven beside an orderer of version
+ *     {@code from}, still in their groups; empty in pair mode and in states written before proofs existed
  * @param bakeMillis for a pair service, how long every primary runs {@code to} with the {@code
  *     from} backups kept, ready to take back over, before those go; 0 for no bake
  * @param baked true once that bake ended
  */
 public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason, long shadow, List<Integer> shadowed,
-        List<String> differences, int differingPartitions, long bakeMillis, boolean baked) {
+        List<String> differences, int differingPartitions, List<ProvenMember> proven, long bakeMillis, boolean baked) {
 
     /** How many differing outputs an upgrade keeps. */
     public static final int DIFFERENCES_MAX = 100;
 
+    /**
+     * How many client commands a lockstep member of the new version must have voted on, in agreement
+     * with an orderer of the old version, before an orderer's role may move to it. A version that
+     * answers differently on a fraction {@code p} of commands gets past that many with probability
+     * {@code (1 - p)^64}: 0.1% for one command in ten, 10^-8 for one in four. More would make an
+     * upgrade under light load wait longer for each group (DMR and TMR prove one member per group,
+     * group by group), with no more protection against a version that differs only on commands that
+     * rarely come.
+     */
+    public static final long PROVEN_COMMANDS_MIN = 64;
+
+    /**
+     * A lockstep member instance of the new version that voted in agreement on {@code commands}
+     * client commands beside an orderer of the old version, as that orderer reported.
+     */
+    public record ProvenMember(GroupId group, String node, long incarnation, long sinceEpoch, long commands) {
+
+        /** True when this is the proof of {@code replica}, a member of {@code group}. */
+        public boolean of(GroupId group, ReplicaAssignment replica) {
+            return this.group.equals(group) && node.equals(replica.node()) && incarnation == replica.incarnation()
+                    && sinceEpoch == replica.sinceEpoch();
+        }
+    }
+
     public ServiceUpgrade {
         shadowed = shadowed == null ? List.of() : List.copyOf(shadowed);
         differences = differences == null ? List.of() : List.copyOf(differences);
+        // Null in controller states written before members had to prove themselves.
+        proven = proven == null ? List.of() : List.copyOf(proven);
+    }
+
+    /** An upgrade with no member proven yet. */
+    public ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason, long shadow, List<Integer> shadowed,
+            List<String> differences, int differingPartitions) {
+        this(from, to, state, reason, shadow, shadowed, differences, differingPartitions, List.of(), 0, false);
+    }
+
+    /** True when the controller recorded {@code replica}, a member of {@code group}, as proven. */
+    public boolean proven(GroupId group, ReplicaAssignment replica) {
+        return proven.stream().anyMatch(p -> p.of(group, replica));
     }
 
     /** Where an upgrade is. */
@@ -100,10 +145,16 @@ public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, Stri
     }
 
     ServiceUpgrade with(State newState, String newReason) {
-        return new ServiceUpgrade(from, to, newState, newReason, shadow, shadowed, differences, differingPartitions, bakeMillis, baked);
+        return new ServiceUpgrade(from, to, newState, newReason, shadow, shadowed, differences, differingPartitions, proven, bakeMillis,
+                baked);
     }
 
     ServiceUpgrade bakeEnded() {
-        return new ServiceUpgrade(from, to, State.UPGRADING, reason, shadow, shadowed, differences, differingPartitions, bakeMillis, true);
+        return new ServiceUpgrade(from, to, State.UPGRADING, reason, shadow, shadowed, differences, differingPartitions, proven, bakeMillis,
+                true);
+    }
+
+    ServiceUpgrade withProven(List<ProvenMember> newProven) {
+        return new ServiceUpgrade(from, to, state, reason, shadow, shadowed, differences, differingPartitions, newProven, bakeMillis, baked);
     }
 }

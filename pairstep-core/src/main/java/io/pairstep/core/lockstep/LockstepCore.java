@@ -14,6 +14,7 @@ import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
 import io.pairstep.core.control.ServiceSpec;
+import io.pairstep.core.control.ServiceUpgrade;
 import io.pairstep.core.lockstep.LockstepMessage.Append;
 import io.pairstep.core.lockstep.LockstepMessage.Diverged;
 import io.pairstep.core.lockstep.LockstepMessage.InstallSnapshot;
@@ -152,6 +153,12 @@ public final class LockstepCore {
         long lastRetransmitNanos;
         boolean caughtUpReported;
         boolean failureReported;
+        /**
+         * Entries this peer, of a newer version than the orderer (an upgrade under way), voted on in
+         * agreement since it came in sync; see {@link #reportProvenIfSo}.
+         */
+        long agreedAsNewerVersion;
+        boolean provenReported;
 
         Peer(ReplicaAssignment assignment, long nowNanos) {
             this.assignment = assignment;
@@ -862,6 +869,10 @@ public final class LockstepCore {
                 peer.required = peer.required || assignment.state() == ReplicaState.OK;
                 peer.caughtUpReported = false;
                 peer.failureReported = false;
+                // Reported again in each epoch until the member leaves or this orderer does: a report of
+                // an epoch a change overtook may have been lost; the controller ignores a repeat.
+                peer.provenReported = false;
+                reportProvenIfSo(peer);
                 if (peer.divergence != null) {
                     // The report named an epoch that is gone, and the controller refused it.
                     peer.divergence = new ControlCommand.ReplicaDiverged(group, next.epoch(), identity.node(), peer.node(),
@@ -1198,9 +1209,30 @@ public final class LockstepCore {
                     return;
                 }
             }
-            peer.votes.remove(index);
+            Vote own = votes.get(index);
+            Vote vote = peer.votes.remove(index);
+            if (index > peer.voteFloor && peer.required && own != null && vote != null && !own.selfCheckFailed()
+                    && !vote.selfCheckFailed() && peer.assignment.version() > identity.version()) {
+                peer.agreedAsNewerVersion++;
+            }
             peer.agreedIndex = index;
         }
+        reportProvenIfSo(peer);
+    }
+
+    /**
+     * Tells the controller that a member of the version an upgrade moves to, while this orderer runs
+     * the old one, voted in agreement on {@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands since it
+     * came in sync: only then may an orderer's role move to it (see {@link ServiceUpgrade}).
+     */
+    private void reportProvenIfSo(Peer peer) {
+        if (peer.provenReported || peer.agreedAsNewerVersion < ServiceUpgrade.PROVEN_COMMANDS_MIN || peer.divergence != null
+                || peer.assignment.state() != ReplicaState.OK || steppedDown || halted != null || role != Role.PRIMARY) {
+            return;
+        }
+        peer.provenReported = true;
+        out.control(new ControlCommand.MemberProven(group, config.epoch(), identity.node(), peer.node(), peer.assignment.incarnation(),
+                peer.assignment.sinceEpoch(), peer.agreedAsNewerVersion));
     }
 
     /**

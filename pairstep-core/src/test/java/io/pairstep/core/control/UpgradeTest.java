@@ -6,6 +6,7 @@ import io.pairstep.core.GroupId;
 import io.pairstep.core.Mode;
 import io.pairstep.core.control.ControlCommand.Deploy;
 import io.pairstep.core.control.ControlCommand.HandedOver;
+import io.pairstep.core.control.ControlCommand.MemberProven;
 import io.pairstep.core.control.ControlCommand.NodeDown;
 import io.pairstep.core.control.ControlCommand.RegisterNode;
 import io.pairstep.core.control.ControlCommand.ReplicaCaughtUp;
@@ -43,7 +44,9 @@ class UpgradeTest {
 
     /**
      * Each syncing replica reported caught up, and each primary asked to hand over reported it, one
-     * at a time, as the primaries would; returns every state passed through.
+     * at a time, as the primaries would, and each lockstep member of the new version in sync beside
+     * an old orderer reported proven, as that orderer would once the member agreed with it on enough
+     * commands; returns every state passed through.
      */
     private List<ControllerState> catchUpAll() {
         List<ControllerState> seen = new ArrayList<>();
@@ -65,6 +68,10 @@ class UpgradeTest {
                     break;
                 }
             }
+            if (!again && proveOne()) {
+                seen.add(state.copy());
+                again = true;
+            }
         }
         return seen;
     }
@@ -83,6 +90,49 @@ class UpgradeTest {
             } else {
                 ReplicaAssignment syncing = group.backup();
                 state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
+            }
+        }
+    }
+
+    /** The first lockstep member of the new version in sync beside an orderer of the old one and not proven yet, or null. */
+    private ReplicaAssignment unproven(GroupConfig group) {
+        ServiceUpgrade upgrade = state.upgrades().get(group.group().service());
+        if (!group.mode().lockstep() || upgrade == null || upgrade.state() != State.UPGRADING
+                || group.primary().version() == upgrade.to().version()) {
+            return null;
+        }
+        return group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK
+                && r.version() == upgrade.to().version() && !upgrade.proven(group.group(), r)).findFirst().orElse(null);
+    }
+
+    /** Reports one unproven member proven, as its orderer would; false when there is none. */
+    private boolean proveOne() {
+        for (GroupConfig group : groups()) {
+            ReplicaAssignment member = unproven(group);
+            if (member != null) {
+                assertThat(state.apply(proof(group, member, ServiceUpgrade.PROVEN_COMMANDS_MIN)).changed()).isTrue();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static MemberProven proof(GroupConfig group, ReplicaAssignment member, long commands) {
+        return new MemberProven(group.group(), group.epoch(), group.primary().node(), member.node(), member.incarnation(),
+                member.sinceEpoch(), commands);
+    }
+
+    /** Reports syncing members caught up until none is left, proving none. */
+    private void catchUpWithoutProof() {
+        for (boolean again = true; again; ) {
+            again = false;
+            for (GroupConfig group : groups()) {
+                ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
+                if (syncing != null) {
+                    state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
+                    again = true;
+                    break;
+                }
             }
         }
     }
@@ -419,8 +469,9 @@ class UpgradeTest {
                 assertThat(group.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count())
                         .as("two members in sync throughout in %s", group).isGreaterThanOrEqualTo(2);
                 if (group.replicas().size() == 3) {
+                    // It syncs, then votes beside the old orderer until proven.
                     assertThat(group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).toList())
-                            .as("the third member is the new version").singleElement().matches(r -> r.version() == 2);
+                            .as("the third member is the new version").hasSizeLessThanOrEqualTo(1).allMatch(r -> r.version() == 2);
                 }
                 if (group.primary().version() == 2 && !ordererMoved) {
                     ordererMoved = true;
@@ -490,7 +541,11 @@ class UpgradeTest {
         state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
         while (groupsOf(state, "votes").getFirst().primary().version() != 2) {
             GroupConfig group = groupsOf(state, "votes").getFirst();
-            ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+            ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
+            if (syncing == null) {
+                assertThat(proveOne()).as("a member to prove").isTrue();
+                continue;
+            }
             state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
         }
         GroupConfig group = groupsOf(state, "votes").getFirst();
@@ -501,5 +556,100 @@ class UpgradeTest {
         assertThat(groupsOf(state, "votes").getFirst().replicaOn(member.node()).version()).as("rebuilt as version 2").isEqualTo(2);
         catchUpAll();
         assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+    }
+
+    @Test
+    void anOrdererMovesOnlyToAMemberProvenBesideTheOldVersion() {
+        for (Mode mode : List.of(Mode.DMR, Mode.TMR)) {
+            String name = "proof-" + mode.label();
+            state.apply(new Deploy(lockstep(name, 1, V1, mode, 1)));
+            state.apply(new Upgrade(lockstep(name, 2, V2, mode, 1), 0));
+            catchUpWithoutProof();
+            GroupConfig group = groupsOf(state, name).getFirst();
+            assertThat(group.primary().version()).as("%s: no orderer moves to a member in sync but not proven", mode).isEqualTo(1);
+            ReplicaAssignment member = unproven(group);
+            assertThat(member).as("%s: a member of version 2 in sync waits for its proof", mode).isNotNull();
+            assertThat(group.replicas()).as("%s: the old version keeps a member of its own in sync meanwhile", mode)
+                    .anyMatch(r -> r.role() == Role.BACKUP && r.version() == 1 && r.state() == ReplicaState.OK);
+            assertThat(state.upgradeWaiting(name)).as("%s: status says what it waits for", mode)
+                    .contains(member.node()).contains("agreed with version 1 on 64 client commands");
+
+            // Stale or short proofs change nothing.
+            long version = state.version();
+            assertThat(state.apply(proof(group, member, ServiceUpgrade.PROVEN_COMMANDS_MIN - 1)).reason()).contains("not 63");
+            ReplicaAssignment other = group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() == 1).findFirst()
+                    .orElseThrow();
+            assertThat(state.apply(new MemberProven(group.group(), group.epoch(), other.node(), member.node(), member.incarnation(),
+                    member.sinceEpoch(), 64)).reason()).as("not from the orderer").contains("stale proof");
+            assertThat(state.apply(new MemberProven(group.group(), group.epoch(), group.primary().node(), member.node(),
+                    member.incarnation(), member.sinceEpoch() - 1, 64)).reason()).as("another instance").contains("stale proof");
+            assertThat(state.apply(new MemberProven(group.group(), group.epoch() + 1, group.primary().node(), member.node(),
+                    member.incarnation(), member.sinceEpoch(), 64)).reason()).as("a future epoch").contains("stale proof");
+            assertThat(state.apply(proof(group, other, 64)).reason()).as("a member of the old version").contains("stale proof");
+            assertThat(state.version()).isEqualTo(version);
+            assertThat(groupsOf(state, name).getFirst().primary().version()).isEqualTo(1);
+
+            // The orderer's proof of an earlier epoch still counts: the instance is the same.
+            assertThat(state.apply(proof(group, member, 100)).changed()).isTrue();
+            assertThat(state.upgrades().get(name).proven()).singleElement().matches(p -> p.node().equals(member.node()) && p.commands() == 100);
+            assertThat(state.apply(proof(groupsOf(state, name).getFirst(), member, 100)).changed()).as("a repeat").isFalse();
+            GroupConfig after = groupsOf(state, name).getFirst();
+            assertThat(after.primary().node()).as("%s: the orderer's role moved to the proven member", mode).isEqualTo(member.node());
+            assertThat(after.primary().version()).isEqualTo(2);
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.DONE);
+        }
+    }
+
+    @Test
+    void aTakeoverDuringAnUpgradePrefersAnOldMemberToAnUnprovenNewOne() {
+        ServiceSpec from = lockstep("votes", 1, V1, Mode.TMR, 1);
+        ServiceSpec to = lockstep("votes", 2, V2, Mode.TMR, 1);
+        GroupId id = new GroupId("votes", 0);
+        List<Member> members = List.of(new Member("n1", "h1", "r1", 1, 1, true), new Member("n2", "h2", "r2", 1, 2, true),
+                new Member("n3", "h3", "r3", 1, 3, true));
+        // The unproven member of version 2 comes before the old one, as the first in-sync backup would be chosen.
+        GroupConfig group = new GroupConfig(id, Mode.TMR, 5, List.of(
+                new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 1, 1),
+                new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 4, 2),
+                new ReplicaAssignment("n3", 1, Role.BACKUP, ReplicaState.OK, 1, 1)));
+        ServiceUpgrade upgrade = new ServiceUpgrade(from, to, State.UPGRADING, null, 0, List.of(), List.of(), 0);
+        ControllerState mixed = new ControllerState("s", 1, null, members, List.of(from), List.of(group), List.of(), List.of(), 1,
+                List.of(upgrade));
+        assertThat(mixed.copy().apply(new NodeDown("n1", 1, "test")).changed()).isTrue();
+        ControllerState unproven = mixed.copy();
+        unproven.apply(new NodeDown("n1", 1, "test"));
+        assertThat(unproven.groups().get(id).primary().node()).as("the old member takes over, not the unproven new one").isEqualTo("n3");
+
+        // With the old member out of sync, nobody takes over: the orderer recovers when its node returns.
+        ControllerState alone = mixed.copy();
+        alone.apply(new NodeDown("n3", 1, "test"));
+        alone.apply(new NodeDown("n1", 1, "test"));
+        assertThat(alone.groups().get(id).primary().node()).as("an unproven member of the new version does not take over").isEqualTo("n1");
+        alone.apply(new RegisterNode("n1", "h1", "r1", 2, 11));
+        assertThat(alone.groups().get(id).primary()).as("the orderer comes back on its node's new incarnation")
+                .matches(p -> p.node().equals("n1") && p.incarnation() == 2 && p.version() == 1);
+
+        ControllerState proven = mixed.copy();
+        assertThat(proven.apply(new MemberProven(id, 5, "n1", "n2", 1, 4, 64)).changed()).isTrue();
+        proven.apply(new NodeDown("n1", 1, "test"));
+        assertThat(proven.groups().get(id).primary().node()).as("a proven member may take over").isEqualTo("n2");
+    }
+
+    @Test
+    void theLastOldMemberBesideAnOldOrdererIsRebuiltInTheOldVersion() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
+        catchUpWithoutProof();
+        GroupConfig group = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment old = group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() == 1).findFirst()
+                .orElseThrow();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), old.node(), old.incarnation(), old.sinceEpoch(), "boom", null));
+        assertThat(groupsOf(state, "votes").getFirst().replicaOn(old.node()).version())
+                .as("the old orderer keeps a member of its version: the repair runs version 1").isEqualTo(1);
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
+        catchUpAll();
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+        assertThat(groupsOf(state, "votes").getFirst().replicas()).allMatch(r -> r.version() == 2);
     }
 }

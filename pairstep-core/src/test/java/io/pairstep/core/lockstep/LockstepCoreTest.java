@@ -13,6 +13,7 @@ import io.pairstep.core.control.QuarantinedCommand;
 import io.pairstep.core.control.ReplicaAssignment;
 import io.pairstep.core.control.ReplicaState;
 import io.pairstep.core.control.Role;
+import io.pairstep.core.control.ServiceUpgrade;
 import io.pairstep.core.replica.ClientCommand;
 import io.pairstep.core.replica.LogEntry;
 import io.pairstep.core.replica.Reply;
@@ -696,6 +697,29 @@ class LockstepCoreTest {
         group.idle(200 * MS);
         assertThat(group.proposals).singleElement().isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class,
                 diverged -> assertThat(diverged.node()).isEqualTo("n2"));
+    }
+
+    @Test
+    void theOldOrdererReportsAMemberOfTheNewVersionProvenAfter64CommandsInAgreement() {
+        Group group = new Group(Mode.TMR, new long[] {1, 1, 2});
+        for (long request = 1; request < ServiceUpgrade.PROVEN_COMMANDS_MIN; request++) {
+            group.call(request, 1);
+        }
+        assertThat(group.proposals).as("63 commands prove nothing").isEmpty();
+        group.call(ServiceUpgrade.PROVEN_COMMANDS_MIN, 1);
+        assertThat(group.proposals).as("only the member of the new version, once").singleElement()
+                .isEqualTo(new ControlCommand.MemberProven(GROUP, 1, "n1", "n3", 1, 1, ServiceUpgrade.PROVEN_COMMANDS_MIN));
+        group.call(ServiceUpgrade.PROVEN_COMMANDS_MIN + 1, 1);
+        assertThat(group.proposals).as("not again in the same epoch").hasSize(1);
+
+        // A new configuration with the same members: the report is repeated once, in case the change overtook it.
+        GroupConfig next = new GroupConfig(GROUP, Mode.TMR, 2, group.config.replicas());
+        group.config = next;
+        group.members.values().forEach(member -> member.configure(next, group.now));
+        group.settle();
+        group.call(ServiceUpgrade.PROVEN_COMMANDS_MIN + 2, 1);
+        assertThat(group.proposals).hasSize(2).last().isInstanceOfSatisfying(ControlCommand.MemberProven.class,
+                proven -> assertThat(proven.epoch()).isEqualTo(2));
     }
 
     @Test

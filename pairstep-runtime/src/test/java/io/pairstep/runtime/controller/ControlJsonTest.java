@@ -69,6 +69,7 @@ class ControlJsonTest {
                 new ControlCommand.HandedOver(new GroupId("kv", 1), 7, "n2", 3, Long.MAX_VALUE),
                 new ControlCommand.ShadowReport(new GroupId("kv", 1), "n2", 3, 1000, List.of("entry 12: {\"op\":\"x\"} -> a, was b")),
                 new ControlCommand.ShadowReport(new GroupId("kv", 0), "n1", 3, 1000, List.of()),
+                new ControlCommand.MemberProven(new GroupId("kv", 1), 12, "n1", "n3", 2, 11, 64),
                 new ControlCommand.RecordAlert(new io.pairstep.core.control.AlertRecord(0, "n2-1763-7", "n2", "kv/0", "fired",
                         "partition.latency.p99.ms", "kv/0", 312.5, 250, "above", 10_000, 1_763_000_000_000L, "[n2] \"p99\" fired ü")),
                 new ControlCommand.RecordFault(io.pairstep.core.control.FaultRecord.ofReplica("n1-f-7", "corrupt", "n2", "kv", 1,
@@ -268,6 +269,35 @@ class ControlJsonTest {
         assertThat(decoded.upgrades()).isEqualTo(state.upgrades());
         assertThat(decoded.groups()).isEqualTo(state.groups());
         assertThat(decoded.groups().values()).anyMatch(g -> g.replicas().stream().anyMatch(r -> r.version() == 2));
+    }
+
+    @Test
+    void provenMembersRoundTripThroughASnapshotAndAnUpgradeWrittenBeforeProofsHasNone() {
+        ControllerState state = new ControllerState();
+        state.apply(new Bootstrap("s"));
+        for (int i = 1; i <= 3; i++) {
+            state.apply(new RegisterNode("n" + i, "a", "b", 1, 0));
+        }
+        state.apply(new Deploy(new ServiceSpec("votes", 1, Mode.TMR, 1, "example:kv", "", "")));
+        state.apply(new ControlCommand.Upgrade(new ServiceSpec("votes", 2, Mode.TMR, 1, "example:bank", "", ""), 0));
+        GroupConfig group = state.groups().get(new GroupId("votes", 0));
+        var fresh = group.replicas().stream().filter(r -> r.version() == 2).findFirst().orElseThrow();
+        state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), fresh.node(), fresh.incarnation()));
+        group = state.groups().get(new GroupId("votes", 0));
+        assertThat(state.apply(new ControlCommand.MemberProven(group.group(), group.epoch(), group.primary().node(), fresh.node(),
+                fresh.incarnation(), fresh.sinceEpoch(), 70)).changed()).isTrue();
+        String json = new String(ControlJson.encodeState(state), StandardCharsets.UTF_8);
+        assertThat(json).contains("\"proven\":[{\"group\":{\"service\":\"votes\",\"partition\":0},\"node\":\"" + fresh.node() + "\"");
+        ControllerState decoded = ControlJson.decodeState(bytes(json));
+        assertThat(decoded.upgrades()).isEqualTo(state.upgrades());
+        assertThat(decoded.upgrades().get("votes").proven()).singleElement().matches(p -> p.commands() == 70);
+
+        // A snapshot written before members had to prove themselves has no "proven": none is proven.
+        String old = json.replaceAll(",\"proven\":\\[[^\\]]*\\]", "");
+        assertThat(old).doesNotContain("proven");
+        ControllerState before = ControlJson.decodeState(bytes(old));
+        assertThat(before.upgrades().get("votes").proven()).isEmpty();
+        assertThat(before.upgrades().get("votes").state()).isEqualTo(state.upgrades().get("votes").state());
     }
 
     @Test
