@@ -222,8 +222,8 @@ class ConsoleIT {
 
     /**
      * Under load on counters, its chart shows the throughput the nodes measured; the upgrade form
-     * uploads version 2's jar and the rolling upgrade completes (every replica on version 2, the
-     * page's service on version 2); a node drained from its button shows as draining, and undrained
+     * uploads version 2's jar with a bake of 15 s, the page shows the bake, and the rolling upgrade
+     * completes (every replica on version 2, the page's service on version 2); a node drained from its button shows as draining, and undrained
      * again.
      */
     private static void chartsUpgradeAndDrain(ChromeDriver driver, FluentWait<WebDriver> wait, LocalSystem system, Path v2)
@@ -256,8 +256,16 @@ class ConsoleIT {
                 WebElement form = driver.findElement(By.id("upgrade"));
                 new Select(form.findElement(By.name("service"))).selectByVisibleText("counters");
                 form.findElement(By.name("jar")).sendKeys(v2.toAbsolutePath().toString());
+                WebElement bake = form.findElement(By.name("bake"));
+                bake.clear();
+                bake.sendKeys("15");
                 form.findElement(By.cssSelector("button[type='submit']")).click();
                 wait.until(d -> d.findElement(By.id("notice")).getText().contains("Upgrading counters from version 1 to 2"));
+                assertThat(driver.findElement(By.id("notice")).getText()).contains("baking 15 s");
+                // The service shows the upgrade under way, then its bake: every primary on version 2, version 1 kept as backup.
+                String baking = slow.until(d -> d.findElements(By.cssSelector(".service[data-service='counters'] .upgrade[data-upgrade-state='baking']"))
+                        .stream().map(WebElement::getText).findFirst().orElse(null));
+                assertThat(baking).contains("upgrade to version 2: baking", "version 1 kept as backup for 15 s");
                 slow.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(".service[data-service='counters'][data-version='2']")));
                 slow.until(d -> {
                     JsonNode status = system.status();

@@ -160,6 +160,16 @@ function renderNodes(status) {
   $("nodes").replaceChildren(...cards);
 }
 
+/** While an upgrade moves replicas: its state, and what it waits for if anything. */
+function upgradeLine(upgrade) {
+  if (!upgrade || !["shadow", "upgrading", "baking", "rolling-back"].includes(upgrade.state)) return null;
+  const parts = ["upgrade to version " + upgrade.to + ": " + upgrade.state];
+  if (upgrade.replicas !== undefined) parts.push(upgrade.replicasAtTarget + "/" + upgrade.replicas + " replicas moved");
+  if (upgrade.state === "baking" && upgrade.bakeSeconds) parts.push("version " + upgrade.from + " kept as backup for " + upgrade.bakeSeconds + " s");
+  if (upgrade.waiting) parts.push("waiting: " + upgrade.waiting);
+  return el("div", { class: "upgrade", "data-upgrade-state": upgrade.state }, parts.join(" · "));
+}
+
 function renderServices(status) {
   if (status.services.length === 0) {
     $("services").replaceChildren(el("p", { class: "muted" }, "No service deployed yet."));
@@ -193,6 +203,7 @@ function renderServices(status) {
       el("h3", {}, service.name, " ", el("span", { class: "muted" },
         "version " + service.version + " · " + service.mode + " · " + service.partitions + " partition"
           + (service.partitions === 1 ? "" : "s") + " · " + service.artifact)),
+      upgradeLine(service.upgrade),
       chartFor(service.name),
       el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "partition"), el("th", {}, "epoch"), el("th", {}, "replicas"))),
         el("tbody", {}, rows)));
@@ -415,6 +426,8 @@ async function upgrade(form) {
   const jar = form.elements.jar.files[0];
   const example = data.get("example");
   const request = { shadow: Number(data.get("shadow") || 0) };
+  const bake = Number(data.get("bake") || 0);
+  if (bake > 0) request.bakeSeconds = bake;
   const className = (data.get("class") || "").trim();
   try {
     if ((jar ? 1 : 0) + (example ? 1 : 0) !== 1) {
@@ -434,6 +447,7 @@ async function upgrade(form) {
     if (response.ok) {
       notice("Upgrading " + name + " from version " + body.from + " to " + body.to
         + (body.shadow > 0 ? ", after a shadow run of " + body.shadow + " commands" : "")
+        + (body.bakeSeconds > 0 ? ", baking " + body.bakeSeconds + " s" : "")
         + ": backups first, then roles switch; watch the events.", false);
       form.reset();
       refreshSoon();
