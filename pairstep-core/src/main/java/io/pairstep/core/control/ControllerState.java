@@ -839,7 +839,7 @@ public final class ControllerState {
             ReplicaAssignment backup = config.backup();
             if (backup != null && config.mode() == Mode.NONE) {
                 // The hand-over's partners go, all at once (nothing syncs): mode none keeps a single replica.
-                put(config, without(config, backup));
+                movePlanned(config, without(config, backup));
                 left = true;
             }
         }
@@ -860,7 +860,7 @@ public final class ControllerState {
     private void replaceBackup(GroupConfig config, ReplicaAssignment backup) {
         List<ReplicaAssignment> replicas = new ArrayList<>(without(config, backup));
         replicas.add(newBackup(config, members.get(backup.node())));
-        put(config, replicas);
+        movePlanned(config, replicas);
     }
 
     /**
@@ -955,7 +955,7 @@ public final class ControllerState {
         GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
                 config.dispute());
         moved.add(newBackup(after, members.get(node)));
-        put(config, moved);
+        movePlanned(config, moved);
         return true;
     }
 
@@ -1024,7 +1024,7 @@ public final class ControllerState {
     /** Asks a pair group's primary to hand its role to its in-sync backup; see {@link GroupConfig#handover()}. */
     private void requestHandover(GroupConfig config) {
         groups.put(config.group(), new GroupConfig(config.group(), config.mode(), config.epoch() + 1, config.replicas(), config.halted(),
-                config.quarantined(), config.dispute(), true));
+                config.quarantined(), config.dispute(), true, List.of()));
     }
 
     private ControlResult replicaFailed(ReplicaFailed command) {
@@ -1372,7 +1372,7 @@ public final class ControllerState {
                         moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
                     }
                     moved.add(newBackup(config, members.get(target)));
-                    put(config, moved);
+                    movePlanned(config, moved);
                     return true;
                 }
             }
@@ -1427,7 +1427,7 @@ public final class ControllerState {
                         : primary.node();
                 if (place != null) {
                     moved.add(newBackup(after, members.get(place)));
-                    put(config, moved);
+                    movePlanned(config, moved);
                     continue;
                 }
             }
@@ -1445,7 +1445,7 @@ public final class ControllerState {
             for (ReplicaAssignment r : without(config, leaving)) {
                 kept.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
             }
-            put(config, kept);
+            movePlanned(config, kept);
         }
     }
 
@@ -1489,7 +1489,7 @@ public final class ControllerState {
                     if (!config.mode().lockstep() && backup != null && backup.role() == Role.BACKUP && config.replicaOn(target) == null) {
                         List<ReplicaAssignment> moved = new ArrayList<>(without(config, backup));
                         moved.add(newBackup(config, members.get(target)));
-                        put(config, moved);
+                        movePlanned(config, moved);
                         return true;
                     }
                 }
@@ -1668,6 +1668,16 @@ public final class ControllerState {
     /** Every change of a group's replicas or roles raises its epoch. */
     private void put(GroupConfig config, List<ReplicaAssignment> replicas) {
         groups.put(config.group(), afterDispute(config, config.epoch() + 1, replicas, config.quarantined()));
+    }
+
+    /**
+     * As {@link #put}, for a change the controller makes by plan (a move, a drain, an upgrade step):
+     * the replicas it takes out are recorded as moved out, not lost to a fault.
+     */
+    private void movePlanned(GroupConfig config, List<ReplicaAssignment> replicas) {
+        List<ReplicaAssignment> out = config.replicas().stream().filter(r -> replicas.stream().noneMatch(r::sameInstance)).toList();
+        put(config, replicas);
+        groups.put(config.group(), groups.get(config.group()).withMovedOut(out));
     }
 
     /**

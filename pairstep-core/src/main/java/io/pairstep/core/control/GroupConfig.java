@@ -20,23 +20,38 @@ import java.util.List;
  *     backup holds every entry, and reports {@link ControlCommand.HandedOver}; the controller then
  *     swaps the roles and the old primary stays, as it is, the new primary's backup. Any other
  *     change of the group's configuration drops the request.
+ * @param movedOut the replicas the controller took out of the group by plan in the change that made
+ *     this configuration (a move to spread load, a drain, an upgrade step), not for a fault; empty
+ *     otherwise. Incidents and events tell the two apart by it.
  */
 public record GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
-        List<QuarantinedCommand> quarantined, Dispute dispute, boolean handover) {
+        List<QuarantinedCommand> quarantined, Dispute dispute, boolean handover, List<ReplicaAssignment> movedOut) {
 
     /** How many poison commands a group remembers; older ones are forgotten first. */
     public static final int QUARANTINED_MAX = 32;
 
     public GroupConfig {
         replicas = List.copyOf(replicas);
+        // Null in controller states written before planned moves were recorded.
+        movedOut = movedOut == null ? List.of() : List.copyOf(movedOut);
         // Null in controller states written before quarantines existed.
         quarantined = quarantined == null ? List.of() : List.copyOf(quarantined);
     }
 
-    /** A group asked for no hand-over. */
+    /** A group asked for no hand-over, with nothing moved out by plan. */
     public GroupConfig(GroupId group, Mode mode, long epoch, List<ReplicaAssignment> replicas, String halted,
             List<QuarantinedCommand> quarantined, Dispute dispute) {
-        this(group, mode, epoch, replicas, halted, quarantined, dispute, false);
+        this(group, mode, epoch, replicas, halted, quarantined, dispute, false, List.of());
+    }
+
+    /** This configuration, recording {@code replicas} as taken out by plan. */
+    public GroupConfig withMovedOut(List<ReplicaAssignment> planned) {
+        return new GroupConfig(group, mode, epoch, replicas, halted, quarantined, dispute, handover, planned);
+    }
+
+    /** True when {@code replica} left the group by plan in the change that made this configuration. */
+    public boolean movedOut(ReplicaAssignment replica) {
+        return movedOut.stream().anyMatch(replica::sameInstance);
     }
 
     /** A group with no dispute among its members. */

@@ -69,14 +69,17 @@ public final class IncidentRules {
                         + " clients of " + group.group().service() + " get errors until the group is resumed or redeployed.");
     }
 
-    /** A replica instance that left its group while its node stayed up in the same process. */
+    /**
+     * A replica instance that left its group while its node stayed up in the same process, other
+     * than by a move the controller planned (see {@link GroupConfig#movedOut()}).
+     */
     private static void isolated(ControllerState after, GroupConfig was, GroupConfig now, List<IncidentReport> found) {
         for (ReplicaAssignment old : was.replicas()) {
             boolean stillThere = now.replicas().stream().anyMatch(old::sameInstance);
             Member member = after.members().get(old.node());
             boolean nodeUp = member != null && member.alive() && member.incarnation() == old.incarnation();
             IncidentComponent component = IncidentComponent.replica(now.group(), old.node());
-            if (stillThere || !nodeUp || after.incidents().unresolved(IncidentKind.REPLICA_ISOLATED, component) != null) {
+            if (stillThere || !nodeUp || now.movedOut(old) || after.incidents().unresolved(IncidentKind.REPLICA_ISOLATED, component) != null) {
                 continue;
             }
             String role = old.role() == Role.PRIMARY ? (now.mode().lockstep() ? "orderer" : "primary") : (now.mode().lockstep() ? "member" : "backup");

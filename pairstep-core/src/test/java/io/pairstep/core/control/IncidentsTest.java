@@ -105,6 +105,26 @@ class IncidentsTest {
     }
 
     @Test
+    void aReplicaTheControllerMovesByPlanOpensNoIncident() {
+        // Draining the backup's node moves the backup away; draining the primary's node hands the
+        // primary's role over and then moves the old primary away. No fault: no incident.
+        GroupConfig group = state.groups().get(kv0);
+        for (String node : List.of(group.backup().node(), group.primary().node())) {
+            applyAsLeader(new ControlCommand.DrainNode(node, true));
+            for (int step = 0; step < 10 && state.groups().get(kv0).replicaOn(node) != null; step++) {
+                GroupConfig now = state.groups().get(kv0);
+                ReplicaAssignment syncing = now.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
+                applyAsLeader(now.handover()
+                        ? new ControlCommand.HandedOver(kv0, now.epoch(), now.primary().node(), now.primary().incarnation(), 0)
+                        : new ReplicaCaughtUp(kv0, now.epoch(), syncing.node(), syncing.incarnation()));
+            }
+            assertThat(state.groups().get(kv0).replicaOn(node)).as("moved off " + node).isNull();
+            applyAsLeader(new ControlCommand.DrainNode(node, false));
+        }
+        assertThat(incidents()).as("incidents of planned moves").isEmpty();
+    }
+
+    @Test
     void aBackupThatStoppedAcknowledgingIsAnIsolatedReplicaResolvedWhenTheGroupIsFullyProtectedAgain() {
         GroupConfig group = state.groups().get(kv0);
         String primary = group.primary().node();

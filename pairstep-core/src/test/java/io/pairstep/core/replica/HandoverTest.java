@@ -44,7 +44,7 @@ class HandoverTest {
     }
 
     private static GroupConfig config(long epoch, boolean handover, ReplicaAssignment... replicas) {
-        return new GroupConfig(GROUP, Mode.PAIR, epoch, List.of(replicas), null, List.of(), null, handover);
+        return new GroupConfig(GROUP, Mode.PAIR, epoch, List.of(replicas), null, List.of(), null, handover, List.of());
     }
 
     private void configureBoth(GroupConfig config, long now) {

@@ -221,10 +221,14 @@ public final class EventDiff {
         boolean primaryChanged = newPrimary != null && !newPrimary.sameInstance(oldPrimary);
         if (primaryChanged) {
             if (oldPrimary != null && !oldPrimary.node().equals(newPrimary.node())) {
+                // A hand-over (planned: a move, a drain, an upgrade) keeps the old primary as the backup.
+                boolean handover = now.replicas().stream().anyMatch(r -> r.sameInstance(oldPrimary) && r.role() == Role.BACKUP);
                 changes.add(new Change(Change.TAKEOVER, newPrimary.node(), component,
-                        component + ": " + newPrimary.node() + " took over from " + oldPrimary.node() + " (epoch " + was.epoch()
+                        component + ": " + newPrimary.node() + " took over from " + oldPrimary.node()
+                                + (handover ? " by hand-over; " + oldPrimary.node() + " stays as its backup" : "") + " (epoch " + was.epoch()
                                 + " to " + now.epoch() + ")",
-                        groupFields(now, "from", oldPrimary.node(), "to", newPrimary.node(), "previousEpoch", was.epoch())));
+                        groupFields(now, "from", oldPrimary.node(), "to", newPrimary.node(), "previousEpoch", was.epoch(),
+                                "handover", handover)));
             } else {
                 changes.add(new Change(Change.PRIMARY_RECOVERED, newPrimary.node(), component,
                         component + ": " + newPrimary.node() + " is primary again in a new process and recovers from its own log"
@@ -239,7 +243,9 @@ public final class EventDiff {
             Member member = after.members().get(old.node());
             boolean nodeGone = member == null || !member.alive() || member.incarnation() != old.incarnation();
             // The controller state does not say which of the two it was; a crash also quarantines its poison, if any.
-            String why = nodeGone ? "its node is down" : "it crashed or stopped acknowledging its primary";
+            String why = nodeGone ? "its node is down"
+                    : now.movedOut(old) ? "moved by the controller (to spread load, off a draining node, or an upgrade step)"
+                    : "it crashed or stopped acknowledging its primary";
             changes.add(new Change(Change.REPLICA_REMOVED, old.node(), component,
                     component + ": the " + label(old.role()) + " on " + old.node() + " was removed: " + why + " (epoch " + now.epoch() + ")",
                     groupFields(now, "replicaNode", old.node(), "role", label(old.role()), "reason", why)));
