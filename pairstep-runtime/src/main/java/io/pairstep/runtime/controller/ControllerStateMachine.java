@@ -58,6 +58,9 @@ final class ControllerStateMachine extends BaseStateMachine {
 
         /** This server stopped being the leader, or is shutting down. */
         void leadershipLost();
+
+        /** The group committed a new configuration (voters and listeners), or replayed one at start. */
+        void configurationChanged(org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf);
     }
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -197,6 +200,11 @@ final class ControllerStateMachine extends BaseStateMachine {
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
         events.leaderChanged(newLeaderId);
+    }
+
+    @Override
+    public void notifyConfigurationChanged(long term, long index, org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf) {
+        events.configurationChanged(conf);
     }
 
     @Override
