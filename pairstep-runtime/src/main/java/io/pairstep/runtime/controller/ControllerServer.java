@@ -334,6 +334,11 @@ public final class ControllerServer implements AutoCloseable {
         return addresses(voters);
     }
 
+    /** How many voters the controller keeps: as many as the seeds it was configured with. */
+    public int votersWanted() {
+        return peers.size();
+    }
+
     /** The ids of the nodes that vote in the controller now, as this replica knows them, sorted. */
     public List<String> voterIds() {
         return voters.stream().map(p -> p.getId().toString()).sorted().toList();
@@ -447,12 +452,56 @@ public final class ControllerServer implements AutoCloseable {
         boolean listed = current.containsKey(nodeId) || listening.stream().anyMatch(p -> p.getId().equals(peerId));
         boolean hasStorage = Files.isDirectory(storageDir.resolve(GROUP_ID.getUuid().toString()));
         if (!listed && hasStorage && believed.containsKey(nodeId)) {
-            throw new IllegalStateException("node " + nodeId + " no longer votes in the controller: its vote moved to another node"
-                    + " (the voters are now " + String.join(", ", current.keySet()) + "), and its data directory holds the old"
-                    + " controller log; start it on an empty data directory to join as a new node");
+            throw removedVoter(current.keySet());
         }
         this.listenerPeers = List.copyOf(listening);
         useVoters(current);
+    }
+
+    private IllegalStateException removedVoter(java.util.Collection<String> current) {
+        return new IllegalStateException("node " + nodeId + " no longer votes in the controller: its vote moved to another node"
+                + " (the voters are now " + String.join(", ", current) + "), and its data directory holds the old"
+                + " controller log; start it on an empty data directory to join as a new node");
+    }
+
+    /**
+     * For a replica that started as a voter because no other replica answered at its start: once
+     * the group has a leader again, checks with it that the group still lists this replica, and
+     * throws the same error as {@link #start()} when it was removed meanwhile (its vote moved while
+     * it was down, and every other voter was down too when it started). Best effort: when no
+     * replica tells its configuration, it returns.
+     */
+    public void confirmListed() {
+        RaftClient raftClient = client;
+        if (raftClient == null || listener != null) {
+            return;
+        }
+        List<RaftPeerId> ask = new ArrayList<>();
+        RaftPeerId leader = raftClient.getLeaderId();
+        if (leader != null && !leader.equals(peerId)) {
+            ask.add(leader);
+        }
+        voters.stream().map(RaftPeer::getId).filter(id -> !id.equals(peerId) && !ask.contains(id)).forEach(ask::add);
+        for (RaftPeerId asked : ask) {
+            try {
+                org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf =
+                        raftClient.getGroupManagementApi(asked).info(GROUP_ID).getConf().orElse(null);
+                if (conf == null || conf.getPeersCount() == 0) {
+                    continue;
+                }
+                List<RaftPeer> servers = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+                List<RaftPeer> listening = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
+                if (find(servers, peerId) == null && find(listening, peerId) == null) {
+                    throw removedVoter(addresses(servers).keySet());
+                }
+                return;
+            } catch (IOException | RuntimeException e) {
+                if (e instanceof IllegalStateException) {
+                    throw (IllegalStateException) e;
+                }
+                LOG.debug("controller {}: {} did not tell the configuration: {}", nodeId, asked, describe(e));
+            }
+        }
     }
 
     /** The configuration of the controller group from the first of {@code candidates} that tells it, or null. */
@@ -903,7 +952,8 @@ public final class ControllerServer implements AutoCloseable {
      * Completes once the group's configuration lists {@code replacement} and not {@code old} as
      * voters; fails with a {@link ControllerUnavailableException} when that did not happen within
      * {@code timeout}, or an {@link IllegalArgumentException} when {@code replacement} neither
-     * listens nor votes.
+     * listens nor votes, or votes already while the group has no more voters than the seeds (so
+     * that two removals racing for the same listener cannot shrink the group).
      */
     public CompletableFuture<Void> replaceVoter(String old, String replacement, Duration timeout) {
         Objects.requireNonNull(old, "old");
@@ -953,6 +1003,13 @@ public final class ControllerServer implements AutoCloseable {
                             .setStartupRole(org.apache.ratis.proto.RaftProtos.RaftPeerRole.FOLLOWER).build());
                     LOG.info("controller {}: promoting listener {} to voter, to take the vote of {}", nodeId, replacement, old);
                 } else if (leaving != null) {
+                    if (servers.size() <= peers.size()) {
+                        // The replacement votes already, but not because this move promoted it
+                        // (the group would be left one voter short): another removal took it.
+                        throw new IllegalArgumentException("node " + replacement + " already votes in the controller (voters: "
+                                + String.join(", ", addresses(servers).keySet()) + "); removing " + old
+                                + " now would leave the controller one voter short; ask again to pick another node");
+                    }
                     if (old.equals(leaderOf(asked, info))) {
                         // A leader that removes itself steps down only after the change commits;
                         // hand the lead over first, to the new voter, which has the whole log.

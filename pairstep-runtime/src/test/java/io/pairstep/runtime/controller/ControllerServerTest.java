@@ -280,6 +280,10 @@ class ControllerServerTest {
         // Repeating it changes nothing.
         servers.get("n2").replaceVoter("n1", "n4", WAIT).get(20, TimeUnit.SECONDS);
         assertThat(servers.get("n2").voterIds()).containsExactly("n2", "n3", "n4");
+        // A second removal that picked the same node would leave two voters: refused.
+        assertThatThrownBy(() -> servers.get("n2").replaceVoter("n3", "n4", WAIT).get(20, TimeUnit.SECONDS))
+                .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("n4 already votes");
+        assertThat(servers.get("n2").voterIds()).containsExactly("n2", "n3", "n4");
 
         // The new configuration has its own majority: n4 and one of n2, n3.
         servers.get("n2").close();
