@@ -307,6 +307,16 @@ class ControllerServerTest {
                 .hasMessageContaining("node n1 no longer votes in the controller")
                 .hasMessageContaining("n2, n3, n4")
                 .hasMessageContaining("empty data directory");
+
+        // On an empty data directory, with the same seeds (itself among them), it joins as a listener.
+        Files.move(dir.resolve("n1"), dir.resolve("n1.removed"));
+        ControllerServer fresh = server("n1", seeds, ControllerServer.Settings.DEFAULTS);
+        fresh.start();
+        await().atMost(WAIT).until(() -> fresh.current().members().containsKey("n6"));
+        assertThat(fresh.isVoter()).isFalse();
+        assertThat(fresh.voterIds()).containsExactly("n2", "n3", "n4");
+        await().atMost(WAIT).until(() -> n2.listenerIds().equals(List.of("n1")));
+        assertChanged(fresh.submit(new RegisterNode("n7", "127.0.0.1:8007", "127.0.0.1:9007", 1, 0)));
     }
 
     @Test
