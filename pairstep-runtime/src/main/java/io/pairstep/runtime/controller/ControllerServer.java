@@ -198,7 +198,9 @@ public final class ControllerServer implements AutoCloseable {
     /**
      * A controller replica that votes when {@code nodeId} is one of {@code peers}, else a listener:
      * it asks the voters to add it, then receives and applies the same log without voting, so a
-     * node beyond the first three sees every state in order like the voters do.
+     * node beyond the first three sees every state in order like the voters do. {@code peers} are
+     * the seeds: at {@link #start()} the group's own configuration, when a replica answers, decides
+     * instead, since a vote may have moved ({@link #replaceVoter}).
      *
      * @param selfAddress the {@code host:port} of this replica's Raft endpoint
      */
