@@ -81,7 +81,7 @@ class ControllerVotersIT {
                 await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                         .until(() -> primariesOn(system.status(), victim) == 0);
                 system.restart(victim);
-                assertThat(system.awaitFullyProtected(WAIT)).as("every group back to two replicas in sync").isTrue();
+                awaitFullyProtected(system, "after the restart of " + victim);
                 assertThat(voters(system.status())).containsExactly("n2", "n3", "n4");
                 Thread.sleep(1000);
 
@@ -111,11 +111,7 @@ class ControllerVotersIT {
                 printLogs(system, "n2", "n3", "n4");
                 throw e;
             }
-            if (!system.awaitFullyProtected(Duration.ofSeconds(120))) {
-                System.out.println("ControllerVotersIT: not fully protected after the restart: " + system.status());
-                printLogs(system, "n2", "n3", "n4");
-                throw new AssertionError("not fully protected 120 s after the restart of the whole system");
-            }
+            awaitFullyProtected(system, "after the restart of the whole system");
             assertThat(voters(system.status())).containsExactly("n2", "n3", "n4");
             try (PairstepClient client = PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)))) {
                 LedgerLoad load = new LedgerLoad(client, 2, ACCOUNTS, seed + 1);
@@ -144,12 +140,22 @@ class ControllerVotersIT {
         }
     }
 
+    /** Waits until every node is up and every group has its replicas in sync; else prints why not and fails. */
+    private static void awaitFullyProtected(LocalSystem system, String when) throws java.io.IOException {
+        if (!system.awaitFullyProtected(Duration.ofSeconds(120))) {
+            System.out.println("ControllerVotersIT: not fully protected " + when + ": " + system.status());
+            printLogs(system, "n2", "n3", "n4");
+            throw new AssertionError("not every group fully protected 120 s " + when);
+        }
+    }
+
     /** The end of each node's log, to see why a start failed. */
     private static void printLogs(LocalSystem system, String... ids) throws java.io.IOException {
         for (String id : ids) {
             List<String> lines = Files.readAllLines(ClusterFile.logFile(system.dir(), id));
             System.out.println("---- last lines of " + id + "'s log ----");
-            lines.subList(Math.max(0, lines.size() - 60), lines.size()).forEach(System.out::println);
+            List<String> shown = lines.stream().filter(line -> !line.startsWith("\tat ")).toList();
+            shown.subList(Math.max(0, shown.size() - 80), shown.size()).forEach(System.out::println);
         }
     }
 

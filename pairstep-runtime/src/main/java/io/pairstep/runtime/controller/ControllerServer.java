@@ -967,12 +967,38 @@ public final class ControllerServer implements AutoCloseable {
         if (raftClient == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("controller server " + nodeId + " is not started"));
         }
-        return CompletableFuture.runAsync(() -> moveVote(raftClient, RaftPeerId.valueOf(old), RaftPeerId.valueOf(replacement), timeout),
+        return CompletableFuture.runAsync(() -> moveVote(raftClient, RaftPeerId.valueOf(old), RaftPeerId.valueOf(replacement), timeout, false),
                 submitters);
     }
 
-    private void moveVote(RaftClient raftClient, RaftPeerId old, RaftPeerId replacement, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    /**
+     * Only the first half of {@link #replaceVoter}: the listener becomes a voter and the group has
+     * one voter more; for tests of a move that stopped there.
+     */
+    void promoteOnly(String listenerId, Duration timeout) {
+        RaftPeerId id = RaftPeerId.valueOf(listenerId);
+        moveVote(client, id, id, timeout, true);
+    }
+
+    private void moveVote(RaftClient raftClient, RaftPeerId old, RaftPeerId replacement, Duration timeout, boolean promoteOnly) {
+        moveVote(raftClient, old, replacement, timeout, promoteOnly, System.nanoTime() + timeout.toNanos());
+    }
+
+    /**
+     * Runs a request meant for the leader with the client's retries (through leader changes) for
+     * at most 5 s; requests for one named server run without, so a dead one costs one attempt.
+     */
+    private <T> T toLeader(long deadline, org.apache.ratis.util.function.CheckedSupplier<T, IOException> request) throws IOException {
+        submitDeadline.set(Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(5)));
+        try {
+            return request.get();
+        } finally {
+            submitDeadline.remove();
+        }
+    }
+
+    private void moveVote(RaftClient raftClient, RaftPeerId old, RaftPeerId replacement, Duration timeout, boolean promoteOnly,
+            long deadline) {
         String lastError = "none";
         int attempts = 0;
         while (!closed && System.nanoTime() < deadline) {
@@ -1004,6 +1030,8 @@ public final class ControllerServer implements AutoCloseable {
                     newServers.add(RaftPeer.newBuilder(listening1)
                             .setStartupRole(org.apache.ratis.proto.RaftProtos.RaftPeerRole.FOLLOWER).build());
                     LOG.info("controller {}: promoting listener {} to voter, to take the vote of {}", nodeId, replacement, old);
+                } else if (promoteOnly) {
+                    return;
                 } else if (leaving != null) {
                     if (servers.size() <= peers.size()) {
                         // The replacement votes already, but not because this move promoted it
@@ -1015,7 +1043,7 @@ public final class ControllerServer implements AutoCloseable {
                     if (old.equals(leaderOf(asked, info))) {
                         // A leader that removes itself steps down only after the change commits;
                         // hand the lead over first, to the new voter, which has the whole log.
-                        RaftClientReply moved = raftClient.admin().transferLeadership(replacement, 3000);
+                        RaftClientReply moved = toLeader(deadline, () -> raftClient.admin().transferLeadership(replacement, 3000));
                         lastError = moved.isSuccess() ? "leadership moved" : describe(moved.getException());
                         pause();
                         continue;
@@ -1030,13 +1058,14 @@ public final class ControllerServer implements AutoCloseable {
                     LOG.info("controller {}: the vote of {} moved to {}; the voters are {}", nodeId, old, replacement, addresses(servers).keySet());
                     return;
                 }
-                RaftClientReply reply = raftClient.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+                SetConfigurationRequest.Arguments change = SetConfigurationRequest.Arguments.newBuilder()
                         .setServersInNewConf(newServers)
                         .setListenersInNewConf(newListeners)
                         .setServersInCurrentConf(servers)
                         .setListenersInCurrentConf(listening)
                         .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET)
-                        .build());
+                        .build();
+                RaftClientReply reply = toLeader(deadline, () -> raftClient.admin().setConfiguration(change));
                 if (reply.isSuccess()) {
                     continue; // read it back, then take the next step
                 }
