@@ -94,16 +94,26 @@ final class NodeAdminCommands {
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true,
-            description = {"Removes a node that is down, or drained and empty, from the system. The controller's voters",
-                    "(the seeds) cannot be removed yet."})
+            description = {"Removes a node that is down, or drained and empty, from the system. A node that votes in the",
+                    "controller first hands its vote to another live node (one that is up and not draining), so the",
+                    "controller keeps its three voters; with no such node, nothing changes (add a node first)."})
     static final class Remove extends NodeTarget {
+        /** Moving a vote takes two configuration changes of the controller, through an election if one is due. */
+        static final java.time.Duration TIMEOUT = java.time.Duration.ofSeconds(30);
+
         @Override
         public Integer call() {
             system.validate();
+            tools.jackson.databind.JsonNode answer;
             try (ApiClient client = system.client()) {
-                client.delete("/v1/nodes/" + Urls.encode(id), StatusCommand.TIMEOUT).requireOk();
+                answer = client.delete("/v1/nodes/" + Urls.encode(id), TIMEOUT).requireOk().json();
             }
-            out().printf("%s removed%n", id);
+            tools.jackson.databind.JsonNode moved = answer == null ? null : answer.get("voteMovedTo");
+            if (moved != null && !moved.isNull()) {
+                out().printf("%s removed; its vote in the controller moved to %s%n", id, moved.asString());
+            } else {
+                out().printf("%s removed%n", id);
+            }
             return ExitCodes.OK;
         }
     }

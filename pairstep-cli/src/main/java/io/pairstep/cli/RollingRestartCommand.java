@@ -75,7 +75,8 @@ public final class RollingRestartCommand implements Callable<Integer> {
             }
             List<String> done = new ArrayList<>();
             while (done.size() < ids.size()) {
-                String next = next(ids, done, leader(client));
+                List<String> voters = voters(client);
+                String next = next(ids, done, leader(client), voters.isEmpty() ? ids.subList(0, Math.min(VOTERS, ids.size())) : voters);
                 out.printf("[%d/%d] %s%n", done.size() + 1, ids.size(), next);
                 out.flush();
                 restart(root, client, next);
@@ -92,8 +93,12 @@ public final class RollingRestartCommand implements Callable<Integer> {
      * restart may move the leadership.
      */
     static String next(List<String> ids, List<String> done, String leader) {
+        return next(ids, done, leader, ids.subList(0, Math.min(VOTERS, ids.size())));
+    }
+
+    /** As above, with the voters the system names (a removed voter's vote moves to another node). */
+    static String next(List<String> ids, List<String> done, String leader, List<String> voters) {
         List<String> left = ids.stream().filter(id -> !done.contains(id)).toList();
-        List<String> voters = ids.subList(0, Math.min(VOTERS, ids.size()));
         return left.stream().filter(id -> !voters.contains(id)).findFirst()
                 .or(() -> left.stream().filter(id -> !id.equals(leader)).findFirst())
                 .orElse(left.get(0));
@@ -188,6 +193,21 @@ public final class RollingRestartCommand implements Callable<Integer> {
     }
 
     /** The controller's leader as the system reports it, or null. */
+    /** The nodes the system says vote in the controller, or empty when it does not say (an older node). */
+    private static List<String> voters(ApiClient client) {
+        List<String> voters = new ArrayList<>();
+        try {
+            for (JsonNode node : client.get("/v1/nodes", StatusCommand.TIMEOUT).requireOk().json()) {
+                if (node.path("voter").asBoolean(false)) {
+                    voters.add(Json.text(node, "id", null));
+                }
+            }
+        } catch (CliException e) {
+            // unknown: the first nodes of the cluster file vote
+        }
+        return voters;
+    }
+
     private static String leader(ApiClient client) {
         try {
             for (JsonNode node : client.get("/v1/nodes", StatusCommand.TIMEOUT).requireOk().json()) {

@@ -14,12 +14,24 @@ final class StatusTable {
         StringBuilder sb = new StringBuilder();
         sb.append("system ").append(Json.text(status, "system", "?")).append("\n\n");
 
+        // A node that names the controller's voters gets a column saying who votes and who leads.
+        List<String> voters = new ArrayList<>();
+        status.path("controllerVoters").forEach(v -> voters.add(v.asString()));
+        String leader = Json.text(status, "controllerLeader", "");
         List<String[]> nodes = new ArrayList<>();
-        nodes.add(new String[] {"NODE", "STATE", "PID", "HTTP", "RPC"});
+        nodes.add(voters.isEmpty() ? new String[] {"NODE", "STATE", "PID", "HTTP", "RPC"}
+                : new String[] {"NODE", "STATE", "PID", "HTTP", "RPC", "CONTROLLER"});
         for (JsonNode n : status.path("nodes")) {
             long pid = n.path("pid").asLong(0);
-            nodes.add(new String[] {Json.text(n, "id", "?"), Json.text(n, "state", "?"),
-                    pid > 0 ? Long.toString(pid) : "-", Json.text(n, "http", "-"), Json.text(n, "rpc", "-")});
+            String id = Json.text(n, "id", "?");
+            String[] row = {id, Json.text(n, "state", "?"),
+                    pid > 0 ? Long.toString(pid) : "-", Json.text(n, "http", "-"), Json.text(n, "rpc", "-")};
+            if (!voters.isEmpty()) {
+                String role = voters.contains(id) ? (id.equals(leader) ? "voter, leader" : "voter") : "listener";
+                row = java.util.Arrays.copyOf(row, 6);
+                row[5] = role;
+            }
+            nodes.add(row);
         }
         if (nodes.size() == 1) {
             sb.append("no nodes\n");

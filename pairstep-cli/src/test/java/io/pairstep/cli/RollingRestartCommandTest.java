@@ -21,6 +21,17 @@ class RollingRestartCommandTest {
     }
 
     @Test
+    void theVotersTheSystemNamesGoLastWhenAVoteMoved() {
+        List<String> ids = List.of("n1", "n2", "n3", "n4", "n5");
+        List<String> voters = List.of("n2", "n3", "n4");
+        List<String> done = new ArrayList<>();
+        for (int i = 0; i < ids.size(); i++) {
+            done.add(RollingRestartCommand.next(ids, done, "n3", voters));
+        }
+        assertThat(done).containsExactly("n1", "n5", "n2", "n4", "n3");
+    }
+
+    @Test
     void aLeaderThatMovesIsStillLeftForLast() {
         List<String> ids = List.of("n1", "n2", "n3");
         List<String> done = new ArrayList<>();

@@ -44,6 +44,25 @@ class StatusTableTest {
     }
 
     @Test
+    void saysWhichNodesVoteInTheControllerWhenTheStatusNamesThem() {
+        JsonNode doc = Json.MAPPER.readTree("""
+                {"system":"s","controllerLeader":"n4","controllerVoters":["n2","n3","n4"],
+                 "nodes":[{"id":"n2","state":"up","pid":1,"http":"h","rpc":"r"},
+                          {"id":"n4","state":"up","pid":2,"http":"h","rpc":"r"},
+                          {"id":"n5","state":"up","pid":3,"http":"h","rpc":"r"}],
+                 "services":[],"groups":[]}
+                """);
+        assertThat(StatusTable.render(doc)).startsWith("""
+                system s
+
+                NODE  STATE  PID  HTTP  RPC  CONTROLLER
+                n2    up     1    h     r    voter
+                n4    up     2    h     r    voter, leader
+                n5    up     3    h     r    listener
+                """);
+    }
+
+    @Test
     void saysWhichLockstepGroupsReleaseNothingAndWhy() throws Exception {
         JsonNode doc = Json.MAPPER.readTree("""
                 {"system":"s","nodes":[{"id":"n1","state":"up","pid":1,"http":"h","rpc":"r"}],

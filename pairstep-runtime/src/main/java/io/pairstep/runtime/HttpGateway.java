@@ -64,7 +64,8 @@ final class HttpGateway implements AutoCloseable {
                 .withFaultRecorder(faultRecorder)
                 .withDumps(node::quickDump)
                 .withPartitionFigures(node::partitionFigures)
-                .withPeers(node.peerHttp());
+                .withPeers(node.peerHttp())
+                .withVoters(node::controllerVoters);
         server = Javalin.create(config -> {
             config.jetty.host = address.getHostString();
             config.jetty.port = address.getPort();
@@ -415,13 +416,44 @@ final class HttpGateway implements AutoCloseable {
         ctx.contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
     }
 
-    /** Removes a node that is down, or drained and empty. The controller's voters stay. */
+    /**
+     * Removes a node that is down, or drained and empty. A node that votes in the controller first
+     * hands its vote to a live listener (up, not draining), so that the controller keeps as many
+     * voters; with no such node nothing changes. Answers {@code voteMovedTo} when a vote moved.
+     */
     private void removeNode(Context ctx) throws Exception {
         String id = ctx.pathParam("id");
-        if (node.config().seeds().stream().anyMatch(seed -> seed.id().equals(id))) {
-            error(ctx, 409, "CONFLICT", "node " + id + " votes in the controller (it is one of the seeds); only nodes beyond the voters"
-                    + " can be removed for now");
-            return;
+        io.pairstep.runtime.controller.ControllerServer controller = node.controller();
+        String voteMovedTo = null;
+        // One vote move at a time through this node; moves asked of two nodes at once are kept
+        // apart by the controller (see ControllerServer#replaceVoter).
+        synchronized (voteMoves) {
+            if (controller.voterIds().contains(id)) {
+                ControllerState state = node.state();
+                String refusal = state.removalRefusal(id);
+                if (refusal != null) {
+                    boolean unknown = refusal.startsWith("unknown node");
+                    error(ctx, unknown ? 404 : 409, unknown ? "UNKNOWN_NODE" : "CONFLICT", refusal);
+                    return;
+                }
+                String candidate = voteCandidate(state, controller, id);
+                if (candidate == null) {
+                    error(ctx, 409, "CONFLICT", "node " + id + " votes in the controller (voters: " + String.join(", ", controller.voterIds())
+                            + ") and no other node can take its vote (one that is up, not draining and follows the controller's log);"
+                            + " add a node first, then remove " + id);
+                    return;
+                }
+                try {
+                    controller.replaceVoter(id, candidate, VOTE_MOVE_TIMEOUT).get(VOTE_MOVE_TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    boolean refused = cause instanceof IllegalArgumentException;
+                    error(ctx, refused ? 409 : 503, refused ? "CONFLICT" : "UNAVAILABLE", "the vote of " + id + " in the controller could not move to "
+                            + candidate + ", so " + id + " stays: " + cause.getMessage());
+                    return;
+                }
+                voteMovedTo = candidate;
+            }
         }
         ControlResult result = node.propose(new ControlCommand.RemoveNode(id)).get(15, TimeUnit.SECONDS);
         if (!result.accepted()) {
@@ -432,7 +464,36 @@ final class HttpGateway implements AutoCloseable {
         ObjectNode answer = StatusDocument.JSON.createObjectNode();
         answer.put("node", id);
         answer.put("removed", true);
+        if (voteMovedTo != null) {
+            answer.put("voteMovedTo", voteMovedTo);
+        }
         ctx.contentType("application/json").result(StatusDocument.JSON.writeValueAsString(answer));
+    }
+
+    private final Object voteMoves = new Object();
+
+    /** How long a removal waits for a vote to move: two configuration changes, through elections if need be. */
+    private static final Duration VOTE_MOVE_TIMEOUT = Duration.ofSeconds(20);
+
+    /**
+     * The node to take the vote of {@code leaving}: the first, by id, that is up, not draining and a
+     * listener of the controller's log (so it holds the whole log already); or null. After a move
+     * that stopped half-way, one of the voters, since the group has one too many already.
+     */
+    static String voteCandidate(ControllerState state, io.pairstep.runtime.controller.ControllerServer controller, String leaving) {
+        List<String> voting = controller.voterIds();
+        if (voting.size() > controller.votersWanted()) {
+            // An earlier move stopped after its promotion: the group has a voter too many, and
+            // removing this one finishes it.
+            return voting.stream().filter(v -> !v.equals(leaving)).findFirst().orElse(null);
+        }
+        List<String> listening = controller.listenerIds();
+        return state.members().values().stream()
+                .filter(m -> m.alive() && !m.id().equals(leaving) && !state.draining().contains(m.id()) && listening.contains(m.id()))
+                .map(io.pairstep.core.control.Member::id)
+                .sorted()
+                .findFirst()
+                .orElse(null);
     }
 
     /** {@code {"node", "draining", "replicas", "primaries"}} as this node knows them now. */

@@ -305,7 +305,8 @@ public final class Node implements AutoCloseable {
         }
         // A dead controller leader stalls every takeover until a new one is elected, so elections are
         // as quick as Ratis allows; a spurious election costs a stall, never safety.
-        // A node among the seeds votes in the controller; any other follows its log as a listener.
+        // A node among the seeds votes in the controller, any other follows its log as a listener,
+        // unless the controller group says otherwise: a vote can move (see ControllerServer#start).
         controller = new ControllerServer(config.id(), raft.getHostString() + ":" + raft.getPort(), peers,
                 config.dataDirectory().resolve("controller"),
                 new ControllerServer.Settings(Duration.ofMillis(150), Duration.ofMillis(300), Duration.ofSeconds(10), 1000), config.tls());
@@ -331,6 +332,9 @@ public final class Node implements AutoCloseable {
             throw new IllegalStateException("data directory " + config.dataDirectory() + " or seeds belong to another system: "
                     + bootstrap.reason());
         }
+        // The group answered: a node that started as a voter because nobody else answered at its
+        // start learns here whether its vote moved away while it was down.
+        controller.confirmListed();
         register();
         scheduler.scheduleAtFixedRate(this::heartbeat, 0, HEARTBEAT_INTERVAL_MS, TimeUnit.MILLISECONDS);
         scheduler.scheduleAtFixedRate(this::supervise, SUPERVISOR_TICK_MS, SUPERVISOR_TICK_MS, TimeUnit.MILLISECONDS);
@@ -836,7 +840,7 @@ public final class Node implements AutoCloseable {
             }
         }
         if (!done.isEmpty()) {
-            String json = StatusDocument.json(state);
+            String json = StatusDocument.json(state, controllerVoters());
             for (Watch watch : done) {
                 watch.connection().send(new Frame.TopologyResponse(watch.requestId(), json));
             }
@@ -1077,7 +1081,17 @@ public final class Node implements AutoCloseable {
     // Status
 
     String statusJson() {
-        return StatusDocument.json(latest);
+        return StatusDocument.json(latest, controllerVoters());
+    }
+
+    /** The nodes that vote in the controller now, as this node's controller replica knows them. */
+    List<String> controllerVoters() {
+        ControllerServer current = controller;
+        return current == null ? List.of() : current.voterIds();
+    }
+
+    ControllerServer controller() {
+        return controller;
     }
 
     @Override

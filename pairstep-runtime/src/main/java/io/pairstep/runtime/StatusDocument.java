@@ -21,12 +21,20 @@ final class StatusDocument {
     private StatusDocument() {}
 
     static String json(ControllerState state) {
+        return json(state, java.util.List.of());
+    }
+
+    /** @param voters the nodes that vote in the controller now, as this node knows them */
+    static String json(ControllerState state, java.util.Collection<String> voters) {
         ObjectNode root = JSON.createObjectNode();
         root.put("system", state.systemId());
         // Raised by every configuration change: of two documents, the higher version is the newer.
         root.put("version", state.version());
         // The node leading the controller, as last recorded in the controller state.
         root.put("controllerLeader", state.controllerLeader());
+        // The nodes that vote in the controller (the rest follow its log); a removed voter's vote moves to another node.
+        ArrayNode voting = root.putArray("controllerVoters");
+        voters.stream().sorted().forEach(voting::add);
         ArrayNode nodes = root.putArray("nodes");
         for (Member member : state.members().values()) {
             ObjectNode node = nodes.addObject();
@@ -35,6 +43,7 @@ final class StatusDocument {
             node.put("pid", member.pid());
             node.put("http", member.http());
             node.put("rpc", member.rpc());
+            node.put("voter", voters.contains(member.id()));
         }
         ArrayNode services = root.putArray("services");
         for (ServiceSpec spec : state.services().values()) {

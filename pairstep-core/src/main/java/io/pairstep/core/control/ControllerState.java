@@ -383,19 +383,33 @@ public final class ControllerState {
         return changed ? ControlResult.CHANGED : ControlResult.UNCHANGED;
     }
 
-    private ControlResult remove(RemoveNode command) {
-        Member member = members.get(command.node());
+    /**
+     * Why {@link RemoveNode} of {@code node} would be refused now, or null when it would be taken:
+     * so that an operator's request can be checked before anything else changes (such as the
+     * controller's voters).
+     */
+    public String removalRefusal(String node) {
+        Member member = members.get(node);
         if (member == null) {
-            return ControlResult.refused("unknown node " + command.node() + " (nodes: " + String.join(", ", members.keySet()) + ")");
+            return "unknown node " + node + " (nodes: " + String.join(", ", members.keySet()) + ")";
         }
         if (member.alive() && !draining.contains(member.id())) {
-            return ControlResult.refused("node " + member.id() + " is up: drain it first and remove it once it hosts no replica");
+            return "node " + member.id() + " is up: drain it first and remove it once it hosts no replica";
         }
         List<String> hosted = groups.values().stream().filter(g -> g.replicaOn(member.id()) != null).map(g -> g.group().toString()).toList();
         if (!hosted.isEmpty()) {
-            return ControlResult.refused("node " + member.id() + " still hosts replicas of " + String.join(", ", hosted)
-                    + (member.alive() ? " (draining moves them away; wait for it)" : " (the only copy of a primary that nobody could replace)"));
+            return "node " + member.id() + " still hosts replicas of " + String.join(", ", hosted)
+                    + (member.alive() ? " (draining moves them away; wait for it)" : " (the only copy of a primary that nobody could replace)");
         }
+        return null;
+    }
+
+    private ControlResult remove(RemoveNode command) {
+        String refusal = removalRefusal(command.node());
+        if (refusal != null) {
+            return ControlResult.refused(refusal);
+        }
+        Member member = members.get(command.node());
         members.remove(member.id());
         draining.remove(member.id());
         if (member.id().equals(controllerLeader)) {

@@ -88,6 +88,8 @@ public final class AdminApi {
     static final long RECORD_WAIT_MILLIS = 3_000;
     /** This node's partition monitors; set by {@link #withPartitionFigures}. */
     private Supplier<List<PartitionFigure>> figures = List::of;
+    /** The nodes that vote in the controller, as this node knows them; set by {@link #withVoters}. */
+    private Supplier<? extends java.util.Collection<String>> voters = List::of;
     /** How long the system-wide partition figures wait for each other node: a chart point, not worth more. */
     private static final Duration FIGURES_TIMEOUT = Duration.ofSeconds(1);
     /** A dump carries the whole state: it may take longer to cross than a fault's answer. */
@@ -130,6 +132,12 @@ public final class AdminApi {
     /** @param figures this node's partition monitors, for {@code GET /v1/metrics/partitions} */
     public AdminApi withPartitionFigures(Supplier<List<PartitionFigure>> figures) {
         this.figures = Objects.requireNonNull(figures, "figures");
+        return this;
+    }
+
+    /** @param voters the nodes that vote in the controller now, for the {@code voter} field of {@code GET /v1/nodes} */
+    public AdminApi withVoters(Supplier<? extends java.util.Collection<String>> voters) {
+        this.voters = Objects.requireNonNull(voters, "voters");
         return this;
     }
 
@@ -398,6 +406,7 @@ public final class AdminApi {
             return;
         }
         ControllerState current = state.get();
+        java.util.Collection<String> voting = voters.get();
         ArrayNode array = JSON.createArrayNode();
         for (Member member : current.members().values()) {
             List<ReplicaAssignment> hosted = current.replicasOn(member.id());
@@ -409,6 +418,7 @@ public final class AdminApi {
             node.put("http", member.http());
             node.put("rpc", member.rpc());
             node.put("controllerLeader", member.id().equals(current.controllerLeader()));
+            node.put("voter", voting.contains(member.id()));
             node.put("draining", current.draining().contains(member.id()));
             node.put("primaries", hosted.stream().filter(r -> r.role() == Role.PRIMARY).count());
             node.put("replicas", hosted.size());

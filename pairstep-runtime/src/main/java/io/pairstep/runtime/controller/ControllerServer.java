@@ -129,12 +129,21 @@ public final class ControllerServer implements AutoCloseable {
 
     private final String nodeId;
     private final RaftPeerId peerId;
+    /** The voters this replica was configured with (the seeds): node id to Raft {@code host:port}. */
     private final Map<String, String> peers;
-    private final RaftGroup group;
-    /** The voting replicas. */
-    private final List<RaftPeer> voters;
-    /** This replica as a listener, or null when it votes. */
-    private final RaftPeer listener;
+    /** The {@code host:port} of this replica's Raft endpoint. */
+    private final String selfAddress;
+    /** The group this replica starts with; decided by {@link #start()}. */
+    private volatile RaftGroup group;
+    /**
+     * The voting replicas as this replica knows them: decided at {@link #start()}, then followed
+     * through every configuration the group commits (a voter replaced, see {@link #replaceVoter}).
+     */
+    private volatile List<RaftPeer> voters;
+    /** This replica as a listener when it started as one, or null when it started as a voter. */
+    private volatile RaftPeer listener;
+    /** The listeners of the last configuration this replica applied. */
+    private volatile List<RaftPeer> listenerPeers = List.of();
     /**
      * For a listener: a moment (System.nanoTime) at which the leader's state was no newer than what
      * this replica has applied since; 0 before the first.
@@ -189,7 +198,9 @@ public final class ControllerServer implements AutoCloseable {
     /**
      * A controller replica that votes when {@code nodeId} is one of {@code peers}, else a listener:
      * it asks the voters to add it, then receives and applies the same log without voting, so a
-     * node beyond the first three sees every state in order like the voters do.
+     * node beyond the first three sees every state in order like the voters do. {@code peers} are
+     * the seeds: at {@link #start()} the group's own configuration, when a replica answers, decides
+     * instead, since a vote may have moved ({@link #replaceVoter}).
      *
      * @param selfAddress the {@code host:port} of this replica's Raft endpoint
      */
@@ -223,21 +234,10 @@ public final class ControllerServer implements AutoCloseable {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.peers = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(peers, "peers")));
         parseAddress(nodeId, Objects.requireNonNull(selfAddress, "selfAddress"));
-        List<RaftPeer> raftPeers = new ArrayList<>();
-        this.peers.forEach((id, address) -> {
-            parseAddress(id, address);
-            raftPeers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build());
-        });
-        this.voters = List.copyOf(raftPeers);
-        this.listener = this.peers.containsKey(nodeId)
-                ? null
-                : RaftPeer.newBuilder().setId(nodeId).setAddress(selfAddress)
-                        .setStartupRole(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER).build();
-        if (listener != null) {
-            raftPeers.add(listener);
-        }
+        this.selfAddress = selfAddress;
+        this.peers.forEach(ControllerServer::parseAddress);
         this.peerId = RaftPeerId.valueOf(nodeId);
-        this.group = RaftGroup.valueOf(GROUP_ID, raftPeers);
+        useVoters(this.peers);
         this.properties = serverProperties(selfAddress, storageDir, settings, tls != null);
         this.stateMachine = new ControllerStateMachine(new StateMachineEvents());
         this.events = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
@@ -331,9 +331,209 @@ public final class ControllerServer implements AutoCloseable {
         return nodeId;
     }
 
-    /** Every controller replica: node id to Raft {@code host:port}. */
+    /** The voting controller replicas as this replica knows them now: node id to Raft {@code host:port}. */
     public Map<String, String> peers() {
-        return peers;
+        return addresses(voters);
+    }
+
+    /** How many voters the controller keeps: as many as the seeds it was configured with. */
+    public int votersWanted() {
+        return peers.size();
+    }
+
+    /** The ids of the nodes that vote in the controller now, as this replica knows them, sorted. */
+    public List<String> voterIds() {
+        return voters.stream().map(p -> p.getId().toString()).sorted().toList();
+    }
+
+    /**
+     * The ids of the nodes that follow the controller's log as listeners, as of the last
+     * configuration this replica applied, sorted: the candidates to take over a vote.
+     */
+    public List<String> listenerIds() {
+        return listenerPeers.stream().map(p -> p.getId().toString()).sorted().toList();
+    }
+
+    private static Map<String, String> addresses(List<RaftPeer> raftPeers) {
+        Map<String, String> map = new LinkedHashMap<>();
+        raftPeers.forEach(p -> map.put(p.getId().toString(), p.getAddress()));
+        return Collections.unmodifiableMap(map);
+    }
+
+    /** Sets the voters this replica starts with; it votes when it is one of them, else it listens. */
+    private void useVoters(Map<String, String> voterAddresses) {
+        List<RaftPeer> raftPeers = new ArrayList<>();
+        voterAddresses.forEach((id, address) -> raftPeers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build()));
+        this.voters = List.copyOf(raftPeers);
+        this.listener = voterAddresses.containsKey(nodeId)
+                ? null
+                : RaftPeer.newBuilder().setId(nodeId).setAddress(selfAddress)
+                        .setStartupRole(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER).build();
+        if (listener != null) {
+            raftPeers.add(listener);
+        }
+        this.group = RaftGroup.valueOf(GROUP_ID, raftPeers);
+    }
+
+    /**
+     * The file next to the Raft storage ({@code DATA/controller-voters}) that holds the voters of
+     * the last configuration this replica applied, one {@code id=host:port} a line. At the next
+     * start it says whom to ask and, when nobody answers (the whole system restarts), who votes.
+     */
+    private Path votersFile() {
+        return storageDir.resolveSibling(storageDir.getFileName() + "-voters");
+    }
+
+    private Map<String, String> readVotersFile() {
+        Path file = votersFile();
+        if (!Files.exists(file)) {
+            return null;
+        }
+        try {
+            Map<String, String> map = new LinkedHashMap<>();
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                String text = line.strip();
+                int equals = text.indexOf('=');
+                if (text.isEmpty() || text.startsWith("#")) {
+                    continue;
+                }
+                if (equals <= 0) {
+                    throw new IllegalStateException("controller voters file " + file + " has a bad line \"" + line
+                            + "\" (expected id=host:port)");
+                }
+                String id = text.substring(0, equals).strip();
+                String address = text.substring(equals + 1).strip();
+                parseAddress(id, address);
+                map.put(id, address);
+            }
+            return map.isEmpty() ? null : map;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the controller voters file " + file, e);
+        }
+    }
+
+    private void writeVotersFile(List<RaftPeer> raftPeers) {
+        Path file = votersFile();
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        StringBuilder text = new StringBuilder("# The controller's voters as node ").append(nodeId).append(" last saw them.\n");
+        raftPeers.forEach(p -> text.append(p.getId()).append('=').append(p.getAddress()).append('\n'));
+        try {
+            Files.createDirectories(file.getParent());
+            Files.writeString(temporary, text, StandardCharsets.UTF_8);
+            Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            LOG.warn("controller {}: cannot write {}: {}", nodeId, file, e.toString());
+        }
+    }
+
+    /**
+     * Decides, before the Raft server starts, whether this replica votes: the controller group's
+     * own configuration decides, asked of the voters this replica last saw and of the seeds (one
+     * pass; a seed that is gone only costs a refused connection). When nobody answers, the system
+     * is starting (or restarting as a whole): the voters this replica last saw vote, or the seeds
+     * on a new data directory.
+     *
+     * @throws IllegalStateException when this replica voted once and the group has since removed it
+     */
+    private void decideVoters() {
+        Map<String, String> lastSeen = readVotersFile();
+        Map<String, String> believed = lastSeen != null ? lastSeen : peers;
+        Map<String, String> ask = new LinkedHashMap<>(believed);
+        peers.forEach(ask::putIfAbsent);
+        ask.remove(nodeId);
+        org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf = askConfiguration(ask);
+        if (conf == null) {
+            useVoters(believed);
+            LOG.info("controller {}: no controller replica answered; starting with the voters {} ({})", nodeId, believed.keySet(),
+                    lastSeen != null ? "last seen by this node" : "the seeds");
+            return;
+        }
+        List<RaftPeer> servers = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+        List<RaftPeer> listening = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
+        Map<String, String> current = addresses(servers);
+        boolean listed = current.containsKey(nodeId) || listening.stream().anyMatch(p -> p.getId().equals(peerId));
+        boolean hasStorage = Files.isDirectory(storageDir.resolve(GROUP_ID.getUuid().toString()));
+        if (!listed && hasStorage && believed.containsKey(nodeId)) {
+            throw removedVoter(current.keySet());
+        }
+        this.listenerPeers = List.copyOf(listening);
+        useVoters(current);
+    }
+
+    private IllegalStateException removedVoter(java.util.Collection<String> current) {
+        return new IllegalStateException("node " + nodeId + " no longer votes in the controller: its vote moved to another node"
+                + " (the voters are now " + String.join(", ", current) + "), and its data directory holds the old"
+                + " controller log; start it on an empty data directory to join as a new node");
+    }
+
+    /**
+     * For a replica that started as a voter because no other replica answered at its start: once
+     * the group has a leader again, checks with it that the group still lists this replica, and
+     * throws the same error as {@link #start()} when it was removed meanwhile (its vote moved while
+     * it was down, and every other voter was down too when it started). Best effort: when no
+     * replica tells its configuration, it returns.
+     */
+    public void confirmListed() {
+        RaftClient raftClient = client;
+        if (raftClient == null || listener != null) {
+            return;
+        }
+        List<RaftPeerId> ask = new ArrayList<>();
+        RaftPeerId leader = raftClient.getLeaderId();
+        if (leader != null && !leader.equals(peerId)) {
+            ask.add(leader);
+        }
+        voters.stream().map(RaftPeer::getId).filter(id -> !id.equals(peerId) && !ask.contains(id)).forEach(ask::add);
+        for (RaftPeerId asked : ask) {
+            try {
+                org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf =
+                        raftClient.getGroupManagementApi(asked).info(GROUP_ID).getConf().orElse(null);
+                if (conf == null || conf.getPeersCount() == 0) {
+                    continue;
+                }
+                List<RaftPeer> servers = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+                List<RaftPeer> listening = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
+                if (find(servers, peerId) == null && find(listening, peerId) == null) {
+                    throw removedVoter(addresses(servers).keySet());
+                }
+                return;
+            } catch (IOException | RuntimeException e) {
+                if (e instanceof IllegalStateException) {
+                    throw (IllegalStateException) e;
+                }
+                LOG.debug("controller {}: {} did not tell the configuration: {}", nodeId, asked, describe(e));
+            }
+        }
+    }
+
+    /** The configuration of the controller group from the first of {@code candidates} that tells it, or null. */
+    private org.apache.ratis.proto.RaftProtos.RaftConfigurationProto askConfiguration(Map<String, String> candidates) {
+        if (candidates.isEmpty()) {
+            return null;
+        }
+        List<RaftPeer> raftPeers = new ArrayList<>();
+        candidates.forEach((id, address) -> raftPeers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build()));
+        try (RaftClient probe = RaftClient.newBuilder()
+                .setRaftGroup(RaftGroup.valueOf(GROUP_ID, raftPeers))
+                .setProperties(properties)
+                .setParameters(parameters)
+                .setRetryPolicy(org.apache.ratis.retry.RetryPolicies.noRetry())
+                .build()) {
+            for (RaftPeer candidate : raftPeers) {
+                try {
+                    org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf =
+                            probe.getGroupManagementApi(candidate.getId()).info(GROUP_ID).getConf().orElse(null);
+                    if (conf != null && conf.getPeersCount() > 0) {
+                        return conf;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("controller {}: {} did not tell the configuration: {}", nodeId, candidate.getId(), describe(e));
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("controller {}: closing the probe client failed: {}", nodeId, describe(e));
+        }
+        return null;
     }
 
     /**
@@ -350,6 +550,8 @@ public final class ControllerServer implements AutoCloseable {
                 throw new IllegalStateException("controller server " + nodeId + " is already started");
             }
             Files.createDirectories(storageDir);
+            decideVoters();
+            writeVotersFile(voters);
             RaftServer raftServer = RaftServer.newBuilder()
                     .setServerId(peerId)
                     .setGroup(group)
@@ -385,8 +587,8 @@ public final class ControllerServer implements AutoCloseable {
                 post(() -> deliver(targets, state));
                 return null;
             });
-            LOG.info("controller {} started at {} as a {} with voters {}", nodeId, listener == null ? peers.get(nodeId) : listener.getAddress(),
-                    listener == null ? "voter" : "listener", peers);
+            LOG.info("controller {} started at {} as a {} with voters {}", nodeId, selfAddress,
+                    listener == null ? "voter" : "listener", peers());
         }
     }
 
@@ -432,7 +634,8 @@ public final class ControllerServer implements AutoCloseable {
             // The leader's configuration is the one the compare-and-set is checked against; a
             // follower's may lag behind it, so ask the leader when the client knows it.
             RaftPeerId leader = client.getLeaderId();
-            RaftPeerId asked = leader != null && attempts % 2 == 0 ? leader : voters.get(attempts % voters.size()).getId();
+            List<RaftPeer> known = voters;
+            RaftPeerId asked = leader != null && attempts % 2 == 0 ? leader : known.get(attempts % known.size()).getId();
             attempts++;
             try {
                 org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf =
@@ -442,6 +645,10 @@ public final class ControllerServer implements AutoCloseable {
                     List<RaftPeer> listeners = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
                     if (listeners.stream().anyMatch(p -> p.getId().equals(peerId))) {
                         LOG.info("controller {} is a listener of the controller group", nodeId);
+                        return;
+                    }
+                    if (servers.stream().anyMatch(p -> p.getId().equals(peerId))) {
+                        LOG.info("controller {} votes in the controller group", nodeId); // promoted meanwhile
                         return;
                     }
                     if (!listeners.equals(listenersSeen)) {
@@ -554,8 +761,12 @@ public final class ControllerServer implements AutoCloseable {
         }
     }
 
-    /** True when this replica votes; false for a listener. */
+    /** True when this replica votes now (it may have been promoted from listener); false for a listener. */
     public boolean isVoter() {
+        DivisionInfo info = info();
+        if (info != null) {
+            return info.getCurrentRole() != org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER;
+        }
         return listener == null;
     }
 
@@ -649,7 +860,7 @@ public final class ControllerServer implements AutoCloseable {
             throw closedError(command, lastError);
         }
         long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-        throw new ControllerUnavailableException("could not commit " + type + " to the controller group " + peers
+        throw new ControllerUnavailableException("could not commit " + type + " to the controller group " + peers()
                 + " within " + elapsedMillis + " ms (" + attempts + (attempts == 1 ? " attempt" : " attempts")
                 + "): no leader with a majority was reachable; last error: " + describe(lastError), lastError);
     }
@@ -720,7 +931,7 @@ public final class ControllerServer implements AutoCloseable {
      */
     public CompletableFuture<Boolean> transferLeadership(String node, Duration timeout) {
         RaftClient raftClient = client;
-        if (raftClient == null || !peers.containsKey(node)) {
+        if (raftClient == null || !peers().containsKey(node)) {
             return CompletableFuture.completedFuture(false);
         }
         return CompletableFuture.supplyAsync(() -> {
@@ -731,6 +942,171 @@ public final class ControllerServer implements AutoCloseable {
                 return false;
             }
         }, submitters);
+    }
+
+    /**
+     * Moves the vote of {@code old} to the listener {@code replacement}, one configuration change
+     * at a time so that the group never loses its majority: first {@code replacement} becomes a
+     * voter (the group briefly has one voter more), then {@code old} leaves the group (after the
+     * leadership moved away from it, if it led). Each change is compare-and-set against the
+     * leader's configuration and Ratis commits it through joint consensus, so a concurrent join
+     * is not undone, and a call that failed half-way can be repeated: it resumes where the group is.
+     * Completes once the group's configuration lists {@code replacement} and not {@code old} as
+     * voters; fails with a {@link ControllerUnavailableException} when that did not happen within
+     * {@code timeout}, or an {@link IllegalArgumentException} when {@code replacement} neither
+     * listens nor votes, or votes already while the group has no more voters than the seeds (so
+     * that two removals racing for the same listener cannot shrink the group).
+     */
+    public CompletableFuture<Void> replaceVoter(String old, String replacement, Duration timeout) {
+        Objects.requireNonNull(old, "old");
+        Objects.requireNonNull(replacement, "replacement");
+        if (old.equals(replacement)) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("a vote cannot move from " + old + " to itself"));
+        }
+        RaftClient raftClient = client;
+        if (raftClient == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("controller server " + nodeId + " is not started"));
+        }
+        return CompletableFuture.runAsync(() -> moveVote(raftClient, RaftPeerId.valueOf(old), RaftPeerId.valueOf(replacement), timeout, false),
+                submitters);
+    }
+
+    /**
+     * Only the first half of {@link #replaceVoter}: the listener becomes a voter and the group has
+     * one voter more; for tests of a move that stopped there.
+     */
+    void promoteOnly(String listenerId, Duration timeout) {
+        RaftPeerId id = RaftPeerId.valueOf(listenerId);
+        moveVote(client, id, id, timeout, true);
+    }
+
+    private void moveVote(RaftClient raftClient, RaftPeerId old, RaftPeerId replacement, Duration timeout, boolean promoteOnly) {
+        moveVote(raftClient, old, replacement, timeout, promoteOnly, System.nanoTime() + timeout.toNanos());
+    }
+
+    /**
+     * Runs a request meant for the leader with the client's retries (through leader changes) for
+     * at most 5 s; requests for one named server run without, so a dead one costs one attempt.
+     */
+    private <T> T toLeader(long deadline, org.apache.ratis.util.function.CheckedSupplier<T, IOException> request) throws IOException {
+        submitDeadline.set(Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(5)));
+        try {
+            return request.get();
+        } finally {
+            submitDeadline.remove();
+        }
+    }
+
+    private void moveVote(RaftClient raftClient, RaftPeerId old, RaftPeerId replacement, Duration timeout, boolean promoteOnly,
+            long deadline) {
+        String lastError = "none";
+        int attempts = 0;
+        while (!closed && System.nanoTime() < deadline) {
+            RaftPeerId leader = raftClient.getLeaderId();
+            List<RaftPeer> known = voters;
+            RaftPeerId asked = leader != null && attempts % 2 == 0 ? leader : known.get(attempts % known.size()).getId();
+            attempts++;
+            try {
+                org.apache.ratis.protocol.GroupInfoReply info = raftClient.getGroupManagementApi(asked).info(GROUP_ID);
+                org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf = info.getConf().orElse(null);
+                if (conf == null || conf.getOldPeersCount() > 0) {
+                    lastError = asked + (conf == null ? " did not tell its configuration" : " is between two configurations");
+                    pause();
+                    continue;
+                }
+                List<RaftPeer> servers = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+                List<RaftPeer> listening = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
+                RaftPeer promoted = find(servers, replacement);
+                RaftPeer leaving = find(servers, old);
+                List<RaftPeer> newServers = new ArrayList<>(servers);
+                List<RaftPeer> newListeners = new ArrayList<>(listening);
+                if (promoted == null) {
+                    RaftPeer listening1 = find(listening, replacement);
+                    if (listening1 == null) {
+                        throw new IllegalArgumentException("node " + replacement + " neither votes in nor listens to the controller group;"
+                                + " it cannot take the vote of " + old);
+                    }
+                    newListeners.remove(listening1);
+                    newServers.add(RaftPeer.newBuilder(listening1)
+                            .setStartupRole(org.apache.ratis.proto.RaftProtos.RaftPeerRole.FOLLOWER).build());
+                    LOG.info("controller {}: promoting listener {} to voter, to take the vote of {}", nodeId, replacement, old);
+                } else if (promoteOnly) {
+                    return;
+                } else if (leaving != null) {
+                    if (servers.size() <= peers.size()) {
+                        // The replacement votes already, but not because this move promoted it
+                        // (the group would be left one voter short): another removal took it.
+                        throw new IllegalArgumentException("node " + replacement + " already votes in the controller (voters: "
+                                + String.join(", ", addresses(servers).keySet()) + "); removing " + old
+                                + " now would leave the controller one voter short; ask again to pick another node");
+                    }
+                    if (old.equals(leaderOf(asked, info))) {
+                        // A leader that removes itself steps down only after the change commits;
+                        // hand the lead over first, to the new voter, which has the whole log.
+                        RaftClientReply moved = toLeader(deadline, () -> raftClient.admin().transferLeadership(replacement, 3000));
+                        lastError = moved.isSuccess() ? "leadership moved" : describe(moved.getException());
+                        pause();
+                        continue;
+                    }
+                    newServers.remove(leaving);
+                    RaftPeer stale = find(newListeners, old);
+                    if (stale != null) {
+                        newListeners.remove(stale);
+                    }
+                    LOG.info("controller {}: removing {} from the controller's voters", nodeId, old);
+                } else {
+                    LOG.info("controller {}: the vote of {} moved to {}; the voters are {}", nodeId, old, replacement, addresses(servers).keySet());
+                    return;
+                }
+                SetConfigurationRequest.Arguments change = SetConfigurationRequest.Arguments.newBuilder()
+                        .setServersInNewConf(newServers)
+                        .setListenersInNewConf(newListeners)
+                        .setServersInCurrentConf(servers)
+                        .setListenersInCurrentConf(listening)
+                        .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET)
+                        .build();
+                RaftClientReply reply = toLeader(deadline, () -> raftClient.admin().setConfiguration(change));
+                if (reply.isSuccess()) {
+                    continue; // read it back, then take the next step
+                }
+                lastError = describe(reply.getException());
+            } catch (IllegalArgumentException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                lastError = describe(e);
+            }
+            pause();
+        }
+        throw new ControllerUnavailableException("could not move the vote of " + old + " to " + replacement + " within "
+                + timeout.toMillis() + " ms (" + attempts + " attempts); last error: " + lastError, null);
+    }
+
+    /** The leader as the server that gave {@code info} knows it, or null. */
+    private static RaftPeerId leaderOf(RaftPeerId asked, org.apache.ratis.protocol.GroupInfoReply info) {
+        org.apache.ratis.proto.RaftProtos.RoleInfoProto role = info.getRoleInfoProto();
+        if (role == null) {
+            return null;
+        }
+        if (role.getRole() == org.apache.ratis.proto.RaftProtos.RaftPeerRole.LEADER) {
+            return asked;
+        }
+        if (role.hasFollowerInfo() && role.getFollowerInfo().hasLeaderInfo()) {
+            return RaftPeerId.valueOf(role.getFollowerInfo().getLeaderInfo().getId().getId());
+        }
+        return null;
+    }
+
+    private static RaftPeer find(List<RaftPeer> raftPeers, RaftPeerId id) {
+        return raftPeers.stream().filter(p -> p.getId().equals(id)).findFirst().orElse(null);
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ControllerUnavailableException("interrupted while reconfiguring the controller group", e);
+        }
     }
 
     /** True when this replica is the Raft leader right now. */
@@ -752,11 +1128,11 @@ public final class ControllerServer implements AutoCloseable {
      * for a while (its process was paused, or it is cut off) may hold an old state.
      */
     public long leaderSilenceMillis() {
-        if (listener != null) {
+        DivisionInfo info = info();
+        if (listener != null && (info == null || info.getCurrentRole() == org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER)) {
             long answered = lastLeaderAnswerNanos;
             return answered == 0 || closed ? Long.MAX_VALUE : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - answered);
         }
-        DivisionInfo info = info();
         if (info == null) {
             return Long.MAX_VALUE;
         }
@@ -886,10 +1262,27 @@ public final class ControllerServer implements AutoCloseable {
         public void leadershipLost() {
             post(() -> reportLeadership(false));
         }
+
+        @Override
+        public void configurationChanged(org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf) {
+            List<RaftPeer> servers = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+            List<RaftPeer> listening = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getListenersList());
+            if (servers.isEmpty()) {
+                return;
+            }
+            post(() -> {
+                listenerPeers = List.copyOf(listening);
+                if (!addresses(servers).equals(addresses(voters))) {
+                    LOG.info("controller {}: the voters are now {} (were {})", nodeId, addresses(servers).keySet(), addresses(voters).keySet());
+                    voters = List.copyOf(servers);
+                    writeVotersFile(voters);
+                }
+            });
+        }
     }
 
     @Override
     public String toString() {
-        return "ControllerServer{" + nodeId + " at " + peers.get(nodeId) + "}";
+        return "ControllerServer{" + nodeId + " at " + selfAddress + "}";
     }
 }

@@ -58,6 +58,9 @@ final class ControllerStateMachine extends BaseStateMachine {
 
         /** This server stopped being the leader, or is shutting down. */
         void leadershipLost();
+
+        /** The group committed a new configuration (voters and listeners), or replayed one at start. */
+        void configurationChanged(org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf);
     }
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -79,14 +82,36 @@ final class ControllerStateMachine extends BaseStateMachine {
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
-        storage.init(raftStorage);
-        load(storage.getLatestSnapshot());
+        // The life cycle matters to Ratis: it pauses the state machine before it installs a
+        // snapshot from the leader, and reloads only a paused one (a replica whose log start the
+        // leader has compacted away, such as a new listener, joins that way).
+        getLifeCycle().startAndTransition(() -> {
+            storage.init(raftStorage);
+            load(storage.getLatestSnapshot());
+        }, IOException.class);
+    }
+
+    /** Ratis is about to install a snapshot from the leader: no entry is applied until {@link #reinitialize}. */
+    @Override
+    public void pause() {
+        org.apache.ratis.util.LifeCycle lifeCycle = getLifeCycle();
+        if (lifeCycle.getCurrentState() == org.apache.ratis.util.LifeCycle.State.RUNNING) {
+            lifeCycle.transition(org.apache.ratis.util.LifeCycle.State.PAUSING);
+            lifeCycle.transition(org.apache.ratis.util.LifeCycle.State.PAUSED);
+        }
     }
 
     /** Called after a snapshot was installed from the leader: the state jumps to it. */
     @Override
     public void reinitialize() throws IOException {
+        org.apache.ratis.util.LifeCycle lifeCycle = getLifeCycle();
+        if (lifeCycle.getCurrentState() == org.apache.ratis.util.LifeCycle.State.PAUSED) {
+            lifeCycle.transition(org.apache.ratis.util.LifeCycle.State.STARTING);
+        }
         load(storage.loadLatestSnapshot());
+        if (lifeCycle.getCurrentState() == org.apache.ratis.util.LifeCycle.State.STARTING) {
+            lifeCycle.transition(org.apache.ratis.util.LifeCycle.State.RUNNING);
+        }
     }
 
     @Override
@@ -197,6 +222,11 @@ final class ControllerStateMachine extends BaseStateMachine {
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
         events.leaderChanged(newLeaderId);
+    }
+
+    @Override
+    public void notifyConfigurationChanged(long term, long index, org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf) {
+        events.configurationChanged(conf);
     }
 
     @Override

@@ -246,6 +246,113 @@ class ControllerServerTest {
     }
 
     @Test
+    void movesTheVoteOfADeadVoterToAListenerOneChangeAtATime() throws Exception {
+        Map<String, String> all4 = freePeers(4);
+        Map<String, String> seeds = new LinkedHashMap<>(all4);
+        String n4Address = seeds.remove("n4");
+        Map<String, ControllerServer> servers = new LinkedHashMap<>();
+        for (String id : seeds.keySet()) {
+            servers.put(id, server(id, seeds, ControllerServer.Settings.DEFAULTS));
+        }
+        servers.put("n4", listener("n4", n4Address, seeds));
+        for (ControllerServer server : servers.values()) {
+            server.start();
+        }
+        awaitLeader(servers.values().stream().limit(3).toList());
+        assertChanged(servers.get("n2").submit(new Bootstrap("sys-1")));
+        await().atMost(WAIT).until(() -> servers.get("n2").listenerIds().equals(List.of("n4")));
+        assertThat(servers.get("n4").isVoter()).isFalse();
+        assertThat(servers.get("n2").voterIds()).containsExactly("n1", "n2", "n3");
+
+        // A node that is neither voter nor listener cannot take a vote; nothing changes.
+        assertThatThrownBy(() -> servers.get("n2").replaceVoter("n1", "n9", WAIT).get(20, TimeUnit.SECONDS))
+                .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("n9 neither votes in nor listens");
+        assertThat(servers.get("n2").voterIds()).containsExactly("n1", "n2", "n3");
+
+        // n1 dies for good; its vote moves to n4 while the other two keep the majority.
+        servers.get("n1").close();
+        servers.get("n3").replaceVoter("n1", "n4", WAIT).get(20, TimeUnit.SECONDS);
+        for (String id : List.of("n2", "n3", "n4")) {
+            await().atMost(WAIT).until(() -> servers.get(id).voterIds().equals(List.of("n2", "n3", "n4")));
+        }
+        await().atMost(WAIT).until(() -> servers.get("n4").isVoter());
+        assertThat(Files.readString(dir.resolve("n4").resolve("controller-voters"))).contains("n4=" + n4Address).doesNotContain("n1=");
+        // Repeating it changes nothing.
+        servers.get("n2").replaceVoter("n1", "n4", WAIT).get(20, TimeUnit.SECONDS);
+        assertThat(servers.get("n2").voterIds()).containsExactly("n2", "n3", "n4");
+        // A second removal that picked the same node would leave two voters: refused.
+        assertThatThrownBy(() -> servers.get("n2").replaceVoter("n3", "n4", WAIT).get(20, TimeUnit.SECONDS))
+                .cause().isInstanceOf(IllegalArgumentException.class).hasMessageContaining("n4 already votes");
+        assertThat(servers.get("n2").voterIds()).containsExactly("n2", "n3", "n4");
+
+        // The new configuration has its own majority: n4 and one of n2, n3.
+        servers.get("n2").close();
+        assertChanged(servers.get("n4").submit(new RegisterNode("n5", "127.0.0.1:8005", "127.0.0.1:9005", 1, 0)));
+
+        // Restarted on its data directory with the original seeds, n4 still votes.
+        servers.get("n4").close();
+        ControllerServer n4 = listener("n4", n4Address, seeds);
+        ControllerServer n2 = server("n2", seeds, ControllerServer.Settings.DEFAULTS);
+        n4.start();
+        n2.start();
+        assertThat(n4.isVoter()).isTrue();
+        assertThat(n4.voterIds()).containsExactly("n2", "n3", "n4");
+        await().atMost(WAIT).until(() -> n4.current().members().containsKey("n5"));
+        assertChanged(n2.submit(new RegisterNode("n6", "127.0.0.1:8006", "127.0.0.1:9006", 1, 0)));
+
+        // The removed voter, started again on its old data directory, is refused.
+        ControllerServer n1 = server("n1", seeds, ControllerServer.Settings.DEFAULTS);
+        assertThatThrownBy(n1::start)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("node n1 no longer votes in the controller")
+                .hasMessageContaining("n2, n3, n4")
+                .hasMessageContaining("empty data directory");
+
+        // On an empty data directory, with the same seeds (itself among them), it joins as a listener.
+        Files.move(dir.resolve("n1"), dir.resolve("n1.removed"));
+        ControllerServer fresh = server("n1", seeds, ControllerServer.Settings.DEFAULTS);
+        fresh.start();
+        await().atMost(WAIT).until(() -> fresh.current().members().containsKey("n6"));
+        assertThat(fresh.isVoter()).isFalse();
+        assertThat(fresh.voterIds()).containsExactly("n2", "n3", "n4");
+        await().atMost(WAIT).until(() -> n2.listenerIds().equals(List.of("n1")));
+        assertChanged(fresh.submit(new RegisterNode("n7", "127.0.0.1:8007", "127.0.0.1:9007", 1, 0)));
+    }
+
+    @Test
+    void aMoveThatStoppedAfterThePromotionIsFinishedByAskingAgainEvenOfTheLeader() throws Exception {
+        Map<String, String> all4 = freePeers(4);
+        Map<String, String> seeds = new LinkedHashMap<>(all4);
+        String n4Address = seeds.remove("n4");
+        Map<String, ControllerServer> servers = new LinkedHashMap<>();
+        for (String id : seeds.keySet()) {
+            servers.put(id, server(id, seeds, ControllerServer.Settings.DEFAULTS));
+        }
+        servers.put("n4", listener("n4", n4Address, seeds));
+        for (ControllerServer server : servers.values()) {
+            server.start();
+        }
+        awaitLeader(servers.values().stream().limit(3).toList());
+        assertChanged(servers.get("n2").submit(new Bootstrap("sys-1")));
+        await().atMost(WAIT).until(() -> servers.get("n3").listenerIds().equals(List.of("n4")));
+
+        // The move stops after its promotion: four voters, n1 among them, and n1 leads.
+        servers.get("n3").promoteOnly("n4", WAIT);
+        await().atMost(WAIT).until(() -> servers.get("n3").voterIds().equals(List.of("n1", "n2", "n3", "n4")));
+        await().atMost(WAIT).ignoreExceptions()
+                .until(() -> servers.get("n1").transferLeadership("n1", Duration.ofSeconds(3)).get(5, TimeUnit.SECONDS));
+        await().atMost(WAIT).until(() -> servers.get("n1").isLeader());
+
+        // Asked again (with any other voter, as the API does then), it only takes n1 out; the lead moves first.
+        servers.get("n3").replaceVoter("n1", "n2", WAIT).get(20, TimeUnit.SECONDS);
+        for (String id : List.of("n2", "n3", "n4")) {
+            await().atMost(WAIT).until(() -> servers.get(id).voterIds().equals(List.of("n2", "n3", "n4")));
+        }
+        assertThat(servers.get("n1").isLeader()).isFalse();
+        assertChanged(servers.get("n4").submit(new RegisterNode("n5", "127.0.0.1:8005", "127.0.0.1:9005", 1, 0)));
+    }
+
+    @Test
     void rejectsBadConfiguration() {
         Map<String, String> peers = Map.of("n1", "127.0.0.1:1", "n2", "127.0.0.1:2");
         assertThatThrownBy(() -> new ControllerServer("n9", peers, dir))
@@ -262,6 +369,13 @@ class ControllerServerTest {
 
     private ControllerServer server(String id, Map<String, String> peers, ControllerServer.Settings settings) {
         ControllerServer server = new ControllerServer(id, peers, dir.resolve(id).resolve("controller"), settings);
+        all.add(server);
+        return server;
+    }
+
+    private ControllerServer listener(String id, String address, Map<String, String> voters) {
+        ControllerServer server = new ControllerServer(id, address, voters, dir.resolve(id).resolve("controller"),
+                ControllerServer.Settings.DEFAULTS);
         all.add(server);
         return server;
     }
