@@ -73,7 +73,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kills", description = "kills with --takeover (default ${DEFAULT-VALUE})")
     int kills = 20;
 
-    @Option(names = "--signal", description = "with --takeover: kill (SIGKILL, then restart) or stop (SIGSTOP, then SIGCONT) (default ${DEFAULT-VALUE})")
+    @Option(names = "--signal", description = "with --takeover: kill (SIGKILL, then restart), stop (SIGSTOP, then SIGCONT), or drain"
+            + " (a planned move: drain the primary's node, which hands kv/0's primary over, then undrain it) (default ${DEFAULT-VALUE})")
     String signal = "kill";
 
     @Option(names = "--alerts", description = "off, healthy, down or slow: run the nodes with flapping thresholds whose alerts go to a "
@@ -108,7 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
         Path dir = Files.createTempDirectory("pairstep-bench-");
         out.printf("bench: %d nodes, mode %s, %d partitions, fsync %s, %d-byte commands, %d clients, %s%n",
                 nodes, mode, partitions, fsync, payload, clients,
-                takeover ? "takeover (" + kills + " x SIG" + (signal.equals("kill") ? "KILL" : "STOP") + ")"
+                takeover ? "takeover (" + kills + " x " + (signal.equals("drain") ? "drain" : "SIG" + (signal.equals("kill") ? "KILL" : "STOP")) + ")"
                         : repair ? faults + " x fault " + fault + ", load " + (rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline)
                         : (dump ? "dumps, " : "") + (rate > 0 ? "open loop at " + rate + "/s" : "closed loop, pipeline " + pipeline));
         BenchAlerts alerting = alerts.equals("off") ? null : BenchAlerts.start(alerts, webhookDelayMillis, Files.createTempDirectory("pairstep-bench-alerts-"));
@@ -151,8 +152,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (!DeployCommand.MODES.contains(mode)) {
             throw new CliException("--mode must be pair, dmr, tmr or none, was " + mode);
         }
-        if (!signal.equals("kill") && !signal.equals("stop")) {
-            throw new CliException("--signal must be kill or stop, was " + signal);
+        if (!List.of("kill", "stop", "drain").contains(signal)) {
+            throw new CliException("--signal must be kill, stop or drain, was " + signal);
         }
         if ((takeover ? 1 : 0) + (dump ? 1 : 0) + (repair ? 1 : 0) > 1) {
             throw new CliException("choose one of --takeover, --dump and --repair", ExitCodes.USAGE);
@@ -163,6 +164,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (takeover && (kills < 1 || nodes < 2 || !mode.equals("pair"))) {
             throw new CliException("--takeover needs --kills >= 1, at least 2 nodes and mode pair");
+        }
+        if (takeover && signal.equals("drain") && nodes < 3) {
+            throw new CliException("--takeover --signal drain needs at least 3 nodes: the drained node's replicas move to the others");
         }
     }
 
@@ -448,13 +452,20 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new CliException("no node answers with the primary of kv/0");
             }
             long pid = system.clusterFile().node(victim).pid();
-            if (signal.equals("kill")) {
-                system.kill(victim);
+            long at;
+            if (signal.equals("drain")) {
+                // From the moment the drain is asked for: the controller hands kv/0's primary over.
+                at = System.nanoTime();
+                system.cli("node", "drain", victim, "--dir", system.dir().toString());
             } else {
-                LocalProcesses.signal(pid, "STOP");
+                if (signal.equals("kill")) {
+                    system.kill(victim);
+                } else {
+                    LocalProcesses.signal(pid, "STOP");
+                }
+                // From the moment the signal is delivered: sending it takes a few milliseconds.
+                at = System.nanoTime();
             }
-            // From the moment the signal is delivered: sending it takes a few milliseconds.
-            long at = System.nanoTime();
             long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (System.nanoTime() < waitUntil && !allStartedAfter(lastCompletedStart, at)) {
                 LocalSystem.sleep(20);
@@ -471,8 +482,11 @@ public final class BenchCommand implements Callable<Integer> {
                     java.time.LocalTime.now().minusNanos(System.nanoTime() - at), ms(stall));
             if (signal.equals("kill")) {
                 system.restart(victim);
-            } else {
+            } else if (signal.equals("stop")) {
                 LocalProcesses.signal(pid, "CONT");
+            } else {
+                awaitDrained(system, victim);
+                system.cli("node", "undrain", victim, "--dir", system.dir().toString());
             }
             if (!system.awaitFullyProtected(Duration.ofSeconds(60))) {
                 throw new CliException("the system did not get back to full protection within 60 s after kill " + kill);
@@ -493,6 +507,20 @@ public final class BenchCommand implements Callable<Integer> {
                 ms(stalls.get(Math.min(stalls.size() - 1, (int) Math.ceil(stalls.size() * 0.99) - 1))), ms(stalls.get(stalls.size() - 1)),
                 errors.get());
         return errors.get() == 0 ? 0 : 1;
+    }
+
+    /** Waits until {@code node} hosts no replica (its drain ended), so that undraining it starts from a settled system. */
+    private static void awaitDrained(LocalSystem system, String node) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            boolean hosts = system.status().get("groups").valueStream()
+                    .anyMatch(g -> g.get("replicas").valueStream().anyMatch(r -> r.get("node").asString().equals(node)));
+            if (!hosts) {
+                return;
+            }
+            LocalSystem.sleep(100);
+        }
+        throw new CliException("node " + node + " still hosts replicas 120 s after it was drained");
     }
 
     private static boolean allStartedAfter(long[] lastCompletedStart, long at) {
