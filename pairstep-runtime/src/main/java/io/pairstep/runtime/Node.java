@@ -443,13 +443,27 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    /** Sends a frame to every other controller replica. */
+    /**
+     * Sends a frame to every other node that votes in the controller now: the one that leads runs
+     * the supervisor, which must hear every node's heartbeats. A voter's vote may have moved to a
+     * node that was no seed (see {@code node remove}), so the seeds serve only until this node's
+     * controller replica knows the voters.
+     */
     private void toControllers(Frame frame) {
-        for (NodeConfig.Seed seed : config.seeds()) {
-            if (!seed.id().equals(config.id())) {
-                transport.send(seed.id(), seed.rpc(), frame);
+        for (String voter : controllerVotersOrSeeds()) {
+            if (!voter.equals(config.id())) {
+                InetSocketAddress rpc = rpcAddressOf(voter);
+                if (rpc != null) {
+                    transport.send(voter, rpc, frame);
+                }
             }
         }
+    }
+
+    /** The controller's voters as this node's replica knows them, or the seeds before it knows any. */
+    private List<String> controllerVotersOrSeeds() {
+        List<String> voters = controllerVoters();
+        return voters.isEmpty() ? config.seeds().stream().map(NodeConfig.Seed::id).toList() : voters;
     }
 
     /** Runs {@code task} on the supervisor thread, which owns the supervisor; nothing once the node is closing. */
@@ -510,7 +524,7 @@ public final class Node implements AutoCloseable {
             return;
         }
         long now = System.nanoTime();
-        String target = leadPlacement.target(state, config.id(), config.seeds().stream().map(NodeConfig.Seed::id).toList(), now);
+        String target = leadPlacement.target(state, config.id(), controllerVotersOrSeeds(), now);
         if (target == null) {
             return;
         }

@@ -245,11 +245,8 @@ class ControllerServerTest {
                 .hasMessageContaining("closed");
     }
 
-    @Test
-    void movesTheVoteOfADeadVoterToAListenerOneChangeAtATime() throws Exception {
-        Map<String, String> all4 = freePeers(4);
-        Map<String, String> seeds = new LinkedHashMap<>(all4);
-        String n4Address = seeds.remove("n4");
+    /** Voters n1, n2, n3 ({@code seeds}) and a listener n4, started, with the system bootstrapped. */
+    private Map<String, ControllerServer> threeVotersAndAListener(Map<String, String> seeds, String n4Address) throws Exception {
         Map<String, ControllerServer> servers = new LinkedHashMap<>();
         for (String id : seeds.keySet()) {
             servers.put(id, server(id, seeds, ControllerServer.Settings.DEFAULTS));
@@ -260,6 +257,14 @@ class ControllerServerTest {
         }
         awaitLeader(servers.values().stream().limit(3).toList());
         assertChanged(servers.get("n2").submit(new Bootstrap("sys-1")));
+        return servers;
+    }
+
+    @Test
+    void movesTheVoteOfADeadVoterToAListenerOneChangeAtATime() throws Exception {
+        Map<String, String> seeds = new LinkedHashMap<>(freePeers(4));
+        String n4Address = seeds.remove("n4");
+        Map<String, ControllerServer> servers = threeVotersAndAListener(seeds, n4Address);
         await().atMost(WAIT).until(() -> servers.get("n2").listenerIds().equals(List.of("n4")));
         assertThat(servers.get("n4").isVoter()).isFalse();
         assertThat(servers.get("n2").voterIds()).containsExactly("n1", "n2", "n3");
@@ -321,19 +326,9 @@ class ControllerServerTest {
 
     @Test
     void aMoveThatStoppedAfterThePromotionIsFinishedByAskingAgainEvenOfTheLeader() throws Exception {
-        Map<String, String> all4 = freePeers(4);
-        Map<String, String> seeds = new LinkedHashMap<>(all4);
+        Map<String, String> seeds = new LinkedHashMap<>(freePeers(4));
         String n4Address = seeds.remove("n4");
-        Map<String, ControllerServer> servers = new LinkedHashMap<>();
-        for (String id : seeds.keySet()) {
-            servers.put(id, server(id, seeds, ControllerServer.Settings.DEFAULTS));
-        }
-        servers.put("n4", listener("n4", n4Address, seeds));
-        for (ControllerServer server : servers.values()) {
-            server.start();
-        }
-        awaitLeader(servers.values().stream().limit(3).toList());
-        assertChanged(servers.get("n2").submit(new Bootstrap("sys-1")));
+        Map<String, ControllerServer> servers = threeVotersAndAListener(seeds, n4Address);
         await().atMost(WAIT).until(() -> servers.get("n3").listenerIds().equals(List.of("n4")));
 
         // The move stops after its promotion: four voters, n1 among them, and n1 leads.
