@@ -751,7 +751,7 @@ public final class ControllerState {
                 // A group lost its last replica of the old version meanwhile (a node died): its
                 // state now exists only in the new format, so the way back is closed.
                 upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.UPGRADING, upgrade.reason()
-                        + "; cannot roll back: a version " + upgrade.to().version() + " replica took over meanwhile"));
+                        + "; cannot roll back: a group has no version " + upgrade.from().version() + " replica left"));
                 changed = true;
                 continue;
             }
@@ -1690,8 +1690,7 @@ public final class ControllerState {
      */
     private void movePlanned(GroupConfig config, List<ReplicaAssignment> replicas) {
         List<ReplicaAssignment> out = config.replicas().stream().filter(r -> replicas.stream().noneMatch(r::sameInstance)).toList();
-        put(config, replicas);
-        groups.put(config.group(), groups.get(config.group()).withMovedOut(out));
+        groups.put(config.group(), afterDispute(config, config.epoch() + 1, replicas, config.quarantined()).withMovedOut(out));
     }
 
     /**

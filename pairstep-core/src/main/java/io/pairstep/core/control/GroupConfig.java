@@ -16,7 +16,7 @@ import java.util.List;
  * @param dispute null, or for a DMR group whose two members disagreed with no self-check to settle
  *     it, the disagreement: the group then has a third member, a referee, until one party leaves
  * @param handover for a pair group, true when the controller asks its primary to hand its role to
- *     its in-sync backup (during an upgrade): the primary stops ordering commands, waits until the
+ *     its in-sync backup (an upgrade step, a move to spread load, a drain): the primary stops ordering commands, waits until the
  *     backup holds every entry, and reports {@link ControlCommand.HandedOver}; the controller then
  *     swaps the roles and the old primary stays, as it is, the new primary's backup. Any other
  *     change of the group's configuration drops the request.

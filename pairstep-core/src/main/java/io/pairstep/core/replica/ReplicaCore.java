@@ -35,7 +35,7 @@ import java.util.TreeMap;
  * its own. A primary that was replaced never again collects an acknowledgement, so it never
  * releases another result.
  *
- * <p>Hand-over (during an upgrade): a primary whose configuration asks for it orders nothing more,
+ * <p>Hand-over (a planned move: an upgrade step, spreading load, a drain): a primary whose configuration asks for it orders nothing more,
  * holds the commands that arrive, and once its backup acknowledged every entry reports {@link
  * ControlCommand.HandedOver}. In the next configuration the backup is primary and this replica, the
  * same instance with the same state, is its backup; the held commands are answered NotPrimary, so
@@ -233,7 +233,7 @@ public final class ReplicaCore {
             reportHandedOverIfSo(nowNanos);
         } else {
             if (before == Role.PRIMARY) {
-                demote(next, nowNanos);
+                demote(next);
             }
             ReplicaAssignment primary = next.primary();
             if (primaryInstance != null && !primaryInstance.sameInstance(primary)) {
@@ -578,7 +578,7 @@ public final class ReplicaCore {
      * backup with the state it has, which is what the new primary holds too (see {@link
      * ControlCommand.HandedOver}). Commands held meanwhile are answered NotPrimary.
      */
-    private void demote(GroupConfig next, long nowNanos) {
+    private void demote(GroupConfig next) {
         Invariants.check(handingOver && durableIndex == lastIndex && waiting.isEmpty() && lateWaiting.isEmpty(),
                 "%s: a primary is demoted in place only after handing over", group);
         handingOver = false;
