@@ -24,6 +24,12 @@ final class Call implements NodeConnection.Pending {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Call.class);
 
     /** First retry delay. */
+    /**
+     * How many fresh routing tables in a row must lack a service before a call fails as unknown; the
+     * retries between them back off from {@link #BACKOFF_INITIAL_NANOS}, so the verdict takes a few ms.
+     */
+    static final int UNKNOWN_SERVICE_ANSWERS = 3;
+
     static final long BACKOFF_INITIAL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** A watch answered after this long was held by its node (it saw no takeover), not refused at once. */
     static final long WATCH_HELD_NANOS = TimeUnit.MILLISECONDS.toNanos(PairstepClient.WATCH_WAIT_MILLIS / 2);
@@ -54,6 +60,8 @@ final class Call implements NodeConnection.Pending {
     private GroupId group;
 
     private long backoffNanos = BACKOFF_INITIAL_NANOS;
+    /** Fresh routing tables that lacked the service so far. */
+    private int unknownAnswers;
     /** The node named by a NotPrimary hint, for the next attempt only. */
     private String hintedNode;
     private String lastFailure = "no attempt made";
@@ -99,7 +107,10 @@ final class Call implements NodeConnection.Pending {
         }
     }
 
-    /** The service is not in the routing table: refresh it once, then route or give up. */
+    /**
+     * The service is not in the routing table: refresh it, then route, or give up once
+     * {@link #UNKNOWN_SERVICE_ANSWERS} fresh tables in a row lack it.
+     */
     private void resolveService(long since) {
         guardDeadline();
         client.refreshIfOlderThan(since).whenComplete((topology, error) -> {
@@ -111,8 +122,13 @@ final class Call implements NodeConnection.Pending {
             if (partitions > 0) {
                 route(partitions);
                 attempt();
-            } else if (error == null) {
+            } else if (error == null && ++unknownAnswers >= UNKNOWN_SERVICE_ANSWERS) {
                 fail(PairstepException.UNKNOWN_SERVICE, "unknown service \"" + service + "\"");
+            } else if (error == null) {
+                // A node applies the controller's decisions a little after they commit: right after a
+                // deploy, the node asked may not know the service yet. Ask again before giving up.
+                lastFailure = "service \"" + service + "\" not in the routing table yet";
+                later(() -> resolveService(System.nanoTime()), null);
             } else {
                 lastFailure = "no node answered a topology request (" + error.getMessage() + ")";
                 later(() -> resolveService(System.nanoTime()), null);

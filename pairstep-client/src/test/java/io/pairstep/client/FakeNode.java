@@ -56,6 +56,8 @@ final class FakeNode implements AutoCloseable {
     volatile Function<Received, Frame> responder = received -> null;
     final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
     final AtomicInteger topologyRequests = new AtomicInteger();
+    /** Runs before each TopologyRequest is answered. */
+    volatile Runnable onTopologyRequest = () -> {};
     final AtomicInteger watchRequests = new AtomicInteger();
     /** Watches not answered yet; guarded by itself. */
     private final List<HeldWatch> held = new ArrayList<>();
@@ -182,6 +184,7 @@ final class FakeNode implements AutoCloseable {
             switch (frame) {
                 case Frame.TopologyRequest request -> {
                     topologyRequests.incrementAndGet();
+                    onTopologyRequest.run();
                     ctx.writeAndFlush(new Frame.TopologyResponse(request.requestId(), topologyJson));
                 }
                 case Frame.TopologyWatch watch -> {

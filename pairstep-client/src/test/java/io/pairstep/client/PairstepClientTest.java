@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -319,6 +320,38 @@ class PairstepClientTest {
                 .isInstanceOfSatisfying(PairstepException.class,
                         e -> assertThat(e.code()).isEqualTo(PairstepException.UNKNOWN_SERVICE));
         assertThat(n1.received).isEmpty();
+    }
+
+    @Test
+    void aServiceTheFirstRoutingTableLacksIsFoundInALaterOne() throws Exception {
+        // Right after a deploy, the node asked may not have applied it yet.
+        String withService = n1.topologyJson;
+        for (FakeNode node : nodes) {
+            node.topologyJson = "{\"nodes\":[],\"groups\":[]}";
+        }
+        n1.answeringOk();
+        connect().refresh().join();
+        AtomicInteger asked = new AtomicInteger();
+        for (FakeNode node : nodes) {
+            node.onTopologyRequest = () -> {
+                if (asked.incrementAndGet() == 2) {
+                    nodes.forEach(n -> n.topologyJson = withService);
+                }
+            };
+        }
+
+        assertThat(new String(client.callSync(KV, "k", bytes("x")), UTF_8)).isEqualTo("n1:x");
+        assertThat(asked.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aServiceMissingFromSeveralFreshRoutingTablesIsUnknown() {
+        connect();
+        int before = n1.topologyRequests.get() + n2.topologyRequests.get();
+
+        assertThatThrownBy(() -> client.callSync("nope", "k", bytes("x")))
+                .isInstanceOfSatisfying(PairstepException.class, e -> assertThat(e.code()).isEqualTo(PairstepException.UNKNOWN_SERVICE));
+        assertThat(n1.topologyRequests.get() + n2.topologyRequests.get() - before).isEqualTo(Call.UNKNOWN_SERVICE_ANSWERS);
     }
 
     @Test
