@@ -454,9 +454,13 @@ public final class BenchCommand implements Callable<Integer> {
             long pid = system.clusterFile().node(victim).pid();
             long at;
             if (signal.equals("drain")) {
-                // From the moment the drain is asked for: the controller hands kv/0's primary over.
+                // From the moment the drain is asked for (over HTTP from this process: a CLI's JVM
+                // start would take CPU from the nodes during the measurement) until the node is
+                // empty: every move the drain causes counts, the hand-over of kv/0's primary among them.
                 at = System.nanoTime();
-                system.cli("node", "drain", victim, "--dir", system.dir().toString());
+                adminPost(system, "/v1/nodes/" + victim + "/drain");
+                awaitPrimaryMoved(system, victim);
+                awaitDrained(system, victim);
             } else {
                 if (signal.equals("kill")) {
                     system.kill(victim);
@@ -485,8 +489,7 @@ public final class BenchCommand implements Callable<Integer> {
             } else if (signal.equals("stop")) {
                 LocalProcesses.signal(pid, "CONT");
             } else {
-                awaitDrained(system, victim);
-                system.cli("node", "undrain", victim, "--dir", system.dir().toString());
+                adminPost(system, "/v1/nodes/" + victim + "/undrain");
             }
             if (!system.awaitFullyProtected(Duration.ofSeconds(60))) {
                 throw new CliException("the system did not get back to full protection within 60 s after kill " + kill);
@@ -507,6 +510,26 @@ public final class BenchCommand implements Callable<Integer> {
                 ms(stalls.get(Math.min(stalls.size() - 1, (int) Math.ceil(stalls.size() * 0.99) - 1))), ms(stalls.get(stalls.size() - 1)),
                 errors.get());
         return errors.get() == 0 ? 0 : 1;
+    }
+
+    private static void adminPost(LocalSystem system, String path) {
+        try (ApiClient api = new ApiClient(system.clusterFile().nodes().stream().map(ClusterFile.Node::httpAddress).toList(),
+                system.token(), system.clusterFile().authority())) {
+            api.post(path, new byte[0], "application/json", java.util.Map.of(), Duration.ofSeconds(10), true).requireOk();
+        }
+    }
+
+    /** Waits until kv/0's primary is on another node than {@code from}. */
+    private static void awaitPrimaryMoved(LocalSystem system, String from) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            String primary = system.primaryOf("kv", 0);
+            if (primary != null && !primary.equals(from)) {
+                return;
+            }
+            LocalSystem.sleep(10);
+        }
+        throw new CliException("kv/0's primary is still on " + from + " 60 s after its node was drained");
     }
 
     /** Waits until {@code node} hosts no replica (its drain ended), so that undraining it starts from a settled system. */

@@ -98,7 +98,8 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     public void configure(GroupConfig config) {
         io.pairstep.core.control.ReplicaAssignment me = config.replicaOn(core.identity().node());
         String now = me == null || !core.identity().sameInstance(me) ? "removed" : me.role().name().toLowerCase(java.util.Locale.ROOT)
-                + " " + me.state().name().toLowerCase(java.util.Locale.ROOT);
+                + " " + me.state().name().toLowerCase(java.util.Locale.ROOT)
+                + (config.handover() && me.role() == io.pairstep.core.control.Role.PRIMARY ? " handing over" : "");
         metrics().configured(me == null || !core.identity().sameInstance(me) ? null : me);
         service.runsAsBackup(me != null && core.identity().sameInstance(me) && me.role() == io.pairstep.core.control.Role.BACKUP);
         if (!now.equals(configured)) {
@@ -262,6 +263,9 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
     @Override
     public void control(ControlCommand command) {
+        if (command instanceof ControlCommand.HandedOver handedOver) {
+            LOG.info("{}: handed over in epoch {}: the backup holds every entry up to {}", group, handedOver.epoch(), handedOver.index());
+        }
         if (!gone()) {
             host.propose(command);
         }

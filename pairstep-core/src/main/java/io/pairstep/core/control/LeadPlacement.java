@@ -45,8 +45,10 @@ public final class LeadPlacement {
         String target = null;
         for (String voter : voters) {
             Member member = state.members().get(voter);
+            // A draining node hosts no primaries because it is about to stop: leading from it would
+            // cost another election, and the controller moves the leader's primaries away meanwhile.
             if (voter.equals(self) || member == null || !member.alive() || primariesOn(state, voter) > 0
-                    || nowNanos - aliveSinceNanos.get(key(member)) < settleNanos) {
+                    || state.draining().contains(voter) || nowNanos - aliveSinceNanos.get(key(member)) < settleNanos) {
                 continue;
             }
             if (target == null || replicasOn(state, voter) < replicasOn(state, target)) {

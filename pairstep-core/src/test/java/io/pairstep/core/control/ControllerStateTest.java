@@ -369,7 +369,7 @@ class ControllerStateTest {
     }
 
     /** Reports every syncing replica caught up, and every hand-over asked for, as their primaries would, until none is left. */
-    private static int catchUpAll(ControllerState state) {
+    static int catchUpAll(ControllerState state) {
         int moves = 0;
         for (boolean again = true; again; ) {
             again = false;

@@ -62,6 +62,24 @@ class LeadPlacementTest {
         assertThat(placement.target(state, "n1", VOTERS, 5000 * MS)).isNotEqualTo("n4");
     }
 
+    @Test
+    void aDrainingVoterIsNotATarget() {
+        state.apply(new Deploy(new ServiceSpec("kv", 1, Mode.PAIR, 4, "example:kv", "", "")));
+        String leader = primaryOf(0);
+        String draining = VOTERS.stream().filter(v -> !v.equals(leader)).findFirst().orElseThrow();
+        // No leader recorded: the drain alone moves primaries, and none leaves the leader's node.
+        state.apply(new ControlCommand.DrainNode(draining, true));
+        for (int i = 0; i < 20 && state.groups().values().stream().anyMatch(g -> g.primary().node().equals(draining)); i++) {
+            ControllerStateTest.catchUpAll(state);
+        }
+        assertThat(state.groups().values().stream().noneMatch(g -> g.primary().node().equals(draining)))
+                .as("the drain moved its primaries away").isTrue();
+        assertThat(leaderHostsPrimary(leader)).isTrue();
+
+        placement.target(state, leader, VOTERS, 0);
+        assertThat(placement.target(state, leader, VOTERS, 5000 * MS)).as("it is about to stop").isNotEqualTo(draining);
+    }
+
     private boolean leaderHostsPrimary(String leader) {
         return state.groups().values().stream().anyMatch(g -> g.primary().node().equals(leader));
     }
