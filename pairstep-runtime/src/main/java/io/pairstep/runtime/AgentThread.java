@@ -87,6 +87,10 @@ abstract class AgentThread implements Runnable {
         LockSupport.unpark(thread);
     }
 
+    public void stopAfterQueuedInputs() {
+        enqueue(() -> running = false);
+    }
+
     void join() throws InterruptedException {
         if (!abandoned) {
             thread.join(5000);

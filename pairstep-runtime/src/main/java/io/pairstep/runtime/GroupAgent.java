@@ -28,6 +28,12 @@ interface GroupAgent {
 
     void stop();
 
+    /**
+     * Stops once every input queued so far has run: a last configuration that removes the member
+     * is acted on (its clients are answered and redirected) instead of dropped with the thread.
+     */
+    void stopAfterQueuedInputs();
+
     void configure(GroupConfig config);
 
     void clientCommand(ClientCommand command);

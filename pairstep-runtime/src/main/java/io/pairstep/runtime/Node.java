@@ -610,8 +610,10 @@ public final class Node implements AutoCloseable {
             GroupAgent agent = agents.get(group.group());
             GroupAgent replaced = null;
             if (agent != null && (assignment == null || !agent.identity().sameInstance(assignment))) {
+                // The configuration first, so that the requests it holds are answered with where
+                // to go (a primary that handed over holds some); then it stops.
                 agent.configure(group);
-                agent.stop();
+                agent.stopAfterQueuedInputs();
                 agents.remove(group.group());
                 replaced = agent;
                 agent = null;
