@@ -979,6 +979,11 @@ public final class Node implements AutoCloseable {
         }
 
         @Override
+        public void propose(ControlCommand command, java.util.function.Consumer<ControlResult> answered) {
+            Node.this.propose(command).thenAccept(answered);
+        }
+
+        @Override
         public void dumped(GroupId group, Path file, String reason) {
             // Texts are bounded in the controller: a long reason is cut rather than refused.
             String why = reason.length() > 500 ? reason.substring(0, 500) + "..." : reason;

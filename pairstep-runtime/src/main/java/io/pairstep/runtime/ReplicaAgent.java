@@ -36,6 +36,11 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
 
         void propose(ControlCommand command);
 
+        /** Proposes {@code command} and hands the controller's answer to {@code answered}, if one comes. */
+        default void propose(ControlCommand command, java.util.function.Consumer<io.pairstep.core.control.ControlResult> answered) {
+            propose(command);
+        }
+
         void suspect(String node, boolean connectionClosed, String reason);
     }
 
@@ -265,6 +270,15 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
     public void control(ControlCommand command) {
         if (command instanceof ControlCommand.HandedOver handedOver) {
             LOG.info("{}: handed over in epoch {}: the backup holds every entry up to {}", group, handedOver.epoch(), handedOver.index());
+            if (!gone()) {
+                // Taken: the held commands go to the successor now, not once this node applies the swap.
+                host.propose(command, result -> {
+                    if (result.changed()) {
+                        enqueue(() -> core.handOverCommitted(handedOver.epoch()));
+                    }
+                });
+            }
+            return;
         }
         if (!gone()) {
             host.propose(command);

@@ -148,6 +148,11 @@ public final class ReplicaCore {
     private boolean handingOver;
     private final ArrayDeque<HeldCommand> held = new ArrayDeque<>();
     private long handedOverReportedNanos = Long.MIN_VALUE / 2;
+    /**
+     * The node of the backup that the controller made primary when it took this primary's hand-over
+     * report, until the configuration that says so arrives; null otherwise. See {@link #handOverCommitted}.
+     */
+    private String successor;
 
     private record HeldCommand(ClientCommand command, long nowMillis) {}
 
@@ -210,6 +215,7 @@ public final class ReplicaCore {
         }
         Role before = role;
         config = next;
+        successor = null;
         role = me.role();
         if (role == Role.PRIMARY) {
             Invariants.check(!awaitingSnapshot, "%s: a replica without state became primary", group);
@@ -257,7 +263,11 @@ public final class ReplicaCore {
             return;
         }
         if (handingOver) {
-            held.addLast(new HeldCommand(command, nowMillis));
+            if (successor != null) {
+                out.reply(command.requestId(), new Reply.NotPrimary(config.epoch() + 1, successor));
+            } else {
+                held.addLast(new HeldCommand(command, nowMillis));
+            }
             return;
         }
         SessionTable.Entry last = sessions.get(command.session());
@@ -571,6 +581,24 @@ public final class ReplicaCore {
         Invariants.check(waiting.isEmpty() && lateWaiting.isEmpty(), "%s: handed over with results unreleased", group);
         handedOverReportedNanos = nowNanos;
         out.control(new ControlCommand.HandedOver(group, config.epoch(), identity.node(), identity.incarnation(), lastIndex));
+    }
+
+    /**
+     * The controller took this primary's hand-over report for {@code epoch} (the runtime learns it
+     * from the answer to its proposal, before this node applies the configuration that follows): its
+     * backup is the primary of a later epoch. The commands held, and any that come until that
+     * configuration arrives, are sent there; none of them was ordered here. Stale calls change nothing.
+     */
+    public void handOverCommitted(long epoch) {
+        if (!handingOver || removed || config == null || config.epoch() != epoch || backup == null) {
+            return;
+        }
+        successor = backup.assignment.node();
+        Reply redirect = new Reply.NotPrimary(epoch + 1, successor);
+        for (HeldCommand h : held) {
+            out.reply(h.command().requestId(), redirect);
+        }
+        held.clear();
     }
 
     /**

@@ -125,6 +125,34 @@ class HandoverTest {
     }
 
     @Test
+    void onceTheControllerTookTheReportHeldAndNewCommandsGoToTheSuccessorAtOnce() {
+        configureBoth(config(1, false, N1, N2), 0);
+        configureBoth(config(2, true, N1, N2), 0);
+        n1.onClientCommand(command(1, 1), 1000);
+        exchange(0);
+        assertThat(out1.control).containsExactly(new ControlCommand.HandedOver(GROUP, 2, "n1", 1, 0));
+        assertThat(out1.replies).as("held").isEmpty();
+
+        n1.handOverCommitted(1);
+        assertThat(out1.replies).as("a stale answer changes nothing").isEmpty();
+        // The controller took the report; this node has not applied the swap yet.
+        n1.handOverCommitted(2);
+        assertThat(out1.replies).containsExactly(new Reply.NotPrimary(3, "n2"));
+        n1.onClientCommand(command(2, 2), 1000);
+        assertThat(out1.replies).hasSize(2).last().isEqualTo(new Reply.NotPrimary(3, "n2"));
+        assertThat(n1.lastIndex()).as("nothing ordered").isZero();
+
+        ReplicaAssignment newPrimary = new ReplicaAssignment("n2", 1, Role.PRIMARY, ReplicaState.OK, 1, 2);
+        ReplicaAssignment oldPrimary = new ReplicaAssignment("n1", 1, Role.BACKUP, ReplicaState.OK, 1, 1);
+        configureBoth(config(3, false, newPrimary, oldPrimary), MS);
+        n2.onClientCommand(command(3, 1), 1000);
+        n2.flush(MS);
+        exchange(MS);
+        assertThat(texts(out2.replies)).containsExactly("1");
+        assertThat(service1.applied).as("the redirected command ran once, at the new primary, and here as its backup").isEqualTo(1);
+    }
+
+    @Test
     void aHandOverCalledOffOrdersTheHeldCommands() {
         configureBoth(config(1, false, N1, N2), 0);
         configureBoth(config(2, true, N1, N2), 0);
