@@ -45,9 +45,9 @@ public final class UpgradeCommand implements Callable<Integer> {
     String example;
 
     @Option(names = "--shadow", paramLabel = "N", defaultValue = "0",
-            description = {"First run the new version beside the old one on each partition's backup, on the same commands, for N",
-                    "commands, and report every output that differs; the upgrade goes on only if none did. Default 0: no shadow run.",
-                    "Mode pair only: dmr and tmr compare every output of a new-version member with the old ones anyway."})
+            description = {"First run the new version beside the old one on each partition's backup (in dmr and tmr, on one member",
+                    "other than the orderer), on the same commands, for N commands, and report every output that differs; the",
+                    "upgrade goes on only if none did. Default 0: no shadow run. Not in mode none (no backup to run it on)."})
     long shadow;
 
     @Option(names = "--bake", paramLabel = "SECONDS", defaultValue = "0",
@@ -130,7 +130,7 @@ public final class UpgradeCommand implements Callable<Integer> {
                 String state = Json.text(upgrade, "state", "?");
                 String line = state.startsWith("shadow")
                         ? "shadow: " + upgrade.path("shadowed").size() + " partitions compared, " + upgrade.path("differences").size()
-                                + " outputs differed"
+                                + " outputs differed" + (upgrade.has("waiting") ? "; " + Json.text(upgrade, "waiting", "") : "")
                         : state.equals("baking")
                         ? "baking: every primary runs version " + to + "; version " + Json.text(upgrade, "from", "?")
                                 + " stays as backup for " + Json.text(upgrade, "bakeSeconds", "?") + " s"

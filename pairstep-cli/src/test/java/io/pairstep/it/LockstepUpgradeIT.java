@@ -20,7 +20,9 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * {@code pairstep upgrade} of lockstep services with real node processes, under load from several
- * clients checked against a model, as {@link UpgradeIT} does for pairs: version 1 to a version 2
+ * clients checked against a model, as {@link UpgradeIT} does for pairs: first a shadow run of a
+ * version 2 that answers differently, which reports the differences and switches nothing; then,
+ * after a shadow run that finds none, version 1 to a version 2
  * that writes its state in another format (and reads version 1's), so that members of the two
  * versions compare outputs but not state digests while the group mixes them; then a version 3
  * that answers differently, caught by the vote and rolled back; then a version 3 that cannot read
@@ -52,6 +54,7 @@ class LockstepUpgradeIT {
         Path jars = Files.createDirectories(dir.resolve("jars"));
         Path v1 = ServiceJars.build(jars, "counters-1", "Counters", ServiceJars.counters(1, false, false));
         Path v2 = ServiceJars.build(jars, "counters-2", "Counters", ServiceJars.counters(2, false, false));
+        Path skewed2 = ServiceJars.build(jars, "counters-2-skewed", "Counters", ServiceJars.counters(2, false, true));
         Path skewed = ServiceJars.build(jars, "counters-3-skewed", "Counters", ServiceJars.counters(3, false, true));
         Path broken = ServiceJars.build(jars, "counters-3", "Counters", ServiceJars.counters(3, true, false));
         try (LocalSystem system = LocalSystem.start(dir.resolve("cluster"), 3, LocalSystem.freeBasePort(), "always", false)) {
@@ -65,15 +68,31 @@ class LockstepUpgradeIT {
                 load.start();
                 awaitMoreAcknowledged(load, 300);
 
-                assertThatThrownBy(() -> system.cli("upgrade", "counters", "--jar", v2.toString(), "--shadow", "100", "--dir", cluster))
-                        .as("shadow mode is for pairs").hasMessageContaining("shadow mode (--shadow) is for mode pair only");
+                // A shadow run of a version 2 that answers incr differently, on a follower of each
+                // group: every difference is reported, and nothing is switched.
+                assertThatThrownBy(() -> system.cli("upgrade", "counters", "--jar", skewed2.toString(), "--shadow", "100", "--timeout",
+                        "180", "--dir", cluster))
+                        .hasMessageContaining("the upgrade of counters to version 2 stopped")
+                        .hasMessageContaining("answered differently");
+                JsonNode stopped = service(system).get("upgrade");
+                System.out.println(name + ": after the shadow run of a skewed version " + stopped);
+                assertThat(stopped.get("state").asString()).isEqualTo("shadow-differed");
+                assertThat(stopped.get("shadowed")).hasSize(PARTITIONS);
+                assertThat(stopped.get("differences").get(0).asString()).contains("\"op\":\"incr\"", "the new version answered");
+                assertThat(replicaVersions(system)).as("nothing switched").containsOnly(1L);
+                assertThat(versionsAnswered(client)).containsOnly(1L);
+                assertThat(dumps(system)).as("a shadow run finds no member divergent").isEmpty();
+                awaitMoreAcknowledged(load, 100);
 
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
                 // Version 2 stores its state in another format: the members of both versions vote
-                // on every output meanwhile, and no state digest declares them divergent.
-                String upgraded = system.cli("upgrade", "counters", "--jar", v2.toString(), "--timeout", "240", "--dir", cluster);
+                // on every output meanwhile, and no state digest declares them divergent. A shadow
+                // run first finds no difference, and the upgrade goes on.
+                String upgraded = system.cli("upgrade", "counters", "--jar", v2.toString(), "--shadow", "100", "--timeout", "240",
+                        "--dir", cluster);
                 System.out.println(name + ": " + upgraded.strip());
-                assertThat(upgraded).contains("upgrading counters from version 1 to 2", "counters now runs version 2");
+                assertThat(upgraded).contains("upgrading counters from version 1 to 2", "first 100 commands in shadow mode",
+                        "counters now runs version 2");
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
                 assertThat(replicaVersions(system)).as("every member runs version 2").containsOnly(2L)
                         .hasSize(PARTITIONS * (mode.equals("tmr") ? 3 : 2));
@@ -108,7 +127,8 @@ class LockstepUpgradeIT {
                 assertThat(replicaVersions(system)).as("every member runs version 2 again").containsOnly(2L);
                 awaitMoreAcknowledged(load, 200);
                 assertThat(versionsAnswered(client)).containsOnly(2L);
-                assertThat(system.cli("events", "--dir", cluster)).contains("upgrade from version 1 to 2 done",
+                assertThat(system.cli("events", "--dir", cluster)).contains("upgrade from version 1 to 2 stopped",
+                        "no output differed in shadow mode", "upgrade from version 1 to 2 done",
                         "the members other than the orderer first, then the orderers", "upgrade from version 2 to 3 rolls back",
                         "upgrade from version 2 to 3 rolled back");
 

@@ -550,16 +550,12 @@ public final class ControllerState {
                     + running.to().version() + " is under way (" + running.state().label() + "); wait for it to end");
         }
         if (from.mode() == Mode.NONE && command.shadow() != 0) {
-            return ControlResult.refused("shadow mode (--shadow) is for mode pair only: in mode none there is no backup to run the new"
-                    + " version beside the old; upgrade without --shadow");
+            return ControlResult.refused("shadow mode (--shadow) is for modes pair, dmr and tmr only: in mode none there is no backup"
+                    + " to run the new version beside the old; upgrade without --shadow");
         }
         if (from.mode() == Mode.NONE && members.keySet().stream().filter(id -> !draining.contains(id)).count() < 2) {
             return ControlResult.refused("service " + to.name() + " runs in mode none: its replica hands over to a replica of the new"
                     + " version that first syncs on another node, and no other node that is not draining can take it");
-        }
-        if (from.mode().lockstep() && command.shadow() != 0) {
-            return ControlResult.refused("shadow mode (--shadow) is for mode pair only; in mode " + from.mode().label()
-                    + " every member of the new version is compared with the old ones on every output anyway: upgrade without --shadow");
         }
         long hosts = members.keySet().stream().filter(id -> !draining.contains(id)).count();
         if (from.mode() == Mode.DMR && hosts < 3) {
@@ -607,6 +603,18 @@ public final class ControllerState {
         if (upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW || upgrade.to().version() != command.toVersion()
                 || upgrade.shadowed().contains(command.group().partition())) {
             return ControlResult.refused("stale shadow report for " + command.group() + " version " + command.toVersion());
+        }
+        GroupConfig config = groups.get(command.group());
+        if (config != null && config.mode().lockstep()) {
+            // Only a member that ran the shadow beside its own service, in sync, all along has
+            // anything to say: one that left the group, or became orderer or fell behind (which
+            // cancels its run), reports nothing; a follower that took over runs it anew.
+            ReplicaAssignment member = config.replicaOn(command.node() == null ? "" : command.node());
+            if (member == null || member.role() != Role.BACKUP || member.state() != ReplicaState.OK
+                    || member.version() != upgrade.from().version()) {
+                return ControlResult.refused("stale shadow report for " + command.group() + " version " + command.toVersion() + " from "
+                        + command.node() + ", which is not a member in sync other than the orderer");
+            }
         }
         List<Integer> shadowed = new ArrayList<>(upgrade.shadowed());
         shadowed.add(command.group().partition());
@@ -701,12 +709,38 @@ public final class ControllerState {
     }
 
     /**
-     * What an active lockstep upgrade of {@code service} waits for, for operators: members of the new
-     * version in sync that must be proven before an orderer's role moves to them. Null when it waits
-     * for no proof.
+     * In shadow mode of an upgrade of a lockstep service, the member of {@code config} that runs the
+     * new version beside its own service: the first member other than the orderer that is in sync,
+     * of the old version, on a live node; null when there is none (the run waits for one) or no
+     * shadow run is asked of this group. Another member that runs it meanwhile may report too (see
+     * {@link #shadowReport}), so a runner that leaves or falls behind only costs its own run.
+     */
+    public ReplicaAssignment shadowRunner(GroupConfig config) {
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        if (!config.mode().lockstep() || upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW
+                || upgrade.shadowed().contains(config.group().partition()) || config.halted() != null) {
+            return null;
+        }
+        for (ReplicaAssignment replica : config.replicas()) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && replica.version() == upgrade.from().version()
+                    && isAlive(replica)) {
+                return replica;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * What an active lockstep upgrade of {@code service} waits for, for operators: in shadow mode, the
+     * partitions whose shadow run has not reported yet (it needs client commands, or a member to run
+     * it); otherwise members of the new version in sync that must be proven before an orderer's role
+     * moves to them. Null when it waits for neither.
      */
     public String upgradeWaiting(String service) {
         ServiceUpgrade upgrade = upgrades.get(service);
+        if (upgrade != null && upgrade.state() == ServiceUpgrade.State.SHADOW && upgrade.from().mode().lockstep()) {
+            return shadowWaiting(upgrade);
+        }
         if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || !upgrade.from().mode().lockstep()) {
             return null;
         }
@@ -729,6 +763,32 @@ public final class ControllerState {
         return "waiting until version " + upgrade.to().version() + " on " + String.join(", ", waiting) + " has agreed with version "
                 + upgrade.from().version() + " on " + ServiceUpgrade.PROVEN_COMMANDS_MIN
                 + " client commands before an orderer moves to it; without client load it waits";
+    }
+
+    private String shadowWaiting(ServiceUpgrade upgrade) {
+        List<String> running = new ArrayList<>();
+        List<String> unplaced = new ArrayList<>();
+        for (GroupConfig config : groups.values()) {
+            if (!config.group().service().equals(upgrade.service()) || upgrade.shadowed().contains(config.group().partition())) {
+                continue;
+            }
+            ReplicaAssignment runner = shadowRunner(config);
+            if (runner != null) {
+                running.add(runner.node() + " (" + config.group() + ")");
+            } else {
+                unplaced.add(config.group() + (config.halted() != null ? " (halted)" : ""));
+            }
+        }
+        List<String> parts = new ArrayList<>();
+        if (!running.isEmpty()) {
+            parts.add("waiting until version " + upgrade.to().version() + " has run in shadow mode beside version " + upgrade.from().version()
+                    + " on " + String.join(", ", running) + " for " + upgrade.shadow() + " client commands; without client load it waits");
+        }
+        if (!unplaced.isEmpty()) {
+            parts.add("waiting for a member in sync other than the orderer, on a live node, to run the shadow in "
+                    + String.join(", ", unplaced));
+        }
+        return parts.isEmpty() ? null : String.join("; ", parts);
     }
 
     /** Moves every active upgrade one step, while the system is quiet; see {@link ServiceUpgrade}. */

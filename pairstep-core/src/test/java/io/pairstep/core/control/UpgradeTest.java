@@ -337,10 +337,8 @@ class UpgradeTest {
         assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3), 0)).reason()).contains("already runs sha256:" + V1);
         state.apply(new Deploy(new ServiceSpec("single", 1, Mode.NONE, 1, "example:kv", "", "")));
         assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 1, "example:bank", "", ""), 100)).reason())
-                .contains("shadow mode (--shadow) is for mode pair only", "mode none");
+                .contains("shadow mode (--shadow) is for modes pair, dmr and tmr only", "mode none");
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
-        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 100)).reason())
-                .contains("shadow mode (--shadow) is for mode pair only");
         assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 0, 5_000)).reason())
                 .contains("a bake (--bake) is for mode pair only");
         assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0, -1)).reason()).contains("bake must be 0");
@@ -533,6 +531,88 @@ class UpgradeTest {
         }
         assertThat(state.upgrades().get("pairwise").state()).isEqualTo(State.ROLLED_BACK);
         assertThat(groupsOf(state, "pairwise")).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+    }
+
+    @Test
+    void aTmrShadowRunIsReportedByAFollowerInSyncAndTheNextOneTakesOverWhenItCrashes() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 2)));
+        assertThat(state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 2), 500)).changed()).isTrue();
+        List<GroupConfig> before = groupsOf(state, "votes");
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.SHADOW);
+        GroupConfig first = before.getFirst();
+        GroupConfig second = before.get(1);
+        ReplicaAssignment runner = state.shadowRunner(first);
+        assertThat(runner).as("a follower in sync of the old version runs the shadow").isNotNull();
+        assertThat(runner.role()).isEqualTo(Role.BACKUP);
+        assertThat(runner.version()).isEqualTo(1);
+        assertThat(state.upgradeWaiting("votes")).contains("has run in shadow mode beside version 1", runner.node() + " (votes/0)",
+                "500 client commands", "without client load it waits");
+
+        // The orderer and nodes with no member of the group have no shadow run to report.
+        assertThat(state.apply(new ShadowReport(first.group(), first.primary().node(), 2, 500, List.of())).reason())
+                .contains("stale shadow report", "not a member in sync other than the orderer");
+        state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
+        assertThat(state.apply(new ShadowReport(first.group(), "n4", 2, 500, List.of())).reason()).contains("stale shadow report");
+
+        // The runner crashes: it is rebuilt (syncing, so it reports nothing), and the other follower runs the shadow anew.
+        state.apply(new ReplicaCrashed(first.group(), first.epoch(), runner.node(), runner.incarnation(), runner.sinceEpoch(), "boom", null));
+        GroupConfig repaired = groupsOf(state, "votes").getFirst();
+        assertThat(repaired.replicaOn(runner.node()).state()).isEqualTo(ReplicaState.SYNCING);
+        assertThat(repaired.replicaOn(runner.node()).version()).as("rebuilt in the old version during the shadow run").isEqualTo(1);
+        assertThat(state.upgrades().get("votes").state()).as("a crash of the old version changes nothing").isEqualTo(State.SHADOW);
+        ReplicaAssignment next = state.shadowRunner(repaired);
+        assertThat(next).isNotNull();
+        assertThat(next.node()).isNotEqualTo(runner.node()).isNotEqualTo(repaired.primary().node());
+        assertThat(state.apply(new ShadowReport(first.group(), runner.node(), 2, 500, List.of())).reason()).contains("stale shadow report");
+        assertThat(state.apply(new ShadowReport(first.group(), next.node(), 2, 500, List.of())).changed()).isTrue();
+        assertThat(state.apply(new ShadowReport(first.group(), next.node(), 2, 500, List.of())).reason()).as("once per partition")
+                .contains("stale shadow report");
+        assertThat(state.shadowRunner(groupsOf(state, "votes").getFirst())).as("reported: nothing more to run").isNull();
+        assertThat(state.upgradeWaiting("votes")).doesNotContain("(votes/0)").contains("(votes/1)");
+        catchUpWithoutProof();
+        assertThat(groupsOf(state, "votes")).as("nothing moves to version 2 in shadow mode")
+                .allMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 1));
+
+        ReplicaAssignment other = state.shadowRunner(second);
+        assertThat(state.apply(new ShadowReport(second.group(), other.node(), 2, 500, List.of())).changed()).isTrue();
+        assertThat(state.upgrades().get("votes").state()).as("no difference: it goes on").isEqualTo(State.UPGRADING);
+        catchUpAll();
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+    }
+
+    @Test
+    void aDmrShadowRunThatFindsADifferenceStopsTheUpgradeWithNothingSwitched() {
+        state.apply(new Deploy(lockstep("pairwise", 1, V1, Mode.DMR, 1)));
+        state.apply(new Upgrade(lockstep("pairwise", 2, V2, Mode.DMR, 1), 100));
+        GroupConfig group = groupsOf(state, "pairwise").getFirst();
+        ReplicaAssignment runner = state.shadowRunner(group);
+        assertThat(runner).isNotNull();
+        assertThat(runner.node()).isNotEqualTo(group.primary().node());
+
+        // The runner's node goes down: no member can run the shadow until a new one is in sync, and the upgrade says so.
+        state.apply(new NodeDown(runner.node(), runner.incarnation(), "test"));
+        GroupConfig degraded = groupsOf(state, "pairwise").getFirst();
+        assertThat(state.shadowRunner(degraded)).isNull();
+        assertThat(state.upgradeWaiting("pairwise")).contains("waiting for a member in sync other than the orderer", "pairwise/0");
+        catchUpWithoutProof();
+        GroupConfig repaired = groupsOf(state, "pairwise").getFirst();
+        ReplicaAssignment next = state.shadowRunner(repaired);
+        assertThat(next).as("the rebuilt member runs it").isNotNull();
+        assertThat(next.version()).isEqualTo(1);
+        assertThat(next.node()).isNotEqualTo(runner.node());
+
+        assertThat(state.apply(new ShadowReport(repaired.group(), next.node(), 2, 100,
+                List.of("command 3 {\"op\":\"incr\"}: the new version answered 2, the current one 1"))).changed()).isTrue();
+        ServiceUpgrade stopped = state.upgrades().get("pairwise");
+        assertThat(stopped.state()).isEqualTo(State.SHADOW_DIFFERED);
+        assertThat(stopped.differences()).containsExactly("pairwise/0 on " + next.node()
+                + ": command 3 {\"op\":\"incr\"}: the new version answered 2, the current one 1");
+        assertThat(stopped.reason()).contains("answered differently on 1 of 1 partitions", "nothing was switched");
+        assertThat(state.services().get("pairwise").version()).isEqualTo(1);
+        catchUpAll();
+        assertThat(groupsOf(state, "pairwise")).allMatch(g -> g.fullyProtected() && g.replicas().size() == 2
+                && g.replicas().stream().allMatch(r -> r.version() == 1));
+        assertThat(state.upgradeWaiting("pairwise")).isNull();
     }
 
     @Test
