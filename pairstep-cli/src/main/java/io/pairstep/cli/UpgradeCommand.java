@@ -51,9 +51,9 @@ public final class UpgradeCommand implements Callable<Integer> {
     long shadow;
 
     @Option(names = "--bake", paramLabel = "SECONDS", defaultValue = "0",
-            description = {"Mode pair: once every primary runs the new version, keep the old version's replicas as backups for",
-                    "SECONDS more, ready to take over (and roll the upgrade back) if the new version fails; then replace them.",
-                    "Default 0: replace them at once. At most 86400."})
+            description = {"Once every primary (in dmr and tmr, every orderer) runs the new version, keep the old version's last",
+                    "replicas for SECONDS more, ready to take over (and roll the upgrade back) if the new version fails; then",
+                    "replace them. Default 0: replace them at once. At most 86400."})
     long bakeSeconds;
 
     @Option(names = "--no-wait", description = "Start the upgrade and return; follow it with `pairstep services` or `pairstep events`.")

@@ -56,11 +56,12 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     private long epoch;
     private String configured = "";
     /**
-     * The upgrade version whose shadow run this member started, or 0; touched only by the node's
+     * The upgrade target whose shadow run this member started, or null; touched only by the node's
      * reconciler (which calls {@link #configure} and {@link #startShadow}), so that a cancel and a
-     * new start reach the agent thread in the order they were decided.
+     * new start reach the agent thread in the order they were decided. The whole spec, not only
+     * its version: after a shadow run that differed, the next upgrade names the same version.
      */
-    private long shadowVersion;
+    private io.pairstep.core.control.ServiceSpec shadowing;
 
     /**
      * @param watchdogMillis how long one command may run before the member counts as crashed; 0
@@ -124,9 +125,10 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         boolean follower = me != null && core.identity().sameInstance(me) && me.role() == io.pairstep.core.control.Role.BACKUP
                 && me.state() == io.pairstep.core.control.ReplicaState.OK;
         service.runsAsBackup(follower);
-        if (!follower && shadowVersion != 0) {
-            LOG.info("{}: the shadow run of version {} stops here: this member is no longer a follower in sync", group, shadowVersion);
-            shadowVersion = 0;
+        if (!follower && shadowing != null) {
+            LOG.info("{}: the shadow run of version {} stops here: this member is no longer a follower in sync", group,
+                    shadowing.version());
+            shadowing = null;
             enqueue(() -> service.shadow(null));
         }
         enqueue(() -> {
@@ -233,13 +235,14 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
      * Shadow mode of an upgrade, as {@link ReplicaAgent#startShadow} on a pair backup: from the next
      * command on, {@code newVersion} runs beside this follower's service, starting from its current
      * state, for {@code commands} commands; then its outcome goes to the controller. Once per upgrade
-     * version while this member stays a follower in sync; later calls change nothing.
+     * target while this member stays a follower in sync; later calls change nothing.
      */
-    void startShadow(long toVersion, io.pairstep.api.Service newVersion, long commands) {
-        if (shadowVersion == toVersion) {
+    void startShadow(io.pairstep.core.control.ServiceSpec to, io.pairstep.api.Service newVersion, long commands) {
+        if (to.equals(shadowing)) {
             return;
         }
-        shadowVersion = toVersion;
+        shadowing = to;
+        long toVersion = to.version();
         enqueue(() -> {
             if (core.removed()) {
                 return;

@@ -682,7 +682,7 @@ public final class Node implements AutoCloseable {
             return;
         }
         try {
-            agent.startShadow(upgrade.to().version(), services.factory(upgrade.to()).get(), upgrade.shadow());
+            agent.startShadow(upgrade.to(), services.factory(upgrade.to()).get(), upgrade.shadow());
         } catch (RuntimeException e) {
             // The jar may still be on its way; the next state tries again.
             LOG.warn("{}: cannot start the shadow run of version {} yet: {}", group.group(), upgrade.to().version(), e.getMessage());

@@ -485,12 +485,20 @@ public final class ControllerState {
      * version that may answer differently order with no way back.
      */
     private ReplicaAssignment promotable(GroupConfig config) {
+        // While a lockstep upgrade rolls back, a member of the old version first: the roles move back
+        // to it anyway, and one move fewer is one pause fewer for the clients.
+        ServiceUpgrade upgrade = config.mode().lockstep() ? upgrades.get(config.group().service()) : null;
+        long preferred = upgrade != null && upgrade.state() == ServiceUpgrade.State.ROLLING_BACK ? upgrade.from().version() : -1;
+        ReplicaAssignment found = null;
         for (ReplicaAssignment replica : config.replicas()) {
             if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica) && mayOrder(config, replica)) {
-                return replica;
+                if (replica.version() == preferred) {
+                    return replica;
+                }
+                found = found == null ? replica : found;
             }
         }
-        return null;
+        return found;
     }
 
     private boolean isAlive(ReplicaAssignment replica) {
@@ -584,10 +592,6 @@ public final class ControllerState {
         }
         if (command.bakeMillis() < 0) {
             return ControlResult.refused("bake must be 0 (none) or a time, not " + command.bakeMillis() + " ms");
-        }
-        if (from.mode().lockstep() && command.bakeMillis() != 0) {
-            return ControlResult.refused("a bake (--bake) is for mode pair only: in mode " + from.mode().label()
-                    + " no member of the old version stays once the orderers moved; upgrade without --bake");
         }
         upgrades.put(to.name(), new ServiceUpgrade(from, to, command.shadow() > 0 ? ServiceUpgrade.State.SHADOW : ServiceUpgrade.State.UPGRADING,
                 null, command.shadow(), List.of(), List.of(), 0, List.of(), command.bakeMillis(), false));
@@ -825,8 +829,17 @@ public final class ControllerState {
             }
             if (upgrade.from().mode().lockstep()) {
                 // In phases over every group: first one member other than the orderer, then the
-                // orderers, then the rest; see moveLockstepMember.
+                // orderers, then the rest; see moveLockstepMember. With a bake, the rest waits for
+                // it (BAKING) once every orderer runs the new version: the old version's members
+                // stay meanwhile, ready to take the orderers' roles back.
                 for (int phase = 1; phase <= 3; phase++) {
+                    if (phase == 3 && upgrade.state() == ServiceUpgrade.State.UPGRADING && bakeDue(upgrade)) {
+                        if (!changed && serviceGroups.stream().allMatch(g -> g.primary().version() == upgrade.to().version())) {
+                            upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.BAKING, upgrade.reason()));
+                            changed = true;
+                        }
+                        break;
+                    }
                     for (GroupConfig config : serviceGroups) {
                         if (!changed && moveLockstepMember(config, target, phase)) {
                             changed = true;
@@ -841,6 +854,12 @@ public final class ControllerState {
                 endIfEveryReplicaAtTarget(upgrade);
             }
         }
+    }
+
+    /** True while an upgrade asked for a bake that has not ended: the old version's last replicas stay. */
+    private static boolean bakeDue(ServiceUpgrade upgrade) {
+        return upgrade.bakeMillis() > 0 && !upgrade.baked()
+                && (upgrade.state() == ServiceUpgrade.State.UPGRADING || upgrade.state() == ServiceUpgrade.State.BAKING);
     }
 
     /** Ends the upgrade when every group of its service is fully protected with only replicas of the version it moves to. */
@@ -940,7 +959,10 @@ public final class ControllerState {
     /**
      * True while a rollback can rebuild every group of the service in the old version: each one has
      * a primary of the old version, or an in-sync backup of it (a pair's old primary after it handed
-     * over). A lockstep group's old state is gone once its orderer moved.
+     * over; in a lockstep group whose orderer moved, a member of the old version still in sync,
+     * which keeps running every command in the old version until phase 3 replaces it). Such a member
+     * becomes the orderer again (see {@link #moveLockstepMember} and {@link #finishDmrMoves}), and
+     * members of the old version are rebuilt from it.
      */
     private boolean canRollBack(ServiceUpgrade upgrade) {
         long from = upgrade.from().version();
@@ -948,7 +970,14 @@ public final class ControllerState {
             if (!config.group().service().equals(upgrade.service()) || config.primary().version() == from) {
                 continue;
             }
-            ReplicaAssignment backup = config.mode().lockstep() ? null : config.backup();
+            if (config.mode().lockstep()) {
+                if (config.replicas().stream().noneMatch(r -> r.role() == Role.BACKUP && r.version() == from
+                        && r.state() == ReplicaState.OK)) {
+                    return false;
+                }
+                continue;
+            }
+            ReplicaAssignment backup = config.backup();
             if (backup == null || backup.version() != from || backup.state() != ReplicaState.OK) {
                 return false;
             }
@@ -985,7 +1014,9 @@ public final class ControllerState {
                 .findFirst().orElse(null);
         Map<String, Integer> load = countPerLiveNode(liveMembers(), false);
         if (config.mode() == Mode.DMR) {
-            if (phase != 1 || (oldBackup == null && primary.version() == target)) {
+            if (phase != 1 || (oldBackup == null && primary.version() == target)
+                    || config.replicas().size() > config.mode().replicaCount()) {
+                // A third member is there already: finishDmrMoves moves the roles and lets one go.
                 return false;
             }
             String third = emptiestOutside(config, load);
@@ -1396,12 +1427,27 @@ public final class ControllerState {
      */
     private boolean quiet() {
         for (GroupConfig config : groups.values()) {
-            if (config.halted() == null && (!config.fullyProtected() || config.handover()
+            if (config.halted() == null && ((!config.fullyProtected() && !heldForBake(config)) || config.handover()
                     || !config.replicas().stream().allMatch(this::isAlive))) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * True for a DMR group that keeps, through its upgrade's bake, its last member of the old version
+     * beside two of the new one, all in sync (see {@link #finishDmrMoves}): it waits for the bake, and
+     * the other groups may move meanwhile, as they could not while a member syncs.
+     */
+    private boolean heldForBake(GroupConfig config) {
+        if (config.mode() != Mode.DMR || config.dispute() != null || config.replicas().size() != config.mode().replicaCount() + 1
+                || !config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK)) {
+            return false;
+        }
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        return upgrade != null && bakeDue(upgrade) && config.primary().version() == upgrade.to().version()
+                && config.replicas().stream().filter(r -> r.version() == upgrade.from().version()).count() == 1;
     }
 
     /**
@@ -1508,6 +1554,12 @@ public final class ControllerState {
             // During an upgrade a member of another version than the target leaves, a backup before the orderer.
             ReplicaAssignment outdated = config.replicas().stream().filter(r -> target > 0 && r.version() != target)
                     .min(java.util.Comparator.comparing(r -> r.role() == Role.PRIMARY)).orElse(null);
+            ServiceUpgrade upgrade = upgrades.get(config.group().service());
+            if (outdated != null && upgrade != null && bakeDue(upgrade) && primary.version() == target
+                    && draining.stream().noneMatch(n -> config.replicaOn(n) != null)) {
+                // The last member of the old version stays through the bake, ready to order again.
+                continue;
+            }
             ReplicaAssignment leaving = config.replicas().stream().filter(r -> draining.contains(r.node())).findFirst()
                     .orElseGet(() -> outdated != null ? outdated : config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
                             .max(java.util.Comparator.comparingLong(ReplicaAssignment::sinceEpoch)).orElseThrow());

@@ -339,8 +339,6 @@ class UpgradeTest {
         assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 1, "example:bank", "", ""), 100)).reason())
                 .contains("shadow mode (--shadow) is for modes pair, dmr and tmr only", "mode none");
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
-        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 0, 5_000)).reason())
-                .contains("a bake (--bake) is for mode pair only");
         assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0, -1)).reason()).contains("bake must be 0");
         state.apply(new Deploy(new ServiceSpec("d", 1, Mode.DMR, 1, "example:kv", "", "")));
         state.apply(new ControlCommand.DrainNode("n3", true));
@@ -615,27 +613,138 @@ class UpgradeTest {
         assertThat(state.upgradeWaiting("pairwise")).isNull();
     }
 
-    @Test
-    void aTmrUpgradeGoesOnOnceAnOrdererRunsTheNewVersion() {
-        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
-        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
-        while (groupsOf(state, "votes").getFirst().primary().version() != 2) {
-            GroupConfig group = groupsOf(state, "votes").getFirst();
+    /** Moves the single group of {@code service} on until its orderer runs version 2, proving members as needed. */
+    private GroupConfig untilTheOrdererRunsVersion2(String service) {
+        while (groupsOf(state, service).getFirst().primary().version() != 2) {
+            GroupConfig group = groupsOf(state, service).getFirst();
             ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
+            if (group.handover()) {
+                handOver(group);
+                continue;
+            }
             if (syncing == null) {
                 assertThat(proveOne()).as("a member to prove").isTrue();
                 continue;
             }
             state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
         }
-        GroupConfig group = groupsOf(state, "votes").getFirst();
-        ReplicaAssignment member = group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK)
+        return groupsOf(state, service).getFirst();
+    }
+
+    @Test
+    void aTmrUpgradeRollsBackAfterTheOrdererMovedWhileAnOldMemberIsLeftAndGoesOnOnceNoneIs() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
+        GroupConfig group = untilTheOrdererRunsVersion2("votes");
+        ReplicaAssignment old = group.replicas().stream().filter(r -> r.version() == 1).findFirst().orElseThrow();
+        assertThat(old.role()).isEqualTo(Role.BACKUP);
+        assertThat(old.state()).as("the old version's last member is in sync beside the new orderer").isEqualTo(ReplicaState.OK);
+
+        // The new orderer crashes: the old member takes the role back, and the new members are replaced by old ones.
+        ControllerState beforeCrash = state.copy();
+        ReplicaAssignment orderer = group.primary();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), orderer.node(), orderer.incarnation(), orderer.sinceEpoch(),
+                "member failed: java.lang.StackOverflowError", null));
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLING_BACK);
+        assertThat(state.upgrades().get("votes").reason()).contains("version 2 failed on " + orderer.node());
+        GroupConfig taken = groupsOf(state, "votes").getFirst();
+        assertThat(taken.primary().node()).as("the member of the old version orders again").isEqualTo(old.node());
+        assertThat(taken.primary().version()).isEqualTo(1);
+        for (ControllerState step : catchUpAll()) {
+            GroupConfig g = groupsOf(step, "votes").getFirst();
+            assertThat(g.primary().version()).as("the orderer stays on version 1").isEqualTo(1);
+            assertThat(g.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count()).as("two in sync in %s", g)
+                    .isGreaterThanOrEqualTo(2);
+        }
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(state.services().get("votes").version()).isEqualTo(1);
+        assertThat(groupsOf(state, "votes")).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+
+        // The same upgrade once the last old member was replaced: the state exists only in version 2's format, and it goes on.
+        state.apply(new Upgrade(lockstep("votes", 2, "c".repeat(64), Mode.TMR, 1), 0));
+        untilTheOrdererRunsVersion2("votes");
+        while (groupsOf(state, "votes").getFirst().replicas().stream().anyMatch(r -> r.version() == 1)) {
+            GroupConfig g = groupsOf(state, "votes").getFirst();
+            ReplicaAssignment syncing = g.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+            state.apply(new ReplicaCaughtUp(g.group(), g.epoch(), syncing.node(), syncing.incarnation()));
+        }
+        GroupConfig late = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment member = late.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK)
                 .findFirst().orElseThrow();
-        state.apply(new ReplicaCrashed(group.group(), group.epoch(), member.node(), member.incarnation(), member.sinceEpoch(), "boom", null));
+        state.apply(new ReplicaCrashed(late.group(), late.epoch(), member.node(), member.incarnation(), member.sinceEpoch(), "boom", null));
         assertThat(state.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
         assertThat(groupsOf(state, "votes").getFirst().replicaOn(member.node()).version()).as("rebuilt as version 2").isEqualTo(2);
         catchUpAll();
         assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+        assertThat(beforeCrash.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
+    }
+
+    @Test
+    void aLockstepBakeKeepsTheOldMembersUntilItEndsAndANewMemberFailingMeanwhileRollsEveryGroupBack() {
+        for (Mode mode : List.of(Mode.TMR, Mode.DMR)) {
+            String name = "baked-" + mode.label();
+            state.apply(new Deploy(lockstep(name, 1, V1, mode, 2)));
+            assertThat(state.apply(new Upgrade(lockstep(name, 2, V2, mode, 2), 0, 60_000)).changed()).as(mode.label()).isTrue();
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.BAKING);
+            for (GroupConfig g : groupsOf(state, name)) {
+                assertThat(g.primary().version()).as("every orderer moved in %s", g).isEqualTo(2);
+                assertThat(g.replicas()).as("one member of version 1 stays, in sync, in %s", g)
+                        .filteredOn(r -> r.version() == 1 && r.role() == Role.BACKUP && r.state() == ReplicaState.OK).hasSize(1);
+                assertThat(g.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count()).isGreaterThanOrEqualTo(2);
+            }
+            ControllerState baking = state.copy();
+
+            // A member of version 2 other than the orderer is found divergent: every group goes back.
+            GroupConfig second = groupsOf(state, name).get(1);
+            ReplicaAssignment fresh = second.replicas().stream().filter(r -> r.version() == 2 && r.role() == Role.BACKUP).findFirst()
+                    .orElseThrow();
+            assertThat(state.apply(new ControlCommand.ReplicaDiverged(second.group(), second.epoch(), second.primary().node(), fresh.node(),
+                    70, fresh.node() + " diverged at entry 70")).changed()).isTrue();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.ROLLING_BACK);
+            for (ControllerState step : catchUpAll()) {
+                for (GroupConfig g : groupsOf(step, name)) {
+                    assertThat(g.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count()).as("two in sync in %s", g)
+                            .isGreaterThanOrEqualTo(2);
+                    if (g.primary().version() == 2) {
+                        assertThat(g.replicas()).as("a new orderer keeps the old member until it hands its role back in %s", g)
+                                .anyMatch(r -> r.version() == 1 && r.state() == ReplicaState.OK);
+                    }
+                }
+            }
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.ROLLED_BACK);
+            assertThat(state.services().get(name).version()).isEqualTo(1);
+            assertThat(groupsOf(state, name)).as(mode.label())
+                    .allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+
+            // Without a failure, the bake ends and the old members are replaced.
+            assertThat(baking.apply(new UpgradeBaked(name, 3)).reason()).contains("stale bake report");
+            assertThat(baking.apply(new UpgradeBaked(name, 2)).changed()).isTrue();
+            // In dmr the old members just leave (nothing syncs), so the upgrade may end in the same step.
+            assertThat(baking.upgrades().get(name).state()).isIn(State.UPGRADING, State.DONE);
+            assertThat(baking.upgrades().get(name).baked()).isTrue();
+        }
+    }
+
+    @Test
+    void aLockstepBakeEndsAndTheUpgradeIsDone() {
+        for (Mode mode : List.of(Mode.TMR, Mode.DMR)) {
+            String name = "done-" + mode.label();
+            state.apply(new Deploy(lockstep(name, 1, V1, mode, 2)));
+            state.apply(new Upgrade(lockstep(name, 2, V2, mode, 2), 0, 60_000));
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.BAKING);
+            BakeTimer timer = new BakeTimer();
+            assertThat(timer.tick(0, state)).isEmpty();
+            assertThat(timer.tick(59_000_000_000L, state)).as("not before the bake time").isEmpty();
+            List<ControlCommand> baked = timer.tick(60_000_000_000L, state);
+            assertThat(baked).containsExactly(new UpgradeBaked(name, 2));
+            assertThat(state.apply(baked.getFirst()).changed()).isTrue();
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.DONE);
+            assertThat(groupsOf(state, name)).as(mode.label())
+                    .allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 2));
+        }
     }
 
     @Test
