@@ -698,7 +698,8 @@ public final class ControllerState {
      * while its group's orderer still runs the old version: the orderer's role does not move to it,
      * since once an orderer runs the new version there is no way back, and until it has agreed with
      * the old version on {@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands a version that answers
-     * differently may not have shown it yet. True for every other replica, of a pair group too.
+     * differently may not have shown it yet; nor, while the upgrade rolls back, even once proven.
+     * True for every other replica, of a pair group too.
      */
     private boolean mayOrder(GroupConfig config, ReplicaAssignment member) {
         if (!config.mode().lockstep()) {
@@ -709,7 +710,13 @@ public final class ControllerState {
             return true;
         }
         ReplicaAssignment primary = config.primary();
-        return (primary != null && primary.version() == upgrade.to().version()) || upgrade.proven(config.group(), member);
+        if (primary != null && primary.version() == upgrade.to().version()) {
+            return true;
+        }
+        // While an upgrade rolls back, its version failed: a member of it never takes over from an
+        // orderer of the old version, proven or not, which would close the way back for the whole
+        // service. The group waits instead for its orderer to recover, as it does for an unproven one.
+        return upgrade.state() != ServiceUpgrade.State.ROLLING_BACK && upgrade.proven(config.group(), member);
     }
 
     /**

@@ -680,6 +680,46 @@ class UpgradeTest {
     }
 
     @Test
+    void whileAnUpgradeRollsBackEvenAProvenMemberOfTheNewVersionNeverTakesOverFromAnOldOrderer() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 2)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 2), 0));
+        // Phase 1 in the first group, then the second group's new member syncs: meanwhile the first
+        // group's new member is proven, but the system is not quiet, so no orderer moves yet.
+        GroupConfig first = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment syncing = first.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+        state.apply(new ReplicaCaughtUp(first.group(), first.epoch(), syncing.node(), syncing.incarnation()));
+        GroupConfig second = groupsOf(state, "votes").get(1);
+        ReplicaAssignment other = second.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+        first = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment proven = first.replicaOn(syncing.node());
+        assertThat(state.apply(proof(first, proven, ServiceUpgrade.PROVEN_COMMANDS_MIN)).changed()).isTrue();
+        assertThat(groupsOf(state, "votes").getFirst().primary().version()).isEqualTo(1);
+
+        // The second group's new member fails: the upgrade rolls back.
+        state.apply(new ReplicaCrashed(second.group(), second.epoch(), other.node(), other.incarnation(), other.sinceEpoch(), "boom", null));
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLING_BACK);
+
+        // The first group's other old member is lost, then its orderer crashes: only the proven
+        // member of version 2 is in sync, and it does not take over; the orderer recovers in place.
+        first = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment orderer = first.primary();
+        ReplicaAssignment oldMember = first.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() == 1).findFirst()
+                .orElseThrow();
+        state.apply(new NodeDown(oldMember.node(), oldMember.incarnation(), "test"));
+        first = groupsOf(state, "votes").getFirst();
+        assertThat(first.replicas()).as("only the orderer and the proven member are left in %s", first)
+                .extracting(ReplicaAssignment::node).containsExactlyInAnyOrder(orderer.node(), proven.node());
+        state.apply(new ReplicaCrashed(first.group(), first.epoch(), orderer.node(), orderer.incarnation(), orderer.sinceEpoch(),
+                "member failed: injected", null));
+        GroupConfig after = groupsOf(state, "votes").getFirst();
+        assertThat(after.primary().node()).as("the old orderer recovers in place").isEqualTo(orderer.node());
+        assertThat(after.primary().version()).isEqualTo(1);
+        assertThat(after.replicas()).as("no member of version 2 stays beside a recovering orderer of version 1")
+                .allMatch(r -> r.version() == 1);
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLING_BACK);
+    }
+
+    @Test
     void aLockstepBakeKeepsTheOldMembersUntilItEndsAndANewMemberFailingMeanwhileRollsEveryGroupBack() {
         for (Mode mode : List.of(Mode.TMR, Mode.DMR)) {
             String name = "baked-" + mode.label();
