@@ -1046,27 +1046,17 @@ public final class ControllerState {
         if (old == null) {
             return false;
         }
-        ReplicaAssignment successor = null;
         if (old.role() == Role.PRIMARY) {
-            successor = config.replicas().stream()
-                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target && mayOrder(config, r))
-                    .findFirst().orElse(null);
-            if (successor == null) {
-                // None in sync yet, or none proven: the orderer waits (see mayOrder).
-                return false;
-            }
+            // Once a member in sync of the target version may order (see mayOrder), the orderer hands
+            // over and leaves (lockstepHandedOver); none yet: it waits.
+            return moveLockstepOrderer(config);
         }
         String node = draining.contains(old.node()) ? emptiestOutside(config, load) : old.node();
         if (node == null) {
             return false;
         }
-        List<ReplicaAssignment> moved = new ArrayList<>();
-        for (ReplicaAssignment r : without(config, old)) {
-            moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
-        }
-        GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
-                config.dispute());
-        moved.add(newBackup(after, members.get(node)));
+        List<ReplicaAssignment> moved = new ArrayList<>(without(config, old));
+        moved.add(newBackup(config, members.get(node)));
         movePlanned(config, moved);
         return true;
     }
@@ -1119,6 +1109,9 @@ public final class ControllerState {
         if (config == null) {
             return ControlResult.refused("unknown group " + command.group());
         }
+        if (config.mode().lockstep()) {
+            return lockstepHandedOver(config, command);
+        }
         ReplicaAssignment primary = config.primary();
         ReplicaAssignment backup = config.backup();
         if (config.epoch() != command.epoch()
@@ -1131,6 +1124,76 @@ public final class ControllerState {
         }
         put(config, List.of(backup.with(Role.PRIMARY, ReplicaState.OK), primary.with(Role.BACKUP, ReplicaState.OK)));
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * A lockstep orderer asked to hand over (see {@link #moveLockstepOrderer}) holds nothing a member
+     * in sync does not: its role moves now, and it leaves for a new member on its node. When the
+     * move is no longer possible (its successor left meanwhile), the hand-over is called off and
+     * the orderer orders again; the upgrade plans the move anew.
+     */
+    private ControlResult lockstepHandedOver(GroupConfig config, HandedOver command) {
+        ReplicaAssignment primary = config.primary();
+        if (config.epoch() != command.epoch() || !config.handover() || primary == null || !primary.node().equals(command.node())
+                || primary.incarnation() != command.incarnation()) {
+            return ControlResult.refused("stale hand-over report for " + command.group() + " at epoch " + command.epoch());
+        }
+        if (!lockstepOrdererLeaves(config)) {
+            put(config, config.replicas());
+        }
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * An upgrade (or its rollback) moves a lockstep orderer's role to a member in sync of the version
+     * it moves to: first the orderer is asked to hand over, so that it stops ordering and every member
+     * in sync holds its last entry (a member of the version left behind that held entries the next
+     * orderer lacks would have to be rebuilt, and only the next orderer's version could rebuild it);
+     * once it reports, {@link #lockstepHandedOver} moves the role. False when there is no such member.
+     */
+    private boolean moveLockstepOrderer(GroupConfig config) {
+        if (config.handover()) {
+            return false;
+        }
+        if (orderersSuccessor(config) == null) {
+            return false;
+        }
+        requestHandover(config);
+        return true;
+    }
+
+    /** The member in sync of the version the group's upgrade moves to that may take the orderer's role, or null. */
+    private ReplicaAssignment orderersSuccessor(GroupConfig config) {
+        long target = upgradeTarget(config);
+        return config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target
+                && !draining.contains(r.node()) && isAlive(r) && mayOrder(config, r)).findFirst().orElse(null);
+    }
+
+    /**
+     * The orderer leaves, its role moving to {@link #orderersSuccessor}, and a syncing member of the
+     * version the upgrade moves to takes its place on its node (or, off a draining node, on the
+     * emptiest one outside the group). False when no member can take the role or no node the place.
+     */
+    private boolean lockstepOrdererLeaves(GroupConfig config) {
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment successor = orderersSuccessor(config);
+        if (successor == null || successor.version() == primary.version()) {
+            // None, or the upgrade turned around meanwhile and the orderer already runs its target.
+            return false;
+        }
+        List<ReplicaAssignment> moved = new ArrayList<>();
+        for (ReplicaAssignment r : without(config, primary)) {
+            moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+        }
+        GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
+                config.dispute());
+        String node = draining.contains(primary.node()) ? emptiestOutside(after, countPerLiveNode(liveMembers(), false)) : primary.node();
+        if (node == null) {
+            return false;
+        }
+        moved.add(newBackup(after, members.get(node)));
+        movePlanned(config, moved);
+        return true;
     }
 
     /** Asks a pair group's primary to hand its role to its in-sync backup; see {@link GroupConfig#handover()}. */
@@ -1538,25 +1601,19 @@ public final class ControllerState {
                 // member of its own to tell which version answers differently.
                 continue;
             }
+            if (config.handover()) {
+                // Its orderer hands over (see moveLockstepOrderer): nothing else moves meanwhile.
+                continue;
+            }
             boolean oldBackup = config.replicas().stream().anyMatch(r -> target > 0 && r.role() == Role.BACKUP && r.version() != target);
             ReplicaAssignment heir = inSyncOffDraining(config, target);
-            if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target) {
+            if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target
+                    && moveLockstepOrderer(config)) {
                 // An upgrade: the orderer's role moves to the member of the new version that just
                 // synced, and a second one takes the old orderer's place, so that the new orderer has
-                // one of its own version catching up while the last old member still votes.
-                List<ReplicaAssignment> moved = new ArrayList<>();
-                for (ReplicaAssignment r : without(config, primary)) {
-                    moved.add(r == heir ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
-                }
-                GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(),
-                        config.quarantined(), config.dispute());
-                String place = draining.contains(primary.node()) ? emptiestOutside(after, countPerLiveNode(liveMembers(), false))
-                        : primary.node();
-                if (place != null) {
-                    moved.add(newBackup(after, members.get(place)));
-                    movePlanned(config, moved);
-                    continue;
-                }
+                // one of its own version catching up while the last old member still votes; the
+                // orderer hands over first (lockstepHandedOver makes the move).
+                continue;
             }
             // During an upgrade a member of another version than the target leaves, a backup before the orderer.
             ReplicaAssignment outdated = config.replicas().stream().filter(r -> target > 0 && r.version() != target)

@@ -822,6 +822,12 @@ class UpgradeTest {
             assertThat(state.apply(proof(group, member, 100)).changed()).isTrue();
             assertThat(state.upgrades().get(name).proven()).singleElement().matches(p -> p.node().equals(member.node()) && p.commands() == 100);
             assertThat(state.apply(proof(groupsOf(state, name).getFirst(), member, 100)).changed()).as("a repeat").isFalse();
+            GroupConfig handingOver = groupsOf(state, name).getFirst();
+            assertThat(handingOver.handover()).as("%s: the orderer first hands over", mode).isTrue();
+            assertThat(handingOver.primary().version()).isEqualTo(1);
+            assertThat(state.apply(new HandedOver(handingOver.group(), handingOver.epoch() - 1, handingOver.primary().node(),
+                    handingOver.primary().incarnation(), 10)).reason()).as("a stale hand-over").contains("stale hand-over report");
+            handOver(handingOver);
             GroupConfig after = groupsOf(state, name).getFirst();
             assertThat(after.primary().node()).as("%s: the orderer's role moved to the proven member", mode).isEqualTo(member.node());
             assertThat(after.primary().version()).isEqualTo(2);
