@@ -26,9 +26,8 @@ import tools.jackson.databind.JsonNode;
  * that writes its state in another format (and reads version 1's), so that members of the two
  * versions compare outputs but not state digests while the group mixes them; then a version 3
  * that answers differently, caught by the vote and rolled back; then a version 3 that cannot read
- * the state, rolled back too; then, under one client pacing its commands, a version 3 that crashes on
- * a command first sent while it bakes as every orderer, rolled back through the members of version 2
- * the bake kept. Zero client-visible errors (but for that command, refused as poison), nothing lost
+ * the state, rolled back too; then a version 3 that crashes on a command first sent while it bakes
+ * as every orderer, rolled back through the members of version 2 the bake kept. Zero client-visible errors (but for that command, refused as poison), nothing lost
  * or run twice, and every group fully protected on version 2 at the end.
  */
 class LockstepUpgradeIT {
@@ -135,23 +134,13 @@ class LockstepUpgradeIT {
                 // once every orderer runs version 3. The bake keeps each group's last member of version
                 // 2, in sync with its own state: it takes the orderer's role back, the command is
                 // quarantined, the other orderers hand their roles back, and the upgrade rolls back.
-                // The load of 4 clients stops first and one client paces its commands instead: an
-                // orderer's role moves with no hand-over, so a member of the old version that holds
-                // entries the new orderer lacks at that moment (likely under a heavier load) must be
-                // rebuilt, in the new version, and the way back closes (README, Upgrading: partial).
-                load.stop();
+                // Under load: each orderer hands over before its role moves, so that the member of
+                // version 2 holds no entry the next orderer lacks (before hand-overs, one group in
+                // four lost it to a rebuild in version 3 here, and the way back closed).
                 System.out.println(name + ": " + system.cli("upgrade", "counters", "--jar", explodes.toString(), "--bake", "300",
                         "--no-wait", "--dir", cluster).strip());
-                Map<String, Long> paced = new java.util.TreeMap<>();
-                java.util.Random pace = new java.util.Random(seed);
-                long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-                while (!service(system).get("upgrade").get("state").asString().equals("baking")) {
-                    assertThat(System.nanoTime()).as("the upgrade reaches its bake").isLessThan(deadline);
-                    for (int i = 0; i < 5; i++) {
-                        pacedIncrement(client, paced, "pace" + pace.nextInt(16), 1 + pace.nextInt(9));
-                        Thread.sleep(150);
-                    }
-                }
+                await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> service(system).get("upgrade").get("state").asString().equals("baking"));
                 List<JsonNode> baking = groups(system);
                 System.out.println(name + ": baking " + baking);
                 if (baking.stream().anyMatch(g -> g.get("replicas").valueStream().noneMatch(r -> r.get("version").asLong() == 2))) {
@@ -167,9 +156,7 @@ class LockstepUpgradeIT {
                                     && r.get("state").asString().equals("ok"));
                 }
                 // (Not the version probe here: members of two versions would answer it differently.)
-                for (int i = 0; i < 20; i++) {
-                    pacedIncrement(client, paced, "pace" + pace.nextInt(16), 1 + pace.nextInt(9));
-                }
+                awaitMoreAcknowledged(load, 200);
                 assertThatThrownBy(() -> LedgerLoad.call(client, "counters", "bomb", "{\"op\":\"explode\",\"key\":\"bomb\"}"))
                         .hasMessageContaining("quarantined");
                 await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(200))
@@ -180,22 +167,17 @@ class LockstepUpgradeIT {
                 assertThat(late.get("upgrade").get("reason").asString()).contains("version 3 failed on", "StackOverflowError");
                 assertThat(system.awaitFullyProtected(Duration.ofSeconds(60))).isTrue();
                 assertThat(replicaVersions(system)).as("every member runs version 2 again").containsOnly(2L);
-                for (int i = 0; i < 20; i++) {
-                    pacedIncrement(client, paced, "pace" + pace.nextInt(16), 1 + pace.nextInt(9));
-                }
+                awaitMoreAcknowledged(load, 200);
                 assertThat(versionsAnswered(client)).containsOnly(2L);
                 assertThat(LedgerLoad.call(client, "counters", "after", "{\"op\":\"explode\",\"key\":\"after\"}"))
                         .as("version 2 answers the command that crashed version 3").isEqualTo("{\"exploded\":false}");
-                for (Map.Entry<String, Long> entry : paced.entrySet()) {
-                    assertThat(LedgerLoad.call(client, "counters", entry.getKey(), "{\"op\":\"get\",\"key\":\"" + entry.getKey() + "\"}"))
-                            .as(entry.getKey()).isEqualTo("{\"value\":" + entry.getValue() + "}");
-                }
 
                 assertThat(system.cli("events", "--dir", cluster)).contains("upgrade from version 1 to 2 stopped",
                         "no output differed in shadow mode", "upgrade from version 1 to 2 done",
                         "the members other than the orderer first, then the orderers", "upgrade from version 2 to 3 rolls back",
                         "upgrade from version 2 to 3 rolled back");
 
+                load.stop();
                 System.out.printf("%s: %d acknowledged, %d wrong, %d errors%n", name, load.acknowledged.get(), load.wrong.size(),
                         load.errors.size());
                 assertThat(load.wrong).as("results that differ from the model").isEmpty();
@@ -207,14 +189,6 @@ class LockstepUpgradeIT {
                 assertThat(system.fullyProtected()).isTrue();
             }
         }
-    }
-
-    /** One increment by a client that waits for each answer, checked against its own model of the paced keys. */
-    private static void pacedIncrement(PairstepClient client, Map<String, Long> model, String key, long by) {
-        long expected = model.getOrDefault(key, 0L) + by;
-        assertThat(LedgerLoad.call(client, "counters", key, "{\"op\":\"incr\",\"key\":\"" + key + "\",\"by\":" + by + "}"))
-                .as("incr %s by %d", key, by).isEqualTo("{\"value\":" + expected + "}");
-        model.put(key, expected);
     }
 
     private static void awaitMoreAcknowledged(KvModelLoad load, long more) {
