@@ -28,6 +28,9 @@ import java.util.List;
  * syncing {@code to} member, then each orderer hands its role to it as it leaves, then the last old
  * member is replaced; in DMR, group by group, a {@code to} member syncs on a third node, the orderer
  * hands its role to it and leaves for a second {@code to} member, and the last old member leaves.
+ * Before its role moves (either way), an orderer hands over ({@link GroupConfig#handover()}): it
+ * orders nothing more until every member in sync holds its last entry, so that no member of the
+ * version left behind must be rebuilt, which only the other version could do.
  * While every group whose orderer runs {@code to} still has a {@code from} member in sync (until that
  * last old member is replaced, after the bake if one was asked for), a {@code to} member that
  * crashes or is found divergent turns the upgrade into a rollback: a {@code from} member takes each
