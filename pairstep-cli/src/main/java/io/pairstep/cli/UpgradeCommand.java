@@ -45,15 +45,15 @@ public final class UpgradeCommand implements Callable<Integer> {
     String example;
 
     @Option(names = "--shadow", paramLabel = "N", defaultValue = "0",
-            description = {"First run the new version beside the old one on each partition's backup, on the same commands, for N",
-                    "commands, and report every output that differs; the upgrade goes on only if none did. Default 0: no shadow run.",
-                    "Mode pair only: dmr and tmr compare every output of a new-version member with the old ones anyway."})
+            description = {"First run the new version beside the old one on each partition's backup (in dmr and tmr, on one member",
+                    "other than the orderer), on the same commands, for N commands, and report every output that differs; the",
+                    "upgrade goes on only if none did. Default 0: no shadow run. Not in mode none (no backup to run it on)."})
     long shadow;
 
     @Option(names = "--bake", paramLabel = "SECONDS", defaultValue = "0",
-            description = {"Mode pair: once every primary runs the new version, keep the old version's replicas as backups for",
-                    "SECONDS more, ready to take over (and roll the upgrade back) if the new version fails; then replace them.",
-                    "Default 0: replace them at once. At most 86400."})
+            description = {"Once every primary (in dmr and tmr, every orderer) runs the new version, keep the old version's last",
+                    "replicas for SECONDS more, ready to take over (and roll the upgrade back) if the new version fails; then",
+                    "replace them. Default 0: replace them at once. At most 86400."})
     long bakeSeconds;
 
     @Option(names = "--no-wait", description = "Start the upgrade and return; follow it with `pairstep services` or `pairstep events`.")
@@ -130,7 +130,7 @@ public final class UpgradeCommand implements Callable<Integer> {
                 String state = Json.text(upgrade, "state", "?");
                 String line = state.startsWith("shadow")
                         ? "shadow: " + upgrade.path("shadowed").size() + " partitions compared, " + upgrade.path("differences").size()
-                                + " outputs differed"
+                                + " outputs differed" + (upgrade.has("waiting") ? "; " + Json.text(upgrade, "waiting", "") : "")
                         : state.equals("baking")
                         ? "baking: every primary runs version " + to + "; version " + Json.text(upgrade, "from", "?")
                                 + " stays as backup for " + Json.text(upgrade, "bakeSeconds", "?") + " s"

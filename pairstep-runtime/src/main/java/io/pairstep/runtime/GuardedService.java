@@ -87,9 +87,9 @@ final class GuardedService implements Service {
     private long lastKeepAliveNanos;
     /** Fault injection ({@code fault slow}): how long to wait before each command. */
     private volatile long delayMillis;
-    /** True while this replica is a pair backup, the only place a shadow runs. */
+    /** True while this replica is a pair backup or a lockstep follower in sync, the only places a shadow runs. */
     private volatile boolean inline;
-    /** The new version in shadow mode, on a pair backup during an upgrade; null otherwise. Agent thread only. */
+    /** The new version in shadow mode, on a pair backup or lockstep follower during an upgrade; null otherwise. Agent thread only. */
     private Shadow shadow;
 
     /** How often a replica whose service is busy with one command tells its partners it is alive. */
@@ -235,13 +235,14 @@ final class GuardedService implements Service {
 
     /**
      * From now on each command also runs on {@code shadow}, on the caller's thread, while this is a
-     * pair backup (see {@link #runsAsBackup}).
+     * pair backup or lockstep follower in sync (see {@link #runsAsBackup}); null ends a shadow run
+     * without a report.
      */
     void shadow(Shadow shadow) {
         this.shadow = shadow;
     }
 
-    /** Whether this replica is a pair backup now: only there does a shadow run (see {@link #shadow}). */
+    /** Whether this replica is a pair backup (or lockstep follower in sync) now: only there does a shadow run (see {@link #shadow}). */
     void runsAsBackup(boolean inline) {
         this.inline = inline;
     }
@@ -277,6 +278,14 @@ final class GuardedService implements Service {
     @Override
     public void restore(byte[] snapshot) {
         service.restore(snapshot);
+        if (shadow != null) {
+            // The replica's state was replaced (a snapshot installed): the shadow starts over from
+            // it too, or it would compare outputs computed from another state.
+            shadow.restart(snapshot);
+            if (shadow.finished()) {
+                shadow = null;
+            }
+        }
     }
 
     @Override

@@ -55,6 +55,13 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
     /** The epoch of the last configuration applied; for the dump file. Agent thread only. */
     private long epoch;
     private String configured = "";
+    /**
+     * The upgrade target whose shadow run this member started, or null; touched only by the node's
+     * reconciler (which calls {@link #configure} and {@link #startShadow}), so that a cancel and a
+     * new start reach the agent thread in the order they were decided. The whole spec, not only
+     * its version: after a shadow run that differed, the next upgrade names the same version.
+     */
+    private io.pairstep.core.control.ServiceSpec shadowing;
 
     /**
      * @param watchdogMillis how long one command may run before the member counts as crashed; 0
@@ -110,6 +117,19 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         if (!now.equals(configured)) {
             LOG.info("{}: lockstep {} in epoch {}{}", group, now, config.epoch(), configured.isEmpty() ? "" : " (was " + configured + ")");
             configured = now;
+        }
+        // A shadow runs only on a member in sync other than the orderer. One that stops being one
+        // (it orders now, or falls behind) gives its run up for good: commands it ran meanwhile
+        // without the shadow would make the shadow's state drift. The controller then has another
+        // member run it, or this one anew if it becomes a follower in sync again.
+        boolean follower = me != null && core.identity().sameInstance(me) && me.role() == io.pairstep.core.control.Role.BACKUP
+                && me.state() == io.pairstep.core.control.ReplicaState.OK;
+        service.runsAsBackup(follower);
+        if (!follower && shadowing != null) {
+            LOG.info("{}: the shadow run of version {} stops here: this member is no longer a follower in sync", group,
+                    shadowing.version());
+            shadowing = null;
+            enqueue(() -> service.shadow(null));
         }
         enqueue(() -> {
             core.configure(config, System.nanoTime());
@@ -209,6 +229,34 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
             // what is pending still goes to disk, and the controller has the member rebuilt.
             stop();
         }
+    }
+
+    /**
+     * Shadow mode of an upgrade, as {@link ReplicaAgent#startShadow} on a pair backup: from the next
+     * command on, {@code newVersion} runs beside this follower's service, starting from its current
+     * state, for {@code commands} commands; then its outcome goes to the controller. Once per upgrade
+     * target while this member stays a follower in sync; later calls change nothing.
+     */
+    void startShadow(io.pairstep.core.control.ServiceSpec to, io.pairstep.api.Service newVersion, long commands) {
+        if (to.equals(shadowing)) {
+            return;
+        }
+        shadowing = to;
+        long toVersion = to.version();
+        enqueue(() -> {
+            if (core.removed()) {
+                return;
+            }
+            LOG.info("{}: version {} runs in shadow mode beside this member for {} commands", group, toVersion, commands);
+            service.shadow(new Shadow(newVersion, service.snapshot(), commands, outcome -> {
+                LOG.info("{}: shadow run of version {} ended: {} commands compared, {} differences", group, toVersion, outcome.compared(),
+                        outcome.differences().size());
+                if (!gone()) {
+                    host.propose(new ControlCommand.ShadowReport(group, core.identity().node(), toVersion, outcome.compared(),
+                            outcome.differences()));
+                }
+            }));
+        });
     }
 
     @Override

@@ -643,13 +643,21 @@ public final class Node implements AutoCloseable {
         startShadows(state);
     }
 
-    /** In shadow mode of an upgrade, each in-sync pair backup here runs the new version beside its own. */
+    /**
+     * In shadow mode of an upgrade, each in-sync pair backup here runs the new version beside its
+     * own, and so does each lockstep member here that the controller's state names as its group's
+     * shadow runner ({@link ControllerState#shadowRunner}).
+     */
     private void startShadows(ControllerState state) {
         for (ServiceUpgrade upgrade : state.upgrades().values()) {
             if (upgrade.state() != ServiceUpgrade.State.SHADOW) {
                 continue;
             }
             for (GroupConfig group : state.groups().values()) {
+                if (group.mode().lockstep()) {
+                    startLockstepShadow(state, upgrade, group);
+                    continue;
+                }
                 ReplicaAssignment mine = group.replicaOn(config.id());
                 if (!group.group().service().equals(upgrade.service()) || upgrade.shadowed().contains(group.group().partition())
                         || mine == null || mine.role() != Role.BACKUP || mine.state() != ReplicaState.OK
@@ -663,6 +671,23 @@ public final class Node implements AutoCloseable {
                     LOG.warn("{}: cannot start the shadow run of version {} yet: {}", group.group(), upgrade.to().version(), e.getMessage());
                 }
             }
+        }
+    }
+
+    private void startLockstepShadow(ControllerState state, ServiceUpgrade upgrade, GroupConfig group) {
+        if (!group.group().service().equals(upgrade.service())) {
+            return;
+        }
+        ReplicaAssignment runner = state.shadowRunner(group);
+        if (runner == null || !runner.node().equals(config.id()) || !(agents.get(group.group()) instanceof LockstepAgent agent)
+                || !agent.identity().sameInstance(runner)) {
+            return;
+        }
+        try {
+            agent.startShadow(upgrade.to(), services.factory(upgrade.to()).get(), upgrade.shadow());
+        } catch (RuntimeException e) {
+            // The jar may still be on its way; the next state tries again.
+            LOG.warn("{}: cannot start the shadow run of version {} yet: {}", group.group(), upgrade.to().version(), e.getMessage());
         }
     }
 

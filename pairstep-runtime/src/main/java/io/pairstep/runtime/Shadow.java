@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Shadow mode of an upgrade, on a pair backup: the new version's instance, started from the
+ * Shadow mode of an upgrade, on a pair backup or a lockstep follower: the new version's instance, started from the
  * backup's own state (so it also proves it can read the old version's snapshot), runs every command
  * the backup runs, right after it, and each output is compared with the backup's. After {@code
  * limit} commands the outcome is handed to {@code done}, once. Runs on the backup's agent thread;
@@ -46,6 +46,23 @@ final class Shadow {
         } catch (RuntimeException | Error e) {
             differences.add("the new version cannot read the current state: " + e);
             differed = 1;
+            finish();
+        }
+    }
+
+    /**
+     * The replica's state was replaced by {@code state} (a snapshot it installed): the new version
+     * restores it too and goes on comparing from there, counting what it compared so far.
+     */
+    void restart(byte[] state) {
+        if (finished) {
+            return;
+        }
+        try {
+            service.restore(state);
+        } catch (RuntimeException | Error e) {
+            differences.add("the new version cannot read the state installed at command " + compared + ": " + e);
+            differed++;
             finish();
         }
     }

@@ -64,6 +64,31 @@ class ShadowTest {
     }
 
     @Test
+    void aSnapshotInstalledUnderARunningShadowRestartsItFromThatStateAndACancelledShadowNeverReports() throws Exception {
+        GuardedService follower = new GuardedService(Examples.create("kv"), "svc-shadow", 0, 20, null, now -> {}, reason -> {});
+        follower.runsAsBackup(true);
+        follower.shadow(new Shadow(Examples.create("kv"), follower.snapshot(), 2, outcomes::add));
+        // Another member's state is installed (a lockstep member rebuilt by snapshot): were the shadow
+        // not restarted from it, its get would answer null where the follower answers 7.
+        Service source = Examples.create("kv");
+        source.apply(bytes("{\"op\":\"put\",\"key\":\"a\",\"value\":7}"), null);
+        follower.restore(source.snapshot());
+        follower.apply(bytes("{\"op\":\"get\",\"key\":\"a\"}"), null);
+        follower.apply(bytes("{\"op\":\"get\",\"key\":\"a\"}"), null);
+        assertThat(outcomes).singleElement().satisfies(o -> {
+            assertThat(o.compared()).isEqualTo(2);
+            assertThat(o.differences()).isEmpty();
+        });
+
+        // A member that stops being a follower in sync gives its run up: nothing is reported.
+        outcomes.clear();
+        follower.shadow(new Shadow(skewedKv(), follower.snapshot(), 1, outcomes::add));
+        follower.shadow(null);
+        follower.apply(bytes("{\"op\":\"put\",\"key\":\"b\",\"value\":2}"), null);
+        assertThat(outcomes).isEmpty();
+    }
+
+    @Test
     void aNewVersionThatCannotReadTheStateDiffersAtOnce() {
         Service unreadable = new Service() {
             @Override

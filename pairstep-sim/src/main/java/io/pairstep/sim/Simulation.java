@@ -60,7 +60,11 @@ import java.util.TreeMap;
  * version, which answers differently on about a quarter of the commands (see {@link
  * HistoryService#differs}). Checked: an orderer's role moves to a member of the new version only
  * once its old orderer reported it proven ({@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands in
- * agreement), in a takeover too; a skewed version never orders and its upgrade always ends rolled back, never done. A lockstep upgrade waits for
+ * agreement), in a takeover too; a skewed version never orders and its upgrade always ends rolled back, never done. Another
+ * one in three moves to a <em>fragile</em> version, one of whose members the simulator crashes once
+ * an orderer runs it: checked that the upgrade then turns back through the old version's last
+ * members and ends rolled back with every member on the old version (unless a group lost its last
+ * old member meanwhile). Half the upgrades, in every mode, bake. A lockstep upgrade waits for
  * client commands to prove its members: the heal phase keeps the clients issuing while one waits,
  * and a run with no client ends with the upgrade waiting and every orderer on the old version.
  */
@@ -123,11 +127,13 @@ public final class Simulation {
      * @param skewedRolledBack upgrades to a skewed version (lockstep modes) that ended rolled back
      * @param provenMoves times a lockstep orderer's role moved to a proven member of the new version
      * @param handovers pair primaries that handed their role to their backup, staying as its backup
-     * @param rollbacksAfterHandover upgrades that turned back while a group's primary already ran the new version
+     * @param rollbacksAfterHandover upgrades that turned back while a group's primary (in lockstep, orderer) already ran the new version
+     * @param rolledBackAfterOrdererMoved lockstep upgrades that turned back after an orderer ran the new
+     *     version and ended rolled back, every member on the old version
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
             long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long skewedRolledBack,
-            long provenMoves, long handovers, long rollbacksAfterHandover) {}
+            long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -275,7 +281,7 @@ public final class Simulation {
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
                 controller.services().get(SERVICE).version() - 1, poisonPastOrderer, skewedRolledBack, provenMoves,
-                handovers, rollbacksAfterHandover);
+                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved);
     }
 
     /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
@@ -594,6 +600,16 @@ public final class Simulation {
             note("upgrade: rolling back although a primary already runs version " + upgradeAfter.to().version());
         }
         checkUpgrade(command, before, upgradesBefore);
+        checkRollbackAfterOrdererMoved(upgradeBefore, upgradeAfter, before);
+        if (command instanceof ControlCommand.ReplicaCrashed crashed && crashed.reason().contains("fragile") && upgradeBefore != null
+                && (upgradeBefore.state() == ServiceUpgrade.State.UPGRADING || upgradeBefore.state() == ServiceUpgrade.State.BAKING)
+                && before.values().stream().filter(g -> g.group().service().equals(SERVICE)).allMatch(g -> g.primary() == null
+                        || g.primary().version() == upgradeBefore.from().version() || g.replicas().stream().anyMatch(r -> r.role() == Role.BACKUP
+                                && r.version() == upgradeBefore.from().version() && r.state() == ReplicaState.OK))
+                && (upgradeAfter == null || upgradeAfter.state() != ServiceUpgrade.State.ROLLING_BACK)) {
+            throw failure("a member of the fragile version crashed while every group kept a member of version "
+                    + upgradeBefore.from().version() + " in sync, and the upgrade did not turn back: " + upgradeAfter);
+        }
         if (command instanceof ControlCommand.ReplicaDiverged diverged) {
             divergences++;
             degradedByDivergence.add(diverged.group());
@@ -644,6 +660,9 @@ public final class Simulation {
         for (ControlCommand command : bakeTimer.tick(now, controller)) {
             note("bake timer: " + command);
             propose(command);
+        }
+        if (options.mode().lockstep() && !healing) {
+            crashFragileMember();
         }
     }
 
@@ -1186,15 +1205,100 @@ public final class Simulation {
     private void upgrade() {
         long version = controller.services().get(SERVICE).version() + 1;
         boolean skewed = options.mode().lockstep() && random.nextInt(3) == 0;
-        note("upgrade: to version " + version + (skewed ? ", skewed" : ""));
-        // Half the pair upgrades bake: the old version stays as backup a while after every primary moved.
-        long bakeMillis = options.mode() == Mode.PAIR && random.nextBoolean() ? 50 + random.nextLong(500) : 0;
+        // In lockstep modes, half the other upgrades go to a fragile version: one of its members
+        // crashes once an orderer runs it (see crashFragileMember), which must roll back through
+        // the old version's last members.
+        boolean fragile = options.mode().lockstep() && !skewed && random.nextBoolean();
+        note("upgrade: to version " + version + (skewed ? ", skewed" : "") + (fragile ? ", fragile" : ""));
+        // Half the upgrades bake: the old version stays as backup (in lockstep, its last member
+        // beside each new orderer) a while after every primary moved.
+        long bakeMillis = random.nextBoolean() ? 50 + random.nextLong(500) : 0;
         propose(new ControlCommand.Upgrade(new ServiceSpec(SERVICE, version, options.mode(), options.partitions(),
-                "example:history-v" + version + (skewed ? SKEWED_SUFFIX : ""), "", ""), 0, bakeMillis));
+                "example:history-v" + version + (skewed ? SKEWED_SUFFIX : fragile ? FRAGILE_SUFFIX : ""), "", ""), 0, bakeMillis));
     }
 
     /** Names the artifact of a version that answers differently on some commands. */
     private static final String SKEWED_SUFFIX = "-skewed";
+    /** Names the artifact of a version one of whose members crashes once an orderer runs it (lockstep modes). */
+    private static final String FRAGILE_SUFFIX = "-fragile";
+    /** The fragile upgrades (by artifact) whose member the simulator crashed already. */
+    private final Set<String> fragileCrashed = new HashSet<>();
+    /** Upgrades that rolled back all the way after an orderer ran the new version. */
+    private long rolledBackAfterOrdererMoved;
+    /** The artifact of the upgrade now rolling back after an orderer ran its version, or null. */
+    private String rollingBackAfterOrdererMoved;
+
+    /**
+     * An upgrade to a fragile version, once an orderer runs it: one of its members crashes (the
+     * orderer half the time), as a new version that fails only on some later command would. The
+     * controller must roll back while the old version keeps a member in sync in every group.
+     */
+    private void crashFragileMember() {
+        ServiceUpgrade upgrade = controller.upgrades().get(SERVICE);
+        if (upgrade == null || !upgrade.to().artifact().endsWith(FRAGILE_SUFFIX) || fragileCrashed.contains(upgrade.to().artifact())
+                || (upgrade.state() != ServiceUpgrade.State.UPGRADING && upgrade.state() != ServiceUpgrade.State.BAKING)) {
+            return;
+        }
+        long to = upgrade.to().version();
+        List<LockstepReplica> candidates = new ArrayList<>();
+        List<LockstepReplica> orderers = new ArrayList<>();
+        for (GroupConfig config : controller.groups().values()) {
+            if (!config.group().service().equals(SERVICE) || config.primary() == null || config.primary().version() != to) {
+                continue;
+            }
+            for (ReplicaAssignment assignment : config.replicas()) {
+                if (assignment.version() == to && replicaFor(config, assignment) instanceof LockstepReplica member && !member.core.removed()) {
+                    (assignment.role() == Role.PRIMARY ? orderers : candidates).add(member);
+                }
+            }
+        }
+        List<LockstepReplica> pool = !orderers.isEmpty() && (candidates.isEmpty() || random.nextBoolean()) ? orderers : candidates;
+        if (pool.isEmpty()) {
+            return;
+        }
+        LockstepReplica member = pool.get(random.nextInt(pool.size()));
+        fragileCrashed.add(upgrade.to().artifact());
+        note("fault: version " + to + " (fragile) crashes on " + member.node.id + " " + member.group + " (" + member.core.role() + ")");
+        member.core.crash("injected: the fragile version " + to + " crashed");
+    }
+
+    /**
+     * A lockstep upgrade that turned back after an orderer ran the new version ends rolled back,
+     * every member on the old version, unless a group lost its last old member meanwhile (the
+     * controller then says the way back closed, and the upgrade goes on).
+     */
+    private void checkRollbackAfterOrdererMoved(ServiceUpgrade before, ServiceUpgrade after, Map<GroupId, GroupConfig> groupsBefore) {
+        if (!options.mode().lockstep() || after == null) {
+            return;
+        }
+        if (after.state() == ServiceUpgrade.State.ROLLING_BACK && (before == null || before.state() != ServiceUpgrade.State.ROLLING_BACK)
+                && groupsBefore.values().stream().anyMatch(g -> g.group().service().equals(SERVICE) && g.primary() != null
+                        && g.primary().version() == after.to().version())) {
+            rollingBackAfterOrdererMoved = after.to().artifact();
+            return;
+        }
+        if (rollingBackAfterOrdererMoved == null || !rollingBackAfterOrdererMoved.equals(after.to().artifact())
+                || after.state() == ServiceUpgrade.State.ROLLING_BACK) {
+            return;
+        }
+        rollingBackAfterOrdererMoved = null;
+        if (after.state() == ServiceUpgrade.State.ROLLED_BACK) {
+            for (GroupConfig config : controller.groups().values()) {
+                if (config.group().service().equals(SERVICE) && config.replicas().stream().anyMatch(r -> r.version() != after.from().version())) {
+                    throw failure(config.group() + " has a member of another version than " + after.from().version()
+                            + " after the rollback: " + config);
+                }
+            }
+            rolledBackAfterOrdererMoved++;
+            note("checked: the upgrade to version " + after.to().version() + " rolled back after an orderer ran it");
+            return;
+        }
+        if (after.reason() == null || !after.reason().contains("cannot roll back")) {
+            throw failure("the rollback of the upgrade to version " + after.to().version() + ", started after an orderer ran it, ended "
+                    + after.state().label() + ": " + after);
+        }
+        note("upgrade: the way back closed (" + after.reason() + ")");
+    }
 
     /** True when {@code version} of the service, in {@code state}, is a skewed one. */
     private static boolean skewed(ControllerState state, long version) {

@@ -12,7 +12,9 @@ import org.junit.jupiter.api.Test;
  * simulation's crashes, pauses, partitions and message faults plus corrupted member state, changed
  * outputs and failed self-checks, poison commands among the clients' commands, and two online upgrades
  * of the service asked for at random times (members of two versions in a group meanwhile), one in
- * three to a skewed version that answers differently on some commands and must always roll back.
+ * three to a skewed version that answers differently on some commands and must always roll back,
+ * one in three to a fragile version whose member crashes once an orderer runs it, which must roll
+ * back through the old version's last members, and half of them with a bake.
  *
  * <p>{@code -Dpairstep.sim.seed=N} replays one seed of the mode the test method names; {@code
  * -Dpairstep.sim.seeds=COUNT} and {@code -Dpairstep.sim.base=FIRST} choose the range (default 1,000
@@ -39,6 +41,8 @@ class LockstepSimulationTest {
             assertThat(totals.upgrades).as("online upgrades ran among the faults and ended").isPositive();
             assertThat(totals.provenMoves).as("orderers moved to members of the new version once proven").isPositive();
             assertThat(totals.skewedRolledBack).as("upgrades to a version that answers differently rolled back").isPositive();
+            assertThat(totals.rolledBackAfterOrdererMoved).as("upgrades that failed after an orderer moved rolled back all the way")
+                    .isPositive();
         }
     }
 
@@ -75,6 +79,8 @@ class LockstepSimulationTest {
         long upgrades;
         long skewedRolledBack;
         long provenMoves;
+        long rollbacksAfterOrdererMoved;
+        long rolledBackAfterOrdererMoved;
     }
 
     private static Totals runSeeds(Mode mode) {
@@ -100,6 +106,8 @@ class LockstepSimulationTest {
                 totals.upgrades += result.upgrades();
                 totals.skewedRolledBack += result.skewedRolledBack();
                 totals.provenMoves += result.provenMoves();
+                totals.rollbacksAfterOrdererMoved += result.rollbacksAfterHandover();
+                totals.rolledBackAfterOrdererMoved += result.rolledBackAfterOrdererMoved();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -111,10 +119,11 @@ class LockstepSimulationTest {
         System.out.printf("simulated %s seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d divergent members"
                         + " removed, %d repairs to full strength, %d dumps, %d groups halted, %d poison commands refused as POISON,"
                         + " %d members crashed on poison that got past an orderer whose self-check failed, %d online upgrades done,"
-                        + " %d upgrades to a skewed version rolled back, %d orderers moved to proven members%n",
+                        + " %d upgrades to a skewed version rolled back, %d orderers moved to proven members, %d rollbacks started"
+                        + " after an orderer moved, %d of them rolled back all the way%n",
                 mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
                 totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer, totals.upgrades,
-                totals.skewedRolledBack, totals.provenMoves);
+                totals.skewedRolledBack, totals.provenMoves, totals.rollbacksAfterOrdererMoved, totals.rolledBackAfterOrdererMoved);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
         return totals;

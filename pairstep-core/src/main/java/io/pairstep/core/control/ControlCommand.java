@@ -30,7 +30,9 @@ public sealed interface ControlCommand {
     /**
      * A pair primary asked to hand over (see {@link GroupConfig#handover()}) holds nothing its backup
      * does not: both hold the log up to {@code index} and the primary orders nothing more in this
-     * epoch. The controller swaps their roles, keeping both instances.
+     * epoch. The controller swaps their roles, keeping both instances. From a lockstep orderer: every
+     * member in sync holds its log up to {@code index}, agreed on; the controller moves its role and
+     * it leaves.
      */
     record HandedOver(GroupId group, long epoch, String node, long incarnation, long index) implements ControlCommand {}
 

@@ -485,12 +485,20 @@ public final class ControllerState {
      * version that may answer differently order with no way back.
      */
     private ReplicaAssignment promotable(GroupConfig config) {
+        // While a lockstep upgrade rolls back, a member of the old version first: the roles move back
+        // to it anyway, and one move fewer is one pause fewer for the clients.
+        ServiceUpgrade upgrade = config.mode().lockstep() ? upgrades.get(config.group().service()) : null;
+        long preferred = upgrade != null && upgrade.state() == ServiceUpgrade.State.ROLLING_BACK ? upgrade.from().version() : -1;
+        ReplicaAssignment found = null;
         for (ReplicaAssignment replica : config.replicas()) {
             if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && isAlive(replica) && mayOrder(config, replica)) {
-                return replica;
+                if (replica.version() == preferred) {
+                    return replica;
+                }
+                found = found == null ? replica : found;
             }
         }
-        return null;
+        return found;
     }
 
     private boolean isAlive(ReplicaAssignment replica) {
@@ -550,16 +558,12 @@ public final class ControllerState {
                     + running.to().version() + " is under way (" + running.state().label() + "); wait for it to end");
         }
         if (from.mode() == Mode.NONE && command.shadow() != 0) {
-            return ControlResult.refused("shadow mode (--shadow) is for mode pair only: in mode none there is no backup to run the new"
-                    + " version beside the old; upgrade without --shadow");
+            return ControlResult.refused("shadow mode (--shadow) is for modes pair, dmr and tmr only: in mode none there is no backup"
+                    + " to run the new version beside the old; upgrade without --shadow");
         }
         if (from.mode() == Mode.NONE && members.keySet().stream().filter(id -> !draining.contains(id)).count() < 2) {
             return ControlResult.refused("service " + to.name() + " runs in mode none: its replica hands over to a replica of the new"
                     + " version that first syncs on another node, and no other node that is not draining can take it");
-        }
-        if (from.mode().lockstep() && command.shadow() != 0) {
-            return ControlResult.refused("shadow mode (--shadow) is for mode pair only; in mode " + from.mode().label()
-                    + " every member of the new version is compared with the old ones on every output anyway: upgrade without --shadow");
         }
         long hosts = members.keySet().stream().filter(id -> !draining.contains(id)).count();
         if (from.mode() == Mode.DMR && hosts < 3) {
@@ -589,10 +593,6 @@ public final class ControllerState {
         if (command.bakeMillis() < 0) {
             return ControlResult.refused("bake must be 0 (none) or a time, not " + command.bakeMillis() + " ms");
         }
-        if (from.mode().lockstep() && command.bakeMillis() != 0) {
-            return ControlResult.refused("a bake (--bake) is for mode pair only: in mode " + from.mode().label()
-                    + " no member of the old version stays once the orderers moved; upgrade without --bake");
-        }
         upgrades.put(to.name(), new ServiceUpgrade(from, to, command.shadow() > 0 ? ServiceUpgrade.State.SHADOW : ServiceUpgrade.State.UPGRADING,
                 null, command.shadow(), List.of(), List.of(), 0, List.of(), command.bakeMillis(), false));
         return ControlResult.CHANGED;
@@ -607,6 +607,18 @@ public final class ControllerState {
         if (upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW || upgrade.to().version() != command.toVersion()
                 || upgrade.shadowed().contains(command.group().partition())) {
             return ControlResult.refused("stale shadow report for " + command.group() + " version " + command.toVersion());
+        }
+        GroupConfig config = groups.get(command.group());
+        if (config != null && config.mode().lockstep()) {
+            // Only a member that ran the shadow beside its own service, in sync, all along has
+            // anything to say: one that left the group, or became orderer or fell behind (which
+            // cancels its run), reports nothing; a follower that took over runs it anew.
+            ReplicaAssignment member = config.replicaOn(command.node() == null ? "" : command.node());
+            if (member == null || member.role() != Role.BACKUP || member.state() != ReplicaState.OK
+                    || member.version() != upgrade.from().version()) {
+                return ControlResult.refused("stale shadow report for " + command.group() + " version " + command.toVersion() + " from "
+                        + command.node() + ", which is not a member in sync other than the orderer");
+            }
         }
         List<Integer> shadowed = new ArrayList<>(upgrade.shadowed());
         shadowed.add(command.group().partition());
@@ -686,7 +698,8 @@ public final class ControllerState {
      * while its group's orderer still runs the old version: the orderer's role does not move to it,
      * since once an orderer runs the new version there is no way back, and until it has agreed with
      * the old version on {@link ServiceUpgrade#PROVEN_COMMANDS_MIN} commands a version that answers
-     * differently may not have shown it yet. True for every other replica, of a pair group too.
+     * differently may not have shown it yet; nor, while the upgrade rolls back, even once proven.
+     * True for every other replica, of a pair group too.
      */
     private boolean mayOrder(GroupConfig config, ReplicaAssignment member) {
         if (!config.mode().lockstep()) {
@@ -697,16 +710,48 @@ public final class ControllerState {
             return true;
         }
         ReplicaAssignment primary = config.primary();
-        return (primary != null && primary.version() == upgrade.to().version()) || upgrade.proven(config.group(), member);
+        if (primary != null && primary.version() == upgrade.to().version()) {
+            return true;
+        }
+        // While an upgrade rolls back, its version failed: a member of it never takes over from an
+        // orderer of the old version, proven or not, which would close the way back for the whole
+        // service. The group waits instead for its orderer to recover, as it does for an unproven one.
+        return upgrade.state() != ServiceUpgrade.State.ROLLING_BACK && upgrade.proven(config.group(), member);
     }
 
     /**
-     * What an active lockstep upgrade of {@code service} waits for, for operators: members of the new
-     * version in sync that must be proven before an orderer's role moves to them. Null when it waits
-     * for no proof.
+     * In shadow mode of an upgrade of a lockstep service, the member of {@code config} that runs the
+     * new version beside its own service: the first member other than the orderer that is in sync,
+     * of the old version, on a live node; null when there is none (the run waits for one) or no
+     * shadow run is asked of this group. Another member that runs it meanwhile may report too (see
+     * {@link #shadowReport}), so a runner that leaves or falls behind only costs its own run.
+     */
+    public ReplicaAssignment shadowRunner(GroupConfig config) {
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        if (!config.mode().lockstep() || upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW
+                || upgrade.shadowed().contains(config.group().partition()) || config.halted() != null) {
+            return null;
+        }
+        for (ReplicaAssignment replica : config.replicas()) {
+            if (replica.role() == Role.BACKUP && replica.state() == ReplicaState.OK && replica.version() == upgrade.from().version()
+                    && isAlive(replica)) {
+                return replica;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * What an active lockstep upgrade of {@code service} waits for, for operators: in shadow mode, the
+     * partitions whose shadow run has not reported yet (it needs client commands, or a member to run
+     * it); otherwise members of the new version in sync that must be proven before an orderer's role
+     * moves to them. Null when it waits for neither.
      */
     public String upgradeWaiting(String service) {
         ServiceUpgrade upgrade = upgrades.get(service);
+        if (upgrade != null && upgrade.state() == ServiceUpgrade.State.SHADOW && upgrade.from().mode().lockstep()) {
+            return shadowWaiting(upgrade);
+        }
         if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || !upgrade.from().mode().lockstep()) {
             return null;
         }
@@ -729,6 +774,32 @@ public final class ControllerState {
         return "waiting until version " + upgrade.to().version() + " on " + String.join(", ", waiting) + " has agreed with version "
                 + upgrade.from().version() + " on " + ServiceUpgrade.PROVEN_COMMANDS_MIN
                 + " client commands before an orderer moves to it; without client load it waits";
+    }
+
+    private String shadowWaiting(ServiceUpgrade upgrade) {
+        List<String> running = new ArrayList<>();
+        List<String> unplaced = new ArrayList<>();
+        for (GroupConfig config : groups.values()) {
+            if (!config.group().service().equals(upgrade.service()) || upgrade.shadowed().contains(config.group().partition())) {
+                continue;
+            }
+            ReplicaAssignment runner = shadowRunner(config);
+            if (runner != null) {
+                running.add(runner.node() + " (" + config.group() + ")");
+            } else {
+                unplaced.add(config.group() + (config.halted() != null ? " (halted)" : ""));
+            }
+        }
+        List<String> parts = new ArrayList<>();
+        if (!running.isEmpty()) {
+            parts.add("waiting until version " + upgrade.to().version() + " has run in shadow mode beside version " + upgrade.from().version()
+                    + " on " + String.join(", ", running) + " for " + upgrade.shadow() + " client commands; without client load it waits");
+        }
+        if (!unplaced.isEmpty()) {
+            parts.add("waiting for a member in sync other than the orderer, on a live node, to run the shadow in "
+                    + String.join(", ", unplaced));
+        }
+        return parts.isEmpty() ? null : String.join("; ", parts);
     }
 
     /** Moves every active upgrade one step, while the system is quiet; see {@link ServiceUpgrade}. */
@@ -765,8 +836,17 @@ public final class ControllerState {
             }
             if (upgrade.from().mode().lockstep()) {
                 // In phases over every group: first one member other than the orderer, then the
-                // orderers, then the rest; see moveLockstepMember.
+                // orderers, then the rest; see moveLockstepMember. With a bake, the rest waits for
+                // it (BAKING) once every orderer runs the new version: the old version's members
+                // stay meanwhile, ready to take the orderers' roles back.
                 for (int phase = 1; phase <= 3; phase++) {
+                    if (phase == 3 && upgrade.state() == ServiceUpgrade.State.UPGRADING && bakeDue(upgrade)) {
+                        if (!changed && serviceGroups.stream().allMatch(g -> g.primary().version() == upgrade.to().version())) {
+                            upgrades.put(upgrade.service(), upgrade.with(ServiceUpgrade.State.BAKING, upgrade.reason()));
+                            changed = true;
+                        }
+                        break;
+                    }
                     for (GroupConfig config : serviceGroups) {
                         if (!changed && moveLockstepMember(config, target, phase)) {
                             changed = true;
@@ -781,6 +861,12 @@ public final class ControllerState {
                 endIfEveryReplicaAtTarget(upgrade);
             }
         }
+    }
+
+    /** True while an upgrade asked for a bake that has not ended: the old version's last replicas stay. */
+    private static boolean bakeDue(ServiceUpgrade upgrade) {
+        return upgrade.bakeMillis() > 0 && !upgrade.baked()
+                && (upgrade.state() == ServiceUpgrade.State.UPGRADING || upgrade.state() == ServiceUpgrade.State.BAKING);
     }
 
     /** Ends the upgrade when every group of its service is fully protected with only replicas of the version it moves to. */
@@ -880,7 +966,10 @@ public final class ControllerState {
     /**
      * True while a rollback can rebuild every group of the service in the old version: each one has
      * a primary of the old version, or an in-sync backup of it (a pair's old primary after it handed
-     * over). A lockstep group's old state is gone once its orderer moved.
+     * over; in a lockstep group whose orderer moved, a member of the old version still in sync,
+     * which keeps running every command in the old version until phase 3 replaces it). Such a member
+     * becomes the orderer again (see {@link #moveLockstepMember} and {@link #finishDmrMoves}), and
+     * members of the old version are rebuilt from it.
      */
     private boolean canRollBack(ServiceUpgrade upgrade) {
         long from = upgrade.from().version();
@@ -888,7 +977,14 @@ public final class ControllerState {
             if (!config.group().service().equals(upgrade.service()) || config.primary().version() == from) {
                 continue;
             }
-            ReplicaAssignment backup = config.mode().lockstep() ? null : config.backup();
+            if (config.mode().lockstep()) {
+                if (config.replicas().stream().noneMatch(r -> r.role() == Role.BACKUP && r.version() == from
+                        && r.state() == ReplicaState.OK)) {
+                    return false;
+                }
+                continue;
+            }
+            ReplicaAssignment backup = config.backup();
             if (backup == null || backup.version() != from || backup.state() != ReplicaState.OK) {
                 return false;
             }
@@ -925,7 +1021,9 @@ public final class ControllerState {
                 .findFirst().orElse(null);
         Map<String, Integer> load = countPerLiveNode(liveMembers(), false);
         if (config.mode() == Mode.DMR) {
-            if (phase != 1 || (oldBackup == null && primary.version() == target)) {
+            if (phase != 1 || (oldBackup == null && primary.version() == target)
+                    || config.replicas().size() > config.mode().replicaCount()) {
+                // A third member is there already: finishDmrMoves moves the roles and lets one go.
                 return false;
             }
             String third = emptiestOutside(config, load);
@@ -948,27 +1046,17 @@ public final class ControllerState {
         if (old == null) {
             return false;
         }
-        ReplicaAssignment successor = null;
         if (old.role() == Role.PRIMARY) {
-            successor = config.replicas().stream()
-                    .filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target && mayOrder(config, r))
-                    .findFirst().orElse(null);
-            if (successor == null) {
-                // None in sync yet, or none proven: the orderer waits (see mayOrder).
-                return false;
-            }
+            // Once a member in sync of the target version may order (see mayOrder), the orderer hands
+            // over and leaves (lockstepHandedOver); none yet: it waits.
+            return moveLockstepOrderer(config);
         }
         String node = draining.contains(old.node()) ? emptiestOutside(config, load) : old.node();
         if (node == null) {
             return false;
         }
-        List<ReplicaAssignment> moved = new ArrayList<>();
-        for (ReplicaAssignment r : without(config, old)) {
-            moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
-        }
-        GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
-                config.dispute());
-        moved.add(newBackup(after, members.get(node)));
+        List<ReplicaAssignment> moved = new ArrayList<>(without(config, old));
+        moved.add(newBackup(config, members.get(node)));
         movePlanned(config, moved);
         return true;
     }
@@ -1021,6 +1109,9 @@ public final class ControllerState {
         if (config == null) {
             return ControlResult.refused("unknown group " + command.group());
         }
+        if (config.mode().lockstep()) {
+            return lockstepHandedOver(config, command);
+        }
         ReplicaAssignment primary = config.primary();
         ReplicaAssignment backup = config.backup();
         if (config.epoch() != command.epoch()
@@ -1033,6 +1124,76 @@ public final class ControllerState {
         }
         put(config, List.of(backup.with(Role.PRIMARY, ReplicaState.OK), primary.with(Role.BACKUP, ReplicaState.OK)));
         return ControlResult.CHANGED;
+    }
+
+    /**
+     * A lockstep orderer asked to hand over (see {@link #moveLockstepOrderer}) holds nothing a member
+     * in sync does not: its role moves now, and it leaves for a new member on its node. When the
+     * move is no longer possible (its successor left meanwhile), the hand-over is called off and
+     * the orderer orders again; the upgrade plans the move anew.
+     */
+    private ControlResult lockstepHandedOver(GroupConfig config, HandedOver command) {
+        ReplicaAssignment primary = config.primary();
+        if (config.epoch() != command.epoch() || !config.handover() || primary == null || !primary.node().equals(command.node())
+                || primary.incarnation() != command.incarnation()) {
+            return ControlResult.refused("stale hand-over report for " + command.group() + " at epoch " + command.epoch());
+        }
+        if (!lockstepOrdererLeaves(config)) {
+            put(config, config.replicas());
+        }
+        return ControlResult.CHANGED;
+    }
+
+    /**
+     * An upgrade (or its rollback) moves a lockstep orderer's role to a member in sync of the version
+     * it moves to: first the orderer is asked to hand over, so that it stops ordering and every member
+     * in sync holds its last entry (a member of the version left behind that held entries the next
+     * orderer lacks would have to be rebuilt, and only the next orderer's version could rebuild it);
+     * once it reports, {@link #lockstepHandedOver} moves the role. False when there is no such member.
+     */
+    private boolean moveLockstepOrderer(GroupConfig config) {
+        if (config.handover()) {
+            return false;
+        }
+        if (orderersSuccessor(config) == null) {
+            return false;
+        }
+        requestHandover(config);
+        return true;
+    }
+
+    /** The member in sync of the version the group's upgrade moves to that may take the orderer's role, or null. */
+    private ReplicaAssignment orderersSuccessor(GroupConfig config) {
+        long target = upgradeTarget(config);
+        return config.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK && r.version() == target
+                && !draining.contains(r.node()) && isAlive(r) && mayOrder(config, r)).findFirst().orElse(null);
+    }
+
+    /**
+     * The orderer leaves, its role moving to {@link #orderersSuccessor}, and a syncing member of the
+     * version the upgrade moves to takes its place on its node (or, off a draining node, on the
+     * emptiest one outside the group). False when no member can take the role or no node the place.
+     */
+    private boolean lockstepOrdererLeaves(GroupConfig config) {
+        ReplicaAssignment primary = config.primary();
+        ReplicaAssignment successor = orderersSuccessor(config);
+        if (successor == null || successor.version() == primary.version()) {
+            // None, or the upgrade turned around meanwhile and the orderer already runs its target.
+            return false;
+        }
+        List<ReplicaAssignment> moved = new ArrayList<>();
+        for (ReplicaAssignment r : without(config, primary)) {
+            moved.add(r == successor ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
+        }
+        GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(), config.quarantined(),
+                config.dispute());
+        String node = draining.contains(primary.node()) ? emptiestOutside(after, countPerLiveNode(liveMembers(), false)) : primary.node();
+        if (node == null) {
+            return false;
+        }
+        moved.add(newBackup(after, members.get(node)));
+        movePlanned(config, moved);
+        return true;
     }
 
     /** Asks a pair group's primary to hand its role to its in-sync backup; see {@link GroupConfig#handover()}. */
@@ -1336,12 +1497,27 @@ public final class ControllerState {
      */
     private boolean quiet() {
         for (GroupConfig config : groups.values()) {
-            if (config.halted() == null && (!config.fullyProtected() || config.handover()
+            if (config.halted() == null && ((!config.fullyProtected() && !heldForBake(config)) || config.handover()
                     || !config.replicas().stream().allMatch(this::isAlive))) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * True for a DMR group that keeps, through its upgrade's bake, its last member of the old version
+     * beside two of the new one, all in sync (see {@link #finishDmrMoves}): it waits for the bake, and
+     * the other groups may move meanwhile, as they could not while a member syncs.
+     */
+    private boolean heldForBake(GroupConfig config) {
+        if (config.mode() != Mode.DMR || config.dispute() != null || config.replicas().size() != config.mode().replicaCount() + 1
+                || !config.replicas().stream().allMatch(r -> r.state() == ReplicaState.OK)) {
+            return false;
+        }
+        ServiceUpgrade upgrade = upgrades.get(config.group().service());
+        return upgrade != null && bakeDue(upgrade) && config.primary().version() == upgrade.to().version()
+                && config.replicas().stream().filter(r -> r.version() == upgrade.from().version()).count() == 1;
     }
 
     /**
@@ -1425,29 +1601,29 @@ public final class ControllerState {
                 // member of its own to tell which version answers differently.
                 continue;
             }
+            if (config.handover()) {
+                // Its orderer hands over (see moveLockstepOrderer): nothing else moves meanwhile.
+                continue;
+            }
             boolean oldBackup = config.replicas().stream().anyMatch(r -> target > 0 && r.role() == Role.BACKUP && r.version() != target);
             ReplicaAssignment heir = inSyncOffDraining(config, target);
-            if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target) {
+            if (target > 0 && primary.version() != target && oldBackup && heir != null && heir.version() == target
+                    && moveLockstepOrderer(config)) {
                 // An upgrade: the orderer's role moves to the member of the new version that just
                 // synced, and a second one takes the old orderer's place, so that the new orderer has
-                // one of its own version catching up while the last old member still votes.
-                List<ReplicaAssignment> moved = new ArrayList<>();
-                for (ReplicaAssignment r : without(config, primary)) {
-                    moved.add(r == heir ? r.with(Role.PRIMARY, ReplicaState.OK) : r);
-                }
-                GroupConfig after = new GroupConfig(config.group(), config.mode(), config.epoch(), moved, config.halted(),
-                        config.quarantined(), config.dispute());
-                String place = draining.contains(primary.node()) ? emptiestOutside(after, countPerLiveNode(liveMembers(), false))
-                        : primary.node();
-                if (place != null) {
-                    moved.add(newBackup(after, members.get(place)));
-                    movePlanned(config, moved);
-                    continue;
-                }
+                // one of its own version catching up while the last old member still votes; the
+                // orderer hands over first (lockstepHandedOver makes the move).
+                continue;
             }
             // During an upgrade a member of another version than the target leaves, a backup before the orderer.
             ReplicaAssignment outdated = config.replicas().stream().filter(r -> target > 0 && r.version() != target)
                     .min(java.util.Comparator.comparing(r -> r.role() == Role.PRIMARY)).orElse(null);
+            ServiceUpgrade upgrade = upgrades.get(config.group().service());
+            if (outdated != null && upgrade != null && bakeDue(upgrade) && primary.version() == target
+                    && draining.stream().noneMatch(n -> config.replicaOn(n) != null)) {
+                // The last member of the old version stays through the bake, ready to order again.
+                continue;
+            }
             ReplicaAssignment leaving = config.replicas().stream().filter(r -> draining.contains(r.node())).findFirst()
                     .orElseGet(() -> outdated != null ? outdated : config.replicas().stream().filter(r -> r.role() == Role.BACKUP)
                             .max(java.util.Comparator.comparingLong(ReplicaAssignment::sinceEpoch)).orElseThrow());

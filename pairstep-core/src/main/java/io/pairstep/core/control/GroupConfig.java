@@ -18,7 +18,10 @@ import java.util.List;
  * @param handover for a pair group, true when the controller asks its primary to hand its role to
  *     its in-sync backup (an upgrade step, a move to spread load, a drain): the primary stops ordering commands, waits until the
  *     backup holds every entry, and reports {@link ControlCommand.HandedOver}; the controller then
- *     swaps the roles and the old primary stays, as it is, the new primary's backup. Any other
+ *     swaps the roles and the old primary stays, as it is, the new primary's backup. For a lockstep
+ *     group (an upgrade step, or its rollback), the orderer likewise stops ordering and reports once
+ *     every entry is agreed on and durable on every member in sync; the controller then moves its
+ *     role to a member of the version the upgrade moves to, and the orderer leaves. Any other
  *     change of the group's configuration drops the request.
  * @param movedOut the replicas the controller took out of the group by plan in the change that made
  *     this configuration (a move to spread load, a drain, an upgrade step), not for a fault; empty

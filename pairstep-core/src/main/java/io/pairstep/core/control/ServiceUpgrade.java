@@ -28,8 +28,13 @@ import java.util.List;
  * syncing {@code to} member, then each orderer hands its role to it as it leaves, then the last old
  * member is replaced; in DMR, group by group, a {@code to} member syncs on a third node, the orderer
  * hands its role to it and leaves for a second {@code to} member, and the last old member leaves.
- * While every orderer runs {@code from}, a {@code to} member that crashes or is found divergent turns
- * the upgrade into a rollback, and {@code to} members are replaced by {@code from} ones the same way.
+ * Before its role moves (either way), an orderer hands over ({@link GroupConfig#handover()}): it
+ * orders nothing more until every member in sync holds its last entry, so that no member of the
+ * version left behind must be rebuilt, which only the other version could do.
+ * While every group whose orderer runs {@code to} still has a {@code from} member in sync (until that
+ * last old member is replaced, after the bake if one was asked for), a {@code to} member that
+ * crashes or is found divergent turns the upgrade into a rollback: a {@code from} member takes each
+ * orderer's role back and {@code to} members are replaced by {@code from} ones the same way.
  * An orderer's role moves to a {@code to} member only once that member is <em>proven</em>: its
  * orderer, of version {@code from}, reported that it voted, in agreement, on {@link
  * #PROVEN_COMMANDS_MIN} commands since it came in sync ({@link ControlCommand.MemberProven}); until
@@ -38,10 +43,12 @@ import java.util.List;
  * vote on every output but compare state digests only within one version (see {@link
  * io.pairstep.core.lockstep.LockstepCore}). A group in mode {@code none} moves as a pair does, make
  * before break: a replica of {@code to} syncs on another node as its backup, the primary hands over
- * to it and stays as its backup (through the bake), then leaves. Shadow mode is for {@code pair} only.
+ * to it and stays as its backup (through the bake), then leaves. Shadow mode is for every mode but
+ * {@code none}.
  *
  * <p>With {@code shadow} commands asked for, nothing moves at first ({@link State#SHADOW}): the
- * backup of each group runs {@code to} beside its own service, on the same commands, for that many
+ * backup of each group (in lockstep, one member other than the orderer: see {@link
+ * ControllerState#shadowRunner}) runs {@code to} beside its own service, on the same commands, for that many
  * commands, and reports every output that differs. When every partition has reported, the upgrade
  * goes on if none differed, and ends as {@link State#SHADOW_DIFFERED} otherwise, nothing switched.
  *
@@ -53,8 +60,8 @@ import java.util.List;
  * @param differingPartitions how many partitions reported a difference
  * @param proven the lockstep members of version {@code to} proven beside an orderer of version
  *     {@code from}, still in their groups; empty in pair mode and in states written before proofs existed
- * @param bakeMillis for a pair service, how long every primary runs {@code to} with the {@code
- *     from} backups kept, ready to take back over, before those go; 0 for no bake
+ * @param bakeMillis how long every primary (lockstep: orderer) runs {@code to} with the last {@code
+ *     from} replicas kept, ready to take back over, before those go; 0 for no bake
  * @param baked true once that bake ended
  */
 public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, String reason, long shadow, List<Integer> shadowed,
@@ -114,8 +121,9 @@ public record ServiceUpgrade(ServiceSpec from, ServiceSpec to, State state, Stri
         /** Replicas move to version {@code to}. */
         UPGRADING,
         /**
-         * Every primary runs {@code to}; each keeps its backup of version {@code from}, which would
-         * take over if {@code to} failed, until the bake time is over.
+         * Every primary runs {@code to}; each keeps its backup of version {@code from} (a lockstep
+         * group, its last member of version {@code from}), which would take over if {@code to}
+         * failed, until the bake time is over.
          */
         BAKING,
         /** A {@code to} replica failed; replicas move back to version {@code from}. */

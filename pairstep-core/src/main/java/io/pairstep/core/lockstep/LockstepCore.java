@@ -245,6 +245,13 @@ public final class LockstepCore {
     private String divergence;
     /** The orderer found itself divergent and waits to be replaced. */
     private boolean steppedDown;
+    /**
+     * The controller asked this orderer to hand its role over ({@link GroupConfig#handover()}): it
+     * orders nothing more in this epoch and reports once every member in sync holds its last entry.
+     */
+    private boolean handingOver;
+    /** The hand-over of this epoch was reported. */
+    private boolean handoverReported;
     /** Why the group halted, or null. */
     private String halted;
     /** The epoch in which this orderer last asked the controller for a referee (DMR), or 0. */
@@ -418,6 +425,8 @@ public final class LockstepCore {
         // An injected fault hits this configuration only: once a member is gone, nobody could outvote it.
         divergeNextOutput = false;
         failNextSelfCheck = false;
+        handingOver = role == Role.PRIMARY && next.handover();
+        handoverReported = false;
         if (role == Role.PRIMARY) {
             if (rebuildRequested && installsInFlight == 0) {
                 // Its log took another turn than the last orderer's, but that orderer is gone: every
@@ -492,6 +501,12 @@ public final class LockstepCore {
             } else {
                 waitFor(command, last);
             }
+            return;
+        }
+        if (handingOver) {
+            // Its role moves to another member: nothing new is ordered here, so that every member in
+            // sync holds the same entries when it does. The client asks again, and finds the next orderer.
+            out.reply(command.requestId(), new Reply.NotPrimary(config.epoch(), ""));
             return;
         }
         QuarantinedCommand poison = config.quarantined(command.session(), command.sequence());
@@ -657,6 +672,27 @@ public final class LockstepCore {
                 peer.nextIndex += count;
             }
         }
+        reportHandoverIfDone();
+    }
+
+    /**
+     * A hand-over is done once every entry is agreed on and durable here and on every member in
+     * sync: the member that orders next holds every entry any other holds, so none of them must be
+     * rebuilt (its state could not go back), which matters when the only member that could rebuild it
+     * runs another version (an upgrade).
+     */
+    private void reportHandoverIfDone() {
+        if (!handingOver || handoverReported || removed || steppedDown || halted != null || commitIndex != lastIndex
+                || durableIndex < lastIndex) {
+            return;
+        }
+        for (Peer peer : peers.values()) {
+            if (peer.required && peer.divergence == null && (peer.durableIndex < lastIndex || peer.snapshotPending)) {
+                return;
+            }
+        }
+        handoverReported = true;
+        out.control(new ControlCommand.HandedOver(group, config.epoch(), identity.node(), identity.incarnation(), lastIndex));
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -337,12 +337,8 @@ class UpgradeTest {
         assertThat(state.apply(new Upgrade(spec(2, V1, Mode.PAIR, 3), 0)).reason()).contains("already runs sha256:" + V1);
         state.apply(new Deploy(new ServiceSpec("single", 1, Mode.NONE, 1, "example:kv", "", "")));
         assertThat(state.apply(new Upgrade(new ServiceSpec("single", 2, Mode.NONE, 1, "example:bank", "", ""), 100)).reason())
-                .contains("shadow mode (--shadow) is for mode pair only", "mode none");
+                .contains("shadow mode (--shadow) is for modes pair, dmr and tmr only", "mode none");
         state.apply(new Deploy(new ServiceSpec("t", 1, Mode.TMR, 1, "example:kv", "", "")));
-        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 100)).reason())
-                .contains("shadow mode (--shadow) is for mode pair only");
-        assertThat(state.apply(new Upgrade(new ServiceSpec("t", 2, Mode.TMR, 1, "example:bank", "", ""), 0, 5_000)).reason())
-                .contains("a bake (--bake) is for mode pair only");
         assertThat(state.apply(new Upgrade(spec(2, V2, Mode.PAIR, 3), 0, -1)).reason()).contains("bake must be 0");
         state.apply(new Deploy(new ServiceSpec("d", 1, Mode.DMR, 1, "example:kv", "", "")));
         state.apply(new ControlCommand.DrainNode("n3", true));
@@ -536,26 +532,259 @@ class UpgradeTest {
     }
 
     @Test
-    void aTmrUpgradeGoesOnOnceAnOrdererRunsTheNewVersion() {
-        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
-        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
-        while (groupsOf(state, "votes").getFirst().primary().version() != 2) {
-            GroupConfig group = groupsOf(state, "votes").getFirst();
+    void aTmrShadowRunIsReportedByAFollowerInSyncAndTheNextOneTakesOverWhenItCrashes() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 2)));
+        assertThat(state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 2), 500)).changed()).isTrue();
+        List<GroupConfig> before = groupsOf(state, "votes");
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.SHADOW);
+        GroupConfig first = before.getFirst();
+        GroupConfig second = before.get(1);
+        ReplicaAssignment runner = state.shadowRunner(first);
+        assertThat(runner).as("a follower in sync of the old version runs the shadow").isNotNull();
+        assertThat(runner.role()).isEqualTo(Role.BACKUP);
+        assertThat(runner.version()).isEqualTo(1);
+        assertThat(state.upgradeWaiting("votes")).contains("has run in shadow mode beside version 1", runner.node() + " (votes/0)",
+                "500 client commands", "without client load it waits");
+
+        // The orderer and nodes with no member of the group have no shadow run to report.
+        assertThat(state.apply(new ShadowReport(first.group(), first.primary().node(), 2, 500, List.of())).reason())
+                .contains("stale shadow report", "not a member in sync other than the orderer");
+        state.apply(new RegisterNode("n4", "h4", "r4", 1, 4));
+        assertThat(state.apply(new ShadowReport(first.group(), "n4", 2, 500, List.of())).reason()).contains("stale shadow report");
+
+        // The runner crashes: it is rebuilt (syncing, so it reports nothing), and the other follower runs the shadow anew.
+        state.apply(new ReplicaCrashed(first.group(), first.epoch(), runner.node(), runner.incarnation(), runner.sinceEpoch(), "boom", null));
+        GroupConfig repaired = groupsOf(state, "votes").getFirst();
+        assertThat(repaired.replicaOn(runner.node()).state()).isEqualTo(ReplicaState.SYNCING);
+        assertThat(repaired.replicaOn(runner.node()).version()).as("rebuilt in the old version during the shadow run").isEqualTo(1);
+        assertThat(state.upgrades().get("votes").state()).as("a crash of the old version changes nothing").isEqualTo(State.SHADOW);
+        ReplicaAssignment next = state.shadowRunner(repaired);
+        assertThat(next).isNotNull();
+        assertThat(next.node()).isNotEqualTo(runner.node()).isNotEqualTo(repaired.primary().node());
+        assertThat(state.apply(new ShadowReport(first.group(), runner.node(), 2, 500, List.of())).reason()).contains("stale shadow report");
+        assertThat(state.apply(new ShadowReport(first.group(), next.node(), 2, 500, List.of())).changed()).isTrue();
+        assertThat(state.apply(new ShadowReport(first.group(), next.node(), 2, 500, List.of())).reason()).as("once per partition")
+                .contains("stale shadow report");
+        assertThat(state.shadowRunner(groupsOf(state, "votes").getFirst())).as("reported: nothing more to run").isNull();
+        assertThat(state.upgradeWaiting("votes")).doesNotContain("(votes/0)").contains("(votes/1)");
+        catchUpWithoutProof();
+        assertThat(groupsOf(state, "votes")).as("nothing moves to version 2 in shadow mode")
+                .allMatch(g -> g.replicas().stream().allMatch(r -> r.version() == 1));
+
+        ReplicaAssignment other = state.shadowRunner(second);
+        assertThat(state.apply(new ShadowReport(second.group(), other.node(), 2, 500, List.of())).changed()).isTrue();
+        assertThat(state.upgrades().get("votes").state()).as("no difference: it goes on").isEqualTo(State.UPGRADING);
+        catchUpAll();
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+    }
+
+    @Test
+    void aDmrShadowRunThatFindsADifferenceStopsTheUpgradeWithNothingSwitched() {
+        state.apply(new Deploy(lockstep("pairwise", 1, V1, Mode.DMR, 1)));
+        state.apply(new Upgrade(lockstep("pairwise", 2, V2, Mode.DMR, 1), 100));
+        GroupConfig group = groupsOf(state, "pairwise").getFirst();
+        ReplicaAssignment runner = state.shadowRunner(group);
+        assertThat(runner).isNotNull();
+        assertThat(runner.node()).isNotEqualTo(group.primary().node());
+
+        // The runner's node goes down: no member can run the shadow until a new one is in sync, and the upgrade says so.
+        state.apply(new NodeDown(runner.node(), runner.incarnation(), "test"));
+        GroupConfig degraded = groupsOf(state, "pairwise").getFirst();
+        assertThat(state.shadowRunner(degraded)).isNull();
+        assertThat(state.upgradeWaiting("pairwise")).contains("waiting for a member in sync other than the orderer", "pairwise/0");
+        catchUpWithoutProof();
+        GroupConfig repaired = groupsOf(state, "pairwise").getFirst();
+        ReplicaAssignment next = state.shadowRunner(repaired);
+        assertThat(next).as("the rebuilt member runs it").isNotNull();
+        assertThat(next.version()).isEqualTo(1);
+        assertThat(next.node()).isNotEqualTo(runner.node());
+
+        assertThat(state.apply(new ShadowReport(repaired.group(), next.node(), 2, 100,
+                List.of("command 3 {\"op\":\"incr\"}: the new version answered 2, the current one 1"))).changed()).isTrue();
+        ServiceUpgrade stopped = state.upgrades().get("pairwise");
+        assertThat(stopped.state()).isEqualTo(State.SHADOW_DIFFERED);
+        assertThat(stopped.differences()).containsExactly("pairwise/0 on " + next.node()
+                + ": command 3 {\"op\":\"incr\"}: the new version answered 2, the current one 1");
+        assertThat(stopped.reason()).contains("answered differently on 1 of 1 partitions", "nothing was switched");
+        assertThat(state.services().get("pairwise").version()).isEqualTo(1);
+        catchUpAll();
+        assertThat(groupsOf(state, "pairwise")).allMatch(g -> g.fullyProtected() && g.replicas().size() == 2
+                && g.replicas().stream().allMatch(r -> r.version() == 1));
+        assertThat(state.upgradeWaiting("pairwise")).isNull();
+    }
+
+    /** Moves the single group of {@code service} on until its orderer runs version 2, proving members as needed. */
+    private GroupConfig untilTheOrdererRunsVersion2(String service) {
+        while (groupsOf(state, service).getFirst().primary().version() != 2) {
+            GroupConfig group = groupsOf(state, service).getFirst();
             ReplicaAssignment syncing = group.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElse(null);
+            if (group.handover()) {
+                handOver(group);
+                continue;
+            }
             if (syncing == null) {
                 assertThat(proveOne()).as("a member to prove").isTrue();
                 continue;
             }
             state.apply(new ReplicaCaughtUp(group.group(), group.epoch(), syncing.node(), syncing.incarnation()));
         }
-        GroupConfig group = groupsOf(state, "votes").getFirst();
-        ReplicaAssignment member = group.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK)
+        return groupsOf(state, service).getFirst();
+    }
+
+    @Test
+    void aTmrUpgradeRollsBackAfterTheOrdererMovedWhileAnOldMemberIsLeftAndGoesOnOnceNoneIs() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 1)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 1), 0));
+        GroupConfig group = untilTheOrdererRunsVersion2("votes");
+        ReplicaAssignment old = group.replicas().stream().filter(r -> r.version() == 1).findFirst().orElseThrow();
+        assertThat(old.role()).isEqualTo(Role.BACKUP);
+        assertThat(old.state()).as("the old version's last member is in sync beside the new orderer").isEqualTo(ReplicaState.OK);
+
+        // The new orderer crashes: the old member takes the role back, and the new members are replaced by old ones.
+        ControllerState beforeCrash = state.copy();
+        ReplicaAssignment orderer = group.primary();
+        state.apply(new ReplicaCrashed(group.group(), group.epoch(), orderer.node(), orderer.incarnation(), orderer.sinceEpoch(),
+                "member failed: java.lang.StackOverflowError", null));
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLING_BACK);
+        assertThat(state.upgrades().get("votes").reason()).contains("version 2 failed on " + orderer.node());
+        GroupConfig taken = groupsOf(state, "votes").getFirst();
+        assertThat(taken.primary().node()).as("the member of the old version orders again").isEqualTo(old.node());
+        assertThat(taken.primary().version()).isEqualTo(1);
+        for (ControllerState step : catchUpAll()) {
+            GroupConfig g = groupsOf(step, "votes").getFirst();
+            assertThat(g.primary().version()).as("the orderer stays on version 1").isEqualTo(1);
+            assertThat(g.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count()).as("two in sync in %s", g)
+                    .isGreaterThanOrEqualTo(2);
+        }
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLED_BACK);
+        assertThat(state.services().get("votes").version()).isEqualTo(1);
+        assertThat(groupsOf(state, "votes")).allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+
+        // The same upgrade once the last old member was replaced: the state exists only in version 2's format, and it goes on.
+        state.apply(new Upgrade(lockstep("votes", 2, "c".repeat(64), Mode.TMR, 1), 0));
+        untilTheOrdererRunsVersion2("votes");
+        while (groupsOf(state, "votes").getFirst().replicas().stream().anyMatch(r -> r.version() == 1)) {
+            GroupConfig g = groupsOf(state, "votes").getFirst();
+            ReplicaAssignment syncing = g.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+            state.apply(new ReplicaCaughtUp(g.group(), g.epoch(), syncing.node(), syncing.incarnation()));
+        }
+        GroupConfig late = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment member = late.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.state() == ReplicaState.OK)
                 .findFirst().orElseThrow();
-        state.apply(new ReplicaCrashed(group.group(), group.epoch(), member.node(), member.incarnation(), member.sinceEpoch(), "boom", null));
+        state.apply(new ReplicaCrashed(late.group(), late.epoch(), member.node(), member.incarnation(), member.sinceEpoch(), "boom", null));
         assertThat(state.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
         assertThat(groupsOf(state, "votes").getFirst().replicaOn(member.node()).version()).as("rebuilt as version 2").isEqualTo(2);
         catchUpAll();
         assertThat(state.upgrades().get("votes").state()).isEqualTo(State.DONE);
+        assertThat(beforeCrash.upgrades().get("votes").state()).isEqualTo(State.UPGRADING);
+    }
+
+    @Test
+    void whileAnUpgradeRollsBackEvenAProvenMemberOfTheNewVersionNeverTakesOverFromAnOldOrderer() {
+        state.apply(new Deploy(lockstep("votes", 1, V1, Mode.TMR, 2)));
+        state.apply(new Upgrade(lockstep("votes", 2, V2, Mode.TMR, 2), 0));
+        // Phase 1 in the first group, then the second group's new member syncs: meanwhile the first
+        // group's new member is proven, but the system is not quiet, so no orderer moves yet.
+        GroupConfig first = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment syncing = first.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+        state.apply(new ReplicaCaughtUp(first.group(), first.epoch(), syncing.node(), syncing.incarnation()));
+        GroupConfig second = groupsOf(state, "votes").get(1);
+        ReplicaAssignment other = second.replicas().stream().filter(r -> r.state() == ReplicaState.SYNCING).findFirst().orElseThrow();
+        first = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment proven = first.replicaOn(syncing.node());
+        assertThat(state.apply(proof(first, proven, ServiceUpgrade.PROVEN_COMMANDS_MIN)).changed()).isTrue();
+        assertThat(groupsOf(state, "votes").getFirst().primary().version()).isEqualTo(1);
+
+        // The second group's new member fails: the upgrade rolls back.
+        state.apply(new ReplicaCrashed(second.group(), second.epoch(), other.node(), other.incarnation(), other.sinceEpoch(), "boom", null));
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLING_BACK);
+
+        // The first group's other old member is lost, then its orderer crashes: only the proven
+        // member of version 2 is in sync, and it does not take over; the orderer recovers in place.
+        first = groupsOf(state, "votes").getFirst();
+        ReplicaAssignment orderer = first.primary();
+        ReplicaAssignment oldMember = first.replicas().stream().filter(r -> r.role() == Role.BACKUP && r.version() == 1).findFirst()
+                .orElseThrow();
+        state.apply(new NodeDown(oldMember.node(), oldMember.incarnation(), "test"));
+        first = groupsOf(state, "votes").getFirst();
+        assertThat(first.replicas()).as("only the orderer and the proven member are left in %s", first)
+                .extracting(ReplicaAssignment::node).containsExactlyInAnyOrder(orderer.node(), proven.node());
+        state.apply(new ReplicaCrashed(first.group(), first.epoch(), orderer.node(), orderer.incarnation(), orderer.sinceEpoch(),
+                "member failed: injected", null));
+        GroupConfig after = groupsOf(state, "votes").getFirst();
+        assertThat(after.primary().node()).as("the old orderer recovers in place").isEqualTo(orderer.node());
+        assertThat(after.primary().version()).isEqualTo(1);
+        assertThat(after.replicas()).as("no member of version 2 stays beside a recovering orderer of version 1")
+                .allMatch(r -> r.version() == 1);
+        assertThat(state.upgrades().get("votes").state()).isEqualTo(State.ROLLING_BACK);
+    }
+
+    @Test
+    void aLockstepBakeKeepsTheOldMembersUntilItEndsAndANewMemberFailingMeanwhileRollsEveryGroupBack() {
+        for (Mode mode : List.of(Mode.TMR, Mode.DMR)) {
+            String name = "baked-" + mode.label();
+            state.apply(new Deploy(lockstep(name, 1, V1, mode, 2)));
+            assertThat(state.apply(new Upgrade(lockstep(name, 2, V2, mode, 2), 0, 60_000)).changed()).as(mode.label()).isTrue();
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.BAKING);
+            for (GroupConfig g : groupsOf(state, name)) {
+                assertThat(g.primary().version()).as("every orderer moved in %s", g).isEqualTo(2);
+                assertThat(g.replicas()).as("one member of version 1 stays, in sync, in %s", g)
+                        .filteredOn(r -> r.version() == 1 && r.role() == Role.BACKUP && r.state() == ReplicaState.OK).hasSize(1);
+                assertThat(g.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count()).isGreaterThanOrEqualTo(2);
+            }
+            ControllerState baking = state.copy();
+
+            // A member of version 2 other than the orderer is found divergent: every group goes back.
+            GroupConfig second = groupsOf(state, name).get(1);
+            ReplicaAssignment fresh = second.replicas().stream().filter(r -> r.version() == 2 && r.role() == Role.BACKUP).findFirst()
+                    .orElseThrow();
+            assertThat(state.apply(new ControlCommand.ReplicaDiverged(second.group(), second.epoch(), second.primary().node(), fresh.node(),
+                    70, fresh.node() + " diverged at entry 70")).changed()).isTrue();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.ROLLING_BACK);
+            for (ControllerState step : catchUpAll()) {
+                for (GroupConfig g : groupsOf(step, name)) {
+                    assertThat(g.replicas().stream().filter(r -> r.state() == ReplicaState.OK).count()).as("two in sync in %s", g)
+                            .isGreaterThanOrEqualTo(2);
+                    if (g.primary().version() == 2) {
+                        assertThat(g.replicas()).as("a new orderer keeps the old member until it hands its role back in %s", g)
+                                .anyMatch(r -> r.version() == 1 && r.state() == ReplicaState.OK);
+                    }
+                }
+            }
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.ROLLED_BACK);
+            assertThat(state.services().get(name).version()).isEqualTo(1);
+            assertThat(groupsOf(state, name)).as(mode.label())
+                    .allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 1));
+
+            // Without a failure, the bake ends and the old members are replaced.
+            assertThat(baking.apply(new UpgradeBaked(name, 3)).reason()).contains("stale bake report");
+            assertThat(baking.apply(new UpgradeBaked(name, 2)).changed()).isTrue();
+            // In dmr the old members just leave (nothing syncs), so the upgrade may end in the same step.
+            assertThat(baking.upgrades().get(name).state()).isIn(State.UPGRADING, State.DONE);
+            assertThat(baking.upgrades().get(name).baked()).isTrue();
+        }
+    }
+
+    @Test
+    void aLockstepBakeEndsAndTheUpgradeIsDone() {
+        for (Mode mode : List.of(Mode.TMR, Mode.DMR)) {
+            String name = "done-" + mode.label();
+            state.apply(new Deploy(lockstep(name, 1, V1, mode, 2)));
+            state.apply(new Upgrade(lockstep(name, 2, V2, mode, 2), 0, 60_000));
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.BAKING);
+            BakeTimer timer = new BakeTimer();
+            assertThat(timer.tick(0, state)).isEmpty();
+            assertThat(timer.tick(59_000_000_000L, state)).as("not before the bake time").isEmpty();
+            List<ControlCommand> baked = timer.tick(60_000_000_000L, state);
+            assertThat(baked).containsExactly(new UpgradeBaked(name, 2));
+            assertThat(state.apply(baked.getFirst()).changed()).isTrue();
+            catchUpAll();
+            assertThat(state.upgrades().get(name).state()).as(mode.label()).isEqualTo(State.DONE);
+            assertThat(groupsOf(state, name)).as(mode.label())
+                    .allMatch(g -> g.fullyProtected() && g.replicas().stream().allMatch(r -> r.version() == 2));
+        }
     }
 
     @Test
@@ -593,6 +822,12 @@ class UpgradeTest {
             assertThat(state.apply(proof(group, member, 100)).changed()).isTrue();
             assertThat(state.upgrades().get(name).proven()).singleElement().matches(p -> p.node().equals(member.node()) && p.commands() == 100);
             assertThat(state.apply(proof(groupsOf(state, name).getFirst(), member, 100)).changed()).as("a repeat").isFalse();
+            GroupConfig handingOver = groupsOf(state, name).getFirst();
+            assertThat(handingOver.handover()).as("%s: the orderer first hands over", mode).isTrue();
+            assertThat(handingOver.primary().version()).isEqualTo(1);
+            assertThat(state.apply(new HandedOver(handingOver.group(), handingOver.epoch() - 1, handingOver.primary().node(),
+                    handingOver.primary().incarnation(), 10)).reason()).as("a stale hand-over").contains("stale hand-over report");
+            handOver(handingOver);
             GroupConfig after = groupsOf(state, name).getFirst();
             assertThat(after.primary().node()).as("%s: the orderer's role moved to the proven member", mode).isEqualTo(member.node());
             assertThat(after.primary().version()).isEqualTo(2);
