@@ -130,10 +130,12 @@ public final class Simulation {
      * @param rollbacksAfterHandover upgrades that turned back while a group's primary (in lockstep, orderer) already ran the new version
      * @param rolledBackAfterOrdererMoved lockstep upgrades that turned back after an orderer ran the new
      *     version and ended rolled back, every member on the old version
+     * @param earlyRedirects pair primaries told that the controller took their hand-over report while
+     *     they were still the current replica (they redirect what they hold before the swap reaches them)
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
             long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long skewedRolledBack,
-            long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved) {}
+            long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved, long earlyRedirects) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -168,6 +170,7 @@ public final class Simulation {
     private long faults;
     private long takeovers;
     private long handovers;
+    private long earlyRedirects;
     private long rollbacksAfterHandover;
     private long divergences;
     private long repairs;
@@ -281,7 +284,7 @@ public final class Simulation {
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
                 controller.services().get(SERVICE).version() - 1, poisonPastOrderer, skewedRolledBack, provenMoves,
-                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved);
+                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved, earlyRedirects);
     }
 
     /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
@@ -579,12 +582,13 @@ public final class Simulation {
         schedule(MS + random.nextLong(2 * MS), null, () -> applyControl(command));
     }
 
-    private void applyControl(ControlCommand command) {
+    /** Applies a command to the controller, checks what it changed; true if it changed the state. */
+    private boolean applyControl(ControlCommand command) {
         Map<GroupId, GroupConfig> before = new TreeMap<>(controller.groups());
         Map<String, ServiceUpgrade> upgradesBefore = new TreeMap<>(controller.upgrades());
         ControlResult result = controller.apply(command);
         if (!result.changed()) {
-            return;
+            return false;
         }
         note("controller: " + command + " -> version " + controller.version());
         if (command instanceof ControlCommand.HandedOver) {
@@ -637,6 +641,7 @@ public final class Simulation {
         for (Node node : nodes.values()) {
             pushState(node);
         }
+        return true;
     }
 
     private void pushState(Node node) {
@@ -987,6 +992,21 @@ public final class Simulation {
             }
             if (command instanceof ControlCommand.GroupHalted halted) {
                 onHalt(halted);
+            }
+            if (command instanceof ControlCommand.HandedOver handedOver && this instanceof PairReplica pair) {
+                // As the runtime does: the controller's answer reaches the proposing replica, often
+                // before the new configuration does, and its held commands go to the successor then.
+                toController(node, () -> {
+                    if (applyControl(command) && random.nextDouble() >= options.dropProbability()) {
+                        schedule(delay(), node.id, () -> {
+                            if (pair.current()) {
+                                earlyRedirects++;
+                                pair.step(() -> pair.core.handOverCommitted(handedOver.epoch()));
+                            }
+                        });
+                    }
+                });
+                return;
             }
             toController(node, () -> applyControl(command));
         }

@@ -29,6 +29,7 @@ class PairSimulationTest {
         long upgrades = 0;
         long handovers = 0;
         long lateRollbacks = 0;
+        long earlyRedirects = 0;
         List<String> failures = new ArrayList<>();
         for (long seed = first; seed < first + count; seed++) {
             try {
@@ -40,6 +41,7 @@ class PairSimulationTest {
                 upgrades += result.upgrades();
                 handovers += result.handovers();
                 lateRollbacks += result.rollbacksAfterHandover();
+                earlyRedirects += result.earlyRedirects();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -49,8 +51,9 @@ class PairSimulationTest {
             }
         }
         System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d poison commands quarantined,"
-                + " %d online upgrades done, %d hand-overs, %d rollbacks after a hand-over%n", first, first + count - 1, acknowledged, faults,
-                takeovers, quarantined, upgrades, handovers, lateRollbacks);
+                + " %d online upgrades done, %d hand-overs (%d primaries redirected their held commands before the swap reached them),"
+                + " %d rollbacks after a hand-over%n", first, first + count - 1, acknowledged, faults,
+                takeovers, quarantined, upgrades, handovers, earlyRedirects, lateRollbacks);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(acknowledged).as("the clients got commands through").isPositive();
         if (count >= 20) {
@@ -58,6 +61,7 @@ class PairSimulationTest {
             assertThat(quarantined).as("poison commands were sent and quarantined").isPositive();
             assertThat(upgrades).as("upgrades ran among the faults and ended").isPositive();
             assertThat(handovers).as("primaries handed over to new-version backups").isPositive();
+            assertThat(earlyRedirects).as("primaries heard the controller take their hand-over before the swap").isPositive();
             assertThat(lateRollbacks).as("upgrades rolled back after a primary had moved").isPositive();
         }
     }
