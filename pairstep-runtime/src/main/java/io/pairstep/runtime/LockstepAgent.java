@@ -237,6 +237,11 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
      * state, for {@code commands} commands; then its outcome goes to the controller. Once per upgrade
      * target while this member stays a follower in sync; later calls change nothing.
      */
+    /** As {@link ReplicaAgent#shadowPhaseOver}: a later upgrade's shadow run starts anew, even with the same jar. */
+    void shadowPhaseOver() {
+        shadowing = null;
+    }
+
     void startShadow(io.pairstep.core.control.ServiceSpec to, io.pairstep.api.Service newVersion, long commands) {
         if (to.equals(shadowing)) {
             return;

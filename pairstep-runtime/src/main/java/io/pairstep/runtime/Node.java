@@ -649,6 +649,21 @@ public final class Node implements AutoCloseable {
      * shadow runner ({@link ControllerState#shadowRunner}).
      */
     private void startShadows(ControllerState state) {
+        java.util.Set<String> shadowing = new java.util.HashSet<>();
+        for (ServiceUpgrade upgrade : state.upgrades().values()) {
+            if (upgrade.state() == ServiceUpgrade.State.SHADOW) {
+                shadowing.add(upgrade.service());
+            }
+        }
+        for (Map.Entry<GroupId, GroupAgent> hosted : agents.entrySet()) {
+            if (!shadowing.contains(hosted.getKey().service())) {
+                if (hosted.getValue() instanceof ReplicaAgent replica) {
+                    replica.shadowPhaseOver();
+                } else if (hosted.getValue() instanceof LockstepAgent member) {
+                    member.shadowPhaseOver();
+                }
+            }
+        }
         for (ServiceUpgrade upgrade : state.upgrades().values()) {
             if (upgrade.state() != ServiceUpgrade.State.SHADOW) {
                 continue;

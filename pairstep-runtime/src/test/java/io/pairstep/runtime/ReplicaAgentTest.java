@@ -28,8 +28,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A replica removed from its group acts on that last configuration before its thread ends. */
-class ReplicaAgentRemovalTest {
+/**
+ * A pair replica's agent: removed from its group, it acts on that last configuration before its thread
+ * ends; a shadow run starts once per upgrade.
+ */
+class ReplicaAgentTest {
 
     private static final GroupId GROUP = new GroupId("kv", 0);
 
@@ -80,6 +83,42 @@ class ReplicaAgentRemovalTest {
         assertThat(diskErrors).isEmpty();
     }
 
+    @Test
+    void aShadowRunToTheSameVersionStartsAgainOnlyOnceTheShadowPhaseEnded() throws Exception {
+        writer = new GroupCommitWriter(FsyncPolicy.ALWAYS, 0, diskErrors::add);
+        log = ReplicaLog.open(dir.resolve("log"), 1 << 20);
+        ReplicaAssignment primary = new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 1);
+        ReplicaAssignment backup = new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 1);
+        ReplicaAgent agent = new ReplicaAgent(GROUP, ReplicaCore.Settings.defaults(), backup, new Echo(), 0, log, writer, dir.resolve("dumps"),
+                new Recording(), null);
+        agent.start();
+        agent.configure(config(1, false, primary, backup));
+        long[] index = {0};
+        Runnable entryFromPrimary = () -> {
+            index[0]++;
+            agent.peerMessage("n1", new io.pairstep.core.replica.PeerMessage.Append(GROUP, 1, index[0] - 1, List.of(
+                    new io.pairstep.core.replica.LogEntry(index[0], 1, 1000, 5, index[0], "c".getBytes(StandardCharsets.UTF_8))), 0));
+            agent.onAgentThread(() -> null).join();
+        };
+
+        agent.startShadow(2, new Echo(), 1);
+        entryFromPrimary.run();
+        assertThat(shadowReports).as("one command compared, reported").hasSize(1);
+
+        // The upgrade showed differences and ended; the next one names version 2 again.
+        agent.startShadow(2, new Echo(), 1);
+        entryFromPrimary.run();
+        assertThat(shadowReports).as("the same run is not started twice").hasSize(1);
+        agent.shadowPhaseOver();
+        agent.startShadow(2, new Echo(), 1);
+        entryFromPrimary.run();
+        assertThat(shadowReports).as("a new upgrade's shadow run").hasSize(2);
+        agent.stop();
+        agent.awaitStopped();
+    }
+
+    private final List<ControlCommand.ShadowReport> shadowReports = new CopyOnWriteArrayList<>();
+
     private final class Recording implements ReplicaAgent.Host {
         @Override
         public void sendPeer(String node, PeerMessage message) {}
@@ -90,7 +129,11 @@ class ReplicaAgentRemovalTest {
         }
 
         @Override
-        public void propose(ControlCommand command) {}
+        public void propose(ControlCommand command) {
+            if (command instanceof ControlCommand.ShadowReport report) {
+                shadowReports.add(report);
+            }
+        }
 
         @Override
         public void suspect(String node, boolean connectionClosed, String reason) {}
