@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -60,7 +61,9 @@ import picocli.CommandLine.Spec;
                 "ca.pem, ca.key, then ID.pem and ID.key for each node (n1..nN) and for 'client'. Keys are owner-only.",
                 "Files that exist are kept: a second run with more --nodes adds their certificates, signed by the same CA.",
                 "A node's certificate names it (CN=ID) and is valid for localhost, 127.0.0.1 and every --host;",
-                "the client's is valid for client authentication only, so it cannot take part in the controller."})
+                "the client's is valid for client authentication only, so it cannot take part in the controller.",
+                "--renew issues the node and client certificates again, with new keys, signed by the same CA;",
+                "nodes take theirs when they next start: `pairstep rolling-restart` rotates them with no downtime."})
 public final class CertsCommand implements Callable<Integer> {
 
     /** Where the files go, under the system's directory. */
@@ -81,6 +84,10 @@ public final class CertsCommand implements Callable<Integer> {
     @Option(names = "--host", paramLabel = "HOST", split = ",",
             description = "More host names or IP addresses the node certificates are valid for (besides localhost and 127.0.0.1).")
     List<String> hosts = new ArrayList<>();
+
+    @Option(names = "--renew", description = "Issue the certificates of nodes n1..nN and the client again, with new keys, signed by"
+            + " the existing CA (ca.pem and ca.key must be there); the old files are replaced.")
+    boolean renew;
 
     @Spec
     CommandSpec spec;
@@ -115,7 +122,7 @@ public final class CertsCommand implements Callable<Integer> {
             ids.add("n" + i);
         }
         PrintWriter out = spec.commandLine().getOut();
-        for (Path made : make(dir.toAbsolutePath().normalize(), ids, names)) {
+        for (Path made : make(dir.toAbsolutePath().normalize(), ids, names, renew)) {
             out.println("wrote " + made);
         }
         out.flush();
@@ -127,6 +134,14 @@ public final class CertsCommand implements Callable<Integer> {
      * the files written. Refuses a directory whose CA certificate lacks its key, or the reverse.
      */
     static List<Path> make(Path systemDirectory, List<String> ids, Set<String> names) {
+        return make(systemDirectory, ids, names, false);
+    }
+
+    /**
+     * As {@link #make(Path, List, Set)}; with {@code renew}, the certificates of {@code ids} and the
+     * client are issued again (new keys, same CA) even where they exist, and a missing CA is refused.
+     */
+    static List<Path> make(Path systemDirectory, List<String> ids, Set<String> names, boolean renew) {
         List<Path> written = new ArrayList<>();
         try {
             Files.createDirectories(directory(systemDirectory));
@@ -135,6 +150,10 @@ public final class CertsCommand implements Callable<Integer> {
             PrivateKey caKey;
             if (Files.exists(ca.certificate()) != Files.exists(ca.key())) {
                 throw new CliException(directory(systemDirectory) + " holds only one of ca.pem and ca.key; restore the other or remove both");
+            }
+            if (renew && !Files.exists(ca.certificate())) {
+                throw new CliException("--renew: " + directory(systemDirectory) + " holds no CA (ca.pem and ca.key) to sign new certificates"
+                        + " with; without --renew, `pairstep certs` makes one");
             }
             if (Files.exists(ca.certificate())) {
                 caCertificate = readCertificate(ca.certificate());
@@ -154,7 +173,7 @@ public final class CertsCommand implements Callable<Integer> {
             all.add(CLIENT);
             for (String id : all) {
                 CertificateFiles leaf = files(systemDirectory, id);
-                if (Files.exists(leaf.certificate()) && Files.exists(leaf.key())) {
+                if (!renew && Files.exists(leaf.certificate()) && Files.exists(leaf.key())) {
                     continue;
                 }
                 KeyPair pair = keyPair();
@@ -229,10 +248,16 @@ public final class CertsCommand implements Callable<Integer> {
     /** The certificate as PEM (readable by all), the key as PKCS#8 PEM, owner-only, which Netty reads as it is. */
     private static void write(CertificateFiles files, X509Certificate certificate, PrivateKey key, List<Path> written)
             throws IOException, GeneralSecurityException {
-        Files.deleteIfExists(files.key());
-        Files.createFile(files.key(), PosixFilePermissions.asFileAttribute(AccessToken.OWNER_ONLY));
-        Files.writeString(files.key(), pem("PRIVATE KEY", key.getEncoded()), StandardCharsets.US_ASCII);
-        Files.writeString(files.certificate(), pem("CERTIFICATE", certificate.getEncoded()), StandardCharsets.US_ASCII);
+        // Each file is written beside its place and moved there in one step: a node starting meanwhile
+        // reads either the old file or the new one, never half of one.
+        Path newKey = files.key().resolveSibling(files.key().getFileName() + ".new");
+        Files.deleteIfExists(newKey);
+        Files.createFile(newKey, PosixFilePermissions.asFileAttribute(AccessToken.OWNER_ONLY));
+        Files.writeString(newKey, pem("PRIVATE KEY", key.getEncoded()), StandardCharsets.US_ASCII);
+        Path newCertificate = files.certificate().resolveSibling(files.certificate().getFileName() + ".new");
+        Files.writeString(newCertificate, pem("CERTIFICATE", certificate.getEncoded()), StandardCharsets.US_ASCII);
+        Files.move(newKey, files.key(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(newCertificate, files.certificate(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         written.add(files.certificate());
         written.add(files.key());
     }

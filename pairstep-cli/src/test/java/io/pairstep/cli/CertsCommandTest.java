@@ -68,6 +68,41 @@ class CertsCommandTest {
     }
 
     @Test
+    void renewIssuesEveryLeafAgainWithNewKeysSignedByTheSameCa() throws Exception {
+        assertThat(Cli.run("certs", "--dir", dir.toString(), "--nodes", "2").exit()).isZero();
+        byte[] caBefore = Files.readAllBytes(CertsCommand.files(dir, "ca").certificate());
+        X509Certificate n1Before = certificate("n1");
+
+        Cli run = Cli.run("certs", "--dir", dir.toString(), "--nodes", "2", "--renew");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(Files.readAllBytes(CertsCommand.files(dir, "ca").certificate())).as("the same CA").isEqualTo(caBefore);
+        for (String name : List.of("n1", "n2", "client")) {
+            CertsCommand.CertificateFiles files = CertsCommand.files(dir, name);
+            assertThat(run.out()).contains("wrote " + files.certificate(), "wrote " + files.key());
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.key()))).as(name).isEqualTo("rw-------");
+            certificate(name).verify(certificate("ca").getPublicKey());
+        }
+        X509Certificate n1 = certificate("n1");
+        assertThat(n1.getSerialNumber()).isNotEqualTo(n1Before.getSerialNumber());
+        assertThat(n1.getPublicKey()).as("a new key").isNotEqualTo(n1Before.getPublicKey());
+        assertThat(n1.getSubjectX500Principal()).isEqualTo(n1Before.getSubjectX500Principal());
+        TlsFiles files = new TlsFiles(CertsCommand.files(dir, "n1").certificate(), CertsCommand.files(dir, "n1").key(),
+                CertsCommand.files(dir, "ca").certificate());
+        assertThat(files.serverContext().isServer()).as("the new key matches the new certificate").isTrue();
+        try (var left = Files.list(CertsCommand.directory(dir))) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".new"));
+        }
+    }
+
+    @Test
+    void renewWithoutACaIsRefusedAndWritesNothing() {
+        Cli run = Cli.run("certs", "--dir", dir.toString(), "--renew");
+        assertThat(run.exit()).isEqualTo(ExitCodes.ERROR);
+        assertThat(run.err()).contains("--renew").contains("holds no CA");
+        assertThat(Files.exists(CertsCommand.files(dir, "n1").certificate())).isFalse();
+    }
+
+    @Test
     void badOptionsAndAHalfCaAreRefusedAndWriteNothing() throws Exception {
         Cli badHost = Cli.run("certs", "--dir", dir.toString(), "--host", "not a host");
         assertThat(badHost.exit()).isEqualTo(ExitCodes.USAGE);
