@@ -54,21 +54,28 @@ class ReplicaAgentTest {
         }
     }
 
+    private static final ReplicaAssignment PRIMARY = new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 1);
+    private static final ReplicaAssignment BACKUP = new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 1);
+
+    /** The agent of {@code identity}, started and configured in epoch 1 with n1 as primary and n2 as backup. */
+    private ReplicaAgent started(ReplicaAssignment identity) throws Exception {
+        writer = new GroupCommitWriter(FsyncPolicy.ALWAYS, 0, diskErrors::add);
+        log = ReplicaLog.open(dir.resolve("log"), 1 << 20);
+        ReplicaAgent agent = new ReplicaAgent(GROUP, ReplicaCore.Settings.defaults(), identity, new Echo(), 0, log, writer, dir.resolve("dumps"),
+                new Recording(), null);
+        agent.start();
+        agent.configure(config(1, false, PRIMARY, BACKUP));
+        return agent;
+    }
+
     private static GroupConfig config(long epoch, boolean handover, ReplicaAssignment... replicas) {
         return new GroupConfig(GROUP, Mode.PAIR, epoch, List.of(replicas), null, List.of(), null, handover, List.of());
     }
 
     @Test
     void aPrimaryRemovedWhileHandingOverAnswersTheCommandsItHeldWithItsSuccessor() throws Exception {
-        writer = new GroupCommitWriter(FsyncPolicy.ALWAYS, 0, diskErrors::add);
-        log = ReplicaLog.open(dir.resolve("log"), 1 << 20);
-        ReplicaAssignment primary = new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 1);
-        ReplicaAssignment backup = new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 1);
-        ReplicaAgent agent = new ReplicaAgent(GROUP, ReplicaCore.Settings.defaults(), primary, new Echo(), 0, log, writer, dir.resolve("dumps"),
-                new Recording(), null);
-        agent.start();
-        agent.configure(config(1, false, primary, backup));
-        agent.configure(config(2, true, primary, backup));
+        ReplicaAgent agent = started(PRIMARY);
+        agent.configure(config(2, true, PRIMARY, BACKUP));
         // Handing over: the primary holds new commands until the controller swaps the roles.
         agent.clientCommand(new ClientCommand(7, 100, 1, "x".getBytes(StandardCharsets.UTF_8)));
         agent.onAgentThread(() -> null).join();
@@ -85,14 +92,7 @@ class ReplicaAgentTest {
 
     @Test
     void aShadowRunToTheSameVersionStartsAgainOnlyOnceTheShadowPhaseEnded() throws Exception {
-        writer = new GroupCommitWriter(FsyncPolicy.ALWAYS, 0, diskErrors::add);
-        log = ReplicaLog.open(dir.resolve("log"), 1 << 20);
-        ReplicaAssignment primary = new ReplicaAssignment("n1", 1, Role.PRIMARY, ReplicaState.OK, 1);
-        ReplicaAssignment backup = new ReplicaAssignment("n2", 1, Role.BACKUP, ReplicaState.OK, 1);
-        ReplicaAgent agent = new ReplicaAgent(GROUP, ReplicaCore.Settings.defaults(), backup, new Echo(), 0, log, writer, dir.resolve("dumps"),
-                new Recording(), null);
-        agent.start();
-        agent.configure(config(1, false, primary, backup));
+        ReplicaAgent agent = started(BACKUP);
         long[] index = {0};
         Runnable entryFromPrimary = () -> {
             index[0]++;
