@@ -23,13 +23,13 @@ final class Call implements NodeConnection.Pending {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Call.class);
 
-    /** First retry delay. */
     /**
      * How many fresh routing tables in a row must lack a service before a call fails as unknown; the
      * retries between them back off from {@link #BACKOFF_INITIAL_NANOS}, so the verdict takes a few ms.
      */
     static final int UNKNOWN_SERVICE_ANSWERS = 3;
 
+    /** First retry delay. */
     static final long BACKOFF_INITIAL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /** A watch answered after this long was held by its node (it saw no takeover), not refused at once. */
     static final long WATCH_HELD_NANOS = TimeUnit.MILLISECONDS.toNanos(PairstepClient.WATCH_WAIT_MILLIS / 2);

@@ -34,6 +34,12 @@ interface GroupAgent {
      */
     void stopAfterQueuedInputs();
 
+    /**
+     * The member's service has no upgrade in shadow mode any more: a later upgrade's shadow run starts
+     * anew, even to the same version number (an upgrade that did not finish leaves the number free) and jar.
+     */
+    void shadowPhaseOver();
+
     void configure(GroupConfig config);
 
     void clientCommand(ClientCommand command);

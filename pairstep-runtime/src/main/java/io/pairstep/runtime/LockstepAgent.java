@@ -231,16 +231,17 @@ final class LockstepAgent extends AgentThread implements GroupAgent, LockstepOut
         }
     }
 
+    @Override
+    public void shadowPhaseOver() {
+        shadowing = null;
+    }
+
     /**
      * Shadow mode of an upgrade, as {@link ReplicaAgent#startShadow} on a pair backup: from the next
      * command on, {@code newVersion} runs beside this follower's service, starting from its current
      * state, for {@code commands} commands; then its outcome goes to the controller. Once per upgrade
      * target while this member stays a follower in sync; later calls change nothing.
      */
-    /** As {@link ReplicaAgent#shadowPhaseOver}: a later upgrade's shadow run starts anew, even with the same jar. */
-    void shadowPhaseOver() {
-        shadowing = null;
-    }
 
     void startShadow(io.pairstep.core.control.ServiceSpec to, io.pairstep.api.Service newVersion, long commands) {
         if (to.equals(shadowing)) {

@@ -657,11 +657,7 @@ public final class Node implements AutoCloseable {
         }
         for (Map.Entry<GroupId, GroupAgent> hosted : agents.entrySet()) {
             if (!shadowing.contains(hosted.getKey().service())) {
-                if (hosted.getValue() instanceof ReplicaAgent replica) {
-                    replica.shadowPhaseOver();
-                } else if (hosted.getValue() instanceof LockstepAgent member) {
-                    member.shadowPhaseOver();
-                }
+                hosted.getValue().shadowPhaseOver();
             }
         }
         for (ServiceUpgrade upgrade : state.upgrades().values()) {

@@ -148,19 +148,17 @@ final class ReplicaAgent extends AgentThread implements GroupAgent, ReplicaOutpu
         }
     }
 
-    /**
-     * Shadow mode of an upgrade: from the next command on, {@code newVersion} runs beside this
-     * backup's service, starting from its current state, for {@code commands} commands; then its
-     * outcome goes to the controller. Once per upgrade version; later calls change nothing.
-     */
-    /**
-     * The service has no upgrade in shadow mode any more: a later upgrade's shadow run starts anew,
-     * even to the same version number (an upgrade that did not finish leaves the number free) and jar.
-     */
-    void shadowPhaseOver() {
+    @Override
+    public void shadowPhaseOver() {
         shadowVersion = 0;
     }
 
+    /**
+     * Shadow mode of an upgrade: from the next command on, {@code newVersion} runs beside this
+     * backup's service, starting from its current state, for {@code commands} commands; then its
+     * outcome goes to the controller. Once per upgrade in shadow mode (see {@link #shadowPhaseOver});
+     * later calls change nothing.
+     */
     void startShadow(long toVersion, io.pairstep.api.Service newVersion, long commands) {
         if (shadowVersion == toVersion) {
             return;
