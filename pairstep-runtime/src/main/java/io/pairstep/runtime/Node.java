@@ -35,6 +35,7 @@ import io.pairstep.runtime.incidents.IncidentJson;
 import io.pairstep.runtime.incidents.IncidentReporter;
 import io.pairstep.runtime.storage.FsyncPolicy;
 import io.pairstep.runtime.storage.GroupCommitWriter;
+import io.pairstep.runtime.storage.NodeJournal;
 import io.pairstep.runtime.storage.ReplicaLog;
 import io.pairstep.runtime.storage.Snapshot;
 import io.pairstep.runtime.transport.Connection;
@@ -295,7 +296,7 @@ public final class Node implements AutoCloseable {
         writeIfAbsent(config.dataDirectory().resolve("system.id"), systemId);
         accessToken = AccessToken.forNode(config.dataDirectory(), config.tokenFile());
         watchdog = new ServiceWatchdog("pairstep-watchdog-" + config.id());
-        writer = new GroupCommitWriter(FsyncPolicy.parse(config.fsyncPolicy()), 10, e -> LOG.error("disk failure: {}", e.toString(), e));
+        writer = startDiskWriter();
         transport = new Transport(config.id(), incarnation, new TransportHandler(), Transport.Options.defaults(), config.tls());
         transport.listen(config.rpc());
         Map<String, String> peers = new LinkedHashMap<>();
@@ -753,9 +754,30 @@ public final class Node implements AutoCloseable {
         return agent;
     }
 
+    /**
+     * Recovers the node journal into the replica logs (a crash may have left records only there),
+     * then starts the disk thread with a fresh journal, so that a round of group commit forces one
+     * file however many replicas the node hosts.
+     */
+    private GroupCommitWriter startDiskWriter() throws IOException {
+        Path journalDirectory = config.dataDirectory().resolve("journal");
+        NodeJournal.Recovery recovery = NodeJournal.recover(journalDirectory, replicasDirectory(), SEGMENT_SIZE_BYTES);
+        if (recovery.segments() > 0) {
+            LOG.info("node journal recovered: {}", recovery);
+        }
+        FsyncPolicy policy = FsyncPolicy.parse(config.fsyncPolicy());
+        NodeJournal journal = policy == FsyncPolicy.NONE ? null
+                : NodeJournal.create(journalDirectory, NodeJournal.DEFAULT_CHECKPOINT_BYTES);
+        return new GroupCommitWriter(policy, 10, journal, e -> LOG.error("disk failure: {}", e.toString(), e));
+    }
+
+    private Path replicasDirectory() {
+        return config.dataDirectory().resolve("replicas");
+    }
+
     private ReplicaLog openLog(GroupId group) {
         try {
-            return ReplicaLog.open(config.dataDirectory().resolve("replicas").resolve(group.service()).resolve(Integer.toString(group.partition())),
+            return ReplicaLog.open(replicasDirectory().resolve(group.service()).resolve(Integer.toString(group.partition())),
                     SEGMENT_SIZE_BYTES);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the log of " + group, e);

@@ -18,6 +18,11 @@ import java.util.function.LongConsumer;
  * group: syncs the logs the group touched as the policy asks and only then reports the submissions,
  * in queue order. Resets and snapshots finish the group in front of them before they run, so that
  * everything submitted earlier is durable and reported first.
+ *
+ * <p>With a {@link NodeJournal}, every record also goes to the journal, and a group is made durable
+ * by forcing the journal once instead of each log it touched; the logs themselves are forced at
+ * checkpoints, when the journal's active segment is full. Should the journal fail, the loop reports
+ * it and goes back to forcing each log, which also forces every record the journal held for it.
  */
 final class DiskLoop implements Runnable {
 
@@ -35,9 +40,16 @@ final class DiskLoop implements Runnable {
     /** Logs whose work is dropped after a failure. Weak, so that a replaced log can be collected. */
     private final Set<ReplicaLog> failed = Collections.newSetFromMap(new WeakHashMap<>());
     private long lastSyncNanos = System.nanoTime();
+    /** The node journal, or null when there is none or it failed. */
+    private NodeJournal journal;
+    /** Logs with records appended since the journal's active segment began, which a checkpoint must force. */
+    private final List<ReplicaLog> sinceCheckpoint = new ArrayList<>();
+    /** Set when a failed log holds records only the journal has: the journal is then kept until a restart. */
+    private boolean checkpointsStopped;
 
-    DiskLoop(BlockingQueue<DiskTask> queue, FsyncPolicy policy, long intervalMs, Consumer<Throwable> onError) {
+    DiskLoop(BlockingQueue<DiskTask> queue, FsyncPolicy policy, long intervalMs, NodeJournal journal, Consumer<Throwable> onError) {
         this.queue = queue;
+        this.journal = journal;
         this.policy = policy;
         this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMs);
         this.onError = onError;
@@ -101,6 +113,7 @@ final class DiskLoop implements Runnable {
                     finishGroup();
                     // A clean shutdown leaves nothing unforced, even under the interval policy.
                     syncUnsynced();
+                    closeJournal();
                     return false;
                 }
             }
@@ -124,6 +137,16 @@ final class DiskLoop implements Runnable {
             fail(log, "appending records " + entries.get(0).index() + " to " + append.lastIndex(), e);
             return;
         }
+        if (journal != null) {
+            try {
+                for (int i = 0; i < entries.size(); i++) {
+                    Entry entry = entries.get(i);
+                    journal.append(log.journalId(), entry.index(), entry.bytes());
+                }
+            } catch (IOException | RuntimeException e) {
+                journalFailed("appending", e);
+            }
+        }
         addOnce(touched, log);
         written.add(append);
     }
@@ -131,9 +154,7 @@ final class DiskLoop implements Runnable {
     /** Makes the current group as durable as the policy asks, then reports its submissions in order. */
     private void finishGroup() {
         if (policy == FsyncPolicy.ALWAYS) {
-            for (int i = 0; i < touched.size(); i++) {
-                sync(touched.get(i));
-            }
+            syncAll(touched);
         } else if (policy == FsyncPolicy.INTERVAL) {
             for (int i = 0; i < touched.size(); i++) {
                 addOnce(unsynced, touched.get(i));
@@ -151,18 +172,106 @@ final class DiskLoop implements Runnable {
         if (policy == FsyncPolicy.INTERVAL && System.nanoTime() - lastSyncNanos >= intervalNanos) {
             syncUnsynced();
         }
+        checkpointIfDue();
     }
 
     private void syncUnsynced() {
-        for (int i = 0; i < unsynced.size(); i++) {
-            ReplicaLog log = unsynced.get(i);
+        syncAll(unsynced);
+        unsynced.clear();
+        lastSyncNanos = System.nanoTime();
+    }
+
+    /** Makes everything appended to these logs durable: one journal force, or one force per log. */
+    private void syncAll(List<ReplicaLog> logs) {
+        if (logs.isEmpty()) {
+            return;
+        }
+        if (journal != null) {
+            try {
+                journal.sync();
+                for (int i = 0; i < logs.size(); i++) {
+                    ReplicaLog log = logs.get(i);
+                    if (log.isOpen() && !failed.contains(log)) {
+                        log.markDurableInJournal();
+                        addOnce(sinceCheckpoint, log);
+                    }
+                }
+                return;
+            } catch (IOException | RuntimeException e) {
+                journalFailed("syncing", e);
+            }
+        }
+        for (int i = 0; i < logs.size(); i++) {
+            ReplicaLog log = logs.get(i);
             // A log closed by its owner was synced by its close.
             if (log.isOpen()) {
                 sync(log);
             }
         }
-        unsynced.clear();
-        lastSyncNanos = System.nanoTime();
+    }
+
+    /**
+     * Forces every log the journal's active segment covers and starts a new segment, once the
+     * active one is full. A failed log may hold reported records only in the journal, so then the
+     * journal is kept whole until the node restarts and recovers it.
+     */
+    private void checkpointIfDue() {
+        if (journal == null || checkpointsStopped || !journal.checkpointDue()) {
+            return;
+        }
+        for (int i = 0; i < sinceCheckpoint.size(); i++) {
+            ReplicaLog log = sinceCheckpoint.get(i);
+            if (log.isOpen() && log.hasUnforcedRecords()) {
+                sync(log);
+            }
+            if (failed.contains(log)) {
+                checkpointsStopped = true;
+                report(new IllegalStateException("the node journal is kept until the node restarts, because "
+                        + log + " failed while it held records only the journal has"));
+                return;
+            }
+        }
+        try {
+            journal.checkpoint();
+            sinceCheckpoint.clear();
+        } catch (IOException | RuntimeException e) {
+            journalFailed("starting a new segment of", e);
+        }
+    }
+
+    /**
+     * The journal can no longer be trusted to hold what is written to it: report it and force each
+     * log from now on. Forcing a log also forces the records the journal held for it, so nothing
+     * reported earlier depends on the journal after the next sync of every log it covers.
+     */
+    private void journalFailed(String operation, Exception cause) {
+        NodeJournal broken = journal;
+        journal = null;
+        report(new IOException("the node journal failed while " + operation + " it; every replica log is forced "
+                + "on its own from now on", cause));
+        for (int i = 0; i < sinceCheckpoint.size(); i++) {
+            ReplicaLog log = sinceCheckpoint.get(i);
+            if (log.isOpen()) {
+                sync(log);
+            }
+        }
+        sinceCheckpoint.clear();
+        try {
+            broken.close();
+        } catch (IOException | RuntimeException closing) {
+            // Already reported as failed; the files stay for recovery at the next start.
+        }
+    }
+
+    private void closeJournal() {
+        if (journal == null) {
+            return;
+        }
+        try {
+            journal.close();
+        } catch (IOException | RuntimeException e) {
+            report(e);
+        }
     }
 
     private void sync(ReplicaLog log) {

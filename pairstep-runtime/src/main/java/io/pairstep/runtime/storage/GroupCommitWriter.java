@@ -54,12 +54,31 @@ public final class GroupCommitWriter implements AutoCloseable {
      * @param onError receives every failure on the disk thread; called on that thread
      */
     public GroupCommitWriter(FsyncPolicy policy, long intervalMs, Consumer<Throwable> onError) {
+        this(policy, intervalMs, null, onError);
+    }
+
+    /**
+     * Starts the disk thread with a {@link NodeJournal}: each group is then made durable with one
+     * force of the journal rather than one per log it touched. The writer owns the journal from now
+     * on and closes it when it stops.
+     *
+     * @param journal the node's journal, or null to force each log on its own; ignored under
+     *     {@link FsyncPolicy#NONE}, which forces nothing
+     */
+    public GroupCommitWriter(FsyncPolicy policy, long intervalMs, NodeJournal journal, Consumer<Throwable> onError) {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(onError, "onError");
         if (policy == FsyncPolicy.INTERVAL && intervalMs <= 0) {
             throw new IllegalArgumentException("the interval fsync policy needs a positive intervalMs, got " + intervalMs);
         }
-        DiskLoop loop = new DiskLoop(queue, policy, intervalMs, onError);
+        if (policy == FsyncPolicy.NONE && journal != null) {
+            try {
+                journal.close();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("closing the node journal, which the none policy does not use", e);
+            }
+        }
+        DiskLoop loop = new DiskLoop(queue, policy, intervalMs, policy == FsyncPolicy.NONE ? null : journal, onError);
         thread = new Thread(loop, THREAD_NAME);
         thread.setDaemon(true);
         thread.start();

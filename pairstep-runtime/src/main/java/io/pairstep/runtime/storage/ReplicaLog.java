@@ -36,6 +36,7 @@ import java.util.zip.CRC32C;
 public final class ReplicaLog implements AutoCloseable {
 
     private static final int WRITE_BUFFER_BYTES = 64 * 1024;
+    private static final java.security.SecureRandom JOURNAL_IDS = new java.security.SecureRandom();
 
     private final Path directory;
     private final long segmentSizeBytes;
@@ -51,6 +52,10 @@ public final class ReplicaLog implements AutoCloseable {
     private volatile long firstIndex;
     private volatile long lastIndex;
     private volatile long syncedIndex;
+    /** The highest index forced to the log's own files; below {@link #syncedIndex} when the node journal holds the rest. */
+    private long forcedIndex;
+    /** Tags this log's records in the {@link NodeJournal}; a reset changes it. */
+    private long journalId;
     /** The snapshot in force, or null when there is none. */
     private StorageFiles.IndexedFile snapshotFile;
     /** Whether segment files were created since the directory was last forced. */
@@ -59,8 +64,9 @@ public final class ReplicaLog implements AutoCloseable {
     private volatile boolean closed;
 
     private ReplicaLog(Path directory, long segmentSizeBytes, FileChannel lockChannel, FileLock lock,
-            SnapshotStore snapshots, LogRecovery.Recovered recovered) {
+            SnapshotStore snapshots, LogRecovery.Recovered recovered, long journalId) {
         this.directory = directory;
+        this.journalId = journalId;
         this.segmentSizeBytes = segmentSizeBytes;
         this.lockChannel = lockChannel;
         this.lock = lock;
@@ -104,7 +110,9 @@ public final class ReplicaLog implements AutoCloseable {
             FileLock lock = tryLock(lockChannel, absolute);
             SnapshotStore snapshots = new SnapshotStore(absolute);
             LogRecovery.Recovered recovered = LogRecovery.recover(absolute, snapshots);
-            ReplicaLog log = new ReplicaLog(absolute, segmentSizeBytes, lockChannel, lock, snapshots, recovered);
+            Path idFile = absolute.resolve(NodeJournal.ID_FILE_NAME);
+            long journalId = Files.exists(idFile) ? readJournalId(idFile) : writeNewJournalId(absolute);
+            ReplicaLog log = new ReplicaLog(absolute, segmentSizeBytes, lockChannel, lock, snapshots, recovered, journalId);
             log.makeRecoveredStateDurable();
             return log;
         } catch (IOException | RuntimeException e) {
@@ -140,6 +148,7 @@ public final class ReplicaLog implements AutoCloseable {
             }
             StorageFiles.syncDirectory(directory);
             syncedIndex = lastIndex;
+            forcedIndex = lastIndex;
         } catch (IOException e) {
             closeSegments(e);
             throw e;
@@ -220,6 +229,7 @@ public final class ReplicaLog implements AutoCloseable {
             active.force();
             syncDirectoryIfDirty();
             syncedIndex = lastIndex;
+            forcedIndex = lastIndex;
         }
         Segment next = Segment.create(directory, lastIndex + 1);
         segments.add(next);
@@ -237,15 +247,58 @@ public final class ReplicaLog implements AutoCloseable {
             if (!segments.isEmpty()) {
                 Segment active = segments.getLast();
                 frameWriter.flush(active);
-                if (syncedIndex < lastIndex) {
+                if (forcedIndex < lastIndex) {
                     active.force();
                 }
             }
             syncDirectoryIfDirty();
             syncedIndex = lastIndex;
+            forcedIndex = lastIndex;
         } catch (IOException e) {
             throw fail(e);
         }
+    }
+
+    /**
+     * Records that everything appended so far is durable because the {@link NodeJournal} holding it
+     * was forced; the log's own files are forced later, by {@link #sync()}.
+     */
+    void markDurableInJournal() {
+        syncedIndex = lastIndex;
+    }
+
+    /** Whether records were appended since the log's own files were last forced. */
+    boolean hasUnforcedRecords() {
+        return forcedIndex < lastIndex;
+    }
+
+    /** Returns the id that tags this log's records in the node journal. */
+    public long journalId() {
+        return journalId;
+    }
+
+    static long readJournalId(Path file) throws IOException {
+        String text = Files.readString(file).trim();
+        try {
+            return Long.parseUnsignedLong(text, 16);
+        } catch (NumberFormatException e) {
+            throw new LogCorruptedException(file + " should hold a journal id in hexadecimal but holds \"" + text + "\"");
+        }
+    }
+
+    /** Gives the directory a new random journal id, written atomically and durably, and returns it. */
+    private static long writeNewJournalId(Path directory) throws IOException {
+        long id = JOURNAL_IDS.nextLong();
+        Path temporary = directory.resolve(NodeJournal.ID_FILE_NAME + StorageFiles.TEMPORARY_SUFFIX);
+        try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            channel.write(java.nio.ByteBuffer.wrap(Long.toHexString(id).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            channel.force(true);
+        }
+        Files.move(temporary, directory.resolve(NodeJournal.ID_FILE_NAME), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        StorageFiles.syncDirectory(directory);
+        return id;
     }
 
     private void syncDirectoryIfDirty() throws IOException {
@@ -371,6 +424,11 @@ public final class ReplicaLog implements AutoCloseable {
      * <p>The new snapshot is committed durably before anything old is deleted, and {@link #open}
      * finishes a reset that a crash interrupted, so after a crash the replica has either its old
      * state or the new one, never a mix. When this returns, the new state is durable.
+     *
+     * <p>The old state is forced first and the log gets a new {@linkplain #journalId() journal id}
+     * before anything is replaced, so the node journal's records of the old state can never be
+     * replayed onto the new one, and a crash before the new state is in place leaves the old one
+     * complete without the journal.
      */
     public void reset(long snapshotIndex, byte[] snapshotData) throws IOException {
         ensureUsable();
@@ -378,7 +436,9 @@ public final class ReplicaLog implements AutoCloseable {
         if (snapshotIndex < 0) {
             throw new IllegalArgumentException("snapshot index must not be negative, was " + snapshotIndex);
         }
+        sync();
         try {
+            journalId = writeNewJournalId(directory);
             StorageFiles.IndexedFile resetFile = snapshots.writeReset(snapshotIndex, snapshotData);
             frameWriter.discard();
             readWindow.invalidate();
@@ -391,6 +451,7 @@ public final class ReplicaLog implements AutoCloseable {
             lastIndex = snapshotIndex;
             firstIndex = snapshotIndex + 1;
             syncedIndex = snapshotIndex;
+            forcedIndex = snapshotIndex;
         } catch (IOException e) {
             throw fail(e);
         }
