@@ -1198,11 +1198,22 @@ public final class Node implements AutoCloseable {
         if (writer != null) {
             writer.close();
         }
+        boolean allForced = writer != null;
         for (ReplicaLog log : logs.values()) {
             try {
                 log.close();
+                allForced &= log.isForced();
             } catch (IOException e) {
+                allForced = false;
                 LOG.warn("closing a log: {}", e.toString());
+            }
+        }
+        if (allForced) {
+            // Every log is forced, so the journal holds nothing they lack; the next start skips reading it.
+            try {
+                NodeJournal.discard(config.dataDirectory().resolve("journal"));
+            } catch (IOException e) {
+                LOG.warn("removing the node journal after a clean stop (the next start reads it instead): {}", e.toString());
             }
         }
     }

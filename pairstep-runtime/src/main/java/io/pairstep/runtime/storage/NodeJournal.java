@@ -265,6 +265,20 @@ public final class NodeJournal implements AutoCloseable {
         return new Recovery(files.size(), records, replayed, skipped, List.copyOf(torn));
     }
 
+    /**
+     * Deletes the journal's segments once every log they cover has been forced and closed, as after
+     * a clean stop: they hold nothing the logs lack. Call it only when the writer is closed.
+     */
+    public static void discard(Path journalDirectory) throws IOException {
+        if (!Files.isDirectory(journalDirectory)) {
+            return;
+        }
+        for (StorageFiles.IndexedFile file : segments(journalDirectory)) {
+            Files.deleteIfExists(file.path());
+        }
+        StorageFiles.syncDirectory(journalDirectory);
+    }
+
     private static IOException addSuppressed(IOException first, IOException next) {
         first.addSuppressed(next);
         return first;

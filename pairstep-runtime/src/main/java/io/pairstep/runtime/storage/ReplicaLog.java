@@ -272,6 +272,14 @@ public final class ReplicaLog implements AutoCloseable {
         return forcedIndex < lastIndex;
     }
 
+    /**
+     * Whether every record appended is forced to the log's own files, so that it needs no journal:
+     * false after an I/O failure, which leaves unknown what reached the disk.
+     */
+    public boolean isForced() {
+        return failure == null && forcedIndex == lastIndex;
+    }
+
     /** Returns the id that tags this log's records in the node journal. */
     public long journalId() {
         return journalId;

@@ -242,6 +242,25 @@ class NodeJournalTest {
         }
     }
 
+    @Test
+    void aLogClosedCleanlyNeedsNoJournalSoItCanBeDiscarded() throws Exception {
+        ReplicaLog log = ReplicaLog.open(logDirectory(0), LOG_SEGMENT_BYTES);
+        NodeJournal journal = NodeJournal.create(journalDirectory(), NodeJournal.DEFAULT_CHECKPOINT_BYTES);
+        try (GroupCommitWriter writer = new GroupCommitWriter(FsyncPolicy.ALWAYS, 0, journal, errors::add)) {
+            writer.submit(log, List.of(new Entry(1, text("a")), new Entry(2, text("b"))), index -> {});
+        }
+        assertThat(log.isForced()).as("durable through the journal only").isFalse();
+        log.close();
+        assertThat(log.isForced()).isTrue();
+
+        NodeJournal.discard(journalDirectory());
+
+        assertThat(NodeJournal.segments(journalDirectory())).isEmpty();
+        try (ReplicaLog reopened = ReplicaLog.open(logDirectory(0), LOG_SEGMENT_BYTES)) {
+            assertThat(readAll(reopened, 1, 2)).containsExactly(text("a"), text("b"));
+        }
+    }
+
     /** Opens and closes a log so that its directory and journal id exist, and returns the id. */
     private long journalIdOf(int partition) throws IOException {
         try (ReplicaLog log = ReplicaLog.open(logDirectory(partition), LOG_SEGMENT_BYTES)) {
