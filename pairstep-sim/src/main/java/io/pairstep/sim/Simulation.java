@@ -132,10 +132,13 @@ public final class Simulation {
      *     version and ended rolled back, every member on the old version
      * @param earlyRedirects pair primaries told that the controller took their hand-over report while
      *     they were still the current replica (they redirect what they hold before the swap reaches them)
+     * @param shadowReports shadow runs whose report the controller took
+     * @param shadowStops upgrades a shadow run stopped, nothing switched
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
             long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long skewedRolledBack,
-            long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved, long earlyRedirects) {}
+            long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved, long earlyRedirects,
+            long shadowReports, long shadowStops) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -284,7 +287,7 @@ public final class Simulation {
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
                 controller.services().get(SERVICE).version() - 1, poisonPastOrderer, skewedRolledBack, provenMoves,
-                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved, earlyRedirects);
+                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved, earlyRedirects, shadowReports, shadowStops);
     }
 
     /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
@@ -604,6 +607,7 @@ public final class Simulation {
             note("upgrade: rolling back although a primary already runs version " + upgradeAfter.to().version());
         }
         checkUpgrade(command, before, upgradesBefore);
+        checkShadow(upgradeBefore, upgradeAfter);
         checkRollbackAfterOrdererMoved(upgradeBefore, upgradeAfter, before);
         if (command instanceof ControlCommand.ReplicaCrashed crashed && crashed.reason().contains("fragile") && upgradeBefore != null
                 && (upgradeBefore.state() == ServiceUpgrade.State.UPGRADING || upgradeBefore.state() == ServiceUpgrade.State.BAKING)
@@ -669,6 +673,7 @@ public final class Simulation {
         if (options.mode().lockstep() && !healing) {
             crashFragileMember();
         }
+        runShadows();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -1224,17 +1229,107 @@ public final class Simulation {
     /** Asks for an upgrade of the service to its next version (refused while one runs). */
     private void upgrade() {
         long version = controller.services().get(SERVICE).version() + 1;
-        boolean skewed = options.mode().lockstep() && random.nextInt(3) == 0;
+        // A third of the upgrades run in shadow mode first. In pair mode, half of those go to a
+        // skewed version, which the shadow run must stop before anything is switched.
+        long shadow = random.nextInt(3) == 0 ? SHADOW_COMMANDS_MIN + random.nextInt(32) : 0;
+        boolean skewed = options.mode().lockstep() ? random.nextInt(3) == 0 : shadow > 0 && random.nextBoolean();
         // In lockstep modes, half the other upgrades go to a fragile version: one of its members
         // crashes once an orderer runs it (see crashFragileMember), which must roll back through
         // the old version's last members.
         boolean fragile = options.mode().lockstep() && !skewed && random.nextBoolean();
-        note("upgrade: to version " + version + (skewed ? ", skewed" : "") + (fragile ? ", fragile" : ""));
+        note("upgrade: to version " + version + (skewed ? ", skewed" : "") + (fragile ? ", fragile" : "")
+                + (shadow > 0 ? ", shadow " + shadow : ""));
         // Half the upgrades bake: the old version stays as backup (in lockstep, its last member
         // beside each new orderer) a while after every primary moved.
         long bakeMillis = random.nextBoolean() ? 50 + random.nextLong(500) : 0;
         propose(new ControlCommand.Upgrade(new ServiceSpec(SERVICE, version, options.mode(), options.partitions(),
-                "example:history-v" + version + (skewed ? SKEWED_SUFFIX : fragile ? FRAGILE_SUFFIX : ""), "", ""), 0, bakeMillis));
+                "example:history-v" + version + (skewed ? SKEWED_SUFFIX : fragile ? FRAGILE_SUFFIX : ""), "", ""), shadow, bakeMillis));
+    }
+
+    /**
+     * The shortest shadow run the simulator asks for. A skewed version answers differently on a
+     * quarter of the commands, so a run of 16 meets such a command with a probability above 99%;
+     * the simulated runner reports a difference for every skewed run.
+     */
+    private static final int SHADOW_COMMANDS_MIN = 16;
+
+    /** A shadow run under way in a group: the replica that runs it, the version, and the index it began after. */
+    private record ShadowRun(Replica runner, long toVersion, long startIndex, boolean reported) {}
+
+    private final Map<GroupId, ShadowRun> shadowRuns = new HashMap<>();
+    /** Shadow reports the controller took. */
+    private long shadowReports;
+    /** Upgrades that a shadow run stopped with nothing switched. */
+    private long shadowStops;
+
+    /**
+     * Shadow mode as the nodes run it: in each group still to report, the replica the controller
+     * names ({@link ControllerState#shadowRunner}: a pair backup in sync, a lockstep follower in
+     * sync) runs the new version beside its own from its next entry, and once its log has grown by
+     * the upgrade's number of commands, it proposes what it compared, as any replica proposes. A run
+     * is lost when its runner stops being the one, or restarts: the next runner starts afresh.
+     */
+    private void runShadows() {
+        ServiceUpgrade upgrade = controller.upgrades().get(SERVICE);
+        if (upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW) {
+            shadowRuns.clear();
+            return;
+        }
+        long to = upgrade.to().version();
+        for (GroupConfig config : controller.groups().values()) {
+            GroupId group = config.group();
+            ReplicaAssignment chosen = group.service().equals(SERVICE) ? controller.shadowRunner(config) : null;
+            Replica runner = chosen == null ? null : replicaFor(config, chosen);
+            if (runner == null || isolated.contains(runner.node.id)) {
+                shadowRuns.remove(group);
+                continue;
+            }
+            ShadowRun run = shadowRuns.get(group);
+            if (run == null || run.runner() != runner || run.toVersion() != to) {
+                shadowRuns.put(group, new ShadowRun(runner, to, runner.lastIndex(), false));
+                continue;
+            }
+            if (run.reported() || runner.lastIndex() - run.startIndex() < upgrade.shadow()) {
+                continue;
+            }
+            shadowRuns.put(group, new ShadowRun(runner, to, run.startIndex(), true));
+            List<String> differences = upgrade.to().artifact().endsWith(SKEWED_SUFFIX)
+                    ? List.of("entry " + (run.startIndex() + 1) + " or later: version " + to + " answered differently") : List.of();
+            ControlCommand.ShadowReport report = new ControlCommand.ShadowReport(group, runner.node.id, to, upgrade.shadow(), differences);
+            note(runner.node.id + " " + group + ": proposes " + report);
+            toController(runner.node, () -> {
+                if (applyControl(report)) {
+                    shadowReports++;
+                }
+            });
+        }
+    }
+
+    /**
+     * After each change: while an upgrade runs in shadow mode, and once a shadow run stopped it,
+     * every replica still runs the old version; a shadow run of a skewed version never lets its
+     * upgrade go on.
+     */
+    private void checkShadow(ServiceUpgrade before, ServiceUpgrade after) {
+        if (after == null || (after.state() != ServiceUpgrade.State.SHADOW && after.state() != ServiceUpgrade.State.SHADOW_DIFFERED)) {
+            if (before != null && before.state() == ServiceUpgrade.State.SHADOW && after != null && before.to().equals(after.to())
+                    && after.to().artifact().endsWith(SKEWED_SUFFIX)) {
+                throw failure("the shadow run of the skewed version " + after.to().version() + " let the upgrade go on: " + after);
+            }
+            return;
+        }
+        if (after.state() == ServiceUpgrade.State.SHADOW_DIFFERED && before != null && before.state() == ServiceUpgrade.State.SHADOW) {
+            shadowStops++;
+            note("checked: the shadow run stopped the upgrade to version " + after.to().version() + ": " + after.reason());
+        }
+        for (GroupConfig config : controller.groups().values()) {
+            for (ReplicaAssignment replica : config.replicas()) {
+                if (config.group().service().equals(SERVICE) && replica.version() != after.from().version()) {
+                    throw failure(config.group() + ": " + replica.node() + " runs version " + replica.version() + " while the upgrade is "
+                            + after.state().label() + ": " + after);
+                }
+            }
+        }
     }
 
     /** Names the artifact of a version that answers differently on some commands. */

@@ -43,6 +43,8 @@ class LockstepSimulationTest {
             assertThat(totals.skewedRolledBack).as("upgrades to a version that answers differently rolled back").isPositive();
             assertThat(totals.rolledBackAfterOrdererMoved).as("upgrades that failed after an orderer moved rolled back all the way")
                     .isPositive();
+            assertThat(totals.shadowReports).as("followers ran new versions in shadow mode and reported").isPositive();
+            assertThat(totals.shadowStops).as("shadow runs of skewed versions stopped their upgrades").isPositive();
         }
     }
 
@@ -81,6 +83,8 @@ class LockstepSimulationTest {
         long provenMoves;
         long rollbacksAfterOrdererMoved;
         long rolledBackAfterOrdererMoved;
+        long shadowReports;
+        long shadowStops;
     }
 
     private static Totals runSeeds(Mode mode) {
@@ -108,6 +112,8 @@ class LockstepSimulationTest {
                 totals.provenMoves += result.provenMoves();
                 totals.rollbacksAfterOrdererMoved += result.rollbacksAfterHandover();
                 totals.rolledBackAfterOrdererMoved += result.rolledBackAfterOrdererMoved();
+                totals.shadowReports += result.shadowReports();
+                totals.shadowStops += result.shadowStops();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -120,10 +126,12 @@ class LockstepSimulationTest {
                         + " removed, %d repairs to full strength, %d dumps, %d groups halted, %d poison commands refused as POISON,"
                         + " %d members crashed on poison that got past an orderer whose self-check failed, %d online upgrades done,"
                         + " %d upgrades to a skewed version rolled back, %d orderers moved to proven members, %d rollbacks started"
-                        + " after an orderer moved, %d of them rolled back all the way%n",
+                        + " after an orderer moved, %d of them rolled back all the way, %d shadow reports, %d upgrades stopped by"
+                        + " their shadow run%n",
                 mode.label(), first, first + count - 1, totals.acknowledged, totals.faults, totals.takeovers, totals.divergences,
                 totals.repairs, totals.dumps, totals.halts, totals.quarantined, totals.poisonPastOrderer, totals.upgrades,
-                totals.skewedRolledBack, totals.provenMoves, totals.rollbacksAfterOrdererMoved, totals.rolledBackAfterOrdererMoved);
+                totals.skewedRolledBack, totals.provenMoves, totals.rollbacksAfterOrdererMoved, totals.rolledBackAfterOrdererMoved,
+                totals.shadowReports, totals.shadowStops);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(totals.acknowledged).as("the clients got commands through").isPositive();
         return totals;

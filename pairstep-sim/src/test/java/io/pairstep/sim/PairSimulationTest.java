@@ -30,6 +30,8 @@ class PairSimulationTest {
         long handovers = 0;
         long lateRollbacks = 0;
         long earlyRedirects = 0;
+        long shadowReports = 0;
+        long shadowStops = 0;
         List<String> failures = new ArrayList<>();
         for (long seed = first; seed < first + count; seed++) {
             try {
@@ -42,6 +44,8 @@ class PairSimulationTest {
                 handovers += result.handovers();
                 lateRollbacks += result.rollbacksAfterHandover();
                 earlyRedirects += result.earlyRedirects();
+                shadowReports += result.shadowReports();
+                shadowStops += result.shadowStops();
             } catch (Simulation.Failure failure) {
                 failures.add(failure.getMessage());
                 System.out.println(failure.getMessage());
@@ -52,8 +56,8 @@ class PairSimulationTest {
         }
         System.out.printf("simulated seeds %d..%d: %d commands acknowledged, %d faults, %d takeovers, %d poison commands quarantined,"
                 + " %d online upgrades done, %d hand-overs (%d primaries redirected their held commands before the swap reached them),"
-                + " %d rollbacks after a hand-over%n", first, first + count - 1, acknowledged, faults,
-                takeovers, quarantined, upgrades, handovers, earlyRedirects, lateRollbacks);
+                + " %d rollbacks after a hand-over, %d shadow reports, %d upgrades stopped by their shadow run%n", first, first + count - 1,
+                acknowledged, faults, takeovers, quarantined, upgrades, handovers, earlyRedirects, lateRollbacks, shadowReports, shadowStops);
         assertThat(failures).as("failing seeds (each message names its seed and how to replay it)").isEmpty();
         assertThat(acknowledged).as("the clients got commands through").isPositive();
         if (count >= 20) {
@@ -63,6 +67,8 @@ class PairSimulationTest {
             assertThat(handovers).as("primaries handed over to new-version backups").isPositive();
             assertThat(earlyRedirects).as("primaries heard the controller take their hand-over before the swap").isPositive();
             assertThat(lateRollbacks).as("upgrades rolled back after a primary had moved").isPositive();
+            assertThat(shadowReports).as("backups ran new versions in shadow mode and reported").isPositive();
+            assertThat(shadowStops).as("shadow runs of skewed versions stopped their upgrades").isPositive();
         }
     }
 

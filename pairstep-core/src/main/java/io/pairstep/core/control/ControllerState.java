@@ -720,15 +720,16 @@ public final class ControllerState {
     }
 
     /**
-     * In shadow mode of an upgrade of a lockstep service, the member of {@code config} that runs the
-     * new version beside its own service: the first member other than the orderer that is in sync,
-     * of the old version, on a live node; null when there is none (the run waits for one) or no
-     * shadow run is asked of this group. Another member that runs it meanwhile may report too (see
-     * {@link #shadowReport}), so a runner that leaves or falls behind only costs its own run.
+     * In shadow mode of an upgrade, the replica of {@code config} that runs the new version beside
+     * its own service: the first replica other than the primary (in lockstep, the orderer) that is
+     * in sync, of the old version, on a live node; null when there is none (the run waits for one)
+     * or no shadow run is asked of this group. Another member that runs it meanwhile may report too
+     * (see {@link #shadowReport}), so a runner that leaves or falls behind only costs its own run.
+     * A pair group has one backup, so it is the runner whenever it is in sync.
      */
     public ReplicaAssignment shadowRunner(GroupConfig config) {
         ServiceUpgrade upgrade = upgrades.get(config.group().service());
-        if (!config.mode().lockstep() || upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW
+        if (config.mode() == Mode.NONE || upgrade == null || upgrade.state() != ServiceUpgrade.State.SHADOW
                 || upgrade.shadowed().contains(config.group().partition()) || config.halted() != null) {
             return null;
         }
@@ -742,14 +743,14 @@ public final class ControllerState {
     }
 
     /**
-     * What an active lockstep upgrade of {@code service} waits for, for operators: in shadow mode, the
-     * partitions whose shadow run has not reported yet (it needs client commands, or a member to run
-     * it); otherwise members of the new version in sync that must be proven before an orderer's role
-     * moves to them. Null when it waits for neither.
+     * What an active upgrade of {@code service} waits for, for operators: in shadow mode, the
+     * partitions whose shadow run has not reported yet (it needs client commands, or a replica to
+     * run it); in a lockstep upgrade, members of the new version in sync that must be proven before
+     * an orderer's role moves to them. Null when it waits for neither.
      */
     public String upgradeWaiting(String service) {
         ServiceUpgrade upgrade = upgrades.get(service);
-        if (upgrade != null && upgrade.state() == ServiceUpgrade.State.SHADOW && upgrade.from().mode().lockstep()) {
+        if (upgrade != null && upgrade.state() == ServiceUpgrade.State.SHADOW) {
             return shadowWaiting(upgrade);
         }
         if (upgrade == null || upgrade.state() != ServiceUpgrade.State.UPGRADING || !upgrade.from().mode().lockstep()) {
@@ -796,8 +797,8 @@ public final class ControllerState {
                     + " on " + String.join(", ", running) + " for " + upgrade.shadow() + " client commands; without client load it waits");
         }
         if (!unplaced.isEmpty()) {
-            parts.add("waiting for a member in sync other than the orderer, on a live node, to run the shadow in "
-                    + String.join(", ", unplaced));
+            parts.add((upgrade.from().mode().lockstep() ? "waiting for a member in sync other than the orderer"
+                    : "waiting for a backup in sync") + ", on a live node, to run the shadow in " + String.join(", ", unplaced));
         }
         return parts.isEmpty() ? null : String.join("; ", parts);
     }

@@ -372,7 +372,12 @@ class UpgradeTest {
         ControllerState before = state.copy();
         assertThat(state.upgrades().get("kv").state()).isEqualTo(State.SHADOW);
         assertThat(state.specFor("kv", 2)).as("the shadow runs version 2").isNotNull();
+        GroupConfig first = state.groups().get(new GroupId("kv", 0));
+        assertThat(state.shadowRunner(first)).as("a pair group's backup in sync runs it").isEqualTo(first.backup());
+        assertThat(state.upgradeWaiting("kv")).contains("has run in shadow mode beside version 1",
+                first.backup().node() + " (kv/0)", "for 500 client commands");
         state.apply(new ShadowReport(new GroupId("kv", 0), "n2", 2, 500, List.of()));
+        assertThat(state.upgradeWaiting("kv")).as("kv/0 reported").doesNotContain("(kv/0)").contains("(kv/1)");
         assertThat(state.apply(new ShadowReport(new GroupId("kv", 0), "n2", 2, 500, List.of())).reason()).contains("stale");
         assertThat(state.apply(new ShadowReport(new GroupId("kv", 1), "n2", 9, 500, List.of())).reason()).contains("stale");
         state.apply(new ShadowReport(new GroupId("kv", 1), "n3", 2, 500, List.of()));
