@@ -298,7 +298,13 @@ public final class NodeJournal implements AutoCloseable {
         try (Stream<Path> files = Files.walk(root, 4)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 if (file.getFileName().toString().equals(ID_FILE_NAME)) {
-                    result.put(ReplicaLog.readJournalId(file), file.getParent());
+                    Path other = result.put(ReplicaLog.readJournalId(file), file.getParent());
+                    if (other != null) {
+                        // A copied replica directory: the journal cannot tell which of them its records belong to.
+                        throw new LogCorruptedException("the replica logs in " + other + " and " + file.getParent()
+                                + " have the same journal id; a copy of a replica directory needs an id of its own: delete the copy's "
+                                + ID_FILE_NAME + " only if the node journal holds nothing for it");
+                    }
                 }
             }
         }

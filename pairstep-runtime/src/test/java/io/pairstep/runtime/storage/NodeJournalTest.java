@@ -261,6 +261,22 @@ class NodeJournalTest {
         }
     }
 
+    @Test
+    void twoLogsWithOneJournalIdAreRefusedBeforeAnythingIsReplayed() throws Exception {
+        long id = journalIdOf(0);
+        Files.createDirectories(logDirectory(1));
+        Files.copy(logDirectory(0).resolve(NodeJournal.ID_FILE_NAME), logDirectory(1).resolve(NodeJournal.ID_FILE_NAME));
+        NodeJournal journal = NodeJournal.create(journalDirectory(), NodeJournal.DEFAULT_CHECKPOINT_BYTES);
+        journal.append(id, 1, text("whose?"));
+        journal.close();
+
+        assertThatThrownBy(() -> NodeJournal.recover(journalDirectory(), replicas(), LOG_SEGMENT_BYTES))
+                .isInstanceOf(LogCorruptedException.class)
+                .hasMessageContaining("same journal id").hasMessageContaining(logDirectory(0).toString())
+                .hasMessageContaining(logDirectory(1).toString());
+        assertThat(NodeJournal.segments(journalDirectory())).hasSize(1);
+    }
+
     /** Opens and closes a log so that its directory and journal id exist, and returns the id. */
     private long journalIdOf(int partition) throws IOException {
         try (ReplicaLog log = ReplicaLog.open(logDirectory(partition), LOG_SEGMENT_BYTES)) {
