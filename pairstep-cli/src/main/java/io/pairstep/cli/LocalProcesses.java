@@ -58,9 +58,22 @@ final class LocalProcesses {
         return launchPrefix(flags);
     }
 
-    /** The command prefix for a short-lived CLI command: a small JVM that starts fast. */
+    /**
+     * JVM flags for the short-lived CLI commands that {@link LocalSystem} runs (the demo, the bench and
+     * the tests), after the built-in ones; the tests use it for a class-data archive that every such
+     * JVM maps instead of loading the same classes again.
+     */
+    static final String CLI_JAVA_OPTS_ENV = "PAIRSTEP_CLI_JAVA_OPTS";
+
+    /** The command prefix for a short-lived CLI command: a small JVM that starts fast, then $PAIRSTEP_CLI_JAVA_OPTS. */
     static List<String> shortCommandPrefix() {
-        return launchPrefix(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED"));
+        return shortCommandPrefix(System.getenv(CLI_JAVA_OPTS_ENV));
+    }
+
+    static List<String> shortCommandPrefix(String envJavaOpts) {
+        List<String> flags = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED"));
+        flags.addAll(splitOpts(envJavaOpts));
+        return launchPrefix(flags);
     }
 
     private static List<String> launchPrefix(List<String> flags) {

@@ -100,4 +100,15 @@ class LocalProcessesTest {
         // tests run from target/classes, so the CLI is started by class name rather than -jar
         assertThat(prefix).containsAnyOf("-jar", Main.class.getName());
     }
+
+    @Test
+    void shortCommandPrefixStartsASmallJvmWithTheCliFlagsAfterItsOwn() {
+        List<String> prefix = LocalProcesses.shortCommandPrefix(" -XX:SharedArchiveFile=/t/cli.jsa  -Xlog:disable");
+        assertThat(prefix.get(0)).endsWith("java");
+        assertThat(prefix.subList(1, 6)).containsExactly("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED", "-XX:SharedArchiveFile=/t/cli.jsa", "-Xlog:disable");
+        assertThat(LocalProcesses.shortCommandPrefix(null).subList(1, 4)).containsExactly("-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED");
+        assertThat(LocalProcesses.shortCommandPrefix(null).get(4)).isIn("-jar", "-cp");
+    }
 }

@@ -29,7 +29,7 @@ class BadInputIT {
 
     @Test
     void badRequestsGetClearErrorsAndChangeNothing() throws Exception {
-        try (LocalSystem cluster = ProcessPairIT.start(dir)) {
+        try (LocalSystem cluster = LocalSystem.start(dir, 3, LocalSystem.freeBasePort(), "always", false)) {
             cluster.deploy("kv", "kv", "pair", 1);
             cluster.deploy("bank", "bank", "pair", 1);
             String node = cluster.httpAddresses().get(0);
