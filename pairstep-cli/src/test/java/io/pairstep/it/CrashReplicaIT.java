@@ -12,10 +12,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
@@ -35,21 +34,10 @@ class CrashReplicaIT {
     @TempDir
     static Path dir;
 
-    private SharedSystem shared;
+    @RegisterExtension
+    static final SharedSystem shared = new SharedSystem(() -> dir, 3);
 
-    @AfterEach
-    void healOrReplaceTheSystem() {
-        if (shared != null) {
-            shared.afterEach();
-        }
-    }
 
-    @AfterAll
-    void stopTheSystem() {
-        if (shared != null) {
-            shared.close();
-        }
-    }
 
     @Test
     void pairPrimaryThatCrashesIsDumpedReplacedAndRestartedOnItsNode() throws Exception {
@@ -64,9 +52,6 @@ class CrashReplicaIT {
     private void slowThenCrash(String mode) throws Exception {
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
         System.out.println("CrashReplicaIT " + mode + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
-        if (shared == null) {
-            shared = new SharedSystem(dir, 3);
-        }
         LocalSystem system = shared.get();
         String cluster = system.dir().toString();
         String kv = "kv-" + mode;

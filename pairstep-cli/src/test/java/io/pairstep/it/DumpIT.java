@@ -15,10 +15,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -41,21 +40,10 @@ class DumpIT {
     @TempDir
     static Path dir;
 
-    private SharedSystem shared;
+    @RegisterExtension
+    static final SharedSystem shared = new SharedSystem(() -> dir, 3);
 
-    @AfterEach
-    void healOrReplaceTheSystem() {
-        if (shared != null) {
-            shared.afterEach();
-        }
-    }
 
-    @AfterAll
-    void stopTheSystem() {
-        if (shared != null) {
-            shared.close();
-        }
-    }
 
     @Test
     void pairDumpComesFromTheBackupAsAConsistentPrefixUnderLoad() throws Exception {
@@ -70,9 +58,6 @@ class DumpIT {
     private void dumpUnderLoad(String mode) throws Exception {
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
         System.out.println("DumpIT " + mode + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
-        if (shared == null) {
-            shared = new SharedSystem(dir, 3);
-        }
         LocalSystem system = shared.get();
         String cluster = system.dir().toString();
         String kv = "kv-" + mode;

@@ -17,10 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -44,13 +43,11 @@ class LockstepIT {
     @TempDir
     static Path dir;
 
-    private SharedSystem shared;
+    @RegisterExtension
+    static final SharedSystem shared = new SharedSystem(() -> dir, 3);
     private int services;
 
     private LocalSystem system() {
-        if (shared == null) {
-            shared = new SharedSystem(dir, 3);
-        }
         return shared.get();
     }
 
@@ -59,19 +56,7 @@ class LockstepIT {
         return "kv" + ++services;
     }
 
-    @AfterEach
-    void healOrReplaceTheSystem() {
-        if (shared != null) {
-            shared.afterEach();
-        }
-    }
 
-    @AfterAll
-    void stopTheSystem() {
-        if (shared != null) {
-            shared.close();
-        }
-    }
 
     @Test
     void corruptedTmrMemberIsOutvotedIsolatedDumpedAndReplaced() throws Exception {

@@ -16,10 +16,9 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -45,23 +44,12 @@ class PoisonIT {
     @TempDir
     static java.nio.file.Path dir;
 
-    private SharedSystem shared;
+    @RegisterExtension
+    static final SharedSystem shared = new SharedSystem(() -> dir, 3);
     /** The service of the method that runs: the example faulty, deployed under a name of its own. */
     private String service;
 
-    @AfterEach
-    void healOrReplaceTheSystem() {
-        if (shared != null) {
-            shared.afterEach();
-        }
-    }
 
-    @AfterAll
-    void stopTheSystem() {
-        if (shared != null) {
-            shared.close();
-        }
-    }
 
     @Test
     void pairQuarantinesAStackOverflowAndAnEndlessLoopWhileServingEverythingElse() throws Exception {
@@ -76,9 +64,6 @@ class PoisonIT {
     private void poisonUnderLoad(String mode) throws Exception {
         long seed = Long.getLong("pairstep.seed", System.nanoTime());
         System.out.println("PoisonIT " + mode + ": seed " + seed + " (rerun with -Dpairstep.seed=" + seed + ")");
-        if (shared == null) {
-            shared = new SharedSystem(dir, 3);
-        }
         service = EXAMPLE + "-" + mode;
         LocalSystem system = shared.get();
         system.deploy(service, EXAMPLE, mode, 1);

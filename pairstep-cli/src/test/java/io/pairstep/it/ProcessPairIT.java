@@ -11,13 +11,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
@@ -40,28 +39,14 @@ class ProcessPairIT {
     @TempDir
     static Path dir;
 
-    private SharedSystem shared;
+    @RegisterExtension
+    static final SharedSystem shared = new SharedSystem(() -> dir, 3);
 
     private LocalSystem system() {
-        if (shared == null) {
-            shared = new SharedSystem(dir, 3);
-        }
         return shared.get();
     }
 
-    @AfterEach
-    void healOrReplaceTheSystem() {
-        if (shared != null) {
-            shared.afterEach();
-        }
-    }
 
-    @AfterAll
-    void stopTheSystem() {
-        if (shared != null) {
-            shared.close();
-        }
-    }
 
     static PairstepClient connect(LocalSystem system) {
         return PairstepClient.connect(system.clientOptions().withCallTimeout(Duration.ofSeconds(30)));

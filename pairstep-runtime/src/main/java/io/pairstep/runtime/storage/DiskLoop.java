@@ -219,12 +219,18 @@ final class DiskLoop implements Runnable {
         if (journal == null || checkpointsStopped || !journal.checkpointDue()) {
             return;
         }
+        // Under the interval policy, logs written since the last sync have records in the segment too.
+        syncUnsynced();
+        if (journal == null) {
+            return; // the journal failed while syncing; every log was forced instead
+        }
         for (int i = 0; i < sinceCheckpoint.size(); i++) {
             ReplicaLog log = sinceCheckpoint.get(i);
             if (log.isOpen() && log.hasUnforcedRecords()) {
                 sync(log);
             }
-            if (failed.contains(log)) {
+            // A log its owner closed was forced by the close, unless that failed.
+            if (failed.contains(log) || !log.isOpen() && !log.isForced()) {
                 checkpointsStopped = true;
                 report(new IllegalStateException("the node journal is kept until the node restarts, because "
                         + log + " failed while it held records only the journal has"));
