@@ -261,6 +261,7 @@ public final class BenchCommand implements Callable<Integer> {
         load.stop();
         out.printf("throughput  %,.0f commands/s (%,d in %.1f s), errors %d%n", done / (elapsed / 1e9), done, elapsed / 1e9, load.errors().get());
         printLatency("latency", load.latency().get());
+        printErrorKinds();
         if (nodesCpuStart >= 0 && nodesCpu >= 0 && clientCpuStart >= 0 && done > 0) {
             // Where the machine's CPU went: on one machine the nodes and this client share the cores.
             out.printf("cpu         nodes %.2f cores, client %.2f cores (of %d); per command %.1f us in the nodes, %.1f us in the client%n",
@@ -360,6 +361,23 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Per kind of client error seen while measuring (its code, or its class), how many and the first one's message. */
+    private final java.util.concurrent.ConcurrentHashMap<String, ErrorKind> errorKinds = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record ErrorKind(java.util.concurrent.atomic.LongAdder count, String first) {}
+
+    private void noteError(Throwable failure) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        String kind = cause instanceof io.pairstep.client.PairstepException pe ? pe.code() : cause.getClass().getSimpleName();
+        errorKinds.computeIfAbsent(kind, k -> new ErrorKind(new java.util.concurrent.atomic.LongAdder(), String.valueOf(cause.getMessage())))
+                .count().increment();
+    }
+
+    /** One line per kind of error the clients saw, so that a run with errors says what they were. */
+    private void printErrorKinds() {
+        errorKinds.forEach((kind, seen) -> out.printf("errors      %,d x %s, the first: %s%n", seen.count().sum(), kind, seen.first()));
+    }
+
     /** The shortest sleep of an open-loop client between two sends. */
     static final long OPEN_LOOP_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
 
@@ -385,13 +403,14 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void record(long intended, long sent, Throwable failure, AtomicReference<Histogram> histogram, AtomicLong completed,
+    private void record(long intended, long sent, Throwable failure, AtomicReference<Histogram> histogram, AtomicLong completed,
             AtomicLong errors, AtomicBoolean measuring) {
         if (!measuring.get()) {
             return;
         }
         if (failure != null) {
             errors.incrementAndGet();
+            noteError(failure);
             return;
         }
         Histogram latency = histogram.get();

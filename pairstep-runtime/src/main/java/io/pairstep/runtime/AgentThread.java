@@ -91,6 +91,10 @@ abstract class AgentThread implements Runnable {
         enqueue(() -> running = false);
     }
 
+    public boolean hasStopped() {
+        return abandoned || !thread.isAlive();
+    }
+
     void join() throws InterruptedException {
         if (!abandoned) {
             thread.join(5000);

@@ -34,6 +34,9 @@ interface GroupAgent {
      */
     void stopAfterQueuedInputs();
 
+    /** True once its thread ended, or was abandoned (it acts on nothing more): it hands the disk thread no more work. */
+    boolean hasStopped();
+
     /**
      * The member's service has no upgrade in shadow mode any more: a later upgrade's shadow run starts
      * anew, even to the same version number (an upgrade that did not finish leaves the number free) and jar.

@@ -122,6 +122,13 @@ public final class Node implements AutoCloseable {
     /** Fetches the jars of deployed services from peers; see {@link ArtifactDelivery} for why they do not go through the controller. */
     private final ArtifactDelivery delivery;
     private final Map<GroupId, GroupAgent> agents = new ConcurrentHashMap<>();
+    /**
+     * Agents told to stop that a new agent of their group has not yet waited for. A stopping agent
+     * may still hand the disk thread the entries of its last round; a new agent on the same log
+     * must see them land first, or they land after it read or reset the log (found by an open-loop
+     * bench whose node was declared down while its replicas were busy).
+     */
+    private final Map<GroupId, GroupAgent> stopping = new ConcurrentHashMap<>();
     private final Map<GroupId, ReplicaLog> logs = new ConcurrentHashMap<>();
     private final Map<Long, PendingReply> pending = new ConcurrentHashMap<>();
     /**
@@ -609,25 +616,26 @@ public final class Node implements AutoCloseable {
         for (GroupConfig group : changing) {
             ReplicaAssignment assignment = group.replicaOn(config.id());
             GroupAgent agent = agents.get(group.group());
-            GroupAgent replaced = null;
             if (agent != null && (assignment == null || !agent.identity().sameInstance(assignment))) {
                 // The configuration first, so that the requests it holds are answered with where
                 // to go (a primary that handed over holds some); then it stops.
                 agent.configure(group);
                 agent.stopAfterQueuedInputs();
                 agents.remove(group.group());
-                replaced = agent;
+                stopping.put(group.group(), agent);
                 agent = null;
             }
             if (assignment == null || assignment.incarnation() != incarnation) {
                 continue;
             }
             if (agent == null) {
-                if (replaced != null) {
+                GroupAgent previous = stopping.remove(group.group());
+                if (previous != null) {
                     // The instance it replaces shares the group's log: its last entries must be
-                    // written before the new one installs a snapshot there, or the log sees an
-                    // append after its reset and refuses all further work (found by LockstepIT).
-                    awaitStopped(replaced);
+                    // written before the new one reads the log or installs a snapshot there, or
+                    // the log sees an append after its reset and refuses all further work (found
+                    // by LockstepIT).
+                    awaitStopped(previous);
                 }
                 ServiceSpec spec = state.specFor(group.group().service(), assignment.version());
                 if (spec == null) {
@@ -641,6 +649,8 @@ public final class Node implements AutoCloseable {
             }
             agent.configure(group);
         }
+        // A stopped agent still holds its service's whole state: keep it only while it may act.
+        stopping.values().removeIf(GroupAgent::hasStopped);
         startShadows(state);
     }
 
@@ -790,8 +800,9 @@ public final class Node implements AutoCloseable {
      */
     private void reincarnate() throws IOException {
         LOG.warn("node {} incarnation {} was declared down; its replicas stop and it registers again", config.id(), incarnation);
-        for (GroupAgent agent : agents.values()) {
-            agent.stop();
+        for (Map.Entry<GroupId, GroupAgent> hosted : agents.entrySet()) {
+            hosted.getValue().stop();
+            stopping.put(hosted.getKey(), hosted.getValue());
         }
         agents.clear();
         // Their clients are told to ask again: the replicas that held these requests are gone.

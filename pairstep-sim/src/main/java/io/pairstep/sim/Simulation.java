@@ -134,11 +134,13 @@ public final class Simulation {
      *     they were still the current replica (they redirect what they hold before the swap reaches them)
      * @param shadowReports shadow runs whose report the controller took
      * @param shadowStops upgrades a shadow run stopped, nothing switched
+     * @param falseAlarms nodes that heartbeat within a lease after the controller declared them down
+     *     (the supervisor's backoff then held their next suspicions longer)
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
             long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long skewedRolledBack,
             long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved, long earlyRedirects,
-            long shadowReports, long shadowStops) {}
+            long shadowReports, long shadowStops, long falseAlarms) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -287,7 +289,8 @@ public final class Simulation {
         checkFinalState();
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
                 controller.services().get(SERVICE).version() - 1, poisonPastOrderer, skewedRolledBack, provenMoves,
-                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved, earlyRedirects, shadowReports, shadowStops);
+                handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved, earlyRedirects, shadowReports, shadowStops,
+                supervisor.falseAlarms());
     }
 
     /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
@@ -727,7 +730,9 @@ public final class Simulation {
             long sentIncarnation = incarnation;
             toController(this, () -> {
                 Member member = controller.members().get(id);
-                if (member != null && member.incarnation() == sentIncarnation && member.alive()) {
+                // As a node's controller replica does: a heartbeat of an incarnation already declared
+                // down still counts, as the false alarm it proves (Supervisor's backoff).
+                if (member != null && member.incarnation() <= sentIncarnation) {
                     supervisor.heartbeat(id, sentIncarnation, now);
                 }
                 if (member == null || member.incarnation() != sentIncarnation || controller.version() > knownVersion) {

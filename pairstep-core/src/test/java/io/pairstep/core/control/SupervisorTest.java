@@ -124,4 +124,70 @@ class SupervisorTest {
         assertThat(downAt(30 * MS)).containsExactly("n1");
         assertThat(downAt(40 * MS)).isEmpty();
     }
+
+    /** n2 suspected at {@code from} and silent since {@code from - 10 ms}; n1 keeps heartbeating. Returns when n2 was declared down. */
+    private long suspectedAndSilent(long from) {
+        supervisor.heartbeat("n2", state.members().get("n2").incarnation(), from - 10 * MS);
+        supervisor.suspected("n2", false, from);
+        for (long t = from; t < from + 1000 * MS; t += MS) {
+            supervisor.heartbeat("n1", 1, t);
+            if (downAt(t).contains("n2")) {
+                return t;
+            }
+        }
+        throw new AssertionError("n2 not declared down");
+    }
+
+    @Test
+    void aNodeAliveRightAfterItWasDeclaredDownNeedsLongerSilencesBeforeItsSuspicionsCount() {
+        downAt(0);
+        // Declared down on a suspicion after 120 ms of silence...
+        assertThat(suspectedAndSilent(1000 * MS)).isEqualTo(1110 * MS);
+        // ...and it heartbeats 30 ms later: it was slow, not gone. It comes back as incarnation 2.
+        supervisor.heartbeat("n2", 1, 1140 * MS);
+        state.apply(new ControlCommand.NodeDown("n2", 1, "test"));
+        downAt(1150 * MS);
+        state.apply(new RegisterNode("n2", "h2", "r2", 2, 12));
+        downAt(1160 * MS);
+        // The next suspicion needs twice the silence, the one after that four times.
+        assertThat(suspectedAndSilent(2000 * MS)).isEqualTo(2230 * MS);
+        supervisor.heartbeat("n2", 2, 2240 * MS);
+        state.apply(new ControlCommand.NodeDown("n2", 2, "test"));
+        downAt(2250 * MS);
+        state.apply(new RegisterNode("n2", "h2", "r2", 3, 12));
+        downAt(2260 * MS);
+        assertThat(suspectedAndSilent(3000 * MS)).isEqualTo(3470 * MS);
+        // Never more than the lease; the lease itself is unchanged.
+        supervisor.heartbeat("n2", 3, 3480 * MS);
+        state.apply(new ControlCommand.NodeDown("n2", 3, "test"));
+        downAt(3490 * MS);
+        state.apply(new RegisterNode("n2", "h2", "r2", 4, 12));
+        downAt(3500 * MS);
+        assertThat(suspectedAndSilent(4000 * MS)).isEqualTo(4490 * MS);
+        // A fourth false alarm; then, quiet for long enough, it is forgiven one doubling per period.
+        supervisor.heartbeat("n2", 4, 4495 * MS);
+        long quiet = 4495 * MS + 4 * Supervisor.FORGIVE_AFTER_LEASES * 500 * MS;
+        state.apply(new ControlCommand.NodeDown("n2", 4, "test"));
+        state.apply(new RegisterNode("n2", "h2", "r2", 5, 12));
+        downAt(4500 * MS);
+        for (long t = 4500 * MS; t < quiet; t += 50 * MS) {
+            supervisor.heartbeat("n1", 1, t);
+            supervisor.heartbeat("n2", 5, t);
+            assertThat(downAt(t)).isEmpty();
+        }
+        long at = quiet + 1000 * MS;
+        assertThat(suspectedAndSilent(at)).isEqualTo(at + 110 * MS);
+    }
+
+    @Test
+    void aNodeThatStaysSilentLongAfterItWasDeclaredDownIsNoFalseAlarm() {
+        downAt(0);
+        assertThat(suspectedAndSilent(1000 * MS)).isEqualTo(1110 * MS);
+        // Paused for two seconds: its next heartbeat comes long after the declaration.
+        supervisor.heartbeat("n2", 1, 3110 * MS);
+        state.apply(new ControlCommand.NodeDown("n2", 1, "test"));
+        state.apply(new RegisterNode("n2", "h2", "r2", 2, 12));
+        downAt(3120 * MS);
+        assertThat(suspectedAndSilent(4000 * MS)).isEqualTo(4110 * MS);
+    }
 }
