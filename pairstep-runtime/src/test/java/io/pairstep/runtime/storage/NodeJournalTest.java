@@ -116,7 +116,8 @@ class NodeJournalTest {
         assertThat(errors).isEmpty();
         // 100 rounds of two 124-byte journal records: many checkpoints, each dropping the segment before it.
         assertThat(NodeJournal.segments(journalDirectory())).hasSize(1);
-        assertThat(Files.size(NodeJournal.segments(journalDirectory()).getFirst().path())).isLessThan(4_000 + 2 * 124);
+        // 100-byte payloads in 132-byte journal records: each segment ends within a round past 4,000 bytes.
+        assertThat(Files.size(NodeJournal.segments(journalDirectory()).getFirst().path())).isLessThan(4_000 + 2 * 132);
         // What the checkpoints forced is in the logs' own files: cut back to their last force, they still
         // reach at least the record before the journal's oldest one.
         first.closeWithoutSync();
@@ -160,6 +161,57 @@ class NodeJournalTest {
             assertThat(reopened.lastIndex()).isEqualTo(7);
             assertThat(readAll(reopened, 6, 7)).containsExactly(text("new 6"), text("new 7"));
         }
+    }
+
+    @Test
+    void aCheckpointOverwritesTheSegmentBeforeItAndRecoveryStopsAtItsOldRecords() throws Exception {
+        ReplicaLog log = ReplicaLog.open(logDirectory(0), LOG_SEGMENT_BYTES);
+        NodeJournal journal = NodeJournal.create(journalDirectory(), 4_000);
+        int index = 0;
+        // Two full segments, each checkpointed: the second checkpoint overwrites the first one's file.
+        for (int segment = 0; segment < 2; segment++) {
+            while (!journal.checkpointDue()) {
+                index++;
+                log.append(index, payload(index, 100));
+                journal.append(log.journalId(), index, payload(index, 100));
+            }
+            journal.sync();
+            log.sync();
+            journal.checkpoint();
+        }
+        Path spare = journalDirectory().resolve(NodeJournal.SPARE_NAME);
+        assertThat(spare).exists();
+        Path active = NodeJournal.segments(journalDirectory()).getFirst().path();
+        assertThat(active.getFileName().toString()).isEqualTo(NodeJournal.segmentName(3));
+        long recycledSize = Files.size(active);
+        assertThat(recycledSize).as("the third segment is the first one's file").isGreaterThanOrEqualTo(4_000);
+        // A few records the log loses in the crash, written over the start of the recycled file.
+        int forced = index;
+        for (int i = 0; i < 3; i++) {
+            index++;
+            log.append(index, payload(index, 100));
+            journal.append(log.journalId(), index, payload(index, 100));
+        }
+        journal.sync();
+        assertThat(Files.size(active)).as("overwritten, not extended").isEqualTo(recycledSize);
+        log.closeWithoutSync();
+        StorageTestFiles.truncate(StorageTestFiles.segments(logDirectory(0)).getFirst(),
+                Files.size(StorageTestFiles.segments(logDirectory(0)).getFirst()) - 3 * (FRAME_HEADER + 100));
+        journal.close();
+
+        NodeJournal.Recovery recovery = NodeJournal.recover(journalDirectory(), replicas(), LOG_SEGMENT_BYTES);
+
+        assertThat(recovery.records()).as("the segment's own records, not the old ones behind them").isEqualTo(3);
+        assertThat(recovery.replayed()).isEqualTo(3);
+        assertThat(recovery.tornTails()).isEmpty();
+        try (ReplicaLog reopened = ReplicaLog.open(logDirectory(0), LOG_SEGMENT_BYTES)) {
+            assertThat(reopened.lastIndex()).isEqualTo(forced + 3);
+            assertThat(readAll(reopened, forced + 1, forced + 3))
+                    .containsExactly(payload(forced + 1, 100), payload(forced + 2, 100), payload(forced + 3, 100));
+        }
+        // A new run starts without the old spare: its segment numbers start again at 1.
+        NodeJournal.create(journalDirectory(), 4_000).close();
+        assertThat(spare).doesNotExist();
     }
 
     @Test
