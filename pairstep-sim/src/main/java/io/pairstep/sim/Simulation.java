@@ -135,12 +135,13 @@ public final class Simulation {
      * @param shadowReports shadow runs whose report the controller took
      * @param shadowStops upgrades a shadow run stopped, nothing switched
      * @param falseAlarms nodes that heartbeat within a lease after the controller declared them down
-     *     (the supervisor's backoff then held their next suspicions longer)
+     * @param suspicionsOutlasted suspicions that lasted the configured confirmation but ended within
+     *     the node's allowance for late heartbeats: declarations the supervisor avoided
      */
     public record Result(long seed, Options options, long acknowledged, long faults, long takeovers, long divergences, long repairs,
             long dumps, long halts, long simulatedNanos, long quarantined, long upgrades, long poisonPastOrderer, long skewedRolledBack,
             long provenMoves, long handovers, long rollbacksAfterHandover, long rolledBackAfterOrdererMoved, long earlyRedirects,
-            long shadowReports, long shadowStops, long falseAlarms) {}
+            long shadowReports, long shadowStops, long falseAlarms, long suspicionsOutlasted) {}
 
     private record Event(long time, long sequence, String node, Runnable action) {}
 
@@ -290,7 +291,7 @@ public final class Simulation {
         return new Result(seed, options, acknowledged.size(), faults, takeovers, divergences, repairs, dumps, haltedGroups.size(), now, quarantined,
                 controller.services().get(SERVICE).version() - 1, poisonPastOrderer, skewedRolledBack, provenMoves,
                 handovers, rollbacksAfterHandover, rolledBackAfterOrdererMoved, earlyRedirects, shadowReports, shadowStops,
-                supervisor.falseAlarms());
+                supervisor.falseAlarms(), supervisor.suspicionsOutlasted());
     }
 
     /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
@@ -731,7 +732,7 @@ public final class Simulation {
             toController(this, () -> {
                 Member member = controller.members().get(id);
                 // As a node's controller replica does: a heartbeat of an incarnation already declared
-                // down still counts, as the false alarm it proves (Supervisor's backoff).
+                // down still counts, as the false alarm it proves.
                 if (member != null && member.incarnation() <= sentIncarnation) {
                     supervisor.heartbeat(id, sentIncarnation, now);
                 }

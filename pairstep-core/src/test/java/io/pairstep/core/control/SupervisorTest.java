@@ -125,69 +125,73 @@ class SupervisorTest {
         assertThat(downAt(40 * MS)).isEmpty();
     }
 
-    /** n2 suspected at {@code from} and silent since {@code from - 10 ms}; n1 keeps heartbeating. Returns when n2 was declared down. */
-    private long suspectedAndSilent(long from) {
-        supervisor.heartbeat("n2", state.members().get("n2").incarnation(), from - 10 * MS);
+    /** Heartbeats of n1 and n2 every {@code n2Gap} from {@code from} to {@code until}, ticking as the leader goes. */
+    private void heartbeats(long from, long until, long n2Gap) {
+        for (long t = from; t <= until; t += 10 * MS) {
+            supervisor.heartbeat("n1", 1, t);
+            if ((t - from) % n2Gap == 0) {
+                supervisor.heartbeat("n2", 1, t);
+            }
+            assertThat(downAt(t)).isEmpty();
+        }
+    }
+
+    /** n2, last heard at {@code from}, is suspected right away; n1 keeps heartbeating. Returns when n2 is declared down, or -1. */
+    private long suspectedAt(long from, long until) {
         supervisor.suspected("n2", false, from);
-        for (long t = from; t < from + 1000 * MS; t += MS) {
+        for (long t = from; t <= until; t += MS) {
             supervisor.heartbeat("n1", 1, t);
             if (downAt(t).contains("n2")) {
                 return t;
             }
         }
-        throw new AssertionError("n2 not declared down");
+        return -1;
     }
 
     @Test
-    void aNodeAliveRightAfterItWasDeclaredDownNeedsLongerSilencesBeforeItsSuspicionsCount() {
+    void aNodeWhoseHeartbeatsComeOnTimeIsConfirmedAfterTheConfiguredSilence() {
         downAt(0);
-        // Declared down on a suspicion after 120 ms of silence...
-        assertThat(suspectedAndSilent(1000 * MS)).isEqualTo(1110 * MS);
-        // ...and it heartbeats 30 ms later: it was slow, not gone. It comes back as incarnation 2.
-        supervisor.heartbeat("n2", 1, 1140 * MS);
-        state.apply(new ControlCommand.NodeDown("n2", 1, "test"));
-        downAt(1150 * MS);
-        state.apply(new RegisterNode("n2", "h2", "r2", 2, 12));
-        downAt(1160 * MS);
-        // The next suspicion needs twice the silence, the one after that four times.
-        assertThat(suspectedAndSilent(2000 * MS)).isEqualTo(2230 * MS);
-        supervisor.heartbeat("n2", 2, 2240 * MS);
-        state.apply(new ControlCommand.NodeDown("n2", 2, "test"));
-        downAt(2250 * MS);
-        state.apply(new RegisterNode("n2", "h2", "r2", 3, 12));
-        downAt(2260 * MS);
-        assertThat(suspectedAndSilent(3000 * MS)).isEqualTo(3470 * MS);
-        // Never more than the lease; the lease itself is unchanged.
-        supervisor.heartbeat("n2", 3, 3480 * MS);
-        state.apply(new ControlCommand.NodeDown("n2", 3, "test"));
-        downAt(3490 * MS);
-        state.apply(new RegisterNode("n2", "h2", "r2", 4, 12));
-        downAt(3500 * MS);
-        assertThat(suspectedAndSilent(4000 * MS)).isEqualTo(4490 * MS);
-        // A fourth false alarm; then, quiet for long enough, it is forgiven one doubling per period.
-        supervisor.heartbeat("n2", 4, 4495 * MS);
-        long quiet = 4495 * MS + 4 * Supervisor.FORGIVE_AFTER_LEASES * 500 * MS;
-        state.apply(new ControlCommand.NodeDown("n2", 4, "test"));
-        state.apply(new RegisterNode("n2", "h2", "r2", 5, 12));
-        downAt(4500 * MS);
-        for (long t = 4500 * MS; t < quiet; t += 50 * MS) {
+        heartbeats(0, 1000 * MS, 50 * MS);
+        assertThat(suspectedAt(1000 * MS, 1400 * MS)).isEqualTo(1120 * MS);
+    }
+
+    @Test
+    void aNodeWhoseHeartbeatsCameLateLatelyNeedsTwiceItsLongestGapOfSilence() {
+        downAt(0);
+        // A busy node: its heartbeats 150 ms apart instead of 50.
+        heartbeats(0, 900 * MS, 150 * MS);
+        // Silent 200 ms: long enough for the configured 120 ms, not for twice its 150 ms gaps...
+        supervisor.suspected("n2", false, 900 * MS);
+        for (long t = 900 * MS; t <= 1100 * MS; t += MS) {
             supervisor.heartbeat("n1", 1, t);
-            supervisor.heartbeat("n2", 5, t);
             assertThat(downAt(t)).isEmpty();
         }
-        long at = quiet + 1000 * MS;
-        assertThat(suspectedAndSilent(at)).isEqualTo(at + 110 * MS);
+        // ...and then it speaks: a declaration avoided.
+        supervisor.heartbeat("n2", 1, 1100 * MS);
+        assertThat(supervisor.suspicionsOutlasted()).isEqualTo(1);
+        // Its longest gap is now those 200 ms: a suspicion counts after 400 ms of silence.
+        heartbeats(1100 * MS, 1400 * MS, 150 * MS);
+        assertThat(suspectedAt(1400 * MS, 2000 * MS)).isEqualTo(1800 * MS);
     }
 
     @Test
-    void aNodeThatStaysSilentLongAfterItWasDeclaredDownIsNoFalseAlarm() {
+    void lateHeartbeatsAreForgottenAfterTheWindowAndNeverDelayPastTheLease() {
         downAt(0);
-        assertThat(suspectedAndSilent(1000 * MS)).isEqualTo(1110 * MS);
-        // Paused for two seconds: its next heartbeat comes long after the declaration.
-        supervisor.heartbeat("n2", 1, 3110 * MS);
-        state.apply(new ControlCommand.NodeDown("n2", 1, "test"));
-        state.apply(new RegisterNode("n2", "h2", "r2", 2, 12));
-        downAt(3120 * MS);
-        assertThat(suspectedAndSilent(4000 * MS)).isEqualTo(4110 * MS);
+        // One very late heartbeat: a 450 ms gap asks for 900 ms, but the lease (500 ms) decides first.
+        heartbeats(0, 200 * MS, 50 * MS);
+        supervisor.heartbeat("n2", 1, 650 * MS);
+        supervisor.heartbeat("n1", 1, 650 * MS);
+        assertThat(suspectedAt(650 * MS, 1300 * MS)).isEqualTo(1150 * MS);
+    }
+
+    @Test
+    void aGapOlderThanTheWindowNoLongerCounts() {
+        downAt(0);
+        heartbeats(0, 200 * MS, 50 * MS);
+        supervisor.heartbeat("n2", 1, 600 * MS); // a 400 ms gap
+        long window = Supervisor.JITTER_WINDOW_LEASES * 500 * MS;
+        heartbeats(600 * MS, 600 * MS + window + 100 * MS, 50 * MS);
+        long from = 600 * MS + window + 100 * MS;
+        assertThat(suspectedAt(from, from + 600 * MS)).isEqualTo(from + 120 * MS);
     }
 }

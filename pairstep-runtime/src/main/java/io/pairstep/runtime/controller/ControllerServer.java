@@ -78,6 +78,8 @@ public final class ControllerServer implements AutoCloseable {
     private static final int SUBMIT_THREADS = 4;
     /** How often a listener asks the leader for the state's version. */
     private static final Duration LISTENER_PROBE_INTERVAL = Duration.ofMillis(200);
+    /** How long a listener's state may stay stale before it logs why, and how often it does again. */
+    private static final Duration STALE_REPORT_INTERVAL = Duration.ofSeconds(10);
     /**
      * How long a joining listener waits on a leader that keeps saying a reconfiguration is in
      * progress before it asks that leader to step down. Ratis stages a new peer for at most three
@@ -600,15 +602,36 @@ public final class ControllerServer implements AutoCloseable {
     private void joinAsListener() {
         join();
         Message probe = Message.valueOf(ControllerStateMachine.VERSION_QUERY);
+        long lastReportNanos = System.nanoTime();
+        String lastProblem = "none";
         while (!closed) {
             try {
                 long askedAt = System.nanoTime();
                 RaftClientReply reply = client.io().sendReadOnly(probe);
                 if (reply.isSuccess()) {
                     leaderVersionSeen(Long.parseLong(reply.getMessage().getContent().toStringUtf8()), askedAt);
+                } else {
+                    lastProblem = describe(reply.getException());
                 }
             } catch (IOException | RuntimeException e) {
-                LOG.debug("controller {}: the leader did not answer: {}", nodeId, describe(e));
+                lastProblem = describe(e);
+                LOG.debug("controller {}: the leader did not answer: {}", nodeId, lastProblem);
+            }
+            long now = System.nanoTime();
+            if (leaderSilenceMillis() > STALE_REPORT_INTERVAL.toMillis() && now - lastReportNanos > STALE_REPORT_INTERVAL.toNanos()) {
+                // A node that stays "still joining" says why (a restarted listener once stayed so for
+                // 3 minutes in a clean-clone run, and its log said nothing).
+                lastReportNanos = now;
+                long mine = stateMachine.copyState(ControllerState::version);
+                long awaited;
+                synchronized (this) {
+                    awaited = awaitedVersion;
+                }
+                LOG.warn("controller {}: this listener's state (version {}) is not known to be current: {}; last problem asking the leader: {}",
+                        nodeId, mine, awaited == Long.MAX_VALUE ? "no answer from the leader " + client.getLeaderId()
+                                + (lastLeaderAnswerNanos == 0 ? " since this replica joined" : " for " + leaderSilenceMillis() + " ms")
+                                : "waiting since " + TimeUnit.NANOSECONDS.toMillis(now - awaitedSinceNanosSnapshot()) + " ms for version " + awaited
+                                        + " from the leader " + client.getLeaderId(), lastProblem);
             }
             try {
                 Thread.sleep(LISTENER_PROBE_INTERVAL.toMillis());
@@ -751,6 +774,10 @@ public final class ControllerServer implements AutoCloseable {
             awaitedVersion = version;
             awaitedSinceNanos = askedAtNanos;
         }
+    }
+
+    private synchronized long awaitedSinceNanosSnapshot() {
+        return awaitedSinceNanos;
     }
 
     /** A listener applied {@code version}: if the leader had no more when last asked, the state is fresh from then. */
