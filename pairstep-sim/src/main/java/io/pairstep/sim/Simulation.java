@@ -294,9 +294,15 @@ public final class Simulation {
                 supervisor.falseAlarms(), supervisor.suspicionsOutlasted());
     }
 
-    /** In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then. */
+    /**
+     * In the heal phase, the clients issue commands while a lockstep upgrade waits for its members' proofs, and only then.
+     * Not while a group of the service is halted: that group holds the upgrade until an operator resumes it, which no
+     * simulated operator does, so no command ever ends the wait (see {@link #settled}); clients issuing for good would
+     * keep the other groups busy and the run from ever settling.
+     */
     private void keepIssuingWhileUpgradeWaits() {
-        boolean wanted = !clients.isEmpty() && controller.upgradeWaiting(SERVICE) != null;
+        boolean heldByHalt = haltedGroups.keySet().stream().anyMatch(group -> group.service().equals(SERVICE));
+        boolean wanted = !clients.isEmpty() && !heldByHalt && controller.upgradeWaiting(SERVICE) != null;
         if (wanted && !issuing) {
             note("heal: clients issue commands while the upgrade waits: " + controller.upgradeWaiting(SERVICE));
             issuing = true;

@@ -60,6 +60,12 @@ class LockstepSimulationTest {
         Simulation.run(1916, Mode.DMR);
         // The disputed partner took over ordering before the referee judged, and released its own results.
         Simulation.run(245, Mode.DMR);
+        // A catching-up member asked for entries again and was found divergent in the same step; the orderer dropped
+        // the entries it had kept for it and then tried to send them ("entry 191 not buffered").
+        Simulation.run(2338, Mode.DMR);
+        // A DMR group halted with no node for a referee while an upgrade ran its shadow: the heal phase kept the clients
+        // issuing for that upgrade, which the halted group holds for good, so the run never settled.
+        Simulation.run(3871, Mode.DMR);
     }
 
     @Test

@@ -663,6 +663,14 @@ public final class LockstepCore {
                 sendSnapshot(peer, nowNanos);
             }
             while (!peer.snapshotPending && peer.nextIndex <= lastIndex) {
+                if (log.isEmpty() || peer.nextIndex < log.firstIndex()) {
+                    // The entries it needs next are gone from memory: it is rebuilt from a snapshot
+                    // (sent at the next flush), as in rewind. This happens when it asked for entries
+                    // again and, in the same step, was found divergent: trimLog keeps nothing for a
+                    // member that waits to be removed.
+                    peer.snapshotPending = true;
+                    break;
+                }
                 int count = (int) Math.min(settings.appendEntriesMax(), lastIndex - peer.nextIndex + 1);
                 List<LogEntry> entries = new ArrayList<>(count);
                 for (long index = peer.nextIndex; index < peer.nextIndex + count; index++) {

@@ -776,6 +776,61 @@ class LockstepCoreTest {
         assertThat(group.members.get("n1").halted()).isNull();
     }
 
+    /**
+     * Seed 2338 of the DMR simulation: a member of the new version (an upgrade) catching up found
+     * that entries had been lost on the way and, in the same message, sent a vote that disagreed on
+     * an entry already released. The orderer rewound the member to its gap, found it divergent, and
+     * trimmed the entries it had kept for it (a member waiting to be removed holds nothing in
+     * memory); it then tried to send that member the entries it had just dropped.
+     */
+    @Test
+    void aCatchingUpMemberFoundDivergentAsItAsksForLostEntriesIsRebuiltInsteadOfSentEntriesNoLongerKept() {
+        Group group = new Group(Mode.DMR);
+        LockstepCore orderer = group.members.get("n1");
+        for (long request = 1; request <= 6; request++) {
+            group.call(request, request);
+        }
+        // The upgrade adds n3, of version 2; it is rebuilt from the state agreed at 4 and gets none of the entries after it.
+        ReplicaAssignment fresh = new ReplicaAssignment("n3", 1, Role.BACKUP, ReplicaState.SYNCING, 2, 2);
+        CounterV2 n3Service = new CounterV2();
+        LockstepCore n3 = new LockstepCore(GROUP, fresh, n3Service, group.settings, group.output("n3"));
+        group.members.put("n3", n3);
+        group.config = new GroupConfig(GROUP, Mode.DMR, 2, List.of(group.config.replicaOn("n1"), group.config.replicaOn("n2"), fresh));
+        group.members.values().forEach(member -> member.configure(group.config, group.now));
+        group.settle(message -> !(message instanceof LockstepMessage.Append append) || append.entries().isEmpty());
+        assertThat(n3.durableIndex()).isEqualTo(4);
+        // The orderer sends the entries after 4 again, then two more; n3 answers entry 8 differently, and its votes are lost
+        // (its are the only ones with entries up to 4 from a snapshot).
+        n3Service.answerWronglyTo = 8;
+        group.now += group.settings.retransmitNanos();
+        orderer.tick(group.now);
+        orderer.onClientCommand(new ClientCommand(7, 7, 7, "7".getBytes(StandardCharsets.UTF_8)), 0);
+        orderer.onClientCommand(new ClientCommand(8, 7, 8, "8".getBytes(StandardCharsets.UTF_8)), 0);
+        group.settle(message -> !(message instanceof LockstepMessage.Votes votes) || votes.voteFloor() != 4);
+        assertThat(n3.durableIndex()).isEqualTo(8);
+        assertThat(orderer.commitIndex()).isEqualTo(8);
+        // Out of reach, n3 misses entries 9 to 20, which the orderer and n2 agree on.
+        group.members.remove("n3");
+        for (long request = 9; request <= 20; request++) {
+            group.call(request, request);
+        }
+        group.members.put("n3", n3);
+        // The next heartbeat shows n3 the gap: it asks for the entries after 8 and votes on 7 and 8 in one message.
+        group.now += group.settings.heartbeatIntervalNanos();
+        orderer.tick(group.now);
+        group.settle();
+        assertThat(group.proposals).anySatisfy(command -> assertThat(command).isInstanceOfSatisfying(ControlCommand.ReplicaDiverged.class,
+                diverged -> {
+                    assertThat(diverged.node()).isEqualTo("n3");
+                    assertThat(diverged.index()).isEqualTo(8);
+                }));
+        // The orderer goes on releasing.
+        assertThat(total(group.call(21, 21))).isEqualTo(21 * 22 / 2);
+        group.idle(200 * MS);
+        assertThat(orderer.commitIndex()).isEqualTo(21);
+        assertThat(orderer.halted()).isNull();
+    }
+
     private static Counter serviceOf(Group group, String node) {
         return group.services.get(node);
     }
