@@ -913,12 +913,16 @@ public final class ControllerServer implements AutoCloseable {
         String message = error.getMessage();
         String text = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
         // A refused TLS handshake hides under gRPC's "io exception": name it, it is the operator's to fix.
-        for (Throwable cause = error.getCause(); cause != null; cause = cause.getCause()) {
+        Throwable root = error;
+        for (Throwable cause = error.getCause(); cause != null && cause != root; cause = cause.getCause()) {
             if (cause instanceof javax.net.ssl.SSLException) {
                 return "TLS refused (is this node's certificate signed by the system's authority?): " + cause.getMessage();
             }
+            root = cause;
         }
-        return text;
+        // A Ratis client that gave up retrying says only how often it tried: name what it kept getting.
+        return root == error ? text : text + " (cause: " + root.getClass().getSimpleName()
+                + (root.getMessage() == null ? "" : ": " + root.getMessage()) + ")";
     }
 
     /** A consistent copy of the latest state applied on this replica. */
